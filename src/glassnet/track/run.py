@@ -1,0 +1,198 @@
+"""A recorded run: ``gn.track.init(...)`` -> :class:`Run` with ``log``, ``watch``, ``finish``.
+
+Shaped like W&B's ``wandb.init``: a run has an id (8 hex digits), a name (generated
+when not given), a config, and a summary (the last value of every logged key). It is a
+context manager: leaving the ``with`` block on an exception marks it ``failed`` with the
+error. A run still open when the interpreter exits is finished then (``failed`` when the
+exit came from an uncaught exception).
+"""
+
+from __future__ import annotations
+
+import atexit
+import numbers
+import os
+import sys
+import threading
+import time
+import traceback
+
+import numpy as np
+
+from glassnet.track.env import environment, process_fingerprint
+from glassnet.track.store import Store, open_store
+
+
+class Run:
+    """One training run being recorded; create it with :func:`init`."""
+
+    def __init__(self, store: Store, project: str, name: str | None = None,
+                 config: dict | None = None, tags=None, group: str | None = None) -> None:
+        if not isinstance(project, str) or not project:
+            raise ValueError(f"project must be a non-empty string, got {project!r}")
+        if config is not None and not isinstance(config, dict):
+            raise TypeError(f"config must be a dict, got {type(config).__name__}")
+        self.store = store
+        self.project = project
+        self.config = dict(config or {})
+        self.tags = list(tags or [])
+        self.group = group
+        self.env = environment()
+        self.id, self.name = store.create_run(
+            project, name, self.config, self.tags, group, self.env, process_fingerprint()
+        )
+        self.summary: dict[str, float] = {}
+        self.status = "running"
+        self._last_step = -1
+        _active[self.id] = self
+
+    def __repr__(self) -> str:
+        return f"Run(id={self.id!r}, name={self.name!r}, project={self.project!r}, status={self.status!r})"
+
+    @property
+    def step(self) -> int:
+        """The last step logged (-1 before anything is logged)."""
+        return self._last_step
+
+    def log(self, data: dict, step: int | None = None) -> None:
+        """Record numbers under their keys at ``step`` (default: the step after the last one)."""
+        if not isinstance(data, dict):
+            raise TypeError(f"run.log expects a dict of numbers, got {type(data).__name__}")
+        values = {}
+        for key, value in data.items():
+            if not isinstance(key, str) or not key:
+                raise ValueError(f"run.log keys must be non-empty strings, got {key!r}")
+            values[key] = _to_float(key, value)
+        if step is None:
+            step = self._last_step + 1
+        elif not isinstance(step, numbers.Integral) or step < 0:
+            raise ValueError(f"step must be a non-negative integer, got {step!r}")
+        self._log_floats(int(step), values)
+
+    def _log_floats(self, step: int, values: dict[str, float]) -> None:
+        """Fast path for trusted callers (the watch): values are already floats."""
+        self._check_open()
+        self.store.log_metrics(self.id, step, values, time.time())
+        self.summary.update(values)
+        self.store.log_summary(self.id, self.summary)
+        if step > self._last_step:
+            self._last_step = step
+
+    def watch(self, log_freq: int = 100, histograms: bool = True, snapshots="end"):
+        """A training callback recording this run: pass it in ``model.fit(callbacks=[...])``.
+
+        Every step: the batch loss and metrics. Every ``log_freq`` steps: statistics of
+        every Variable and its gradient, update ratios, 64-bin histograms (when
+        ``histograms``) and per-layer timing and dead/saturated unit shares. Snapshots
+        of every Variable: ``"end"``, ``"epoch"``, an int N (every N steps) or None.
+        """
+        from glassnet.track.watch import Watch
+
+        return Watch(self, log_freq=log_freq, histograms=histograms, snapshots=snapshots)
+
+    def log_dataset(self, name: str, save: bool = True, **arrays) -> int:
+        """Record the dataset this run uses (``X=..., y=...``); return its version number.
+
+        The content (each array's bytes, shape and dtype) is hashed: the same data gets
+        the same version in any process; new data under the same name gets the next.
+        """
+        from glassnet.track.registry import log_dataset
+
+        self._check_open()
+        return log_dataset(self.store, name, arrays, run_id=self.id, save=save)
+
+    def log_model(self, model, name: str, aliases=("latest",)) -> int:
+        """Save ``model`` as a new version of ``name`` in the registry; move ``aliases`` to it."""
+        from glassnet.track.registry import log_model
+
+        self._check_open()
+        return log_model(self.store, model, name, aliases=aliases, run_id=self.id,
+                         meta={"summary": dict(self.summary)})
+
+    def log_artifact(self, path, name: str | None = None, kind: str = "file") -> str:
+        """Store a file as a content-addressed blob linked to this run; return its sha256."""
+        self._check_open()
+        sha = self.store.blobs.put_file(path)
+        self.store.add_artifact(self.id, kind, name or os.path.basename(path), sha,
+                                os.path.getsize(path))
+        return sha
+
+    def finish(self, status: str = "finished", error: str | None = None) -> None:
+        """Flush every row and close the run with ``status``; calling it again does nothing."""
+        if self.status != "running":
+            return
+        self.store.finish_run(self.id, status, self.summary, error)
+        self.status = status
+        _active.pop(self.id, None)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.finish("failed", error=_describe(exc_type, exc, tb))
+        return False
+
+    def _check_open(self) -> None:
+        if self.status != "running":
+            raise ValueError(f"run {self.id!r} is {self.status}; start a new run to log more")
+
+
+def init(project: str = "default", name: str | None = None, config: dict | None = None,
+         store=None, tags=None, group: str | None = None) -> Run:
+    """Start a recorded run in ``store`` (a folder; default ``$GLASSNET_STORE`` or ./glassnet-runs)."""
+    _install_exit_hooks()
+    return Run(open_store(store), project, name=name, config=config, tags=tags, group=group)
+
+
+def _to_float(key: str, value) -> float:
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(()).item()
+    if isinstance(value, (bool, np.bool_)):
+        return float(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    raise TypeError(f"run.log value for {key!r} must be a real number, got {type(value).__name__}")
+
+
+def _describe(exc_type, exc, tb) -> str:
+    lines = traceback.format_exception(exc_type, exc, tb)
+    return f"{exc_type.__name__}: {exc}\n" + "".join(lines[-6:])
+
+
+# -- runs left open at exit ------------------------------------------------------------
+_active: dict[str, Run] = {}
+_uncaught: list = []
+_hooks_installed = threading.Lock()
+_installed = False
+
+
+def _install_exit_hooks() -> None:
+    global _installed
+    with _hooks_installed:
+        if _installed:
+            return
+        previous = sys.excepthook
+
+        def excepthook(exc_type, exc, tb):
+            _uncaught.append((exc_type, exc, tb))
+            previous(exc_type, exc, tb)
+
+        sys.excepthook = excepthook
+        atexit.register(_finish_open_runs)
+        _installed = True
+
+
+def _finish_open_runs() -> None:
+    for run in list(_active.values()):
+        if run.store._pid != os.getpid():
+            continue  # inherited through fork: the parent owns it
+        try:
+            if _uncaught:
+                run.finish("failed", error=_describe(*_uncaught[-1]))
+            else:
+                run.finish()
+        except Exception:
+            pass

@@ -1,0 +1,717 @@
+"""The run store: one SQLite database (WAL mode) plus content-addressed blobs, in one folder.
+
+Every SQL statement of glassnet lives in this module. report/, cli and ui read recorded
+runs only through the query methods of :class:`Store`.
+
+Concurrency: each process keeps one connection per store (shared by its threads under
+a lock), waits up to 30 s on a busy database, and starts every write with
+``BEGIN IMMEDIATE`` so that writers queue for the lock instead of failing. Rows logged
+during training go through a :class:`~glassnet.track.writer.BufferedWriter`, flushed
+twice a second and at ``finish()`` / interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from glassnet.track.blobs import BlobStore
+from glassnet.track.env import hostname, process_alive
+from glassnet.track.errors import NotFoundError, StoreError
+from glassnet.track.writer import BufferedWriter
+
+DB_NAME = "glassnet.db"
+DEFAULT_STORE = "glassnet-runs"
+BUSY_TIMEOUT_S = 30.0
+HIST_BINS = 64
+STATUSES = ("running", "finished", "failed", "crashed")
+
+# Each migration takes the schema from version i to i + 1. Append, never edit.
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE runs (
+            id TEXT PRIMARY KEY, project TEXT NOT NULL, name TEXT NOT NULL,
+            status TEXT NOT NULL, config TEXT NOT NULL DEFAULT '{}',
+            summary TEXT NOT NULL DEFAULT '{}', tags TEXT NOT NULL DEFAULT '[]',
+            group_id TEXT, created_at REAL NOT NULL, finished_at REAL, heartbeat_at REAL,
+            error TEXT, host TEXT, pid INTEGER, pid_start TEXT,
+            env TEXT NOT NULL DEFAULT '{}', seq INTEGER NOT NULL)""",
+        "CREATE INDEX runs_by_project ON runs (project, created_at)",
+        "CREATE INDEX runs_by_status ON runs (status)",
+        """CREATE TABLE metrics (
+            run_id TEXT NOT NULL, key TEXT NOT NULL, step INTEGER NOT NULL,
+            value REAL, time REAL NOT NULL,
+            PRIMARY KEY (run_id, key, step)) WITHOUT ROWID""",
+        """CREATE TABLE param_stats (
+            run_id TEXT NOT NULL, path TEXT NOT NULL, step INTEGER NOT NULL,
+            count INTEGER, mean REAL, std REAL, min REAL, max REAL, l2 REAL, neg_share REAL,
+            grad_mean REAL, grad_std REAL, grad_min REAL, grad_max REAL, grad_l2 REAL,
+            grad_neg_share REAL, update_ratio REAL, hist_counts BLOB, hist_edges BLOB,
+            time REAL NOT NULL, UNIQUE (run_id, path, step))""",
+        """CREATE TABLE layer_stats (
+            run_id TEXT NOT NULL, layer TEXT NOT NULL, step INTEGER NOT NULL,
+            backward_time REAL, update_time REAL, dead_share REAL, saturated_share REAL,
+            time REAL NOT NULL, PRIMARY KEY (run_id, layer, step)) WITHOUT ROWID""",
+        """CREATE TABLE snapshots (
+            run_id TEXT NOT NULL, step INTEGER NOT NULL, label TEXT NOT NULL,
+            sha TEXT NOT NULL, time REAL NOT NULL,
+            PRIMARY KEY (run_id, step)) WITHOUT ROWID""",
+        """CREATE TABLE datasets (
+            name TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL, sha TEXT,
+            meta TEXT NOT NULL DEFAULT '{}', run_id TEXT, created_at REAL NOT NULL,
+            PRIMARY KEY (name, version), UNIQUE (name, hash))""",
+        """CREATE TABLE models (
+            name TEXT NOT NULL, version INTEGER NOT NULL, sha TEXT NOT NULL,
+            meta TEXT NOT NULL DEFAULT '{}', run_id TEXT, created_at REAL NOT NULL,
+            PRIMARY KEY (name, version))""",
+        """CREATE TABLE model_aliases (
+            name TEXT NOT NULL, alias TEXT NOT NULL, version INTEGER NOT NULL,
+            PRIMARY KEY (name, alias))""",
+        """CREATE TABLE artifacts (
+            id INTEGER PRIMARY KEY, run_id TEXT, kind TEXT NOT NULL, name TEXT NOT NULL,
+            version INTEGER, sha TEXT, size INTEGER, created_at REAL NOT NULL)""",
+        "CREATE INDEX artifacts_by_run ON artifacts (run_id)",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_INSERTS = {
+    "metrics": "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?)",
+    "param_stats": "INSERT OR REPLACE INTO param_stats VALUES "
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "layer_stats": "INSERT OR REPLACE INTO layer_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "snapshots": "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
+}
+_PARAM_FIELDS = (
+    "count", "mean", "std", "min", "max", "l2", "neg_share", "grad_mean", "grad_std",
+    "grad_min", "grad_max", "grad_l2", "grad_neg_share", "update_ratio",
+)
+_RUN_FIELDS = (
+    "id", "project", "name", "status", "config", "summary", "tags", "group_id", "created_at",
+    "finished_at", "heartbeat_at", "error", "host", "pid", "pid_start", "env",
+)
+_ADJECTIVES = (
+    "amber", "brisk", "calm", "clever", "crisp", "dapper", "eager", "fancy", "gentle", "glad",
+    "hardy", "jolly", "keen", "lively", "lucky", "mellow", "misty", "nimble", "proud", "quiet",
+    "rapid", "rosy", "sleek", "snowy", "sunny", "swift", "tidy", "vivid", "warm", "witty",
+)
+_NOUNS = (
+    "badger", "bison", "crane", "dawn", "dune", "falcon", "fern", "forest", "frost", "glade",
+    "heron", "lake", "lynx", "meadow", "moon", "otter", "pine", "planet", "river", "sky",
+    "sparrow", "star", "stone", "sun", "thunder", "tide", "valley", "wave", "willow", "wind",
+)
+
+
+def to_json(value) -> str:
+    return json.dumps(value, default=_json_default, sort_keys=True)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    return repr(value)
+
+
+def _float_or_nan(value) -> float:
+    return float("nan") if value is None else value
+
+
+class RunRecord(dict):
+    """One run as read from the store: a dict whose keys also read as attributes.
+
+    Keys: ``id, project, name, status, config, summary, tags, group_id, created_at,
+    finished_at, heartbeat_at, error, host, pid, env`` (``config``, ``summary`` and
+    ``env`` are dicts, ``tags`` a list, times are Unix seconds).
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class Store:
+    """A folder holding ``glassnet.db`` and ``blobs/``; get one with :func:`open_store`."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.root / DB_NAME
+        self.blobs = BlobStore(self.root / "blobs")
+        self._pid = os.getpid()
+        self._db_lock = threading.RLock()
+        self._conn = self._connect()
+        self._migrate()
+        self.writer = BufferedWriter(self._flush)
+        self.mark_crashed()
+
+    # -- connection and schema ------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:  # switching to WAL takes a brief exclusive lock; a new store's openers race
+            try:
+                conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+        conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL survives a killed process
+        return conn
+
+    def _migrate(self) -> None:
+        if self._user_version() == SCHEMA_VERSION:
+            return
+        with self._write() as c:  # re-read under the write lock: another process may have won
+            version = c.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"store {self.root} has schema version {version}, newer than this "
+                    f"glassnet understands ({SCHEMA_VERSION}); upgrade glassnet"
+                )
+            for statements in MIGRATIONS[version:]:
+                for sql in statements:
+                    c.execute(sql)
+            c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _user_version(self) -> int:
+        with self._db_lock:
+            return self._conn.execute("PRAGMA user_version").fetchone()[0]
+
+    @property
+    def schema_version(self) -> int:
+        return self._user_version()
+
+    @contextmanager
+    def _write(self):
+        """A write transaction: BEGIN IMMEDIATE takes the write lock up front (waiting for it)."""
+        with self._db_lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _read(self, sql: str, params=()) -> list[tuple]:
+        with self._db_lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def _flush(self, rows: dict[str, list[tuple]], updates: dict[tuple, object]) -> None:
+        now = time.time()
+        with self._write() as c:
+            for table, batch in rows.items():
+                c.executemany(_INSERTS[table], batch)
+            for (kind, run_id), value in updates.items():
+                if kind == "summary":
+                    c.execute(
+                        "UPDATE runs SET summary = ?, heartbeat_at = ? WHERE id = ?",
+                        (to_json(dict(value)), now, run_id),
+                    )
+
+    def flush(self) -> None:
+        """Write every buffered row now."""
+        self.writer.flush()
+
+    def close(self) -> None:
+        """Flush, stop the writer thread and close the connection."""
+        self.writer.close()
+        with self._db_lock:
+            self._conn.close()
+        _forget(self)
+
+    def integrity_check(self) -> str:
+        """``"ok"`` when SQLite finds the database sound."""
+        return self._read("PRAGMA integrity_check")[0][0]
+
+    # -- runs: writes ---------------------------------------------------------------
+    def create_run(self, project, name, config, tags, group_id, env, pid_start) -> tuple[str, str]:
+        """Insert a new run in status ``running``; return ``(id, name)``."""
+        import uuid
+
+        now = time.time()
+        with self._write() as c:
+            seq = c.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM runs").fetchone()[0]
+            if name is None:
+                name = f"{_ADJECTIVES[seq * 7 % len(_ADJECTIVES)]}-{_NOUNS[seq * 13 % len(_NOUNS)]}-{seq}"
+            while True:
+                run_id = uuid.uuid4().hex[:8]
+                if not c.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
+                    break
+            c.execute(
+                "INSERT INTO runs (id, project, name, status, config, summary, tags, group_id,"
+                " created_at, heartbeat_at, host, pid, pid_start, env, seq)"
+                " VALUES (?, ?, ?, 'running', ?, '{}', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, project, name, to_json(config or {}), to_json(list(tags or [])),
+                 group_id, now, now, env.get("host"), env.get("pid"), pid_start, to_json(env), seq),
+            )
+        return run_id, name
+
+    def finish_run(self, run_id: str, status: str, summary: dict, error: str | None = None) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"run status must be one of {sorted(STATUSES)}, got {status!r}")
+        self.writer.flush()
+        now = time.time()
+        with self._write() as c:
+            c.execute(
+                "UPDATE runs SET status = ?, summary = ?, finished_at = ?, heartbeat_at = ?,"
+                " error = ? WHERE id = ?",
+                (status, to_json(summary), now, now, error, run_id),
+            )
+
+    def update_run(self, run_id: str, *, tags=None, group_id=None, config=None) -> None:
+        """Change a run's tags, group or config (e.g. a sweep tagging its trials)."""
+        with self._write() as c:
+            if tags is not None:
+                c.execute("UPDATE runs SET tags = ? WHERE id = ?", (to_json(list(tags)), run_id))
+            if group_id is not None:
+                c.execute("UPDATE runs SET group_id = ? WHERE id = ?", (group_id, run_id))
+            if config is not None:
+                c.execute("UPDATE runs SET config = ? WHERE id = ?", (to_json(config), run_id))
+
+    def mark_crashed(self) -> list[str]:
+        """Mark ``crashed`` every run left ``running`` by a process of this host that is gone."""
+        rows = self._read(
+            "SELECT id, pid, pid_start FROM runs WHERE status = 'running' AND host = ?",
+            (hostname(),),
+        )
+        dead = [run_id for run_id, pid, start in rows if pid is None or not process_alive(pid, start)]
+        if dead:
+            with self._write() as c:
+                for run_id in dead:
+                    c.execute(
+                        "UPDATE runs SET status = 'crashed', finished_at = heartbeat_at,"
+                        " error = 'process ' || pid || ' on ' || host || ' ended without"
+                        " finishing the run' WHERE id = ? AND status = 'running'",
+                        (run_id,),
+                    )
+        return dead
+
+    # -- rows written during training (buffered) -----------------------------------
+    def log_metrics(self, run_id: str, step: int, values: dict[str, float], t: float) -> None:
+        self.writer.extend("metrics", [(run_id, k, step, v, t) for k, v in values.items()])
+
+    def log_summary(self, run_id: str, summary: dict) -> None:
+        """Queue the run's summary dict; it is serialised when the writer flushes."""
+        self.writer.update(("summary", run_id), summary)
+
+    def log_param_stats(self, rows: list[tuple]) -> None:
+        """Queue rows ``(run_id, path, step, *14 stats, hist_counts, hist_edges, time)``."""
+        self.writer.extend("param_stats", rows)
+
+    def log_layer_stats(self, rows: list[tuple]) -> None:
+        """Queue rows ``(run_id, layer, step, backward_time, update_time, dead, saturated, time)``."""
+        self.writer.extend("layer_stats", rows)
+
+    def log_snapshot(self, run_id: str, step: int, label: str, arrays: dict) -> str:
+        """Save ``{path: ndarray}`` as a blob now and queue its row; return the blob's sha."""
+        sha = self.blobs.put_arrays(arrays)
+        self.writer.add("snapshots", (run_id, int(step), label, sha, time.time()))
+        return sha
+
+    # -- registry: datasets, models, artifacts --------------------------------------
+    def register_dataset(self, name, content_hash, sha, meta, run_id, size) -> int:
+        """Version of dataset ``name`` with this content (a new one if unseen); link the run."""
+        now = time.time()
+        with self._write() as c:
+            row = c.execute(
+                "SELECT version FROM datasets WHERE name = ? AND hash = ?", (name, content_hash)
+            ).fetchone()
+            if row:
+                version = row[0]
+            else:
+                version = c.execute(
+                    "SELECT COALESCE(MAX(version), 0) + 1 FROM datasets WHERE name = ?", (name,)
+                ).fetchone()[0]
+                c.execute(
+                    "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (name, version, content_hash, sha, to_json(meta), run_id, now),
+                )
+            if run_id is not None:
+                c.execute(
+                    "INSERT INTO artifacts (run_id, kind, name, version, sha, size, created_at)"
+                    " VALUES (?, 'dataset', ?, ?, ?, ?, ?)",
+                    (run_id, name, version, sha, size, now),
+                )
+        return version
+
+    def register_model(self, name, sha, meta, run_id, aliases, size) -> int:
+        """Add a new version of model ``name`` and point ``aliases`` at it; return the version."""
+        now = time.time()
+        with self._write() as c:
+            version = c.execute(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM models WHERE name = ?", (name,)
+            ).fetchone()[0]
+            c.execute(
+                "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?)",
+                (name, version, sha, to_json(meta), run_id, now),
+            )
+            for alias in aliases:
+                c.execute(
+                    "INSERT OR REPLACE INTO model_aliases VALUES (?, ?, ?)", (name, alias, version)
+                )
+            c.execute(
+                "INSERT INTO artifacts (run_id, kind, name, version, sha, size, created_at)"
+                " VALUES (?, 'model', ?, ?, ?, ?, ?)",
+                (run_id, name, version, sha, size, now),
+            )
+        return version
+
+    def add_artifact(self, run_id, kind, name, sha, size) -> None:
+        with self._write() as c:
+            c.execute(
+                "INSERT INTO artifacts (run_id, kind, name, version, sha, size, created_at)"
+                " VALUES (?, ?, ?, NULL, ?, ?, ?)",
+                (run_id, kind, name, sha, size, time.time()),
+            )
+
+    # -- queries ---------------------------------------------------------------------
+    def resolve_run_id(self, run_id: str) -> str:
+        """The full id of the run named by ``run_id`` or by a unique prefix of it."""
+        if not isinstance(run_id, str) or not run_id:
+            raise NotFoundError(f"run id must be a non-empty string, got {run_id!r}")
+        rows = self._read(
+            "SELECT id FROM runs WHERE id >= ? AND id < ? LIMIT 2", (run_id, run_id + "\uffff")
+        )
+        if len(rows) == 1:
+            return rows[0][0]
+        if not rows:
+            raise NotFoundError(f"no run with id {run_id!r} in store {self.root}")
+        exact = self._read("SELECT id FROM runs WHERE id = ?", (run_id,))
+        if exact:
+            return exact[0][0]
+        raise NotFoundError(f"run id prefix {run_id!r} matches several runs in {self.root}")
+
+    def run(self, run_id: str) -> RunRecord:
+        """One run by id (or unique id prefix)."""
+        run_id = self.resolve_run_id(run_id)
+        row = self._read(f"SELECT {', '.join(_RUN_FIELDS)} FROM runs WHERE id = ?", (run_id,))
+        return _run_record(row[0])
+
+    def runs(self, project=None, status=None, tag=None, group_id=None) -> list[RunRecord]:
+        """Runs, newest first, optionally only of one project, status, tag or group."""
+        where, params = [], []
+        if project is not None:
+            where.append("project = ?")
+            params.append(project)
+        if status is not None:
+            if status not in STATUSES:
+                raise ValueError(f"status must be one of {sorted(STATUSES)}, got {status!r}")
+            where.append("status = ?")
+            params.append(status)
+        if group_id is not None:
+            where.append("group_id = ?")
+            params.append(group_id)
+        sql = f"SELECT {', '.join(_RUN_FIELDS)} FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        records = [_run_record(r) for r in self._read(sql + " ORDER BY created_at DESC, seq DESC", params)]
+        if tag is not None:
+            records = [r for r in records if tag in r["tags"]]
+        return records
+
+    def projects(self) -> list[str]:
+        return [r[0] for r in self._read("SELECT DISTINCT project FROM runs ORDER BY project")]
+
+    def metric_keys(self, run_id: str) -> list[str]:
+        run_id = self.resolve_run_id(run_id)
+        rows = self._read("SELECT DISTINCT key FROM metrics WHERE run_id = ? ORDER BY key", (run_id,))
+        return [r[0] for r in rows]
+
+    def metrics(self, run_id: str, key: str, max_points: int | None = None):
+        """``(steps, values)`` of one metric, steps ascending (int64 and float64 arrays).
+
+        With ``max_points``, at most that many points, chosen evenly over the recorded
+        ones and always keeping the first and the last.
+        """
+        run_id = self.resolve_run_id(run_id)
+        rows = self._read(
+            "SELECT step, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step",
+            (run_id, key),
+        )
+        steps = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        values = np.fromiter((_float_or_nan(r[1]) for r in rows), dtype=np.float64, count=len(rows))
+        if max_points is not None:
+            keep = thin_indices(len(steps), max_points)
+            steps, values = steps[keep], values[keep]
+        return steps, values
+
+    def param_paths(self, run_id: str) -> list[str]:
+        run_id = self.resolve_run_id(run_id)
+        rows = self._read("SELECT DISTINCT path FROM param_stats WHERE run_id = ?", (run_id,))
+        return sorted(r[0] for r in rows)
+
+    def param_stats(self, run_id: str, path: str | None = None) -> list[dict]:
+        """Statistics of each Variable at each recorded step: a list of dicts, by path then step.
+
+        Each dict: ``step, path, count, mean, std, min, max, l2, neg_share`` (of the
+        value), ``grad_mean, grad_std, grad_min, grad_max, grad_l2, grad_neg_share`` (of
+        its gradient), ``update_ratio`` (‖ΔW‖/‖W‖ for that step's update) and
+        ``histogram``: ``(counts int64 (64,), edges float64 (65,))`` or None.
+        """
+        run_id = self.resolve_run_id(run_id)
+        sql = (f"SELECT step, path, {', '.join(_PARAM_FIELDS)}, hist_counts, hist_edges"
+               " FROM param_stats WHERE run_id = ?")
+        params: list = [run_id]
+        if path is not None:
+            sql += " AND path = ?"
+            params.append(path)
+        out = []
+        for row in self._read(sql + " ORDER BY path, step", params):
+            record = {"step": row[0], "path": row[1]}
+            for name, value in zip(_PARAM_FIELDS, row[2:-2], strict=True):
+                record[name] = _float_or_nan(value) if name != "count" else value
+            record["histogram"] = _decode_histogram(row[-2], row[-1])
+            out.append(record)
+        return out
+
+    def histograms(self, run_id: str, path: str):
+        """``(steps (n,), edges (n, 65), counts (n, 64))`` of one Variable's value histogram."""
+        run_id = self.resolve_run_id(run_id)
+        rows = self._read(
+            "SELECT step, hist_counts, hist_edges FROM param_stats WHERE run_id = ? AND path = ?"
+            " AND hist_counts IS NOT NULL ORDER BY step",
+            (run_id, path),
+        )
+        steps = np.array([r[0] for r in rows], dtype=np.int64)
+        counts = np.zeros((len(rows), HIST_BINS), dtype=np.int64)
+        edges = np.zeros((len(rows), HIST_BINS + 1), dtype=np.float64)
+        for i, (_, c, e) in enumerate(rows):
+            counts[i], edges[i] = _decode_histogram(c, e)
+        return steps, edges, counts
+
+    def layer_stats(self, run_id: str, layer: str | None = None) -> list[dict]:
+        """Per layer and recorded step: ``step, layer, backward_time, update_time`` (seconds),
+        ``dead_share`` (ReLU-like units off for the whole batch) and ``saturated_share``
+        (sigmoid/tanh units in their flat region for the whole batch); NaN where not measured."""
+        run_id = self.resolve_run_id(run_id)
+        sql = ("SELECT step, layer, backward_time, update_time, dead_share, saturated_share"
+               " FROM layer_stats WHERE run_id = ?")
+        params: list = [run_id]
+        if layer is not None:
+            sql += " AND layer = ?"
+            params.append(layer)
+        names = ("step", "layer", "backward_time", "update_time", "dead_share", "saturated_share")
+        return [
+            {k: (_float_or_nan(v) if i >= 2 else v) for i, (k, v) in enumerate(zip(names, row))}
+            for row in self._read(sql + " ORDER BY layer, step", params)
+        ]
+
+    def snapshots(self, run_id: str) -> list[int]:
+        """Steps at which the run saved a snapshot of every Variable, ascending."""
+        run_id = self.resolve_run_id(run_id)
+        rows = self._read("SELECT step FROM snapshots WHERE run_id = ? ORDER BY step", (run_id,))
+        return [r[0] for r in rows]
+
+    def snapshot_info(self, run_id: str) -> list[dict]:
+        """``[{step, label, sha, time}]``: label is ``"epoch"``, ``"step"`` or ``"end"``."""
+        run_id = self.resolve_run_id(run_id)
+        rows = self._read(
+            "SELECT step, label, sha, time FROM snapshots WHERE run_id = ? ORDER BY step", (run_id,)
+        )
+        return [dict(zip(("step", "label", "sha", "time"), r)) for r in rows]
+
+    def snapshot(self, run_id: str, step: int | str = "end") -> dict[str, np.ndarray]:
+        """Every Variable of the run at ``step`` as ``{path: ndarray}``.
+
+        ``step`` may be a step number or ``"end"`` / ``"last"`` for the latest snapshot.
+        """
+        run_id = self.resolve_run_id(run_id)
+        if step in ("end", "last"):
+            row = self._read(
+                "SELECT sha FROM snapshots WHERE run_id = ? ORDER BY step DESC LIMIT 1", (run_id,)
+            )
+        else:
+            row = self._read(
+                "SELECT sha FROM snapshots WHERE run_id = ? AND step = ?", (run_id, int(step))
+            )
+        if not row:
+            raise NotFoundError(
+                f"run {run_id!r} has no snapshot at step {step!r}; "
+                f"snapshots at steps {self.snapshots(run_id)}"
+            )
+        return self.blobs.get_arrays(row[0][0])
+
+    def artifacts(self, run_id: str | None = None) -> list[dict]:
+        """Datasets, models and files logged (by one run, or all), oldest first.
+
+        Each dict: ``run_id, kind ("dataset" | "model" | "file"), name, version, sha,
+        size, created_at``; the blob lives at ``store.blobs.path(sha)``."""
+        sql = "SELECT run_id, kind, name, version, sha, size, created_at FROM artifacts"
+        params: tuple = ()
+        if run_id is not None:
+            sql += " WHERE run_id = ?"
+            params = (self.resolve_run_id(run_id),)
+        keys = ("run_id", "kind", "name", "version", "sha", "size", "created_at")
+        return [dict(zip(keys, r)) for r in self._read(sql + " ORDER BY id", params)]
+
+    def datasets(self, name: str | None = None) -> list[dict]:
+        """Dataset versions: ``name, version, hash, sha, meta, run_id, created_at``."""
+        sql = "SELECT name, version, hash, sha, meta, run_id, created_at FROM datasets"
+        params: tuple = () if name is None else (name,)
+        if name is not None:
+            sql += " WHERE name = ?"
+        keys = ("name", "version", "hash", "sha", "meta", "run_id", "created_at")
+        out = [dict(zip(keys, r)) for r in self._read(sql + " ORDER BY name, version", params)]
+        for d in out:
+            d["meta"] = json.loads(d["meta"])
+        return out
+
+    def run_datasets(self, run_id: str) -> list[tuple[str, int]]:
+        """``[(name, version)]`` of the datasets a run logged."""
+        run_id = self.resolve_run_id(run_id)
+        rows = self._read(
+            "SELECT DISTINCT name, version FROM artifacts WHERE run_id = ? AND kind = 'dataset'"
+            " ORDER BY name, version",
+            (run_id,),
+        )
+        return [tuple(r) for r in rows]
+
+    def models(self, name: str | None = None) -> list[dict]:
+        """Model versions: ``name, version, sha, aliases, meta, run_id, created_at``."""
+        sql = "SELECT name, version, sha, meta, run_id, created_at FROM models"
+        params: tuple = () if name is None else (name,)
+        if name is not None:
+            sql += " WHERE name = ?"
+        aliases: dict[tuple, list[str]] = {}
+        for n, alias, version in self._read("SELECT name, alias, version FROM model_aliases"):
+            aliases.setdefault((n, version), []).append(alias)
+        out = []
+        for n, version, sha, meta, run_id, created in self._read(sql + " ORDER BY name, version", params):
+            out.append({"name": n, "version": version, "sha": sha,
+                        "aliases": sorted(aliases.get((n, version), [])),
+                        "meta": json.loads(meta), "run_id": run_id, "created_at": created})
+        return out
+
+    def model_version(self, name: str, ref: str | int | None = None) -> dict:
+        """The registry entry of ``name`` at ``ref``: ``"v3"``, ``3``, an alias, or None (latest)."""
+        versions = {m["version"]: m for m in self.models(name)}
+        if not versions:
+            known = sorted({m["name"] for m in self.models()})
+            raise NotFoundError(f"no model named {name!r} in the registry; models: {known}")
+        if ref is None:
+            ref = "latest" if any("latest" in m["aliases"] for m in versions.values()) else max(versions)
+        if isinstance(ref, str) and ref[:1] in "vV" and ref[1:].isdigit():
+            ref = int(ref[1:])
+        elif isinstance(ref, str) and ref.isdigit():
+            ref = int(ref)
+        if isinstance(ref, int):
+            if ref not in versions:
+                raise NotFoundError(f"model {name!r} has no version v{ref}; versions: "
+                                    f"{['v%d' % v for v in sorted(versions)]}")
+            return versions[ref]
+        for m in versions.values():
+            if ref in m["aliases"]:
+                return m
+        aliases = sorted({a for m in versions.values() for a in m["aliases"]})
+        raise NotFoundError(f"model {name!r} has no alias {ref!r}; aliases: {aliases}")
+
+
+def thin_indices(n: int, max_points: int) -> np.ndarray:
+    """Indices of at most ``max_points`` of ``n`` points, evenly spread, first and last kept."""
+    if max_points < 2:
+        raise ValueError(f"max_points must be at least 2 (first and last), got {max_points}")
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(np.int64))
+
+
+def encode_histogram(counts: np.ndarray, edges: np.ndarray) -> tuple[bytes, bytes]:
+    """Histogram columns: counts as int32 bytes, edges as float32 bytes."""
+    return counts.astype(np.int32).tobytes(), edges.astype(np.float32).tobytes()
+
+
+def _decode_histogram(counts: bytes | None, edges: bytes | None):
+    if counts is None:
+        return None
+    return (np.frombuffer(counts, dtype=np.int32).astype(np.int64),
+            np.frombuffer(edges, dtype=np.float32).astype(np.float64))
+
+
+def _run_record(row: tuple) -> RunRecord:
+    record = RunRecord(zip(_RUN_FIELDS, row))
+    for key in ("config", "summary", "tags", "env"):
+        record[key] = json.loads(record[key]) if record[key] else ({} if key != "tags" else [])
+    for key in ("summary",):
+        record[key] = {k: _float_or_nan(v) for k, v in record[key].items()}
+    del record["pid_start"]
+    return record
+
+
+# -- one Store per folder per process ----------------------------------------------
+_stores: dict[Path, Store] = {}
+_stores_lock = threading.Lock()
+
+
+def resolve_store_path(store: str | os.PathLike | None = None) -> Path:
+    """The folder a store lives in: ``store``, else ``$GLASSNET_STORE``, else ./glassnet-runs."""
+    if store is None:
+        store = os.environ.get("GLASSNET_STORE") or DEFAULT_STORE
+    text = os.fspath(store)
+    if "://" in text:
+        raise StoreError(f"store {text!r}: only local folders are supported so far, not URLs")
+    path = Path(text).expanduser()
+    if path.name == DB_NAME or (path.is_file() and path.suffix == ".db"):
+        path = path.parent  # accept the database file itself
+    return path.resolve()
+
+
+def open_store(store: str | os.PathLike | Store | None = None) -> Store:
+    """Open (creating if needed) the store at ``store`` / ``$GLASSNET_STORE`` / ./glassnet-runs.
+
+    Opening marks ``crashed`` the runs whose process has died. Within one process the
+    same folder always gives the same :class:`Store` (one connection, one writer).
+    """
+    if isinstance(store, Store):
+        return store
+    path = resolve_store_path(store)
+    with _stores_lock:
+        existing = _stores.get(path)
+        if existing is not None and existing._pid == os.getpid():
+            existing.mark_crashed()
+            return existing
+        opened = _stores[path] = Store(path)
+        return opened
+
+
+def _forget(store: Store) -> None:
+    with _stores_lock:
+        if _stores.get(store.root) is store:
+            del _stores[store.root]
+
+
+def _flush_all() -> None:
+    for store in list(_stores.values()):
+        if store._pid == os.getpid():
+            try:
+                store.writer.close()
+            except Exception:
+                pass
+
+
+def _after_fork_in_child() -> None:
+    _stores.clear()  # the parent's connections and writer threads are not ours
+
+
+atexit.register(_flush_all)
+os.register_at_fork(after_in_child=_after_fork_in_child)
