@@ -1,0 +1,175 @@
+"""Durability with real processes: SIGKILL, concurrent writers, concurrent creation."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import textwrap
+import time
+
+import pytest
+from track_helpers import run_python, spawn
+
+from glassnet.track import open_store
+
+# Children wait for a "go" file so that they really start writing at the same moment.
+_WAIT_FOR_GO = """
+import os, sys, time
+go = sys.argv[2]
+while not os.path.exists(go):
+    time.sleep(0.002)
+"""
+
+
+def test_sigkilled_run_keeps_every_flushed_row_and_reads_back_crashed(store_dir):
+    child = spawn("""
+        import sys, time, glassnet.track as t
+        run = t.init("kill", store=sys.argv[1], config={"lr": 0.1})
+        for step in range(300):
+            run.log({"loss": 1.0 / (step + 1), "acc": step / 300})
+        time.sleep(1.5)  # the writer thread flushes (every 0.5 s) while we sleep
+        print(run.id, flush=True)
+        step = 300
+        while True:  # keeps logging until killed: these rows may or may not land
+            run.log({"loss": 0.0, "acc": 1.0})
+            step += 1
+            time.sleep(0.0005)
+    """, str(store_dir))
+    try:
+        run_id = child.stdout.readline().strip()
+        assert run_id, child.stderr.read()
+        time.sleep(0.3)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        child.kill()
+    assert child.returncode == -signal.SIGKILL
+    store = open_store(store_dir)
+    record = store.run(run_id)
+    assert record.status == "crashed" and "ended without finishing" in record.error
+    assert record.finished_at is not None and record.config == {"lr": 0.1}
+    steps, values = store.metrics(run_id, "loss")
+    assert steps[:300].tolist() == list(range(300))  # every row logged before the sleep
+    assert values[299] == pytest.approx(1 / 300)
+    assert steps.tolist() == list(range(len(steps)))  # nothing torn out of the middle
+    assert len(store.metrics(run_id, "acc")[0]) >= 300
+    assert store.integrity_check() == "ok"
+    assert sqlite3.connect(store_dir / "glassnet.db").execute(
+        "PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.close()
+
+
+def test_a_live_run_of_another_process_is_not_marked_crashed(store_dir):
+    child = spawn("""
+        import sys, glassnet.track as t
+        run = t.init("live", store=sys.argv[1])
+        print(run.id, flush=True)
+        sys.stdin.readline()
+        run.finish()
+    """, str(store_dir), stdin=__import__("subprocess").PIPE)
+    try:
+        run_id = child.stdout.readline().strip()
+        store = open_store(store_dir)
+        assert store.run(run_id).status == "running"
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.wait(timeout=20) == 0
+        assert store.run(run_id).status == "finished"
+        store.close()
+    finally:
+        child.kill()
+
+
+def test_four_writers_at_once_lose_nothing_and_never_see_locked(store_dir, tmp_path):
+    n_steps, keys = 3000, ["loss", "acc", "lr", "grad_norm", "val"]
+    go = tmp_path / "go"
+    open_store(store_dir).close()
+    children = [spawn(_WAIT_FOR_GO + textwrap.dedent("""
+        import glassnet.track as t
+        run = t.init("concurrent", store=sys.argv[1], config={"writer": int(sys.argv[3])})
+        for step in range(3000):
+            run.log({"loss": step * 1.0, "acc": 0.5, "lr": 1e-3, "grad_norm": 2.0, "val": -1.0})
+            if step % 50 == 49:  # many small transactions, racing the other writers
+                run.store.flush()
+        run.finish()
+        print(run.id)
+    """), str(store_dir), str(go), str(i)) for i in range(4)]
+    time.sleep(0.5)
+    go.touch()
+    results = [c.communicate(timeout=120) for c in children]
+    for child, (out, err) in zip(children, results):
+        assert child.returncode == 0, err
+        assert "locked" not in err and "Traceback" not in err
+    store = open_store(store_dir)
+    run_ids = [out.strip() for out, _ in results]
+    assert len(set(run_ids)) == 4
+    for run_id in run_ids:
+        assert store.run(run_id).status == "finished"
+        for key in keys:
+            steps, values = store.metrics(run_id, key)
+            assert steps.tolist() == list(range(n_steps)), (run_id, key)
+        assert store.metrics(run_id, "loss")[1].sum() == sum(range(n_steps))
+    conn = sqlite3.connect(store_dir / "glassnet.db")
+    assert conn.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] == 4 * n_steps * len(keys)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.close()
+
+
+def test_processes_creating_a_new_store_at_once_all_succeed_with_one_schema(tmp_path):
+    store_dir, go = tmp_path / "fresh", tmp_path / "go"
+    children = [spawn(_WAIT_FOR_GO + textwrap.dedent("""
+        import glassnet.track as t
+        store = t.open_store(sys.argv[1])
+        run = t.init("race", store=store)
+        run.log({"x": 1.0})
+        run.finish()
+        print(store.schema_version, run.id)
+    """), str(store_dir), str(go)) for _ in range(6)]
+    time.sleep(0.5)
+    go.touch()
+    results = [c.communicate(timeout=60) for c in children]
+    for child, (out, err) in zip(children, results):
+        assert child.returncode == 0, err
+    from glassnet.track.store import SCHEMA_VERSION
+
+    assert {out.split()[0] for out, _ in results} == {str(SCHEMA_VERSION)}
+    store = open_store(store_dir)
+    assert len(store.runs(project="race")) == 6
+    assert store.schema_version == SCHEMA_VERSION and store.integrity_check() == "ok"
+    conn = sqlite3.connect(store_dir / "glassnet.db")
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    assert len(names) == len(set(names))
+    store.close()
+
+
+def test_dataset_versions_are_stable_across_processes(store_dir, tmp_path):
+    code = """
+        import sys, numpy as np, glassnet.track as t
+        seed = int(sys.argv[2])
+        rng = np.random.default_rng(seed)
+        X, y = rng.normal(size=(50, 4)).astype(np.float32), rng.integers(0, 3, size=50)
+        with t.init("data", store=sys.argv[1]) as run:
+            print(run.log_dataset("toy", X=X, y=y))
+    """
+    first = run_python(code, str(store_dir), "0")
+    again = run_python(code, str(store_dir), "0")
+    other = run_python(code, str(store_dir), "1")
+    back = run_python(code, str(store_dir), "0")
+    for proc in (first, again, other, back):
+        assert proc.returncode == 0, proc.stderr
+    assert [p.stdout.strip() for p in (first, again, other, back)] == ["1", "1", "2", "1"]
+    # two processes logging brand-new data at the same moment agree on its version
+    go = tmp_path / "go"
+    racers = [spawn(_WAIT_FOR_GO + textwrap.dedent("""
+        import numpy as np, glassnet.track as t
+        with t.init("data", store=sys.argv[1]) as run:
+            print(run.log_dataset("toy", X=np.full((8, 2), 7.0)))
+    """), str(store_dir), str(go)) for _ in range(3)]
+    time.sleep(0.5)
+    go.touch()
+    outs = [r.communicate(timeout=60) for r in racers]
+    assert all(r.returncode == 0 for r in racers), [e for _, e in outs]
+    assert {o.strip() for o, _ in outs} == {"3"}
+    store = open_store(store_dir)
+    assert [d["version"] for d in store.datasets("toy")] == [1, 2, 3]
+    store.close()

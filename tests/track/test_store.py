@@ -1,0 +1,194 @@
+"""The store: schema, queries, thinning, histograms, snapshots and blobs."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from glassnet.track import Store, init, open_store
+from glassnet.track.errors import NotFoundError, StoreError
+from glassnet.track.store import SCHEMA_VERSION, encode_histogram, resolve_store_path, thin_indices
+
+
+def test_a_store_is_a_folder_with_a_wal_database_and_a_versioned_schema(store_dir):
+    store = open_store(store_dir)
+    assert (store_dir / "glassnet.db").is_file() and (store_dir / "blobs").is_dir()
+    assert store.schema_version == SCHEMA_VERSION
+    conn = sqlite3.connect(store_dir / "glassnet.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"runs", "metrics", "param_stats", "layer_stats", "snapshots", "datasets",
+            "models", "model_aliases", "artifacts"} <= tables
+    assert store.integrity_check() == "ok"
+    store.close()
+
+
+def test_open_store_gives_one_store_per_folder_per_process(store_dir):
+    a = open_store(store_dir)
+    assert open_store(str(store_dir)) is a
+    assert open_store(a) is a
+    assert open_store(store_dir / "glassnet.db") is a
+    a.close()
+
+
+def test_store_location_comes_from_argument_then_env_then_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GLASSNET_STORE", raising=False)
+    assert resolve_store_path(None) == (tmp_path / "glassnet-runs").resolve()
+    monkeypatch.setenv("GLASSNET_STORE", str(tmp_path / "elsewhere"))
+    assert resolve_store_path(None) == (tmp_path / "elsewhere").resolve()
+    assert resolve_store_path(tmp_path / "given") == (tmp_path / "given").resolve()
+    with pytest.raises(StoreError, match="only local folders"):
+        resolve_store_path("postgresql://db/runs")
+
+
+def test_a_store_written_by_a_newer_glassnet_is_refused(store_dir):
+    open_store(store_dir).close()
+    conn = sqlite3.connect(store_dir / "glassnet.db")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this glassnet"):
+        Store(store_dir)
+
+
+def test_runs_are_listed_newest_first_and_filtered(store):
+    a = init("alpha", store=store, tags=["sweep-1"], group="sweep-1")
+    b = init("alpha", store=store)
+    c = init("beta", store=store, name="mine")
+    b.finish("failed", error="boom")
+    c.finish()
+    assert [r.id for r in store.runs()] == [c.id, b.id, a.id]
+    assert [r.id for r in store.runs(project="alpha")] == [b.id, a.id]
+    assert [r.id for r in store.runs(status="running")] == [a.id]
+    assert [r.id for r in store.runs(tag="sweep-1")] == [a.id]
+    assert [r.id for r in store.runs(group_id="sweep-1")] == [a.id]
+    assert store.run(b.id)["error"] == "boom" and store.run(b.id).status == "failed"
+    assert store.run(c.id).name == "mine"
+    assert store.projects() == ["alpha", "beta"]
+    with pytest.raises(ValueError, match="status must be one of"):
+        store.runs(status="done")
+    a.finish()
+
+
+def test_unknown_run_id_is_an_error_naming_the_id_and_prefixes_resolve(store):
+    run = init("p", store=store)
+    run.log({"loss": 1.0})
+    run.finish()
+    with pytest.raises(NotFoundError, match="no run with id 'nope'"):
+        store.metrics("nope", "loss")
+    with pytest.raises(NotFoundError, match="'zz'"):
+        store.run("zz")
+    assert store.run(run.id[:3]).id == run.id
+    assert store.metrics(run.id[:4], "loss")[1].tolist() == [1.0]
+
+
+def test_metrics_come_back_ascending_with_nan_kept(store):
+    run = init("p", store=store)
+    for step in (5, 1, 3):
+        run.log({"loss": float(step)}, step=step)
+    run.log({"loss": float("nan")}, step=7)
+    run.log({"loss": float("inf")}, step=8)
+    run.finish()
+    steps, values = store.metrics(run.id, "loss")
+    assert steps.dtype == np.int64 and values.dtype == np.float64
+    assert steps.tolist() == [1, 3, 5, 7, 8]
+    assert values[:3].tolist() == [1.0, 3.0, 5.0] and np.isnan(values[3]) and values[4] == np.inf
+    assert store.metrics(run.id, "missing")[0].size == 0
+
+
+@pytest.mark.parametrize("n, k", [(1000, 10), (1001, 7), (10, 3), (5, 50), (2, 2), (1357, 100)])
+def test_thinning_keeps_first_and_last_and_spreads_evenly(n, k):
+    idx = thin_indices(n, k)
+    assert idx[0] == 0 and idx[-1] == n - 1
+    assert len(idx) == min(n, k) and np.all(np.diff(idx) > 0)
+    if n > k:
+        gaps = np.diff(idx)
+        ideal = (n - 1) / (k - 1)
+        assert gaps.max() - gaps.min() <= 1 and abs(gaps.mean() - ideal) < 1e-9
+
+
+def test_metrics_thinned_through_the_store(store):
+    run = init("p", store=store)
+    for step in range(1000):
+        run.log({"loss": step / 10})
+    run.finish()
+    steps, values = store.metrics(run.id, "loss", max_points=50)
+    assert len(steps) == 50 and steps[0] == 0 and steps[-1] == 999
+    assert np.allclose(values, steps / 10)
+    with pytest.raises(ValueError, match="max_points must be at least 2"):
+        store.metrics(run.id, "loss", max_points=1)
+
+
+def _param_row(run_id, path, step, w, g, ratio):
+    counts, edges = np.histogram(w, bins=64)
+    hc, he = encode_histogram(counts, edges)
+    return (run_id, path, step, w.size, w.mean(), w.std(), w.min(), w.max(),
+            np.linalg.norm(w), (w < 0).mean(), g.mean(), g.std(), g.min(), g.max(),
+            np.linalg.norm(g), (g < 0).mean(), ratio, hc, he, 0.0)
+
+
+def test_param_stats_and_histograms_round_trip(store):
+    rng = np.random.default_rng(0)
+    run = init("p", store=store)
+    weights = {step: rng.normal(size=(4, 3)) for step in (0, 10, 20)}
+    rows = [_param_row(run.id, "dense/kernel", s, w.ravel(), w.ravel() * 0.1, 0.01 * (s + 1))
+            for s, w in weights.items()]
+    rows.append(_param_row(run.id, "dense/bias", 0, np.zeros(3), np.ones(3), float("nan")))
+    store.log_param_stats(rows)
+    store.log_layer_stats([(run.id, "dense", 0, 0.001, 0.0005, 0.25, float("nan"), 0.0)])
+    run.finish()
+    assert store.param_paths(run.id) == ["dense/bias", "dense/kernel"]
+    stats = store.param_stats(run.id, path="dense/kernel")
+    assert [s["step"] for s in stats] == [0, 10, 20]
+    w = weights[10].ravel()
+    s = stats[1]
+    assert s["count"] == 12 and s["path"] == "dense/kernel"
+    assert np.isclose(s["mean"], w.mean()) and np.isclose(s["l2"], np.linalg.norm(w))
+    assert np.isclose(s["grad_std"], (w * 0.1).std()) and np.isclose(s["update_ratio"], 0.11)
+    counts, edges = s["histogram"]
+    assert counts.shape == (64,) and edges.shape == (65,) and counts.sum() == 12
+    assert np.allclose(edges, np.histogram(w, bins=64)[1], rtol=1e-6)
+    assert np.isnan(store.param_stats(run.id, "dense/bias")[0]["update_ratio"])
+    assert len(store.param_stats(run.id)) == 4
+    steps, edges, counts = store.histograms(run.id, "dense/kernel")
+    assert steps.tolist() == [0, 10, 20] and edges.shape == (3, 65) and counts.shape == (3, 64)
+    assert counts.sum(axis=1).tolist() == [12, 12, 12]
+    (layer,) = store.layer_stats(run.id)
+    assert layer["layer"] == "dense" and layer["dead_share"] == 0.25
+    assert np.isnan(layer["saturated_share"])
+
+
+def test_snapshots_are_content_addressed_safetensors_blobs(store):
+    run = init("p", store=store)
+    weights = {"dense/kernel": np.arange(6, dtype=np.float32).reshape(2, 3),
+               "dense/bias": np.zeros(3, dtype=np.float32)}
+    sha0 = store.log_snapshot(run.id, 0, "step", weights)
+    sha1 = store.log_snapshot(run.id, 5, "epoch", {k: v.copy() for k, v in weights.items()})
+    sha2 = store.log_snapshot(run.id, 9, "end", {k: v + 1 for k, v in weights.items()})
+    run.finish()
+    assert sha0 == sha1 != sha2  # same content, same blob
+    assert store.snapshots(run.id) == [0, 5, 9]
+    assert [i["label"] for i in store.snapshot_info(run.id)] == ["step", "epoch", "end"]
+    back = store.snapshot(run.id, 5)
+    assert set(back) == set(weights)
+    np.testing.assert_array_equal(back["dense/kernel"], weights["dense/kernel"])
+    np.testing.assert_array_equal(store.snapshot(run.id, "end")["dense/bias"], np.ones(3))
+    with pytest.raises(NotFoundError, match="no snapshot at step 3"):
+        store.snapshot(run.id, 3)
+    blob_files = [p for p in (store.root / "blobs").rglob("*") if p.is_file()]
+    assert len(blob_files) == 2 and not any(p.name.startswith(".tmp") for p in blob_files)
+
+
+def test_blobs_are_named_by_their_sha256(store):
+    import hashlib
+
+    sha = store.blobs.put_bytes(b"hello")
+    assert sha == hashlib.sha256(b"hello").hexdigest()
+    assert store.blobs.path(sha).read_bytes() == b"hello"
+    assert store.blobs.put_bytes(b"hello") == sha
+    with pytest.raises(ValueError, match="64 lowercase hex"):
+        store.blobs.path("../etc/passwd")
+    with pytest.raises(FileNotFoundError, match="missing"):
+        store.blobs.get_bytes("0" * 64)
