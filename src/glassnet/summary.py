@@ -1,0 +1,62 @@
+"""The text of ``model.summary()``: Keras's table, with weights and biases counted apart."""
+
+from __future__ import annotations
+
+
+def _bytes(n_params: int, itemsize: int) -> str:
+    size = float(n_params * itemsize)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return ""  # pragma: no cover
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def summary_text(model) -> str:
+    rows = []
+    shape = model.input_shape
+    weights_total = biases_total = 0
+    for layer in model.layers:
+        if shape is not None:
+            shape = layer.compute_output_shape(shape)
+        kernel = getattr(layer, "kernel", None)
+        bias = getattr(layer, "bias", None)
+        n_weights = kernel.size if kernel is not None else 0
+        n_biases = bias.size if bias is not None else 0
+        weights_total += n_weights
+        biases_total += n_biases
+        rows.append((f"{layer.name} ({type(layer).__name__})",
+                     _shape(shape) if shape is not None else "?",
+                     getattr(layer, "activation_name", "") or "",
+                     f"{n_weights:,}", f"{n_biases:,}",
+                     f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"))
+    header = ("Layer (type)", "Output Shape", "Activation", "Weights", "Biases", "Param #")
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) + 2 for i in range(len(header))]
+    right = (False, False, False, True, True, True)
+
+    def line(cells, left="│", mid="│", end="│"):
+        parts = [(" " + c.rjust(w - 2) + " ") if r else (" " + c.ljust(w - 2) + " ")
+                 for c, w, r in zip(cells, widths, right)]
+        return left + mid.join(parts) + end
+
+    def rule(left, mid, end, fill="━"):
+        return left + mid.join(fill * w for w in widths) + end
+
+    out = [f'Model: "{model.name}"', rule("┏", "┳", "┓"), line(header, "┃", "┃", "┃"),
+           rule("┡", "╇", "┩")]
+    out += [line(r) for r in rows]
+    out.append(rule("└", "┴", "┘", "─"))
+    itemsize = model.weights[0].dtype.itemsize if model.weights else 4
+    total = sum(v.size for v in model.weights)
+    trainable = sum(v.size for v in model.trainable_variables)
+    out += [
+        f" Total params: {total:,} ({_bytes(total, itemsize)})",
+        f" Trainable params: {trainable:,} ({_bytes(trainable, itemsize)})",
+        f" Non-trainable params: {total - trainable:,} ({_bytes(total - trainable, itemsize)})",
+        f" Weights (kernels): {weights_total:,}   Biases: {biases_total:,}",
+    ]
+    return "\n".join(out)

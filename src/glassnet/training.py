@@ -1,0 +1,380 @@
+"""The training loop behind ``Sequential.fit``, ``evaluate``, ``predict`` and ``train_on_batch``.
+
+Everything is checked once, before the loop; inside it a step is forward through
+the layers (writing into their reused buffers), the loss and its gradient (fused
+with a softmax or sigmoid output), backward through the layers, and one optimizer
+step over the flat parameter buffer. Batches are gathered with ``np.take(out=)`` into
+buffers allocated once per batch size.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from glassnet import random as gnrandom
+from glassnet.callbacks import CallbackList, History, ProgbarLogger
+from glassnet.data_checks import as_float_array, check_features, check_finite, check_same_length
+from glassnet.errors import ConfigError, DataError
+
+
+class Trainer:
+    """What one model needs to train fast: the backward plan and the batch buffers."""
+
+    def __init__(self, model):
+        self.model = model
+        layers = model.layers
+        self.layers = layers
+        trainable_ids = {id(v) for v in model.trainable_variables}
+        with_params = [i for i, layer in enumerate(layers)
+                       if any(id(v) in trainable_ids for v in layer.weights)]
+        # Layers before the first trainable one need no backward pass at all.
+        self.first_backward = with_params[0] if with_params else len(layers)
+        self.fused = _fused_output(model.loss, layers[-1])
+        self.regularized = [v for v in model.weights if v.regularizer is not None]
+        self.constrained = [v for v in model.trainable_variables if v.constraint is not None]
+        self._dz: dict[int, np.ndarray] = {}
+        self._gather: dict[tuple, np.ndarray] = {}
+
+    def gather(self, array: np.ndarray, index: np.ndarray, slot: str) -> np.ndarray:
+        key = (slot, index.shape[0])
+        out = self._gather.get(key)
+        if out is None or out.shape[1:] != array.shape[1:]:
+            out = self._gather[key] = np.empty((index.shape[0],) + array.shape[1:], array.dtype)
+        return np.take(array, index, axis=0, out=out)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training=True)
+        return x
+
+    def loss_and_backward(self, y, sample_weight, output) -> float:
+        """Compute the loss of ``output`` and fill every trainable Variable's ``grad``."""
+        model, layers = self.model, self.layers
+        profile = model.profile_layers
+        last = len(layers) - 1
+        if self.fused is not None:
+            dz = self._dz.get(output.shape[0])
+            if dz is None:
+                dz = self._dz[output.shape[0]] = np.empty_like(output)
+            value = model.loss.fused_value_and_grad(y, output, sample_weight, dz)
+            if self.fused == "dense":
+                start = time.perf_counter() if profile else 0.0
+                grad = layers[last].backward_from_z(dz, need_dx=last > self.first_backward)
+                if profile:
+                    model.last_step_timing[layers[last].name] = time.perf_counter() - start
+            else:  # the output is an Activation layer: dz is its input's gradient
+                grad = dz
+            last -= 1
+        else:
+            value = _loss_value(model.loss, y, output, sample_weight)
+            grad = model.loss.gradient(y, output, sample_weight).astype(output.dtype, copy=False)
+        for i in range(last, self.first_backward - 1, -1):
+            layer = layers[i]
+            start = time.perf_counter() if profile else 0.0
+            grad = layer.backward(grad, need_dx=i > self.first_backward)
+            if profile:
+                model.last_step_timing[layer.name] = time.perf_counter() - start
+        for variable in self.regularized:
+            value += variable.regularizer.penalty(variable.value)
+        return value
+
+    def apply_update(self) -> None:
+        model = self.model
+        start = time.perf_counter() if model.profile_layers else 0.0
+        model.optimizer.step()
+        for variable in self.constrained:
+            variable.constraint.apply(variable.value)
+        if model.profile_layers:
+            model.last_update_seconds = time.perf_counter() - start
+
+    def train_step(self, x, y, sample_weight) -> tuple[float, np.ndarray]:
+        output = self.forward(x)
+        value = self.loss_and_backward(y, sample_weight, output)
+        self.apply_update()
+        return value, output
+
+
+def _loss_value(loss, y, output, sample_weight) -> float:
+    from glassnet.losses import _reduce
+
+    return _reduce(loss.per_sample(y, output), sample_weight)
+
+
+def _fused_output(loss, last_layer) -> str | None:
+    """'dense' or 'activation' when the output activation fuses with the loss, else None."""
+    if loss is None or loss.fuses_with is None:
+        return None
+    activation = getattr(last_layer, "activation_name", None)
+    wanted = "linear" if loss.from_logits else loss.fuses_with
+    if activation != wanted:
+        return None
+    if type(last_layer).__name__ == "Dense":
+        return "dense"
+    return "activation" if wanted != "linear" else None
+
+
+# -- data preparation ------------------------------------------------------------------
+def _prepare_x(model, x, name="x") -> np.ndarray:
+    dtype = model.weights[0].dtype if model.built and model.weights else _floatx()
+    x = as_float_array(x, name, dtype)
+    if x.ndim == 1:
+        # tf.keras expanded 1-D inputs to a column; course code relies on it.
+        x = x.reshape(-1, 1)
+    if not model.built:
+        model.build((None,) + x.shape[1:])
+    check_features(x, model.input_shape[1:], f"model {model.name!r}")
+    return x
+
+
+def _floatx():
+    from glassnet.backend import floatx
+
+    return floatx()
+
+
+def _prepare_y(model, y, name="y") -> np.ndarray:
+    if y is None:
+        raise DataError(f"{name} is required to train or evaluate, got None")
+    try:
+        raw = np.asarray(y)
+    except ValueError as exc:
+        raise DataError(f"{name} must be a rectangular numeric array: {exc}") from None
+    if raw.dtype.kind not in "biuf":
+        raise DataError(f"{name} must be numeric, got an array of dtype {raw.dtype}")
+    check_finite(raw, name)
+    prepared = model.loss.prepare_targets(raw, model.output_shape)
+    if prepared.dtype.kind == "f":
+        prepared = np.ascontiguousarray(prepared, dtype=model.weights[0].dtype)
+    return prepared
+
+
+def _prepare_sample_weight(sample_weight, class_weight, y, n) -> np.ndarray | None:
+    weights = None
+    if sample_weight is not None:
+        weights = as_float_array(sample_weight, "sample_weight", np.float64).reshape(-1)
+        if weights.shape[0] != n:
+            raise DataError(f"sample_weight must have one weight per sample: expected {n}, "
+                            f"got {weights.shape[0]}")
+        if (weights < 0).any():
+            raise DataError("sample_weight must be >= 0")
+    if class_weight:
+        if not isinstance(class_weight, dict):
+            raise ConfigError(f"class_weight must be a dict {{class: weight}}, got "
+                              f"{type(class_weight).__name__}")
+        labels = np.asarray(y)
+        if labels.ndim > 1 and labels.shape[-1] > 1:
+            labels = labels.argmax(axis=-1)
+        labels = np.rint(labels.reshape(-1)).astype(int)
+        table = np.ones(max(max(class_weight) + 1, labels.max() + 1))
+        for cls, weight in class_weight.items():
+            table[int(cls)] = float(weight)
+        per_class = table[labels]
+        weights = per_class if weights is None else weights * per_class
+    return weights
+
+
+def _check_positive_int(value, name, allow_zero=False):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or \
+            value < (0 if allow_zero else 1):
+        kind = "a non-negative" if allow_zero else "a positive"
+        raise ConfigError(f"{name} must be {kind} int, got {value!r}")
+
+
+# -- fit ---------------------------------------------------------------------------------
+def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split,
+        validation_data, shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch,
+        validation_batch_size, validation_freq):
+    model._require_compiled()
+    batch_size = 32 if batch_size is None else batch_size
+    _check_positive_int(batch_size, "batch_size")
+    _check_positive_int(epochs, "epochs", allow_zero=True)
+    if not 0.0 <= validation_split < 1.0:
+        raise ConfigError(f"validation_split must be in [0, 1), got {validation_split!r}")
+    x = _prepare_x(model, x)
+    model._flatten_variables()
+    if not model.metrics and model._metric_specs:
+        model._resolve_metrics()
+    y = _prepare_y(model, y)
+    n = check_same_length(x=x, y=y)
+    weights = _prepare_sample_weight(sample_weight, class_weight, y, n)
+
+    if validation_data is not None:
+        val = _prepare_validation(model, validation_data)
+    elif validation_split:
+        # As Keras: the last fraction of the data, taken before any shuffling.
+        split = int(math.floor(n * (1.0 - validation_split)))
+        if split == 0 or split == n:
+            raise DataError(f"validation_split={validation_split} leaves no data to train or "
+                            f"validate on with {n} samples")
+        val = (x[split:], y[split:], None if weights is None else weights[split:])
+        x, y = x[:split], y[:split]
+        weights = None if weights is None else weights[:split]
+        n = split
+    else:
+        val = None
+    if n == 0:
+        raise DataError("fit needs at least one sample, got an empty x")
+
+    trainer = model._get_trainer()
+    steps = math.ceil(n / batch_size) if steps_per_epoch is None else int(steps_per_epoch)
+    history = History()
+    callback_list = [history]
+    verbose = 1 if verbose == "auto" else verbose
+    if verbose:
+        callback_list.append(ProgbarLogger(verbose))
+    callback_list.extend(callbacks or [])
+    hooks = CallbackList(callback_list, model,
+                         {"epochs": epochs, "steps": steps, "verbose": verbose})
+    model.history = history
+    model.stop_training = False
+    metrics = model.metrics
+    rng = gnrandom.generator()
+    full = np.arange(n)
+    logs: dict = {}
+
+    hooks.call("on_train_begin", logs)
+    for epoch in range(initial_epoch, epochs):
+        hooks.call("on_epoch_begin", epoch, {})
+        order = rng.permutation(n) if shuffle else None
+        for metric in metrics:
+            metric.reset_state()
+        loss_sum, seen = 0.0, 0
+        for step in range(steps):
+            start = (step * batch_size) % n
+            stop = min(start + batch_size, n)
+            if order is not None:
+                index = order[start:stop]
+                xb = trainer.gather(x, index, "x")
+                yb = trainer.gather(y, index, "y")
+                wb = None if weights is None else weights[index]
+            else:
+                xb, yb = x[start:stop], y[start:stop]
+                wb = None if weights is None else weights[start:stop]
+                index = full[start:stop]
+            if hooks.wants_batch_begin:
+                hooks.call("on_train_batch_begin", step, {})
+            value, output = trainer.train_step(xb, yb, wb)
+            model.last_batch_loss = value
+            size = stop - start
+            loss_sum += value * size
+            seen += size
+            for metric in metrics:
+                metric.update_state(yb, output, wb)
+            if hooks.wants_batch_end:
+                batch_logs = {"loss": loss_sum / seen}
+                for metric in metrics:
+                    batch_logs[metric.name] = metric.result()
+                hooks.call("on_train_batch_end", step, batch_logs)
+            if model.stop_training:
+                break
+        logs = {"loss": loss_sum / max(seen, 1)}
+        for metric in metrics:
+            logs[metric.name] = metric.result()
+        if val is not None and (epoch + 1) % validation_freq == 0:
+            val_logs = _evaluate_arrays(model, *val,
+                                        batch_size=validation_batch_size or batch_size)
+            logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        hooks.call("on_epoch_end", epoch, logs)
+        if model.stop_training:
+            break
+    hooks.call("on_train_end", logs)
+    return history
+
+
+def _prepare_validation(model, validation_data):
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise DataError("validation_data must be a tuple (x_val, y_val) or "
+                        "(x_val, y_val, sample_weight)")
+    x_val = _prepare_x(model, validation_data[0], "validation x")
+    y_val = _prepare_y(model, validation_data[1], "validation y")
+    n = check_same_length(**{"validation x": x_val, "validation y": y_val})
+    w_val = None
+    if len(validation_data) == 3 and validation_data[2] is not None:
+        w_val = _prepare_sample_weight(validation_data[2], None, y_val, n)
+    return x_val, y_val, w_val
+
+
+# -- evaluate / predict -----------------------------------------------------------------
+def _forward_inference(model, x: np.ndarray) -> np.ndarray:
+    for layer in model.layers:
+        x = layer.forward(x, training=False)
+    return x
+
+
+def predict(model, x, batch_size=None) -> np.ndarray:
+    x = _prepare_x(model, x)
+    if batch_size is None:
+        batch_size = 32
+    _check_positive_int(batch_size, "batch_size")
+    n = x.shape[0]
+    if n == 0:
+        return np.empty((0,) + tuple(model.output_shape[1:]), dtype=x.dtype)
+    if n <= batch_size:
+        return _forward_inference(model, x)
+    out = np.empty((n,) + tuple(model.output_shape[1:]), dtype=x.dtype)
+    for start in range(0, n, batch_size):
+        out[start:start + batch_size] = _forward_inference(model, x[start:start + batch_size])
+    return out
+
+
+def _evaluate_arrays(model, x, y, weights, batch_size) -> dict:
+    from glassnet.metrics import get as get_metric
+
+    metrics = [get_metric(spec, model.loss, model.output_shape[-1])
+               for spec in model._metric_specs]
+    n = x.shape[0]
+    total = 0.0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        out = _forward_inference(model, x[start:stop])
+        wb = None if weights is None else weights[start:stop]
+        total += _loss_value(model.loss, y[start:stop], out, wb) * (stop - start)
+        for metric in metrics:
+            metric.update_state(y[start:stop], out, wb)
+    penalty = sum(v.regularizer.penalty(v.value) for v in model.weights if v.regularizer)
+    logs = {"loss": total / max(n, 1) + penalty}
+    for metric in metrics:
+        logs[metric.name] = metric.result()
+    return logs
+
+
+def evaluate(model, x, y, batch_size=None, sample_weight=None, return_dict=False):
+    model._require_compiled()
+    x = _prepare_x(model, x)
+    if not model.metrics and model._metric_specs:
+        model._resolve_metrics()
+    y = _prepare_y(model, y)
+    n = check_same_length(x=x, y=y)
+    weights = _prepare_sample_weight(sample_weight, None, y, n)
+    batch_size = 32 if batch_size is None else batch_size
+    _check_positive_int(batch_size, "batch_size")
+    logs = _evaluate_arrays(model, x, y, weights, batch_size)
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def train_on_batch(model, x, y, sample_weight=None, class_weight=None, return_dict=False):
+    model._require_compiled()
+    x = _prepare_x(model, x)
+    model._flatten_variables()
+    if not model.metrics and model._metric_specs:
+        model._resolve_metrics()
+    y = _prepare_y(model, y)
+    n = check_same_length(x=x, y=y)
+    weights = _prepare_sample_weight(sample_weight, class_weight, y, n)
+    value, output = model._get_trainer().train_step(x, y, weights)
+    model.last_batch_loss = value
+    logs = {"loss": value}
+    for metric in model.metrics:
+        metric.reset_state()
+        metric.update_state(y, output, weights)
+        logs[metric.name] = metric.result()
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
