@@ -23,7 +23,8 @@ Workloads (issue 3):
 Peers: ``torch`` (an eager CPU loop: zero_grad, forward, loss, backward, step),
 ``keras`` (Keras 3 ``fit``/``predict`` with the torch backend), ``sklearn``
 (MLPRegressor for w1, MLPClassifier otherwise) and, for ``predict`` only,
-``onnxruntime`` (``--onnx FILE``, e.g. glassnet's own export).
+``onnxruntime`` (``--onnx FILE``, e.g. glassnet's own export; without it, W3's
+network exported from torch).
 
 Same inputs for everyone:
 
@@ -127,7 +128,7 @@ def default_weights(workload: str) -> list[np.ndarray]:
     sizes = WORKLOADS[workload][0]
     rs = np.random.RandomState(0)
     weights = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
         limit = np.sqrt(6.0 / (fan_in + fan_out))
         weights.append(rs.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32))
         weights.append(np.zeros(fan_out, dtype=np.float32))
@@ -458,12 +459,11 @@ def sklearn_w3(weights, order):
 
 def sklearn_predict(weights, batch_size):
     """MLPClassifier.predict_proba on W3's network (it predicts all rows at once)."""
-    X, y = w3_data()
+    X, _ = w3_data()
+    # predict_proba needs a fitted estimator: fit one step on ten rows (one per
+    # class, untimed), then put the requested weights back.
     model = _sklearn_model("classifier", weights, activation="relu", solver="sgd",
-                           max_iter=1)
-    # Give it the fitted attributes without training: fit a zero-epoch-like run on
-    # one batch, then put the requested weights back.
-    model.set_params(max_iter=1, batch_size=len(X[:10]))
+                           max_iter=1, batch_size=10)
     _sklearn_fit(model, X[:10], np.arange(10))
     model.coefs_ = [weights[i].astype(np.float32) for i in range(0, len(weights), 2)]
     model.intercepts_ = [weights[i].astype(np.float32) for i in range(1, len(weights), 2)]
@@ -478,18 +478,40 @@ def sklearn_predict(weights, batch_size):
 # --------------------------------------------------------------------------
 
 
-def onnxruntime_predict(onnx_path, batch_size):
-    """Run an exported model (e.g. glassnet's) over W3's X in batches."""
+def _torch_onnx(weights, path):
+    """Export W3's network from torch (legacy exporter, dynamic batch axis)."""
+    import torch
+
+    model = _torch_model(weights, "relu").eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, torch.zeros(1, weights[0].shape[0]), path,
+                          input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, dynamo=False)
+
+
+def onnxruntime_predict(onnx_path, weights, batch_size):
+    """Run an ONNX model over W3's X in batches.
+
+    With ``onnx_path`` (e.g. glassnet's own export) that file is run; without
+    it, W3's network carrying ``weights`` is exported from torch first (untimed).
+    """
+    import tempfile
+
     import onnxruntime
 
-    if onnx_path is None:
-        raise ValueError("peer onnxruntime needs --onnx FILE (a model exported for W3)")
-    X, _ = w3_data()
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = THREADS
     options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(onnx_path, options,
-                                           providers=["CPUExecutionProvider"])
+    providers = ["CPUExecutionProvider"]
+    if onnx_path is None:
+        with tempfile.TemporaryDirectory(prefix="peers-") as folder:
+            onnx_path = os.path.join(folder, "w3.onnx")
+            _torch_onnx(weights, onnx_path)
+            session = onnxruntime.InferenceSession(onnx_path, options, providers=providers)
+    else:
+        session = onnxruntime.InferenceSession(onnx_path, options, providers=providers)
+    X, _ = w3_data()
     name = session.get_inputs()[0].name
     start = time.perf_counter()
     for s in range(0, len(X), batch_size):
@@ -524,7 +546,7 @@ def run(workload: str, peer: str, weights_path=None, order_path=None, onnx_path=
     if workload == "predict":
         batch_size = predict_batch or WORKLOADS["predict"][3]
         if peer == "onnxruntime":
-            result = onnxruntime_predict(onnx_path, batch_size)
+            result = onnxruntime_predict(onnx_path, weights, batch_size)
         else:
             result = globals()[f"{peer}_predict"](weights, batch_size)
     else:
@@ -545,14 +567,15 @@ def main(argv=None) -> int:
     parser.add_argument("peer", choices=PEERS)
     parser.add_argument("--weights", help="initial weights, safetensors, keys 0, 1, ...")
     parser.add_argument("--order", help="batch order, safetensors, tensor 'order'")
-    parser.add_argument("--onnx", help="ONNX model for the onnxruntime predict peer")
+    parser.add_argument("--onnx", help="ONNX model for the onnxruntime predict peer "
+                        "(default: W3's network exported from torch)")
     parser.add_argument("--predict-batch", type=int, default=None,
                         help="rows per predict call (default 1024)")
     args = parser.parse_args(argv)
     try:
         result = run(args.workload, args.peer, args.weights, args.order, args.onnx,
                      args.predict_batch)
-    except (ValueError, OSError, KeyError) as error:
+    except Exception as error:  # the harness reads "ErrorType: message" and the exit code
         print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return 1
     print(json.dumps(result, sort_keys=True))

@@ -23,6 +23,10 @@ Two kinds of fixture come out of it:
     ``model.predict(x)`` as ``y``, and each layer's output as ``layer/<name>``,
     so a test can locate the first layer where glassnet and Keras disagree.
 
+``--check`` makes nothing: it replays every numerics fixture in float64 NumPy
+with the formulas written down in scripts/README.md and fails if the replay and
+Keras disagree by more than 1e-5 (they agree within about 2e-6).
+
 Everything is deterministic: data and weights come from NumPy ``RandomState``
 with fixed seeds, and training uses ``shuffle=False``. No pickle is written.
 """
@@ -37,9 +41,8 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
-import numpy as np  # noqa: E402
-
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from safetensors.numpy import save_file  # noqa: E402
 
@@ -95,7 +98,7 @@ def make_weights(layer_sizes: list[int], use_bias: list[bool], seed: int) -> lis
     """
     rs = np.random.RandomState(seed)
     weights = []
-    for fan_in, fan_out, bias in zip(layer_sizes[:-1], layer_sizes[1:], use_bias):
+    for fan_in, fan_out, bias in zip(layer_sizes[:-1], layer_sizes[1:], use_bias, strict=True):
         limit = np.sqrt(6.0 / (fan_in + fan_out))
         weights.append(rs.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32))
         if bias:
@@ -200,7 +203,7 @@ def make_numerics_case(name, layer_specs, target_kind, loss_spec, optimizer_spec
             spec["units"], activation=spec["activation"], use_bias=spec["use_bias"],
             kernel_regularizer=keras.regularizers.L2(reg["l2"]) if reg else None,
             name=f"dense_{i}"))
-    model = keras.Sequential(layers)
+    model = keras.Sequential(layers, name=name)
 
     sizes = [X.shape[1]] + [s["units"] for s in layer_specs]
     init = make_weights(sizes, [s["use_bias"] for s in layer_specs], WEIGHT_SEED)
@@ -219,8 +222,9 @@ def make_numerics_case(name, layer_specs, target_kind, loss_spec, optimizer_spec
         "input_shape": [int(X.shape[1])],
         "layers": [dict(spec, name=f"dense_{i}") for i, spec in enumerate(layer_specs)],
         "weights": [w.path for w in model.weights],
+        # args: what the constructor got (Huber's get_config() leaves out delta)
         "loss": {"class": loss_spec[0], "from_logits": loss_spec[1].get("from_logits"),
-                 "config": _jsonable(loss.get_config())},
+                 "args": loss_spec[1], "config": _jsonable(loss.get_config())},
         "optimizer": {"class": optimizer_spec[0], "args": optimizer_spec[1],
                       "config": _jsonable(optimizer.get_config())},
         "targets": target_kind,
@@ -244,7 +248,7 @@ def make_numerics_case(name, layer_specs, target_kind, loss_spec, optimizer_spec
     NUMERICS_DIR.mkdir(parents=True, exist_ok=True)
     path = NUMERICS_DIR / f"{name}.safetensors"
     save_file(tensors, str(path), metadata={"case": json.dumps(case, sort_keys=True)})
-    moved = max(float(np.abs(a - b).max()) for a, b in zip(init, final))
+    moved = max(float(np.abs(a - b).max()) for a, b in zip(init, final, strict=True))
     print(f"{path.relative_to(ROOT)}: loss {history.history['loss']}, max |dw| {moved:.3g}")
 
 
@@ -271,7 +275,9 @@ def _save_io(model, x, name):
                "y": np.ascontiguousarray(model.predict(x, verbose=0), dtype=np.float32)}
     probe = keras.Model(model.inputs, [layer.output for layer in model.layers])
     outs = probe.predict(x, verbose=0)
-    for layer, out in zip(model.layers, outs):
+    if not isinstance(outs, (list, tuple)):  # a one-layer model gives one array
+        outs = [outs]
+    for layer, out in zip(model.layers, outs, strict=True):
         tensors[f"layer/{layer.name}"] = np.ascontiguousarray(out, dtype=np.float32)
     meta = {"keras_version": keras.__version__, "backend": keras.backend.backend(),
             "layers": json.dumps([layer.name for layer in model.layers])}
@@ -336,6 +342,23 @@ def make_model_files():
         _save_io(single, (2.0 * rs.standard_normal((8, 3))).astype(np.float32),
                  f"activation_{act}")
 
+    # A model compiled and trained before saving, as a course notebook leaves it:
+    # its config.json has a compile_config and its weights file an optimizer group.
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input(shape=(2,)),
+        keras.layers.Dense(4, activation="relu", name="hidden"),
+        keras.layers.Dense(1, activation="sigmoid", name="out"),
+    ], name="trained_mlp")
+    _set_dense_weights(model, 5)
+    x = rs.standard_normal((32, 2)).astype(np.float32)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x, (x[:, :1] > x[:, 1:]).astype(np.float32), batch_size=8, epochs=2,
+              shuffle=False, verbose=0)
+    model.save(MODELS_DIR / "trained_mlp.keras")
+    _save_io(model, x[:6], "trained_mlp")
+
     # (e) unsupported layers: the loader must refuse them, naming the class
     keras.utils.set_random_seed(0)
     model = keras.Sequential([
@@ -358,11 +381,154 @@ def make_model_files():
         print(f"{path.relative_to(ROOT)}: {path.stat().st_size} bytes")
 
 
+# --------------------------------------------------------------------------
+# Independent check: replay every numerics case in float64 NumPy
+# --------------------------------------------------------------------------
+#
+# The replay follows the formulas written down in scripts/README.md ("Keras 3
+# update formulas", "Losses", "What history["loss"] is"). If Keras changes one of
+# them, --check fails here, before a glassnet test does.
+
+_ACT = {
+    "linear": (lambda z: z, lambda z, a: np.ones_like(z)),
+    "tanh": (np.tanh, lambda z, a: 1.0 - a * a),
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0).astype(z.dtype)),
+    "sigmoid": (lambda z: 1.0 / (1.0 + np.exp(-z)), lambda z, a: a * (1.0 - a)),
+}
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _loss_and_delta(case, z, a, y):
+    """Batch loss (mean over rows) and dL/dz of the output layer."""
+    n = len(z)
+    loss = case["loss"]["class"]
+    if loss in ("SparseCategoricalCrossentropy", "CategoricalCrossentropy"):
+        target = np.eye(z.shape[1])[y] if y.ndim == 1 else y
+        p = _softmax(z) if case["loss"]["from_logits"] else a
+        return -np.mean(np.sum(target * np.log(p), axis=1)), (p - target) / n
+    if loss == "BinaryCrossentropy":
+        p = 1.0 / (1.0 + np.exp(-z)) if case["loss"]["from_logits"] else a
+        return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), (p - y) / n
+    e = a - y
+    if loss == "MeanSquaredError":
+        value, da = np.mean(e * e), 2.0 * e / e.size
+    elif loss == "MeanAbsoluteError":
+        value, da = np.mean(np.abs(e)), np.sign(e) / e.size
+    elif loss == "Huber":
+        delta = case["loss"]["args"].get("delta", 1.0)
+        small = np.abs(e) <= delta
+        value = np.mean(np.where(small, 0.5 * e * e, delta * np.abs(e) - 0.5 * delta**2))
+        da = np.where(small, e, delta * np.sign(e)) / e.size
+    else:
+        raise ValueError(f"no replay for loss {loss}")
+    return value, da * _ACT[case["layers"][-1]["activation"]][1](z, a)
+
+
+def _optimizer_step(name, config, weights, grads, slots, step):
+    """One Keras 3 optimizer step, in place; step counts from 1."""
+    lr = config["learning_rate"]
+    if config.get("weight_decay"):  # decoupled decay first, on every variable
+        for w in weights:
+            w -= w * config["weight_decay"] * lr
+    for i, (w, g) in enumerate(zip(weights, grads, strict=True)):
+        slot = slots.setdefault(i, {})
+        if name == "SGD":
+            mu = config["momentum"]
+            if mu:
+                slot["m"] = mu * slot.get("m", 0.0) - lr * g
+                w += mu * slot["m"] - lr * g if config["nesterov"] else slot["m"]
+            else:
+                w -= lr * g
+        elif name in ("Adam", "AdamW"):
+            b1, b2 = config["beta_1"], config["beta_2"]
+            slot["m"] = slot.get("m", 0.0) + (g - slot.get("m", 0.0)) * (1 - b1)
+            slot["v"] = slot.get("v", 0.0) + (g * g - slot.get("v", 0.0)) * (1 - b2)
+            alpha = lr * np.sqrt(1 - b2**step) / (1 - b1**step)
+            w -= alpha * slot["m"] / (np.sqrt(slot["v"]) + config["epsilon"])
+        elif name == "RMSprop":
+            rho, mu = config["rho"], config["momentum"]
+            slot["v"] = rho * slot.get("v", 0.0) + (1 - rho) * g * g
+            denominator = slot["v"] + config["epsilon"]
+            if config["centered"]:
+                slot["a"] = rho * slot.get("a", 0.0) + (1 - rho) * g
+                denominator = denominator - slot["a"] ** 2
+            increment = lr * g / np.sqrt(denominator)
+            if mu > 0:
+                slot["m"] = mu * slot.get("m", 0.0) + increment
+                w -= slot["m"]
+            else:
+                w -= increment
+        elif name == "Adagrad":
+            slot["acc"] = slot.get("acc", config["initial_accumulator_value"]) + g * g
+            w -= lr * g / np.sqrt(slot["acc"] + config["epsilon"])
+        else:
+            raise ValueError(f"no replay for optimizer {name}")
+
+
+def replay_case(path):
+    """Train a fixture's two-layer model in float64 NumPy; return (final weights, history)."""
+    from safetensors import safe_open
+    from safetensors.numpy import load_file
+
+    tensors = load_file(str(path))
+    with safe_open(str(path), "np") as f:
+        case = json.loads(f.metadata()["case"])
+    X, y = tensors["X"].astype(np.float64), tensors["y"]
+    y = y if y.dtype == np.int64 else y.astype(np.float64)
+    W1, b1, W2, b2 = (tensors[f"init/{i}"].astype(np.float64) for i in range(4))
+    (hidden, output), batch = case["layers"], case["batch_size"]
+    l2 = (hidden["kernel_regularizer"] or {}).get("l2", 0.0)
+    slots, step, history = {}, 0, []
+    for _ in range(case["epochs"]):
+        total = 0.0
+        for start in range(0, len(X), batch):
+            x, t = X[start:start + batch], y[start:start + batch]
+            z1 = x @ W1 + b1
+            a1 = _ACT[hidden["activation"]][0](z1)
+            z2 = a1 @ W2 + b2
+            a2 = _softmax(z2) if output["activation"] == "softmax" else \
+                _ACT[output["activation"]][0](z2)
+            loss, dz2 = _loss_and_delta(case, z2, a2, t)
+            loss += l2 * np.sum(W1 * W1)
+            total += loss * len(x)  # history: batch losses weighted by batch size
+            dz1 = (dz2 @ W2.T) * _ACT[hidden["activation"]][1](z1, a1)
+            grads = [x.T @ dz1 + 2 * l2 * W1, dz1.sum(0), a1.T @ dz2, dz2.sum(0)]
+            step += 1
+            _optimizer_step(case["optimizer"]["class"], case["optimizer"]["config"],
+                            [W1, b1, W2, b2], grads, slots, step)
+        history.append(total / len(X))
+    return [W1, b1, W2, b2], np.array(history), tensors
+
+
+def check_numerics(tolerance=1e-5):
+    """Replay every numerics fixture; exit non-zero if Keras and the replay disagree."""
+    worst = 0.0
+    for path in sorted(NUMERICS_DIR.glob("*.safetensors")):
+        final, history, tensors = replay_case(path)
+        dw = max(float(np.abs(w - tensors[f"final/{i}"]).max()) for i, w in enumerate(final))
+        dh = float(np.abs(history - tensors["history/loss"]).max())
+        worst = max(worst, dw, dh)
+        print(f"{path.stem:40s} max |w - keras| {dw:.1e}   max |loss - keras| {dh:.1e}")
+    if worst > tolerance:
+        sys.exit(f"replay and Keras differ by {worst:.2e} > {tolerance}")
+    print(f"all cases agree within {tolerance}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=["numerics", "models"], default=None,
                         help="make one kind of fixture only")
+    parser.add_argument("--check", action="store_true",
+                        help="make nothing; replay the numerics fixtures in float64 "
+                             "NumPy with the documented formulas and compare")
     args = parser.parse_args(argv)
+    if args.check:
+        check_numerics()
+        return
     if keras.backend.backend() != "torch":
         sys.exit("run with KERAS_BACKEND=torch (the fixtures record the torch backend)")
     torch.set_num_threads(1)  # single-threaded reductions: the same bits every run
