@@ -1,0 +1,37 @@
+"""Shared fixtures for the engine tests: float64 for exact checks, fresh names and seeds."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+try:  # the package may not be installed in the venv yet; tests run against ./src
+    import glassnet  # noqa: F401
+except ImportError:  # pragma: no cover - depends on the environment
+    sys.path.insert(0, str(SRC))
+
+import glassnet as gn  # noqa: E402
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def float64():
+    """Run the test with float64 weights and inputs; restore float32 afterwards."""
+    gn.backend.set_floatx("float64")
+    try:
+        yield
+    finally:
+        gn.backend.set_floatx("float32")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_names_and_seed():
+    """Each test starts with layer names ``dense``, ``dense_1``... and a fixed seed."""
+    gn.utils.clear_session()
+    gn.utils.set_random_seed(1234)
+    yield
+    gn.backend.set_floatx("float32")
