@@ -45,8 +45,11 @@ class Optimizer:
                             ("global_clipnorm", global_clipnorm)):
             if clip is not None:
                 _check_range(type(self).__name__, label, clip, 0, np.inf, low_open=True)
-        if clipnorm is not None and global_clipnorm is not None:
-            raise ConfigError("set clipnorm or global_clipnorm, not both")
+        if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            # As Keras: combining them would make the order of clipping matter.
+            raise ConfigError(f"only one of clipnorm, clipvalue and global_clipnorm can be "
+                              f"set, got clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                              f"global_clipnorm={global_clipnorm}")
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.iterations = 0
