@@ -3,15 +3,30 @@
 A ``.glassnet`` file is a zip with exactly two members:
 
 - ``config.json``: format name and version, glassnet version, the model's
-  architecture (``get_config()``), its compile settings and the list of Variables
-  (path, shape, dtype) the weights member must hold;
-- ``model.safetensors``: every Variable by its path, plus optional optimizer slots
-  under ``optimizer/<slot>``.
+  architecture (``get_config()``), its compile settings, the list of Variables
+  (path, shape, dtype) the weights member must hold, and the optimizer's step count
+  and slot names;
+- ``model.safetensors``: every Variable by its path (``"hidden/kernel"``), plus the
+  optimizer's slots as ``"optimizer/slot/<name>"`` (two slashes: never a Variable path).
 
-Writing is atomic (a temporary file beside the target, then ``os.replace``): a crash
-mid-save never leaves a broken file where a good one stood. Reading opens only
-those two members, extracts nothing to disk, loads no pickle, and checks every
-Variable's presence, shape and dtype before any weight is set.
+Why reading one is safe, even from a stranger:
+
+- only those two members are read, into memory; a zip with any other member
+  (``../escape``, ``evil.pkl``), a duplicated member, an encrypted member or an
+  unusual compression method is refused before anything is decompressed, and
+  nothing is ever extracted to disk;
+- sizes are checked before decompressing: a member may not claim more than a
+  fixed limit, a stored member's size must equal its size in the archive, and a
+  deflated one may not claim more than deflate can produce (a zip-bomb header fails
+  here); reading stops at the claimed size and the CRC is checked;
+- JSON and safetensors are data formats: nothing in them is executed and no pickle
+  is ever loaded;
+- every declared Variable must be present with the declared shape and dtype, no
+  undeclared tensor may be present, and all of it is checked before the first weight
+  of the model is set.
+
+Writing is atomic (a temporary file beside the target, flushed, then ``os.replace``):
+a crash mid-save never leaves a broken file where a good one stood.
 """
 
 from __future__ import annotations
@@ -25,14 +40,20 @@ from pathlib import Path
 
 import numpy as np
 
-from glassnet.errors import FileFormatError
+from glassnet.errors import FileFormatError, GlassnetError
 
 FORMAT = "glassnet"
 FORMAT_VERSION = 1
 CONFIG_MEMBER = "config.json"
 WEIGHTS_MEMBER = "model.safetensors"
+SLOT_PREFIX = "optimizer/slot/"
 _MAX_CONFIG_BYTES = 16 * 2**20
 _MAX_WEIGHTS_BYTES = 8 * 2**30
+# Deflate cannot expand data more than ~1032 times; a header claiming more is lying.
+_MAX_DEFLATE_RATIO = 1100
+# Errors Python's zipfile raises on damaged or unusual archives.
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+               RuntimeError, NotImplementedError)
 
 
 def _version() -> str:
@@ -41,9 +62,22 @@ def _version() -> str:
     return __version__
 
 
+def _new_file_mode(path: Path) -> int:
+    """Keep an existing file's permissions; a new file gets the usual umask ones."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_write(path: Path):
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` at once."""
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` at once.
+
+    On any error the temporary file is removed and ``path`` is left as it was.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -52,14 +86,26 @@ def atomic_write(path: Path):
         yield Path(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, _new_file_mode(path))
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+    with contextlib.suppress(OSError):  # make the rename itself durable where we can
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def _contiguous(array) -> np.ndarray:
+    # Not np.ascontiguousarray: it turns a 0-d array (Normalization's count) into 1-d.
+    return np.array(array, order="C", copy=True)
 
 
 def _tensors(model) -> dict[str, np.ndarray]:
-    return {v.path: np.ascontiguousarray(v.value) for v in model.weights}
+    return {v.path: _contiguous(v.value) for v in model.weights}
 
 
 def _variable_list(model) -> list[dict]:
@@ -67,95 +113,162 @@ def _variable_list(model) -> list[dict]:
              "trainable": v.trainable} for v in model.weights]
 
 
+def _refuse_foreign_suffix(filepath: Path) -> None:
+    # load_model routes ".keras" to the Keras reader: a glassnet zip under that name
+    # could never be read back.
+    if filepath.suffix in (".keras", ".h5", ".hdf5"):
+        raise FileFormatError(f"{filepath}: glassnet writes its own format, not Keras's "
+                              f"{filepath.suffix}; name the file e.g. "
+                              f"{filepath.with_suffix('.glassnet').name!r}")
+
+
 def save_model(model, filepath, include_optimizer=True) -> None:
-    """Write ``model`` to ``filepath`` (a ``.glassnet`` zip), atomically."""
+    """Write ``model`` to ``filepath`` (a ``.glassnet`` zip), atomically.
+
+    With ``include_optimizer`` the optimizer's slots and step count are saved too, so
+    training continues after ``load_model`` exactly as if it had never stopped.
+    """
     from safetensors.numpy import save
 
+    filepath = Path(filepath)
+    _refuse_foreign_suffix(filepath)
     model._require_built()
     tensors = _tensors(model)
     optimizer_state = None
     optimizer = model.optimizer
     if include_optimizer and optimizer is not None and optimizer.built:
-        optimizer_state = {"iterations": optimizer.iterations, "slots": sorted(optimizer.slots)}
+        optimizer_state = {"iterations": int(optimizer.iterations),
+                           "slots": sorted(optimizer.slots)}
         for name, slot in optimizer.slots.items():
-            tensors[f"optimizer/{name}"] = slot
+            tensors[SLOT_PREFIX + name] = _contiguous(slot)
     config = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "glassnet_version": _version(),
         "model": model.get_config(), "compile": model.get_compile_config(),
         "variables": _variable_list(model), "optimizer_state": optimizer_state,
     }
+    config_bytes = json.dumps(config, indent=1).encode("utf-8")
     weights = save(tensors, metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
-    with atomic_write(Path(filepath)) as tmp:
+    with atomic_write(filepath) as tmp:
         with zipfile.ZipFile(tmp, "w") as archive:
-            archive.writestr(CONFIG_MEMBER, json.dumps(config, indent=1),
-                             compress_type=zipfile.ZIP_DEFLATED)
+            archive.writestr(CONFIG_MEMBER, config_bytes, compress_type=zipfile.ZIP_DEFLATED)
             archive.writestr(WEIGHTS_MEMBER, weights, compress_type=zipfile.ZIP_STORED)
 
 
-def _read_member(archive: zipfile.ZipFile, name: str, limit: int, path) -> bytes:
+def _check_member_header(info: zipfile.ZipInfo, limit: int, archive_size: int, path) -> None:
+    """Refuse a member whose header is implausible, before decompressing a byte."""
+    name = info.filename
+    if info.flag_bits & 0x1:
+        raise FileFormatError(f"{path}: member {name!r} is encrypted")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise FileFormatError(f"{path}: member {name!r} uses compression method "
+                              f"{info.compress_type}; only stored or deflated are read")
+    if info.file_size > limit:
+        raise FileFormatError(f"{path}: member {name!r} claims {info.file_size} bytes, "
+                              f"more than the {limit} allowed")
+    if info.compress_size > archive_size:
+        raise FileFormatError(f"{path}: member {name!r} claims {info.compress_size} "
+                              f"compressed bytes in a file of {archive_size} bytes")
+    if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+        raise FileFormatError(f"{path}: member {name!r} is stored uncompressed but claims "
+                              f"{info.file_size} bytes for {info.compress_size} in the zip")
+    if info.file_size > _MAX_DEFLATE_RATIO * max(info.compress_size, 1):
+        raise FileFormatError(f"{path}: member {name!r} claims {info.file_size} bytes from "
+                              f"{info.compress_size} compressed bytes (zip bomb?)")
+
+
+def _read_member(archive: zipfile.ZipFile, name: str, limit: int, archive_size: int,
+                 path) -> bytes:
     try:
         info = archive.getinfo(name)
     except KeyError:
         raise FileFormatError(f"{path}: not a glassnet model file: member {name!r} is "
                               f"missing") from None
-    if info.file_size > limit:
-        raise FileFormatError(f"{path}: member {name!r} claims {info.file_size} bytes, "
-                              f"more than the {limit} allowed")
+    _check_member_header(info, limit, archive_size, path)
     try:
         with archive.open(info) as handle:
-            data = handle.read(limit + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            data = handle.read(info.file_size)  # zipfile also checks the CRC at the end
+            extra = handle.read(1)
+    except _ZIP_ERRORS as exc:
         raise FileFormatError(f"{path}: member {name!r} is corrupt: {exc}") from None
-    if len(data) != info.file_size:
-        raise FileFormatError(f"{path}: member {name!r} is truncated or tampered with")
+    if len(data) != info.file_size or extra:
+        raise FileFormatError(f"{path}: member {name!r} is truncated or tampered with "
+                              f"(header says {info.file_size} bytes, read {len(data)})")
     return data
+
+
+def _open_zip(path: Path) -> tuple[zipfile.ZipFile, int]:
+    if not path.exists():
+        raise FileFormatError(f"{path}: no such model file")
+    if not path.is_file():
+        raise FileFormatError(f"{path}: not a model file (a directory or special file)")
+    size = path.stat().st_size
+    if size == 0:
+        raise FileFormatError(f"{path}: not a glassnet model file: the file is empty")
+    try:
+        return zipfile.ZipFile(path), size
+    except _ZIP_ERRORS as exc:
+        raise FileFormatError(f"{path}: not a glassnet model file (not a valid zip: "
+                              f"{exc})") from None
 
 
 def read_archive(filepath) -> tuple[dict, dict[str, np.ndarray]]:
     """Read and check the two members of a ``.glassnet`` file: (config, tensors)."""
-    from safetensors.numpy import load
-
     path = Path(filepath)
-    if not path.is_file():
-        raise FileFormatError(f"{path}: no such model file")
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise FileFormatError(f"{path}: not a glassnet model file (not a valid zip: "
-                              f"{exc})") from None
+    archive, size = _open_zip(path)
     with archive:
         names = archive.namelist()
         unexpected = sorted(set(names) - {CONFIG_MEMBER, WEIGHTS_MEMBER})
-        if unexpected or len(names) != len(set(names)):
+        if unexpected:
             raise FileFormatError(f"{path}: unexpected members in a glassnet model file: "
-                                  f"{', '.join(map(repr, unexpected)) or 'duplicates'}")
-        raw_config = _read_member(archive, CONFIG_MEMBER, _MAX_CONFIG_BYTES, path)
-        raw_weights = _read_member(archive, WEIGHTS_MEMBER, _MAX_WEIGHTS_BYTES, path)
-    try:
-        config = json.loads(raw_config.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FileFormatError(f"{path}: config.json is not valid JSON: {exc}") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise FileFormatError(f"{path}: config.json does not describe a glassnet model")
-    if config.get("format_version") != FORMAT_VERSION:
-        raise FileFormatError(f"{path}: format version {config.get('format_version')!r} is not "
-                              f"supported (this glassnet reads version {FORMAT_VERSION})")
-    try:
-        tensors = load(raw_weights)
-    except Exception as exc:  # safetensors raises its own SafetensorError
-        raise FileFormatError(f"{path}: model.safetensors is corrupt: {exc}") from None
-    _check_variables(path, config.get("variables"), tensors)
+                                  f"{', '.join(map(repr, unexpected))} (only "
+                                  f"{CONFIG_MEMBER!r} and {WEIGHTS_MEMBER!r} may be present)")
+        if len(names) != len(set(names)):
+            raise FileFormatError(f"{path}: a member appears twice in the zip")
+        raw_config = _read_member(archive, CONFIG_MEMBER, _MAX_CONFIG_BYTES, size, path)
+        raw_weights = _read_member(archive, WEIGHTS_MEMBER, _MAX_WEIGHTS_BYTES, size, path)
+    config = _parse_config(raw_config, path)
+    tensors = read_safetensors_bytes(raw_weights, f"{path}: {WEIGHTS_MEMBER}")
+    _check_variables(path, config, tensors)
     return config, tensors
 
 
-def _check_variables(path, declared, tensors) -> None:
+def _parse_config(raw: bytes, path) -> dict:
+    try:
+        config = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise FileFormatError(f"{path}: config.json is not valid JSON: {exc}") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise FileFormatError(f"{path}: config.json does not describe a glassnet model "
+                              f"(no \"format\": \"glassnet\")")
+    if config.get("format_version") != FORMAT_VERSION:
+        raise FileFormatError(f"{path}: format version {config.get('format_version')!r} is not "
+                              f"supported (this glassnet reads version {FORMAT_VERSION})")
+    if not isinstance(config.get("model"), dict):
+        raise FileFormatError(f"{path}: config.json has no model architecture")
+    return config
+
+
+def read_safetensors_bytes(data: bytes, where: str) -> dict[str, np.ndarray]:
+    """Decode safetensors bytes into arrays, or say in ``where`` what is wrong."""
+    from safetensors.numpy import load
+
+    try:
+        return load(data)
+    except Exception as exc:  # safetensors raises its own SafetensorError, or others
+        raise FileFormatError(f"{where} is not valid safetensors: {exc}") from None
+
+
+def _check_variables(path, config, tensors) -> None:
+    declared = config.get("variables")
     if not isinstance(declared, list):
         raise FileFormatError(f"{path}: config.json has no list of variables")
+    expected = set()
     for entry in declared:
         try:
             name, shape, dtype = entry["path"], tuple(entry["shape"]), entry["dtype"]
         except (TypeError, KeyError):
             raise FileFormatError(f"{path}: malformed variable entry {entry!r}") from None
+        expected.add(name)
         if name not in tensors:
             raise FileFormatError(f"{path}: variable {name!r} is missing from model.safetensors")
         tensor = tensors[name]
@@ -163,43 +276,78 @@ def _check_variables(path, declared, tensors) -> None:
             raise FileFormatError(f"{path}: variable {name!r} should be {dtype} of shape "
                                   f"{shape}, the file holds {tensor.dtype} of shape "
                                   f"{tensor.shape}")
+    state = config.get("optimizer_state")
+    if state is not None:
+        slots = state.get("slots") if isinstance(state, dict) else None
+        if not isinstance(slots, list) or not isinstance(state.get("iterations"), int):
+            raise FileFormatError(f"{path}: malformed optimizer_state {state!r}")
+        for slot in slots:
+            if SLOT_PREFIX + str(slot) not in tensors:
+                raise FileFormatError(f"{path}: optimizer slot {slot!r} is missing from "
+                                      f"model.safetensors")
+            expected.add(SLOT_PREFIX + str(slot))
+    undeclared = sorted(set(tensors) - expected)
+    if undeclared:
+        raise FileFormatError(f"{path}: model.safetensors holds tensors config.json does not "
+                              f"declare: {', '.join(map(repr, undeclared))}")
 
 
 def load_model(filepath, compile=True):
-    """Read a model written by ``model.save``; compiled again if it was compiled."""
+    """Read a model written by ``model.save``; compiled again if it was compiled.
+
+    With ``compile`` the optimizer's slots and step count are restored too.
+    """
     from glassnet.models import Sequential
 
     config, tensors = read_archive(filepath)
     try:
         model = Sequential.from_config(config["model"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except (GlassnetError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise FileFormatError(f"{filepath}: the model architecture in config.json is "
                               f"invalid: {exc}") from None
-    _assign(model, tensors, filepath)
+    assign_tensors(model, tensors, filepath)
     if compile and config.get("compile"):
-        model.compile_from_config(config["compile"])
+        try:
+            model.compile_from_config(config["compile"])
+        except (GlassnetError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise FileFormatError(f"{filepath}: the compile settings in config.json are "
+                                  f"invalid: {exc}") from None
         state = config.get("optimizer_state")
-        if state and all(f"optimizer/{s}" in tensors for s in state.get("slots", [])):
-            model._flatten_variables()
-            optimizer = model.optimizer
-            for name in state["slots"]:
-                if name in optimizer.slots and \
-                        optimizer.slots[name].shape == tensors[f"optimizer/{name}"].shape:
-                    optimizer.slots[name][...] = tensors[f"optimizer/{name}"]
-            optimizer.iterations = int(state.get("iterations", 0))
+        if state:
+            _restore_optimizer(model, state, tensors, filepath)
     return model
 
 
-def _assign(model, tensors, filepath) -> None:
+def _restore_optimizer(model, state, tensors, filepath) -> None:
+    model._flatten_variables()  # builds the optimizer's slots if compile did not
+    optimizer = model.optimizer
+    if sorted(optimizer.slots) != sorted(state["slots"]):
+        raise FileFormatError(f"{filepath}: optimizer slots {sorted(state['slots'])} in the "
+                              f"file, {type(optimizer).__name__} has {sorted(optimizer.slots)}")
+    for name in state["slots"]:
+        saved = tensors[SLOT_PREFIX + name]
+        if saved.shape != optimizer.slots[name].shape:
+            raise FileFormatError(f"{filepath}: optimizer slot {name!r} has shape "
+                                  f"{saved.shape}, the model needs "
+                                  f"{optimizer.slots[name].shape}")
+        optimizer.slots[name][...] = saved
+    optimizer.iterations = state["iterations"]
+
+
+def assign_tensors(model, tensors, filepath) -> None:
+    """Set every Variable of ``model`` from ``tensors`` by path; all checked before any write."""
     checked = []
     for variable in model.weights:
         if variable.path not in tensors:
             raise FileFormatError(f"{filepath}: no weights for {variable.path!r} "
-                                  f"(the file has {', '.join(sorted(tensors))})")
+                                  f"(the file has {', '.join(sorted(tensors)) or 'none'})")
         tensor = tensors[variable.path]
         if tensor.shape != variable.shape:
             raise FileFormatError(f"{filepath}: {variable.path!r} has shape {tensor.shape} in "
                                   f"the file, the model expects {variable.shape}")
+        if tensor.dtype.kind not in "fiu":
+            raise FileFormatError(f"{filepath}: {variable.path!r} is {tensor.dtype} in the "
+                                  f"file, the model expects numbers ({variable.dtype})")
         checked.append((variable, tensor))
     for variable, tensor in checked:
         variable.value[...] = tensor
@@ -221,15 +369,23 @@ def save_weights(model, filepath) -> None:
 
 
 def load_weights(model, filepath) -> None:
-    """Read a weights file written by ``save_weights`` into a model of the same layers."""
-    from safetensors.numpy import load
+    """Read a weights file written by ``save_weights`` into a model of the same layers.
 
+    Every tensor is matched to a Variable by path; extra tensors are an error, so a
+    file meant for another model is not half-loaded.
+    """
     path = Path(filepath)
-    if not path.is_file():
+    if not path.exists():
         raise FileFormatError(f"{path}: no such weights file")
-    try:
-        tensors = load(path.read_bytes())
-    except Exception as exc:
-        raise FileFormatError(f"{path}: not a valid safetensors file: {exc}") from None
+    if not path.is_file():
+        raise FileFormatError(f"{path}: not a weights file (a directory or special file)")
+    if path.stat().st_size > _MAX_WEIGHTS_BYTES:
+        raise FileFormatError(f"{path}: {path.stat().st_size} bytes, more than the "
+                              f"{_MAX_WEIGHTS_BYTES} a weights file may have")
+    tensors = read_safetensors_bytes(path.read_bytes(), str(path))
     model._require_built()
-    _assign(model, tensors, path)
+    extra = sorted(set(tensors) - {v.path for v in model.weights})
+    if extra:
+        raise FileFormatError(f"{path}: tensors {', '.join(map(repr, extra))} match no "
+                              f"Variable of model {model.name!r}")
+    assign_tensors(model, tensors, path)
