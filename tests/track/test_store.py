@@ -9,7 +9,7 @@ import pytest
 
 from glassnet.track import Store, init, open_store
 from glassnet.track.errors import NotFoundError, StoreError
-from glassnet.track.store import SCHEMA_VERSION, encode_histogram, resolve_store_path, thin_indices
+from glassnet.track.store import SCHEMA_VERSION, resolve_store_path, thin_indices
 
 
 def test_a_store_is_a_folder_with_a_wal_database_and_a_versioned_schema(store_dir):
@@ -121,37 +121,44 @@ def test_metrics_thinned_through_the_store(store):
         store.metrics(run.id, "loss", max_points=1)
 
 
-def _param_row(run_id, path, step, w, g, ratio):
-    counts, edges = np.histogram(w, bins=64)
-    hc, he = encode_histogram(counts, edges)
-    return (run_id, path, step, w.size, w.mean(), w.std(), w.min(), w.max(),
-            np.linalg.norm(w), (w < 0).mean(), g.mean(), g.std(), g.min(), g.max(),
-            np.linalg.norm(g), (g < 0).mean(), ratio, hc, he, 0.0)
+def _block(w, g, ratio):
+    """One Variable's row of the watch's (k, 14) stats array and its histogram."""
+    stats = [w.size, w.mean(), w.std(), w.min(), w.max(), np.linalg.norm(w), (w < 0).mean(),
+             g.mean(), g.std(), g.min(), g.max(), np.linalg.norm(g), (g < 0).mean(), ratio]
+    return np.array(stats, dtype=np.float64), np.histogram(w, bins=64)[0]
 
 
 def test_param_stats_and_histograms_round_trip(store):
     rng = np.random.default_rng(0)
     run = init("p", store=store)
-    weights = {step: rng.normal(size=(4, 3)) for step in (0, 10, 20)}
-    rows = [_param_row(run.id, "dense/kernel", s, w.ravel(), w.ravel() * 0.1, 0.01 * (s + 1))
-            for s, w in weights.items()]
-    rows.append(_param_row(run.id, "dense/bias", 0, np.zeros(3), np.ones(3), float("nan")))
-    store.log_param_stats(rows)
+    paths = ["dense/kernel", "dense/bias"]
+    weights = {step: rng.normal(size=12) for step in (0, 10, 20)}
+    for step, w in weights.items():
+        rows = [_block(w, w * 0.1, 0.01 * (step + 1)), _block(np.zeros(3), np.ones(3), np.nan)]
+        stats = np.stack([r[0] for r in rows])
+        counts = np.stack([r[1] for r in rows])
+        store.log_param_block(run.id, step, paths, stats, counts, None, 0.0)
     store.log_layer_stats([(run.id, "dense", 0, 0.001, 0.0005, 0.25, float("nan"), 0.0)])
     run.finish()
     assert store.param_paths(run.id) == ["dense/bias", "dense/kernel"]
     stats = store.param_stats(run.id, path="dense/kernel")
     assert [s["step"] for s in stats] == [0, 10, 20]
-    w = weights[10].ravel()
+    w = weights[10]
     s = stats[1]
     assert s["count"] == 12 and s["path"] == "dense/kernel"
     assert np.isclose(s["mean"], w.mean()) and np.isclose(s["l2"], np.linalg.norm(w))
     assert np.isclose(s["grad_std"], (w * 0.1).std()) and np.isclose(s["update_ratio"], 0.11)
     counts, edges = s["histogram"]
     assert counts.shape == (64,) and edges.shape == (65,) and counts.sum() == 12
-    assert np.allclose(edges, np.histogram(w, bins=64)[1], rtol=1e-6)
-    assert np.isnan(store.param_stats(run.id, "dense/bias")[0]["update_ratio"])
-    assert len(store.param_stats(run.id)) == 4
+    np.testing.assert_allclose(edges, np.histogram(w, bins=64)[1], rtol=1e-12)
+    np.testing.assert_array_equal(counts, np.histogram(w, bins=64)[0])
+    bias = store.param_stats(run.id, "dense/bias")[0]
+    assert np.isnan(bias["update_ratio"])
+    np.testing.assert_allclose(bias["histogram"][1][[0, -1]], [-0.5, 0.5])  # constant
+    assert [r["path"] for r in store.param_stats(run.id)] == ["dense/bias"] * 3 + ["dense/kernel"] * 3
+    steps, l2 = store.param_series(run.id, "dense/kernel", "l2")
+    assert steps.tolist() == [0, 10, 20]
+    assert np.allclose(l2, [np.linalg.norm(weights[s]) for s in (0, 10, 20)])
     steps, edges, counts = store.histograms(run.id, "dense/kernel")
     assert steps.tolist() == [0, 10, 20] and edges.shape == (3, 65) and counts.shape == (3, 64)
     assert counts.sum(axis=1).tolist() == [12, 12, 12]

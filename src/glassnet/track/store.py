@@ -13,6 +13,7 @@ twice a second and at ``finish()`` / interpreter exit.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import os
 import sqlite3
@@ -26,12 +27,12 @@ import numpy as np
 from glassnet.track.blobs import BlobStore
 from glassnet.track.env import hostname, process_alive
 from glassnet.track.errors import NotFoundError, StoreError
+from glassnet.track.paramstats import COLUMNS, HIST_BINS, uniform_edges
 from glassnet.track.writer import BufferedWriter
 
 DB_NAME = "glassnet.db"
 DEFAULT_STORE = "glassnet-runs"
 BUSY_TIMEOUT_S = 30.0
-HIST_BINS = 64
 STATUSES = ("running", "finished", "failed", "crashed")
 
 # Each migration takes the schema from version i to i + 1. Append, never edit.
@@ -50,12 +51,15 @@ MIGRATIONS: list[list[str]] = [
             run_id TEXT NOT NULL, key TEXT NOT NULL, step INTEGER NOT NULL,
             value REAL, time REAL NOT NULL,
             PRIMARY KEY (run_id, key, step)) WITHOUT ROWID""",
+        # One row per recorded step holds every Variable's statistics as arrays: one
+        # insert per step instead of one per Variable (the watch's cost at log_freq=1).
+        """CREATE TABLE param_layouts (
+            run_id TEXT NOT NULL, layout TEXT NOT NULL, paths TEXT NOT NULL,
+            PRIMARY KEY (run_id, layout)) WITHOUT ROWID""",
         """CREATE TABLE param_stats (
-            run_id TEXT NOT NULL, path TEXT NOT NULL, step INTEGER NOT NULL,
-            count INTEGER, mean REAL, std REAL, min REAL, max REAL, l2 REAL, neg_share REAL,
-            grad_mean REAL, grad_std REAL, grad_min REAL, grad_max REAL, grad_l2 REAL,
-            grad_neg_share REAL, update_ratio REAL, hist_counts BLOB, hist_edges BLOB,
-            time REAL NOT NULL, UNIQUE (run_id, path, step))""",
+            run_id TEXT NOT NULL, step INTEGER NOT NULL, layout TEXT NOT NULL,
+            stats BLOB NOT NULL, hist_counts BLOB, hist_edges BLOB, time REAL NOT NULL,
+            PRIMARY KEY (run_id, step, layout))""",
         """CREATE TABLE layer_stats (
             run_id TEXT NOT NULL, layer TEXT NOT NULL, step INTEGER NOT NULL,
             backward_time REAL, update_time REAL, dead_share REAL, saturated_share REAL,
@@ -85,15 +89,11 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 _INSERTS = {
     "metrics": "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?)",
-    "param_stats": "INSERT OR REPLACE INTO param_stats VALUES "
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "param_layouts": "INSERT OR IGNORE INTO param_layouts VALUES (?, ?, ?)",
+    "param_stats": "INSERT OR REPLACE INTO param_stats VALUES (?, ?, ?, ?, ?, ?, ?)",
     "layer_stats": "INSERT OR REPLACE INTO layer_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "snapshots": "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
 }
-_PARAM_FIELDS = (
-    "count", "mean", "std", "min", "max", "l2", "neg_share", "grad_mean", "grad_std",
-    "grad_min", "grad_max", "grad_l2", "grad_neg_share", "update_ratio",
-)
 _RUN_FIELDS = (
     "id", "project", "name", "status", "config", "summary", "tags", "group_id", "created_at",
     "finished_at", "heartbeat_at", "error", "host", "pid", "pid_start", "env",
@@ -219,6 +219,18 @@ class Store:
 
     def _flush(self, rows: dict[str, list[tuple]], updates: dict[tuple, object]) -> None:
         now = time.time()
+        rows = dict(rows)
+        blocks = rows.pop("param_block", [])
+        if blocks:
+            layouts, stats = _param_rows(blocks)
+            rows["param_layouts"] = layouts
+            rows["param_stats"] = stats
+        metric_blocks = rows.pop("metric_block", [])
+        if metric_blocks:
+            expanded = rows.setdefault("metrics", [])
+            for run_id, key, steps, values, t in metric_blocks:
+                expanded.extend((run_id, key, s, float(v), t)
+                                for s, v in zip(steps, values, strict=True))
         with self._write() as c:
             for table, batch in rows.items():
                 c.executemany(_INSERTS[table], batch)
@@ -315,9 +327,21 @@ class Store:
         """Queue the run's summary dict; it is serialised when the writer flushes."""
         self.writer.update(("summary", run_id), summary)
 
-    def log_param_stats(self, rows: list[tuple]) -> None:
-        """Queue rows ``(run_id, path, step, *14 stats, hist_counts, hist_edges, time)``."""
-        self.writer.extend("param_stats", rows)
+    def log_param_block(self, run_id: str, step: int, paths: list[str], stats: np.ndarray,
+                        counts: np.ndarray | None, edges: np.ndarray | None, t: float) -> None:
+        """Queue the statistics of every Variable at one step, as arrays.
+
+        ``paths`` (k,) names the Variables; ``stats`` (k, 14) in
+        :data:`glassnet.track.paramstats.COLUMNS` order; ``counts`` (k, 64) histogram
+        counts or None; ``edges`` (k, 65) or None when each histogram spans its
+        Variable's [min, max] in 64 equal bins. The arrays must not change afterwards.
+        """
+        self.writer.add("param_block", (run_id, step, paths, stats, counts, edges, t))
+
+    def log_metric_block(self, run_id: str, key: str, steps: list[int], values: list[float],
+                         t: float) -> None:
+        """Queue many steps of one metric at once (the watch's per-step loss)."""
+        self.writer.add("metric_block", (run_id, key, steps, values, t))
 
     def log_layer_stats(self, rows: list[tuple]) -> None:
         """Queue rows ``(run_id, layer, step, backward_time, update_time, dead, saturated, time)``."""
@@ -457,48 +481,80 @@ class Store:
         return steps, values
 
     def param_paths(self, run_id: str) -> list[str]:
+        """Paths of the Variables with recorded statistics (``"dense/kernel"``...), sorted."""
         run_id = self.resolve_run_id(run_id)
-        rows = self._read("SELECT DISTINCT path FROM param_stats WHERE run_id = ?", (run_id,))
-        return sorted(r[0] for r in rows)
+        rows = self._read("SELECT paths FROM param_layouts WHERE run_id = ?", (run_id,))
+        return sorted({p for (paths,) in rows for p in json.loads(paths)})
+
+    def _param_blocks(self, run_id: str, with_histograms: bool):
+        """Yield ``(step, paths, stats (k, 14), counts (k, 64) | None, edges | None)`` by step."""
+        layouts = {layout: json.loads(paths) for layout, paths in self._read(
+            "SELECT layout, paths FROM param_layouts WHERE run_id = ?", (run_id,))}
+        columns = "hist_counts, hist_edges" if with_histograms else "NULL, NULL"
+        rows = self._read(f"SELECT step, layout, stats, {columns} FROM param_stats"
+                          " WHERE run_id = ? ORDER BY step", (run_id,))
+        for step, layout, stats, counts, edges in rows:
+            paths = layouts[layout]
+            k = len(paths)
+            stats = np.frombuffer(stats, dtype=np.float64).reshape(k, len(COLUMNS))
+            if counts is not None:
+                dtype = np.uint16 if len(counts) == 2 * HIST_BINS * k else np.int32
+                counts = np.frombuffer(counts, dtype=dtype).reshape(k, HIST_BINS)
+            if edges is not None:
+                edges = np.frombuffer(edges, dtype=np.float64).reshape(k, HIST_BINS + 1)
+            yield step, paths, stats, counts, edges
 
     def param_stats(self, run_id: str, path: str | None = None) -> list[dict]:
         """Statistics of each Variable at each recorded step: a list of dicts, by path then step.
 
         Each dict: ``step, path, count, mean, std, min, max, l2, neg_share`` (of the
         value), ``grad_mean, grad_std, grad_min, grad_max, grad_l2, grad_neg_share`` (of
-        its gradient), ``update_ratio`` (‖ΔW‖/‖W‖ for that step's update) and
-        ``histogram``: ``(counts int64 (64,), edges float64 (65,))`` or None.
+        its gradient), ``update_ratio`` (‖ΔW‖/‖W‖ of that step's update; NaN when not
+        measured) and ``histogram``: ``(counts int64 (64,), edges float64 (65,))`` of the
+        value, or None.
         """
         run_id = self.resolve_run_id(run_id)
-        sql = (f"SELECT step, path, {', '.join(_PARAM_FIELDS)}, hist_counts, hist_edges"
-               " FROM param_stats WHERE run_id = ?")
-        params: list = [run_id]
-        if path is not None:
-            sql += " AND path = ?"
-            params.append(path)
         out = []
-        for row in self._read(sql + " ORDER BY path, step", params):
-            record = {"step": row[0], "path": row[1]}
-            for name, value in zip(_PARAM_FIELDS, row[2:-2], strict=True):
-                record[name] = _float_or_nan(value) if name != "count" else value
-            record["histogram"] = _decode_histogram(row[-2], row[-1])
-            out.append(record)
+        for step, paths, stats, counts, edges in self._param_blocks(run_id, True):
+            for i, p in enumerate(paths):
+                if path is not None and p != path:
+                    continue
+                record = dict(zip(COLUMNS, stats[i].tolist(), strict=True))
+                record["count"] = int(record["count"])
+                record["step"], record["path"] = step, p
+                record["histogram"] = _histogram(counts, edges, i, record["min"], record["max"])
+                out.append(record)
+        out.sort(key=lambda r: r["path"])  # stable: steps stay ascending within a path
         return out
+
+    def param_series(self, run_id: str, path: str, field: str):
+        """``(steps, values)`` of one statistic of one Variable, e.g. ``("dense/kernel", "l2")``."""
+        if field not in COLUMNS:
+            raise ValueError(f"field must be one of {sorted(COLUMNS)}, got {field!r}")
+        run_id = self.resolve_run_id(run_id)
+        column = COLUMNS.index(field)
+        steps, values = [], []
+        for step, paths, stats, _, _ in self._param_blocks(run_id, False):
+            if path in paths:
+                steps.append(step)
+                values.append(stats[paths.index(path), column])
+        return np.array(steps, dtype=np.int64), np.array(values, dtype=np.float64)
 
     def histograms(self, run_id: str, path: str):
         """``(steps (n,), edges (n, 65), counts (n, 64))`` of one Variable's value histogram."""
         run_id = self.resolve_run_id(run_id)
-        rows = self._read(
-            "SELECT step, hist_counts, hist_edges FROM param_stats WHERE run_id = ? AND path = ?"
-            " AND hist_counts IS NOT NULL ORDER BY step",
-            (run_id, path),
-        )
-        steps = np.array([r[0] for r in rows], dtype=np.int64)
-        counts = np.zeros((len(rows), HIST_BINS), dtype=np.int64)
-        edges = np.zeros((len(rows), HIST_BINS + 1), dtype=np.float64)
-        for i, (_, c, e) in enumerate(rows):
-            counts[i], edges[i] = _decode_histogram(c, e)
-        return steps, edges, counts
+        steps, all_edges, all_counts = [], [], []
+        for step, paths, stats, counts, edges in self._param_blocks(run_id, True):
+            if counts is None or path not in paths:
+                continue
+            i = paths.index(path)
+            c, e = _histogram(counts, edges, i, stats[i, 3], stats[i, 4])
+            steps.append(step)
+            all_counts.append(c)
+            all_edges.append(e)
+        return (np.array(steps, dtype=np.int64),
+                np.array(all_edges, dtype=np.float64).reshape(-1, HIST_BINS + 1),
+                np.array(all_counts, dtype=np.int64).reshape(-1, HIST_BINS))
 
     def layer_stats(self, run_id: str, layer: str | None = None) -> list[dict]:
         """Per layer and recorded step: ``step, layer, backward_time, update_time`` (seconds),
@@ -636,16 +692,31 @@ def thin_indices(n: int, max_points: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(np.int64))
 
 
-def encode_histogram(counts: np.ndarray, edges: np.ndarray) -> tuple[bytes, bytes]:
-    """Histogram columns: counts as int32 bytes, edges as float32 bytes."""
-    return counts.astype(np.int32).tobytes(), edges.astype(np.float32).tobytes()
-
-
-def _decode_histogram(counts: bytes | None, edges: bytes | None):
+def _histogram(counts, edges, i: int, lo: float, hi: float):
     if counts is None:
         return None
-    return (np.frombuffer(counts, dtype=np.int32).astype(np.int64),
-            np.frombuffer(edges, dtype=np.float32).astype(np.float64))
+    e = uniform_edges(lo, hi) if edges is None else edges[i].copy()
+    return counts[i].astype(np.int64), e
+
+
+def _param_rows(blocks) -> tuple[list[tuple], list[tuple]]:
+    """Rows for param_layouts and param_stats from the watch's per-step arrays."""
+    layouts: dict[tuple, tuple] = {}
+    rows = []
+    for run_id, step, paths, stats, counts, edges, t in blocks:
+        key = (run_id, tuple(paths))
+        if key not in layouts:
+            text = json.dumps(list(paths))
+            layout = hashlib.sha1(text.encode()).hexdigest()[:12]
+            layouts[key] = (run_id, layout, text)
+        if counts is not None:
+            dtype = np.uint16 if counts.max(initial=0) <= 0xFFFF else np.int32
+            counts = counts.astype(dtype).tobytes()
+        if edges is not None:
+            edges = np.asarray(edges, dtype=np.float64).tobytes()
+        stats = np.ascontiguousarray(stats, dtype=np.float64).tobytes()
+        rows.append((run_id, step, layouts[key][1], stats, counts, edges, t))
+    return list(layouts.values()), rows
 
 
 def _run_record(row: tuple) -> RunRecord:

@@ -1,19 +1,24 @@
 """The training callback that records a run: ``model.fit(..., callbacks=[run.watch()])``.
 
-Per optimizer step (steps count from 0): ``loss`` (the batch's loss) and each compiled
-metric (the engine's running value over the epoch so far, as Keras reports it).
-Per epoch, at the epoch's last step: ``epoch``, ``epoch/loss``, ``epoch/<metric>``,
-``epoch/val_loss``, ``epoch/val_<metric>``.
-Every ``log_freq`` steps, for every trainable Variable (kernel and bias apart): count,
-mean, std, min, max, L2 norm and share negative of the value and of its gradient, the
-update ratio ‖ΔW‖/‖W‖ of that step's update, and a 64-bin histogram; per layer: seconds
-in backward and in the update, share of dead ReLU units and of saturated sigmoid/tanh
-units on the batch.
+Steps count optimizer steps from 0 (and keep counting over several ``fit`` calls).
 
-Cost: all Variables are summarised together from the model's flat parameter and
-gradient buffers (see :mod:`glassnet.track.paramstats`), so a logged step costs a few
-dozen NumPy calls whatever the number of Variables; an unlogged step costs two Python
-calls and one appended row.
+- Every step: ``loss``, the loss of that batch.
+- Every ``log_freq`` steps: each compiled metric (the engine's running value over the
+  epoch so far, as Keras reports it); for every trainable Variable, kernel and bias
+  apart: count, mean, std, min, max, L2 norm and share negative of its value and of
+  its gradient, the update ratio ‖ΔW‖/‖W‖ of that step's update, and a 64-bin
+  histogram of the value; per layer: seconds in backward and in the update, the share
+  of dead ReLU units and of saturated sigmoid/tanh units on the batch.
+- Every epoch, at its last step: ``epoch``, ``epoch/loss``, ``epoch/<metric>``,
+  ``epoch/val_loss``, ``epoch/val_<metric>``.
+- Snapshots of every Variable: ``"end"`` (default), ``"epoch"``, every N steps (an int)
+  or None; with any of them, one labelled ``"init"`` at step -1 holds the weights
+  before the first update.
+
+Cost: all Variables and gradients are summarised together from the model's flat
+buffers (:mod:`glassnet.track.paramstats`): a logged step is a few dozen NumPy calls
+whatever the number of Variables, and rows are made in the writer thread. An unlogged
+step costs one method call and one list append.
 """
 
 from __future__ import annotations
@@ -25,16 +30,15 @@ import numpy as np
 from glassnet.callbacks import Callback
 from glassnet.errors import ConfigError
 from glassnet.track.paramstats import FlatStats
-from glassnet.track.store import encode_histogram
 
-# A unit is "saturated" when its activation sits where the derivative is below ~1% of
-# its peak, for every sample of the batch; "dead" when a ReLU outputs 0 for every sample.
-_SATURATION = {
+# "dead": a ReLU unit that outputs 0 for every sample of the batch. "saturated": a
+# sigmoid/tanh unit whose derivative is below ~2% of its peak for every sample.
+_DEAD = {"relu"}
+_SATURATED = {
     "sigmoid": lambda a: (a < 0.01) | (a > 0.99),
     "tanh": lambda a: np.abs(a) > 0.99,
 }
-_DEAD = {"relu"}
-_SNAPSHOT_MODES = ("epoch", "end")
+_LOSS_CHUNK = 256  # hand per-step losses to the writer at least this often
 
 
 class Watch(Callback):
@@ -42,19 +46,21 @@ class Watch(Callback):
 
     def __init__(self, run, log_freq: int = 100, histograms: bool = True, snapshots="end"):
         super().__init__()
-        if isinstance(log_freq, bool) or not isinstance(log_freq, (int, np.integer)) or log_freq < 1:
+        if isinstance(log_freq, bool) or not isinstance(log_freq, (int, np.integer)) \
+                or log_freq < 1:
             raise ConfigError(f"watch log_freq must be a positive int, got {log_freq!r}")
-        if not (snapshots is None or snapshots in _SNAPSHOT_MODES or
-                (isinstance(snapshots, (int, np.integer)) and not isinstance(snapshots, bool)
-                 and snapshots > 0)):
+        every = isinstance(snapshots, (int, np.integer)) and not isinstance(snapshots, bool)
+        if not (snapshots is None or snapshots in ("epoch", "end") or (every and snapshots > 0)):
             raise ConfigError(f"watch snapshots must be 'epoch', 'end', a positive int (every "
                               f"N steps) or None, got {snapshots!r}")
         self.run = run
         self.log_freq = int(log_freq)
         self.histograms = bool(histograms)
         self.snapshots = snapshots
-        self.step = 0  # the next optimizer step; continues across fit() calls
-        self._add = run.store.writer.add
+        self._snapshot_every = int(snapshots) if every else 0
+        self.step = 0  # the next optimizer step
+        self._losses: list[float] = []
+        self._loss_start = 0
         self._last_logs = None
 
     # -- setup ------------------------------------------------------------------------
@@ -66,39 +72,47 @@ class Watch(Callback):
         self._flat_values, self._flat_grads = _flat_buffers(model, self._variables)
         n = self._stats.n if self._stats else 0
         self._previous = np.empty(n, dtype=np.float64)
-        self._gather = np.empty(n, dtype=np.float64)
+        self._have_previous = False
+        if self._flat_values is None:
+            self._gather_values = np.empty(n, dtype=np.float64)
+            self._gather_grads = np.empty(n, dtype=np.float64)
         self._layers = [layer for layer in model.layers if layer.trainable_weights]
-        self._layer_sizes = np.array([sum(v.size for v in layer.trainable_weights)
-                                      for layer in self._layers], dtype=np.float64)
+        sizes = np.array([sum(v.size for v in layer.trainable_weights) for layer in self._layers],
+                         dtype=np.float64)
+        self._update_share = (sizes / sizes.sum()).tolist() if sizes.size else []
+        self._losses, self._loss_start = [], self.step
         if self.snapshots is not None and self.step == 0:
             self._snapshot(-1, "init")
+        if self.step % self.log_freq == 0:
+            self._before_logged_step()
+
+    def _before_logged_step(self) -> None:
+        """Keep W before the next update (for ‖ΔW‖) and time the next step's layers."""
+        if self._stats is not None:
+            np.copyto(self._previous, self._values(), casting="unsafe")
+            self._have_previous = True
+        self.model.profile_layers = True
 
     # -- per step -----------------------------------------------------------------------
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.step % self.log_freq == 0 and self._stats is not None:
-            # keep W before this step's update, for ‖ΔW‖; only on steps that are logged
-            np.copyto(self._previous, self._values(), casting="unsafe")
-            self.model.profile_layers = True
-
     def on_train_batch_end(self, batch, logs=None):
         step = self.step
-        now = time.time()
-        add, run_id = self._add, self.run.id
+        self._losses.append(self.model.last_batch_loss)
         self._last_logs = logs
-        add("metrics", (run_id, "loss", step, float(self.model.last_batch_loss), now))
-        if logs:
-            for key, value in logs.items():
-                if key != "loss":
-                    add("metrics", (run_id, key, step, float(value), now))
-        if step % self.log_freq == 0 and self._stats is not None:
-            self._log_variables(step, now)
-            self.model.profile_layers = False
-        if isinstance(self.snapshots, int) and not isinstance(self.snapshots, bool) \
-                and step % self.snapshots == 0:
-            self._snapshot(step, "step")
         self.step = step + 1
+        if step % self.log_freq == 0:
+            self._log_step(step, logs)
+            if (step + 1) % self.log_freq != 0:
+                self.model.profile_layers = False
+        elif len(self._losses) >= _LOSS_CHUNK:
+            self._hand_over_losses(time.time())
+        if (step + 1) % self.log_freq == 0:
+            self._before_logged_step()
+        if self._snapshot_every and step % self._snapshot_every == 0:
+            self._snapshot(step, "step")
 
     def on_epoch_end(self, epoch, logs=None):
+        now = time.time()
+        self._hand_over_losses(now)
         last = self.step - 1
         values = {"epoch": float(epoch)}
         for key, value in (logs or {}).items():
@@ -110,6 +124,7 @@ class Watch(Callback):
 
     def on_train_end(self, logs=None):
         self.model.profile_layers = False
+        self._hand_over_losses(time.time())
         if self.snapshots is not None and self.step > 0:
             self._snapshot(self.step - 1, "end")
         if self.run._last_step < self.step - 1:
@@ -117,8 +132,17 @@ class Watch(Callback):
         self._update_summary()
         self.run.store.log_summary(self.run.id, self.run.summary)
 
+    # -- rows -------------------------------------------------------------------------
+    def _hand_over_losses(self, now: float) -> None:
+        if self._losses:
+            start = self._loss_start
+            steps = list(range(start, start + len(self._losses)))
+            self.run.store.log_metric_block(self.run.id, "loss", steps, self._losses, now)
+            self._losses = []
+        self._loss_start = self.step
+
     def _update_summary(self) -> None:
-        """The per-step rows skip the run's summary (speed); bring it up to date."""
+        """Per-step rows skip the run's summary, for speed; bring it up to date."""
         if self.step == 0:
             return
         summary = self.run.summary
@@ -127,60 +151,52 @@ class Watch(Callback):
             if key != "loss":
                 summary[key] = float(value)
 
-    # -- statistics -------------------------------------------------------------------
+    def _log_step(self, step: int, logs) -> None:
+        now = time.time()
+        self._hand_over_losses(now)
+        store, run_id = self.run.store, self.run.id
+        if logs:
+            values = {k: float(v) for k, v in logs.items() if k != "loss"}
+            if values:
+                store.log_metrics(run_id, step, values, now)
+        if self._stats is not None:
+            previous = self._previous if self._have_previous else None
+            stats, counts, edges = self._stats.compute(self._values(), self._grads(), previous,
+                                                       self.histograms)
+            store.log_param_block(run_id, step, self._paths, stats, counts, edges, now)
+            self._have_previous = False
+        store.log_layer_stats(self._layer_rows(step, now))
+
+    def _layer_rows(self, step: int, now: float) -> list[tuple]:
+        model = self.model
+        timing = model.last_step_timing
+        update = float(getattr(model, "last_update_seconds", float("nan")))
+        rows = []
+        # the optimizer updates the flat buffer at once: its time is shared by parameter count
+        for layer, share in zip(self._layers, self._update_share, strict=True):
+            activation = getattr(layer, "activation_name", None)
+            dead = saturated = float("nan")
+            if activation in _DEAD or activation in _SATURATED:
+                output = getattr(layer, "last_output", None)
+                if output is not None and output.ndim == 2 and output.shape[0]:
+                    if activation in _DEAD:
+                        dead = np.count_nonzero(~output.any(axis=0)) / output.shape[1]
+                    else:
+                        flat = _SATURATED[activation](output).all(axis=0)
+                        saturated = np.count_nonzero(flat) / output.shape[1]
+            rows.append((self.run.id, layer.name, step, timing.get(layer.name, float("nan")),
+                         update * share, float(dead), float(saturated), now))
+        return rows
+
     def _values(self) -> np.ndarray:
         if self._flat_values is not None:
             return self._flat_values
-        return _concat([v.value for v in self._variables], self._gather)
+        return _concat([v.value for v in self._variables], self._gather_values)
 
     def _grads(self) -> np.ndarray:
         if self._flat_grads is not None:
             return self._flat_grads
-        return _concat([v.grad for v in self._variables], self._gather)
-
-    def _log_variables(self, step: int, now: float) -> None:
-        stats = self._stats
-        x = stats.load(self._values())
-        value = stats.moments(x)
-        ratio = stats.distance(x, self._previous)
-        l2 = value["l2"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(l2 > 0, ratio / l2, np.nan)
-        if self.histograms:
-            counts, edges = stats.histograms(x, value["min"], value["max"])
-        grad = stats.moments(stats.load(self._grads()))
-        columns = [stats.sizes.tolist()] + [value[k].tolist() for k in
-                                            ("mean", "std", "min", "max", "l2", "neg_share")]
-        columns += [grad[k].tolist() for k in ("mean", "std", "min", "max", "l2", "neg_share")]
-        columns.append(ratio.tolist())
-        run_id = self.run.id
-        rows = []
-        for i, path in enumerate(self._paths):
-            hist = encode_histogram(counts[i], edges[i]) if self.histograms else (None, None)
-            rows.append((run_id, path, step, *(c[i] for c in columns), *hist, now))
-        self.run.store.log_param_stats(rows)
-        self._log_layers(step, now)
-
-    def _log_layers(self, step: int, now: float) -> None:
-        model = self.model
-        timing = model.last_step_timing
-        update = float(getattr(model, "last_update_seconds", float("nan")))
-        # the optimizer updates the flat buffer at once: share its time by parameter count
-        shares = self._layer_sizes / self._layer_sizes.sum() if self._layers else []
-        rows = []
-        for layer, share in zip(self._layers, shares, strict=True):
-            activation = getattr(layer, "activation_name", None)
-            output = getattr(layer, "last_output", None)
-            dead = saturated = float("nan")
-            if output is not None and output.ndim == 2 and output.shape[0]:
-                if activation in _DEAD:
-                    dead = float(np.count_nonzero(~output.any(axis=0))) / output.shape[1]
-                elif activation in _SATURATION:
-                    flat = _SATURATION[activation](output).all(axis=0)
-                    saturated = float(np.count_nonzero(flat)) / output.shape[1]
-            rows.append((self.run.id, layer.name, step, timing.get(layer.name, float("nan")),
-                         update * float(share), dead, saturated, now))
-        self.run.store.log_layer_stats(rows)
+        return _concat([v.grad for v in self._variables], self._gather_grads)
 
     def _snapshot(self, step: int, label: str) -> None:
         arrays = {v.path: np.array(v.value, copy=True) for v in self.model.weights}
@@ -195,18 +211,24 @@ def _concat(arrays: list[np.ndarray], out: np.ndarray) -> np.ndarray:
     return out
 
 
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
 def _flat_buffers(model, variables) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The model's flat value and gradient buffers, if the Variables are views of them in order."""
+    """The model's flat value and gradient buffers, if its Variables are views of them in order.
+
+    Otherwise (None, None), and the watch gathers the Variables itself.
+    """
     values = getattr(model, "_flat_params", None)
     grads = getattr(model, "_flat_grads", None)
     if values is None or grads is None or values.size != sum(v.size for v in variables):
         return None, None
-    offset = 0
+    offset, item = 0, values.itemsize
     for v in variables:
-        item = values.itemsize
-        if not (v.value.flags.c_contiguous and v.grad.flags.c_contiguous) or \
-                v.value.__array_interface__["data"][0] != values.__array_interface__["data"][0] + offset * item or \
-                v.grad.__array_interface__["data"][0] != grads.__array_interface__["data"][0] + offset * item:
+        if not (v.value.flags.c_contiguous and v.grad.flags.c_contiguous) \
+                or _address(v.value) != _address(values) + offset * item \
+                or _address(v.grad) != _address(grads) + offset * item:
             return None, None
         offset += v.size
     return values, grads
