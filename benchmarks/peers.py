@@ -47,7 +47,11 @@ Peer settings worth knowing when reading the numbers: torch's Adam gets
 ``eps=1e-7`` (Keras's default, torch's is 1e-8); scikit-learn gets ``alpha=0``
 (no L2), ``momentum=0`` for SGD, ``learning_rate="constant"``, ``tol=0`` and a
 huge ``n_iter_no_change`` so it runs every epoch; its squared-error loss is half
-the MSE (``0.5 * mean``), so on w1 its gradient steps are half as long.
+the MSE (``0.5 * mean``), so on w1 its gradient steps are half as long. Keras's
+w2 model is compiled with ``metrics=["accuracy"]``, as glassnet's is (fit's full
+behaviour); w3 has no metric. ``predict`` feeds 1024 rows per call by default
+(``--predict-batch``), except scikit-learn, whose ``predict_proba`` takes all rows
+at once.
 """
 
 from __future__ import annotations
@@ -63,9 +67,7 @@ import warnings
 
 import numpy as np
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
-
-THREADS = 2
+THREADS = 2  # the harness also sets OMP/MKL/OPENBLAS_NUM_THREADS=2 for every process
 
 WORKLOADS = {
     # name: (layer sizes, hidden activation, epochs, batch size, optimizer, lr)
@@ -538,6 +540,7 @@ def versions(peer: str) -> dict:
 def run(workload: str, peer: str, weights_path=None, order_path=None, onnx_path=None,
         predict_batch=None) -> dict:
     """Run one workload with one peer; the dict the CLI prints."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")  # read when keras is first imported
     if peer == "torch" or peer == "keras":
         import torch
 
