@@ -1,0 +1,346 @@
+"""``make bench``: glassnet side by side with PyTorch, Keras 3 and scikit-learn.
+
+Every measurement is a fresh subprocess that prints one JSON line: glassnet's side
+(``benchmarks/workloads.py``) and the GEMM bound (``benchmarks/gemm_bound.py``) in
+glassnet's venv, the peers (``benchmarks/peers.py``) in ``.venv-bench``. glassnet
+runs as a subprocess too, not in this process, so that every contestant starts
+alike: a fresh interpreter, ``OMP_NUM_THREADS=MKL_NUM_THREADS=OPENBLAS_NUM_THREADS=2``
+set before NumPy is imported, no warm caches carried over from another contestant.
+Only the training (or predict) call is timed, inside each process.
+
+Within a workload the contestants run interleaved, A B C A B C ..., one warm-up
+round then ``--repeats`` timed rounds (5 by default), so slow drifts of a shared
+machine hit everyone alike. Everyone trains on the same arrays, from the same
+initial weights (a safetensors file) and, where the peer allows it, in the same
+batch order (a safetensors file of permutations); scikit-learn shuffles on its own.
+
+Output: a table of median, min and max seconds, each peer's ratio to glassnet
+(peer median / glassnet median: above 1 means glassnet is faster) and each
+workload's figure (µs per step, test accuracy, GEMM-bound ratio, rows per second,
+peak memory), written as JSON to ``benchmarks/results/<date>.json`` and
+``benchmarks/results/latest.json`` with the CPU and library versions.
+
+    .venv/bin/python -m benchmarks.run            # the full run, ~10 minutes
+    .venv/bin/python -m benchmarks.run --quick    # smoke run: 1 repeat, no warm-up
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Before NumPy loads its BLAS: W4 runs bench_track in this very process.
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[_name] = "2"
+
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+THREADS = 2
+BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
+
+# workload: contestants after glassnet; "gemm_bound" is NumPy's products alone.
+PLAN = {
+    "w1": ["torch", "keras", "sklearn"],
+    "w2": ["torch", "keras", "sklearn"],
+    "w3": ["gemm_bound", "torch", "keras", "sklearn"],
+    "predict": ["torch", "onnxruntime"],
+}
+TITLES = {
+    "w1": "W1  one linear unit, 1,000 full-batch fit epochs (overhead-bound)",
+    "w2": "W2  digits 64-25-15-10, Adam, batch 32, 30 epochs",
+    "w3": "W3  60,000 x 784 -> 512 -> 256 -> 10, SGD, batch 128, one epoch (GEMM-bound)",
+    "predict": "predict  W3's network over 60,000 rows, batch 1,024",
+}
+
+
+def thread_env() -> dict:
+    """The environment every subprocess gets: 2 threads for every BLAS and OpenMP."""
+    env = dict(os.environ)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[name] = str(THREADS)
+    env["KERAS_BACKEND"] = "torch"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.setdefault("PYTHONHASHSEED", "0")
+    return env
+
+
+# -- shared inputs --------------------------------------------------------------------------
+def write_inputs(folder: Path) -> dict:
+    """Initial weights and batch orders for every workload, as the peers read them."""
+    from safetensors.numpy import save_file
+
+    from benchmarks.peers import default_order, default_weights
+    from benchmarks.workloads import N_SAMPLES
+
+    files = {}
+    for workload in PLAN:
+        weights = default_weights(workload)
+        w_path = folder / f"{workload}_weights.safetensors"
+        save_file({str(i): np.ascontiguousarray(w) for i, w in enumerate(weights)}, str(w_path))
+        files[workload] = {"weights": str(w_path)}
+        if workload != "predict":
+            o_path = folder / f"{workload}_order.safetensors"
+            order = default_order(workload, N_SAMPLES[workload]).astype(np.int64)
+            save_file({"order": np.ascontiguousarray(order)}, str(o_path))
+            files[workload]["order"] = str(o_path)
+    return files
+
+
+def export_glassnet_onnx(folder: Path, weights_path: str) -> tuple[str | None, str]:
+    """W3's network exported by glassnet for onnxruntime; (None, why) when not possible."""
+    path = folder / "w3_glassnet.onnx"
+    done = subprocess.run([sys.executable, "-m", "benchmarks.workloads", "predict",
+                           "--weights", weights_path, "--export-onnx", str(path)],
+                          capture_output=True, text=True, env=thread_env(), cwd=ROOT)
+    if done.returncode != 0:
+        return None, f"glassnet's ONNX export failed: {done.stderr.strip()[-300:]}"
+    if not json.loads(done.stdout.strip().splitlines()[-1]).get("exported"):
+        return None, "gn.io.export_onnx is not there yet: onnxruntime skipped"
+    return str(path), "onnxruntime runs glassnet's own ONNX export"
+
+
+# -- one measurement ------------------------------------------------------------------------
+def command(workload: str, contestant: str, files: dict, onnx: str | None) -> list[str]:
+    inputs = ["--weights", files[workload]["weights"]]
+    if "order" in files[workload]:
+        inputs += ["--order", files[workload]["order"]]
+    if contestant == "glassnet":
+        return [sys.executable, "-m", "benchmarks.workloads", workload, *inputs]
+    if contestant == "gemm_bound":
+        return [sys.executable, "-m", "benchmarks.gemm_bound"]
+    extra = ["--onnx", onnx] if contestant == "onnxruntime" and onnx else []
+    return [str(BENCH_PYTHON), str(HERE / "peers.py"), workload, contestant, *inputs, *extra]
+
+
+def measure(argv: list[str], timeout: float = 600) -> dict:
+    """Run one measurement subprocess; its JSON line, or {"error": ...}."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, env=thread_env(),
+                              cwd=ROOT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        return {"error": lines[-1] if lines else f"exit code {done.returncode}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_workload(workload: str, contestants: list[str], files: dict, onnx: str | None,
+                 repeats: int, warmup: bool, log) -> dict:
+    """Interleaved rounds; per contestant the list of timed results (errors kept aside)."""
+    runs: dict[str, list[dict]] = {c: [] for c in contestants}
+    errors: dict[str, str] = {}
+    rounds = ([False] if warmup else []) + [True] * repeats
+    for number, timed in enumerate(rounds):
+        for contestant in contestants:
+            if contestant in errors:
+                continue
+            result = measure(command(workload, contestant, files, onnx))
+            if "error" in result:
+                errors[contestant] = result["error"]
+                log(f"  {workload} {contestant}: {result['error']}")
+                continue
+            if timed:
+                runs[contestant].append(result)
+        log(f"  {workload} round {number + 1}/{len(rounds)}"
+            f"{'' if timed else ' (warm-up)'} done")
+    return {"runs": runs, "errors": errors}
+
+
+# -- summaries ------------------------------------------------------------------------------
+def summarize(workload: str, measured: dict) -> dict:
+    """Median/min/max seconds per contestant, ratios to glassnet, the workload's figures."""
+    rows = {}
+    for contestant, runs in measured["runs"].items():
+        if not runs:
+            continue
+        seconds = [r["seconds"] for r in runs]
+        row = {"median_s": statistics.median(seconds), "min_s": min(seconds),
+               "max_s": max(seconds), "repeats": len(seconds)}
+        for key in ("us_per_step", "accuracy", "rows_per_s", "peak_rss_mb"):
+            values = [r[key] for r in runs if r.get(key) is not None]
+            if values:
+                row[key] = statistics.median(values)
+        if runs[0].get("versions"):
+            row["versions"] = runs[0]["versions"]
+        rows[contestant] = row
+    base = rows.get("glassnet")
+    if base:
+        for contestant, row in rows.items():
+            if contestant == "gemm_bound":
+                # How far glassnet's epoch is above its own arithmetic.
+                row["glassnet_over_bound"] = base["median_s"] / row["median_s"]
+                # Per-round pairs cancel slow drifts better than a ratio of medians.
+                pairs = [g["seconds"] / b["seconds"] for g, b in
+                         zip(measured["runs"]["glassnet"], measured["runs"]["gemm_bound"],
+                             strict=False)]
+                row["glassnet_over_bound_paired_median"] = statistics.median(pairs)
+                row["glassnet_over_bound_paired_min"] = min(pairs)
+            elif contestant != "glassnet":
+                row["ratio_to_glassnet"] = row["median_s"] / base["median_s"]
+    return {"rows": rows, "errors": measured["errors"]}
+
+
+def machine() -> dict:
+    """CPU model, cores and the library versions of glassnet's side."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        import cpuinfo  # py-cpuinfo, when installed
+
+        cpu = cpuinfo.get_cpu_info().get("brand_raw", cpu)
+    except ImportError:
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        except OSError:
+            pass
+    import glassnet
+
+    info = {"cpu": cpu, "cores": os.cpu_count(), "threads": THREADS,
+            "platform": platform.platform(), "python": platform.python_version(),
+            "numpy": np.__version__, "glassnet": glassnet.__version__}
+    try:
+        info["blas"] = np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
+    except Exception:  # noqa: BLE001 - only a label for the table
+        pass
+    return info
+
+
+def track_overhead(repeats: int, log) -> dict:
+    """W4: the tracking engineer's ``benchmarks/bench_track.run()``, when it is there."""
+    if not (HERE / "bench_track.py").exists():
+        return {"skipped": "benchmarks/bench_track.py is not there yet"}
+    try:
+        from benchmarks import bench_track
+    except Exception as error:  # noqa: BLE001 - report, don't fail the whole bench
+        return {"skipped": f"bench_track failed to import: {type(error).__name__}: {error}"}
+    log("  w4 tracking overhead (bench_track.run, in this process)")
+    try:
+        return bench_track.run(repeats=repeats)
+    except Exception as error:  # noqa: BLE001
+        return {"skipped": f"bench_track.run failed: {type(error).__name__}: {error}"}
+
+
+# -- table ---------------------------------------------------------------------------------
+def _figure(workload: str, contestant: str, row: dict) -> str:
+    if contestant == "gemm_bound":
+        return (f"glassnet / bound = {row['glassnet_over_bound']:.2f}x "
+                f"(paired {row['glassnet_over_bound_paired_median']:.2f}x)")
+    parts = []
+    if workload in ("w1", "w2") and "us_per_step" in row:
+        parts.append(f"{row['us_per_step']:,.1f} µs/step")
+    if workload == "w2" and "accuracy" in row:
+        parts.append(f"test acc {row['accuracy']:.4f}")
+    if workload == "w3" and "peak_rss_mb" in row:
+        parts.append(f"peak RSS {row['peak_rss_mb']:,.0f} MiB")
+    if workload == "predict" and "rows_per_s" in row:
+        parts.append(f"{row['rows_per_s']:,.0f} rows/s")
+    return ", ".join(parts)
+
+
+def print_table(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(Console().width, 120))
+    m = report["machine"]
+    console.print(f"[bold]glassnet benchmarks[/] {report['date']}  {m['cpu']}, {m['cores']} "
+                  f"cores, {m['threads']} threads; Python {m['python']}, NumPy {m['numpy']}"
+                  f" ({m.get('blas', '?')})")
+    for workload, summary in report["workloads"].items():
+        table = Table(title=TITLES[workload], title_justify="left")
+        for name in ("contestant", "median s", "min s", "max s", "n", "peer / glassnet",
+                     "figure"):
+            table.add_column(name, justify="left" if name in ("contestant", "figure")
+                             else "right")
+        for contestant, row in summary["rows"].items():
+            ratio = row.get("ratio_to_glassnet")
+            table.add_row(contestant, f"{row['median_s']:.4f}", f"{row['min_s']:.4f}",
+                          f"{row['max_s']:.4f}", str(row["repeats"]),
+                          "" if ratio is None else f"{ratio:.1f}x",
+                          _figure(workload, contestant, row))
+        console.print(table)
+        for contestant, error in summary["errors"].items():
+            console.print(f"  [yellow]{contestant} skipped:[/] {error}")
+        for note in summary.get("notes", []):
+            console.print(f"  note: {note}")
+    w4 = report.get("w4", {})
+    if "watch_overhead" in w4:
+        o = w4["watch_overhead"]
+        console.print(f"[bold]W4[/] tracking: watch() defaults {o['default_ratio']:.3f}x, "
+                      f"watch(log_freq=1, histograms=True) {o['log_freq_1_ratio']:.2f}x "
+                      f"of W2 without watch ({o['plain_s'] * 1000:.0f} ms)")
+    else:
+        console.print(f"[bold]W4[/] tracking: skipped ({w4.get('skipped', 'not run')})")
+
+
+# -- main ----------------------------------------------------------------------------------
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="glassnet vs PyTorch, Keras, scikit-learn")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: one timed round, no warm-up, no results files")
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds per workload")
+    parser.add_argument("--only", nargs="+", choices=sorted(PLAN) + ["w4"],
+                        help="run only these workloads")
+    parser.add_argument("--no-peers", action="store_true", help="glassnet and the bound only")
+    args = parser.parse_args(argv)
+    repeats = 1 if args.quick else args.repeats
+    warmup = not args.quick
+    chosen = args.only or list(PLAN) + ["w4"]
+
+    def log(message):
+        print(message, file=sys.stderr, flush=True)
+
+    peers_ok = BENCH_PYTHON.exists() and (HERE / "peers.py").exists() and not args.no_peers
+    started = time.perf_counter()
+    report = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "machine": machine(), "repeats": repeats, "warmup_rounds": int(warmup),
+              "workloads": {}}
+    with tempfile.TemporaryDirectory(prefix="glassnet-bench-") as tmp:
+        folder = Path(tmp)
+        files = write_inputs(folder)
+        onnx, onnx_note = None, ""
+        if "predict" in chosen and peers_ok:
+            onnx, onnx_note = export_glassnet_onnx(folder, files["predict"]["weights"])
+        for workload in (w for w in PLAN if w in chosen):
+            contestants = ["glassnet"] + [c for c in PLAN[workload]
+                                          if c == "gemm_bound" or peers_ok]
+            notes = [] if peers_ok else ["peers skipped: .venv-bench or peers.py missing"]
+            if workload == "predict" and "onnxruntime" in contestants:
+                notes.append(onnx_note)
+                if onnx is None:
+                    contestants.remove("onnxruntime")
+            log(f"{workload}: {', '.join(contestants)}")
+            measured = run_workload(workload, contestants, files, onnx, repeats, warmup, log)
+            summary = summarize(workload, measured)
+            summary["notes"] = notes
+            report["workloads"][workload] = summary
+    if "w4" in chosen:
+        report["w4"] = track_overhead(3 if args.quick else 5, log)
+    report["wall_seconds"] = time.perf_counter() - started
+    print_table(report)
+    if not args.quick:
+        RESULTS.mkdir(exist_ok=True)
+        text = json.dumps(report, indent=2, sort_keys=False) + "\n"
+        (RESULTS / f"{report['date'][:10]}.json").write_text(text)
+        (RESULTS / "latest.json").write_text(text)
+        print(f"results: {RESULTS / 'latest.json'}  ({report['wall_seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
