@@ -156,6 +156,15 @@ class Layer:
         for variable, array in zip(self._weights, arrays):  # all checked: now write
             variable.value[...] = array
 
+    def __getstate__(self):
+        # Copies (pickling by joblib, copy.deepcopy) carry the weights, not the training
+        # buffers nor the arrays cached for the last backward pass.
+        state = self.__dict__.copy()
+        for key in ("_buffers", "_x", "_z", "_a", "_mask", "_in_shape"):
+            if key in state:
+                state[key] = {} if key == "_buffers" else None
+        return state
+
     # -- config --------------------------------------------------------------------
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}

@@ -123,6 +123,27 @@ class Sequential:
             self.optimizer.build(self._flat_params, self._flat_grads, self._segments)
         self._trainer = None
 
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_trainer"] = None
+        return state
+
+    def __setstate__(self, state):
+        # Pickling copies each Variable's view on its own: seat them in one buffer again
+        # and point the optimizer (whose slots survive) at it.
+        self.__dict__.update(state)
+        if self.built:
+            self._flat_key = None
+            slots = dict(self.optimizer.slots) if self.optimizer is not None else {}
+            iterations = self.optimizer.iterations if self.optimizer is not None else 0
+            self._flatten_variables()
+            if self.optimizer is not None and self.optimizer.built:
+                for name, value in slots.items():
+                    if name in self.optimizer.slots and value.shape == \
+                            self.optimizer.slots[name].shape:
+                        self.optimizer.slots[name][...] = value
+                self.optimizer.iterations = iterations
+
     @property
     def layers(self) -> list[Layer]:
         return list(self._layers)

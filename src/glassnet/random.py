@@ -30,3 +30,26 @@ def generator(seed: int | None = None) -> np.random.Generator:
     if seed is None:
         return _global
     return np.random.default_rng(int(seed))
+
+
+class seeded:
+    """Within ``with seeded(s):`` glassnet draws from a generator seeded with ``s``.
+
+    The global generator is put back afterwards, so a library call (an estimator's
+    ``fit``) can be repeatable without disturbing the caller's random state.
+    """
+
+    def __init__(self, seed: int | None):
+        self.seed = seed
+
+    def __enter__(self):
+        global _global
+        self._saved = _global
+        if self.seed is not None:
+            _global = np.random.default_rng(int(self.seed))
+        return _global
+
+    def __exit__(self, *exc):
+        global _global
+        _global = self._saved
+        return False
