@@ -1,0 +1,169 @@
+"""A table of plain values with column names and a title: what inspect and report return.
+
+A :class:`Table` never prints by itself. ``print(table)`` (or ``rich.print(table)``)
+shows it as a terminal table; ``to_markdown()``, ``to_csv()``, ``to_records()`` and
+``to_json()`` give it to other tools. Values are kept exactly as computed (floats stay
+floats); only the text renderings round them, to 4 significant digits.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from glassnet.errors import ShapeError
+
+
+class Table:
+    """Rows of plain values under named columns, with a title and optional notes.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The column names, in order.
+    rows : iterable of sequences
+        One sequence of values per row, as long as ``columns``. NumPy scalars become
+        Python numbers; None means "no value".
+    title : str
+        One line saying what the table shows.
+    notes : sequence of str
+        Lines printed under the table (definitions, what was left out).
+    """
+
+    def __init__(self, columns: Sequence[str], rows: Iterable[Sequence] = (), title: str = "",
+                 notes: Sequence[str] = ()) -> None:
+        self.columns = [str(c) for c in columns]
+        self.title = str(title)
+        self.notes = [str(n) for n in notes]
+        self.rows: list[tuple] = []
+        for i, row in enumerate(rows):
+            row = tuple(_plain(v) for v in row)
+            if len(row) != len(self.columns):
+                raise ShapeError(f"table {self.title!r}: row {i} has {len(row)} values, "
+                                 f"expected {len(self.columns)} (one per column {self.columns})")
+            self.rows.append(row)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.to_records())
+
+    def __getitem__(self, column: str) -> list:
+        """All values of one column, top to bottom: ``table["mean"]``."""
+        try:
+            index = self.columns.index(column)
+        except ValueError:
+            raise KeyError(f"table {self.title!r} has no column {column!r}; "
+                           f"columns: {self.columns}") from None
+        return [row[index] for row in self.rows]
+
+    def __repr__(self) -> str:
+        return f"Table({self.title!r}, {len(self.rows)} rows x {len(self.columns)} columns)"
+
+    # -- renderings -------------------------------------------------------------------
+    def to_records(self) -> list[dict]:
+        """Each row as a dict ``{column: value}``."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def to_json(self, indent: int | None = None) -> str:
+        """``{"title", "columns", "rows", "notes"}`` as JSON; NaN and inf become null."""
+        rows = [[_json_value(v) for v in row] for row in self.rows]
+        return json.dumps({"title": self.title, "columns": self.columns, "rows": rows,
+                           "notes": self.notes}, indent=indent, allow_nan=False)
+
+    def to_csv(self) -> str:
+        """Header line then one line per row; numbers at full precision."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(self.columns)
+        for row in self.rows:
+            writer.writerow(["" if v is None else v for v in row])
+        return out.getvalue()
+
+    def to_markdown(self) -> str:
+        """A GitHub-flavoured Markdown table, numbers right-aligned, title as a heading."""
+        lines = [f"### {self.title}", ""] if self.title else []
+        numeric = self._numeric_columns()
+        lines.append("| " + " | ".join(_escape(c) for c in self.columns) + " |")
+        lines.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")
+        for row in self.rows:
+            lines.append("| " + " | ".join(_escape(format_value(v)) for v in row) + " |")
+        lines.extend([""] + [f"_{_escape(n)}_" for n in self.notes] if self.notes else [])
+        return "\n".join(lines) + "\n"
+
+    def __rich__(self):
+        from rich.table import Table as RichTable
+
+        table = RichTable(title=self.title or None, caption="\n".join(self.notes) or None,
+                          caption_justify="left")
+        for column, numeric in zip(self.columns, self._numeric_columns(), strict=True):
+            table.add_column(column, justify="right" if numeric else "left")
+        for row in self.rows:
+            table.add_row(*(format_value(v) for v in row))
+        return table
+
+    def __str__(self) -> str:
+        from rich.console import Console
+
+        out = io.StringIO()
+        Console(file=out, width=max(100, 14 * len(self.columns)), color_system=None,
+                force_terminal=False).print(self)
+        return out.getvalue()
+
+    def _numeric_columns(self) -> list[bool]:
+        return [all(v is None or isinstance(v, (int, float)) for v in col) and
+                any(v is not None for v in col)
+                for col in zip(*self.rows)] if self.rows else [False] * len(self.columns)
+
+
+def format_value(value) -> str:
+    """Numbers as people read them: 4 significant digits, scientific when tiny or huge."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        if value == 0:
+            return "0"
+        magnitude = abs(value)
+        if magnitude >= 1e6 or magnitude < 1e-3:
+            return f"{value:.3e}"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _plain(value):
+    """NumPy scalars and 0-d arrays become Python numbers; tuples/lists of ints stay text."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, (tuple, list)) and all(isinstance(v, (int, np.integer)) for v in value):
+        return "×".join(str(int(v)) for v in value) if value else "scalar"
+    return value
+
+
+def _json_value(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _escape(text: str) -> str:
+    return str(text).replace("|", "\\|")
