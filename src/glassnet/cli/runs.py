@@ -1,0 +1,197 @@
+"""``glassnet runs | show | diagnose | compare``: read recorded runs back from the store."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import click
+
+from glassnet.cli.common import common_options, emit, open_existing_store, resolve_run
+
+# config keys shown in the `runs` list, in this order, when a run has them
+KEY_CONFIG = ("dataset", "hidden", "activation", "optimizer", "learning_rate", "epochs")
+MAX_METRICS_LISTED = 4
+
+
+def when(seconds) -> str:
+    """Unix seconds as ``2026-11-23 11:40 UTC`` (empty when unknown)."""
+    if seconds is None:
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
+
+
+def key_config(config: dict) -> str:
+    parts = []
+    for key in KEY_CONFIG:
+        if key in config and config[key] is not None:
+            value = config[key]
+            if isinstance(value, list):
+                value = ",".join(str(v) for v in value)
+            parts.append(f"{key}={value}")
+    return " ".join(parts)
+
+
+def final_metrics(summary: dict) -> dict:
+    """The run's end-of-training numbers: per-epoch and test values, else the last logged."""
+    chosen = {k.removeprefix("epoch/"): v for k, v in summary.items()
+              if k.startswith(("epoch/", "test/")) and k != "epoch"}
+    return chosen or {k: v for k, v in summary.items() if k != "epoch"}
+
+
+def _number(value) -> str:
+    from glassnet.table import format_value
+
+    return format_value(float(value)) if isinstance(value, (int, float)) else str(value)
+
+
+@click.command()
+@click.option("--project", help="Only runs of this project.")
+@click.option("--status", type=click.Choice(["running", "finished", "failed", "crashed"]),
+              help="Only runs with this status.")
+@common_options
+def runs(project, status, store):
+    """List recorded runs, newest first: id, project, name, status, config, final metrics."""
+    from glassnet.table import Table
+
+    found = open_existing_store(store).runs(project=project, status=status)
+    rows = []
+    for run in found:
+        metrics = final_metrics(run.summary)
+        shown = " ".join(f"{k}={_number(v)}" for k, v in
+                         list(sorted(metrics.items()))[:MAX_METRICS_LISTED])
+        rows.append((run.id, run.project, run.name, run.status, when(run.created_at),
+                     key_config(run.config), shown))
+    emit(Table(["id", "project", "name", "status", "created", "config", "final metrics"],
+               rows, title=f"{len(rows)} run{'s' * (len(rows) != 1)}"))
+
+
+@click.command()
+@click.argument("run_name", metavar="RUN")
+@common_options
+def show(run_name, store):
+    """One run: its config, model summary, weights and biases, final metrics."""
+    from glassnet.errors import NotFoundError
+    from glassnet.recorded import model_for_run
+    from glassnet.summary import summary_text
+    from glassnet.table import Table
+
+    store = open_existing_store(store)
+    run = resolve_run(store, run_name)
+    emit(f"Run {run.id}  {run.project}/{run.name}  {run.status}  created {when(run.created_at)}"
+         + (f", finished {when(run.finished_at)}" if run.finished_at else ""))
+    emit(Table(["key", "value"], sorted((k, _plain(v)) for k, v in run.config.items()),
+               title="Config"))
+    try:
+        model = model_for_run(store, run)
+    except NotFoundError as exc:
+        emit(f"(no model to show: {exc})")
+    else:
+        emit(summary_text(model))
+        _emit_describe(model)
+    emit(Table(["metric", "value"], sorted(final_metrics(run.summary).items()),
+               title="Final metrics"))
+    if run.error:
+        emit(f"error: {run.error.splitlines()[0]}")
+
+
+def _plain(value):
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return value
+
+
+def _emit_describe(model) -> None:
+    from glassnet.demos import _optional
+
+    describe = _optional("glassnet.inspect", "describe")
+    if describe is None:
+        emit("(weights and biases per layer: glassnet.inspect.describe is not in this build)")
+    else:
+        emit(describe(model))
+
+
+@click.command()
+@click.argument("run_name", metavar="RUN")
+@common_options
+def diagnose(run_name, store):
+    """Check a run's weights on its own data: dead or saturated units, exploding weights...
+
+    The model is rebuilt from the run (its logged model, or its config) with the weights
+    of its last snapshot, and diagnosed on the data set the run logged.
+    """
+    from glassnet.demos import emit_findings
+    from glassnet.recorded import data_for_run, model_for_run
+
+    store = open_existing_store(store)
+    run = resolve_run(store, run_name)
+    model = model_for_run(store, run)
+    x, y, spec = data_for_run(store, run)
+    emit(f"Diagnosing run {run.id} ({run.project}/{run.name}) at its last snapshot, "
+         f"on data set {spec} ({len(x)} samples)")
+    emit_findings(emit, model, x, y)
+
+
+@click.command()
+@click.argument("run_names", nargs=-1, required=True, metavar="RUN RUN...")
+@common_options
+def compare(run_names, store):
+    """Runs side by side: config differences, final metrics, weight statistics per layer."""
+    from glassnet.table import Table
+
+    if len(run_names) < 2:
+        raise click.UsageError("compare needs at least two runs")
+    store = open_existing_store(store)
+    chosen = [resolve_run(store, name) for name in run_names]
+    ids = [run.id for run in chosen]
+
+    keys = sorted(set().union(*(run.config for run in chosen)))
+    differ = [k for k in keys
+              if len({repr(run.config.get(k)) for run in chosen}) > 1]
+    emit(Table(["config", *ids],
+               [(k, *(_plain(run.config.get(k)) for run in chosen)) for k in differ],
+               title="Config differences",
+               notes=[f"{len(keys) - len(differ)} other config keys are the same in every run"]))
+
+    metrics = [final_metrics(run.summary) for run in chosen]
+    names = sorted(set().union(*metrics))
+    emit(Table(["metric", *ids], [(m, *(mm.get(m) for mm in metrics)) for m in names],
+               title="Final metrics"))
+
+    snapshots = [_last_weights(store, run) for run in chosen]
+    paths = sorted(set().union(*snapshots), key=_path_order)
+    columns = ["variable"] + [f"{run_id} {stat}" for run_id in ids for stat in ("mean", "std",
+                                                                                 "L2")]
+    rows = []
+    for path in paths:
+        row = [path]
+        for weights in snapshots:
+            row += _stats(weights.get(path))
+        rows.append(row)
+    emit(Table(columns, rows, title="Weights and biases at each run's last snapshot"))
+
+
+def _last_weights(store, run) -> dict:
+    from glassnet.errors import NotFoundError as GlassnetNotFound
+
+    try:
+        return store.snapshot(run.id, "end")
+    except (LookupError, GlassnetNotFound):
+        return {}
+
+
+def _stats(array) -> list:
+    import numpy as np
+
+    if array is None or array.size == 0 or array.dtype.kind != "f":
+        return [None, None, None]
+    values = np.asarray(array, dtype=np.float64)
+    return [float(values.mean()), float(values.std()), float(math.sqrt((values ** 2).sum()))]
+
+
+def _path_order(path: str):
+    """Layer order as the model lists it would be best; kernel before bias within a layer."""
+    layer, _, name = path.rpartition("/")
+    return (layer, {"kernel": 0, "bias": 1}.get(name, 2), name)

@@ -1,0 +1,84 @@
+"""``glassnet export | ui | sweep``: files for other tools, the dashboard, searches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from glassnet.cli.common import common_options, emit, open_store, store_path
+
+
+def load_model_named(name: str, store):
+    """A ``.glassnet`` file, or a registry name such as ``digits-mlp:latest`` in the store."""
+    from glassnet.models import load_model
+
+    if name.endswith(".glassnet") or os.path.isfile(name):
+        return load_model(name)
+    from glassnet import track
+
+    return track.load_model(name, open_store(store))
+
+
+@click.command()
+@click.argument("model_name", metavar="MODEL")
+@click.option("--onnx", "onnx_path", metavar="OUT.onnx", help="Write an ONNX model.")
+@click.option("--safetensors", "weights_path", metavar="OUT.safetensors",
+              help="Write every weight and bias by path (kernel, bias...) as safetensors.")
+@common_options
+def export(model_name, onnx_path, weights_path, store):
+    """Write a model (a .glassnet file or a registry name: digits-mlp:latest) for other tools."""
+    if not onnx_path and not weights_path:
+        raise click.UsageError("give --onnx OUT.onnx and/or --safetensors OUT.safetensors")
+    model = load_model_named(model_name, store)
+    if onnx_path:
+        from glassnet.io import export_onnx
+
+        export_onnx(model, onnx_path)
+        emit(f"Wrote {onnx_path} (ONNX)")
+    if weights_path:
+        from glassnet.io import save_weights
+
+        save_weights(model, weights_path)
+        emit(f"Wrote {weights_path} ({len(model.weights)} tensors)")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--no-browser", is_flag=True, help="Do not open a browser tab.")
+@common_options
+def ui(host, port, no_browser, store):
+    """The dashboard: every run's metrics, weights and biases in your browser."""
+    serve = _feature("glassnet.ui", "serve", "the dashboard")
+    serve(open_store(store), host=host, port=port, open_browser=not no_browser)
+
+
+@click.command()
+@click.argument("config_file", metavar="CONFIG.toml", type=click.Path(dir_okay=False))
+@common_options
+def sweep(config_file, store):
+    """A grid or random search (with cross-validation) from a TOML file: one run per trial."""
+    run_sweep_file = _feature("glassnet.sweeps", "run_sweep_file", "sweeps")
+    result = run_sweep_file(Path(config_file), open_store(store))
+    if result is not None:
+        emit(result)
+    emit(f"Recorded in {store_path(store)}; `glassnet runs` lists the trials")
+
+
+def _feature(module: str, name: str, what: str):
+    """A function from a module that ships separately; a clear error when it is absent."""
+    import importlib
+
+    from glassnet.errors import MissingDependencyError
+
+    try:
+        found = importlib.import_module(module)
+    except ImportError as exc:
+        if exc.name and module.startswith(exc.name):
+            raise MissingDependencyError(f"{what} ({module}) is not in this build") from None
+        raise
+    if not hasattr(found, name):
+        raise MissingDependencyError(f"{what} ({module}.{name}) is not in this build")
+    return getattr(found, name)

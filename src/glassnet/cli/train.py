@@ -1,0 +1,60 @@
+"""``glassnet train``: train a network from a TOML config and/or flags, as a recorded run."""
+
+from __future__ import annotations
+
+import click
+
+from glassnet.cli.common import common_options, emit, open_store, progress_callback
+
+# flag name -> config key; a flag given on the command line overrides the config file
+_FLAGS = ("data", "target", "dataset", "task", "hidden", "activation", "optimizer",
+          "learning_rate", "batch_size", "epochs", "validation_split", "seed", "save",
+          "project", "name")
+
+
+@click.command()
+@click.argument("config_file", required=False, metavar="[CONFIG.toml]")
+@click.option("--data", metavar="FILE.csv", help="A CSV file with a header row.")
+@click.option("--target", metavar="COL", help="The CSV column to predict.")
+@click.option("--dataset", metavar="NAME", help="A built-in data set: digits, coffee, fraud, "
+                                                "house_prices.")
+@click.option("--task", metavar="TASK", help="binary, classification or regression "
+                                             "(default: from the labels).")
+@click.option("--hidden", metavar="25,15", help="Units per hidden layer (default 25,15).")
+@click.option("--activation", help="Hidden activation (default relu).")
+@click.option("--optimizer", help="sgd, adam, adamw, rmsprop or adagrad (default adam).")
+@click.option("--learning-rate", type=float, help="Default 0.001.")
+@click.option("--batch-size", type=int, help="Default 32.")
+@click.option("--epochs", type=int, help="Default 30.")
+@click.option("--validation-split", type=float, help="Share of rows held out (default 0).")
+@click.option("--seed", type=int, help="Seeds the weights, the shuffles and the split (default 0).")
+@click.option("--save", metavar="MODEL.glassnet", help="Also write the trained model here.")
+@click.option("--project", help="Project of the run (default: the data set's name).")
+@click.option("--name", help="Name of the run (default: generated).")
+@common_options
+def train(config_file, store, **flags):
+    """Train a dense network on a CSV file or a built-in data set, recording a run.
+
+    The loss follows the task: integer labels 0..k-1 -> softmax cross-entropy (from
+    logits) with accuracy; 0/1 labels -> binary cross-entropy; numbers -> mean squared
+    error. Features are standardised by a Normalization layer adapted on the training
+    rows. CONFIG.toml holds the same keys as the flags (hidden = [25, 15], ...).
+    """
+    from glassnet.table import Table
+    from glassnet.train_config import load_config, make_config
+    from glassnet.train_job import train as train_network
+
+    values = load_config(config_file) if config_file else {}
+    values.update({key: value for key, value in flags.items() if value is not None})
+    source = config_file or "train options"
+    config = make_config(values, source=source)
+    result = train_network(config, store=open_store(store),
+                           callbacks=[progress_callback(config.epochs)])
+    run = result.run
+    emit(f"Recorded run {run.id} ({run.project}/{run.name}), task {result.task}, "
+         f"loss {run.config['loss']}")
+    emit(Table(["metric", "final value"], sorted(result.metrics.items()),
+               title="Final epoch"))
+    if config.save:
+        emit(f"Saved the model to {config.save}")
+    emit(f"Next: glassnet show {run.id}  |  glassnet report {run.id}")

@@ -1,0 +1,166 @@
+"""Train a dense network from a :class:`~glassnet.train_config.TrainConfig`, as a recorded run.
+
+The task picks the output layer and the loss:
+
+- ``binary`` (labels 0/1): one sigmoid unit, binary cross-entropy, accuracy;
+- ``classification`` (integer labels 0..k-1, k >= 3): k linear units (logits), sparse
+  categorical cross-entropy from logits, accuracy;
+- ``regression``: one linear unit, mean squared error, mean absolute error.
+
+With ``task = "auto"`` labels in {0, 1} are binary, other non-negative integer labels
+with at most ``MAX_AUTO_CLASSES`` values are classification, anything else regression.
+Features are standardised by a Normalization layer adapted on the training rows only,
+so the saved model takes raw features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from glassnet import datasets, losses, optimizers
+from glassnet.errors import DataError
+from glassnet.layers import Dense, Input, Normalization
+from glassnet.models import Sequential
+from glassnet.train_config import TrainConfig
+from glassnet.utils import clear_session, set_random_seed
+
+MAX_AUTO_CLASSES = 50
+MAX_CLASSES = 1000
+BUILT_IN_TASKS = {"digits": "classification", "coffee": "binary", "fraud": "binary",
+                  "house_prices": "regression"}
+
+
+@dataclass
+class TrainResult:
+    """What one ``train`` call made: the run (finished), the model and its final metrics."""
+
+    run: object
+    model: Sequential
+    history: dict
+    task: str
+    metrics: dict
+
+
+def load_data(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(X, y, data set name)`` for the config: a built-in set or the CSV file."""
+    if config.dataset is not None:
+        x, y = datasets.load(config.dataset)
+        return np.asarray(x, np.float32), np.asarray(y), config.dataset
+    x, y, _ = datasets.load_csv(config.data, config.target)
+    return x, y, Path(config.data).stem
+
+
+def detect_task(y: np.ndarray, requested: str = "auto", source: str = "target") -> str:
+    """The task for labels ``y``: the requested one (checked) or the one the labels imply."""
+    y = np.asarray(y).reshape(-1)
+    integral = bool(np.all(np.isfinite(y)) and np.all(np.floor(y) == y) and np.all(y >= 0))
+    values = np.unique(y) if integral else None
+    if requested == "regression":
+        return requested
+    if requested in ("binary", "classification") and not integral:
+        raise DataError(f"{source}: a {requested} task needs integer labels 0..k-1, got "
+                        f"values such as {y[np.floor(y) != y][:3].tolist() or y[:3].tolist()}")
+    if requested == "binary" and not set(values.tolist()) <= {0, 1}:
+        raise DataError(f"{source}: a binary task needs labels 0 and 1, got "
+                        f"{values[:10].tolist()}")
+    if requested == "classification" and values.max() >= MAX_CLASSES:
+        raise DataError(f"{source}: classification labels must be 0..k-1 with k <= "
+                        f"{MAX_CLASSES}, got labels up to {values.max():g}")
+    if requested in ("binary", "classification"):
+        return requested
+    if integral and set(values.tolist()) <= {0, 1}:
+        return "binary"
+    if integral and len(values) <= MAX_AUTO_CLASSES and values.max() < MAX_AUTO_CLASSES:
+        return "classification"
+    return "regression"
+
+
+def build_model(n_features: int, hidden, activation: str, task: str, n_classes: int,
+                x_train: np.ndarray | None = None, name: str | None = None) -> Sequential:
+    """Input -> [Normalization adapted on ``x_train``] -> hidden Dense layers -> output."""
+    layers = [Input(shape=(n_features,))]
+    if x_train is not None:
+        norm = Normalization(name="standardize")
+        norm.adapt(x_train)
+        layers.append(norm)
+    layers += [Dense(units, activation=activation) for units in hidden]
+    if task == "classification":
+        layers.append(Dense(n_classes, activation="linear", name="output"))
+    elif task == "binary":
+        layers.append(Dense(1, activation="sigmoid", name="output"))
+    else:
+        layers.append(Dense(1, activation="linear", name="output"))
+    return Sequential(layers, name=name)
+
+
+def compile_for_task(model: Sequential, task: str, optimizer: str, learning_rate: float):
+    """Compile with the task's loss and metrics (see the module docstring)."""
+    opt = optimizers.get(optimizer)
+    opt.learning_rate = learning_rate
+    if task == "classification":
+        loss, metrics = losses.SparseCategoricalCrossentropy(from_logits=True), ["accuracy"]
+    elif task == "binary":
+        loss, metrics = "binary_crossentropy", ["accuracy"]
+    else:
+        loss, metrics = "mse", ["mae"]
+    model.compile(optimizer=opt, loss=loss, metrics=metrics)
+    return model
+
+
+def train(config: TrainConfig, store=None, callbacks=(), verbose=0) -> TrainResult:
+    """Load the data, build and compile the network, fit it while recording a run.
+
+    The data is shuffled once with ``config.seed`` so that ``validation_split`` (the
+    last fraction, as in Keras) is a random sample. The run records the config, the
+    data set, per-step metrics, weight statistics, a snapshot per epoch and the model
+    (registry name ``<project>-mlp``).
+    """
+    from glassnet import track
+
+    x, y, data_name = load_data(config)
+    requested = BUILT_IN_TASKS.get(config.dataset, config.task) if config.task == "auto" \
+        else config.task
+    task = detect_task(y, requested, source=config.target or data_name)
+    y = y.astype(np.int64) if task in ("binary", "classification") else y.astype(np.float32)
+    if task == "binary":
+        y = y.reshape(-1, 1).astype(np.float32)
+    n_classes = int(y.max()) + 1 if task == "classification" else 1
+
+    clear_session()  # layer names dense, dense_1...: what recorded.model_for_run rebuilds
+    set_random_seed(config.seed)
+    order = np.random.default_rng(config.seed).permutation(len(x))
+    x, y = x[order], y[order]
+    # the engine's split (Keras's): the first floor(n * (1 - split)) rows train
+    n_train = int(np.floor(len(x) * (1.0 - config.validation_split)))
+    if n_train < 1:
+        raise DataError(f"validation_split={config.validation_split} leaves no rows to train "
+                        f"on ({len(x)} rows)")
+    project = config.project or data_name
+    model = build_model(x.shape[1], config.hidden, config.activation, task, n_classes,
+                        x_train=x[:n_train] if config.standardize else None,
+                        name=config.name or f"{project}-mlp")
+    compile_for_task(model, task, config.optimizer, config.learning_rate)
+
+    run_config = {**config.to_dict(), "task": task, "n_samples": int(len(x)),
+                  "n_features": int(x.shape[1]), "n_outputs": n_classes,
+                  "loss": model.loss.name if hasattr(model.loss, "name") else str(model.loss)}
+    run = track.init(project=project, name=config.name, config=run_config, store=store,
+                     tags=config.tags)
+    with run:
+        run.log_dataset(data_name, X=x, y=y)
+        history = model.fit(x, y, epochs=config.epochs, batch_size=config.batch_size,
+                            validation_split=config.validation_split, verbose=verbose,
+                            callbacks=[run.watch(log_freq=config.log_freq, snapshots="epoch"),
+                                       *callbacks])
+        run.log_model(model, f"{project}-mlp")
+        if config.save:
+            model.save(config.save)
+    final = {k: float(v[-1]) for k, v in history.history.items() if len(v)}
+    return TrainResult(run=run, model=model, history=history.history, task=task, metrics=final)
+
+
+__all__ = ["BUILT_IN_TASKS", "MAX_AUTO_CLASSES", "MAX_CLASSES", "TrainResult", "build_model",
+           "compile_for_task", "detect_task", "load_data", "train"]
