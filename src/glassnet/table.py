@@ -112,8 +112,12 @@ class Table:
         from rich.console import Console
 
         out = io.StringIO()
-        Console(file=out, width=max(100, 14 * len(self.columns)), color_system=None,
-                force_terminal=False).print(self)
+        # wide enough that no cell wraps: a table printed to a file or a pipe stays a grid
+        widths = [len(c) for c in self.columns]
+        for row in self.rows:
+            widths = [max(w, len(format_value(v))) for w, v in zip(widths, row, strict=True)]
+        width = max(80, sum(widths) + 3 * len(widths) + 1)
+        Console(file=out, width=width, color_system=None, force_terminal=False).print(self)
         return out.getvalue()
 
     def _numeric_columns(self) -> list[bool]:
