@@ -11,14 +11,11 @@ A ``.glassnet`` file is a zip with exactly two members:
 
 Why reading one is safe, even from a stranger:
 
-- only those two members are read, into memory; a zip with any other member
-  (``../escape``, ``evil.pkl``), a duplicated member, an encrypted member or an
-  unusual compression method is refused before anything is decompressed, and
-  nothing is ever extracted to disk;
-- sizes are checked before decompressing: a member may not claim more than a
-  fixed limit, a stored member's size must equal its size in the archive, and a
-  deflated one may not claim more than deflate can produce (a zip-bomb header fails
-  here); reading stops at the claimed size and the CRC is checked;
+- only those two members are read, into memory, by ``glassnet.io.archive``: a zip
+  with any other member (``../escape``, ``evil.pkl``), a duplicated, encrypted or
+  oddly compressed member, or a member whose header claims an implausible size (a
+  zip bomb) is refused before anything is decompressed; nothing is ever extracted
+  to disk;
 - JSON and safetensors are data formats: nothing in them is executed and no pickle
   is ever loaded;
 - every declared Variable must be present with the declared shape and dtype, no
@@ -41,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet.errors import FileFormatError, GlassnetError
+from glassnet.io.archive import check_regular_file, read_members
 
 FORMAT = "glassnet"
 FORMAT_VERSION = 1
@@ -49,11 +47,6 @@ WEIGHTS_MEMBER = "model.safetensors"
 SLOT_PREFIX = "optimizer/slot/"
 _MAX_CONFIG_BYTES = 16 * 2**20
 _MAX_WEIGHTS_BYTES = 8 * 2**30
-# Deflate cannot expand data more than ~1032 times; a header claiming more is lying.
-_MAX_DEFLATE_RATIO = 1100
-# Errors Python's zipfile raises on damaged or unusual archives.
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
-               RuntimeError, NotImplementedError)
 
 
 def _version() -> str:
@@ -154,80 +147,13 @@ def save_model(model, filepath, include_optimizer=True) -> None:
             archive.writestr(WEIGHTS_MEMBER, weights, compress_type=zipfile.ZIP_STORED)
 
 
-def _check_member_header(info: zipfile.ZipInfo, limit: int, archive_size: int, path) -> None:
-    """Refuse a member whose header is implausible, before decompressing a byte."""
-    name = info.filename
-    if info.flag_bits & 0x1:
-        raise FileFormatError(f"{path}: member {name!r} is encrypted")
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise FileFormatError(f"{path}: member {name!r} uses compression method "
-                              f"{info.compress_type}; only stored or deflated are read")
-    if info.file_size > limit:
-        raise FileFormatError(f"{path}: member {name!r} claims {info.file_size} bytes, "
-                              f"more than the {limit} allowed")
-    if info.compress_size > archive_size:
-        raise FileFormatError(f"{path}: member {name!r} claims {info.compress_size} "
-                              f"compressed bytes in a file of {archive_size} bytes")
-    if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
-        raise FileFormatError(f"{path}: member {name!r} is stored uncompressed but claims "
-                              f"{info.file_size} bytes for {info.compress_size} in the zip")
-    if info.file_size > _MAX_DEFLATE_RATIO * max(info.compress_size, 1):
-        raise FileFormatError(f"{path}: member {name!r} claims {info.file_size} bytes from "
-                              f"{info.compress_size} compressed bytes (zip bomb?)")
-
-
-def _read_member(archive: zipfile.ZipFile, name: str, limit: int, archive_size: int,
-                 path) -> bytes:
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        raise FileFormatError(f"{path}: not a glassnet model file: member {name!r} is "
-                              f"missing") from None
-    _check_member_header(info, limit, archive_size, path)
-    try:
-        with archive.open(info) as handle:
-            data = handle.read(info.file_size)  # zipfile also checks the CRC at the end
-            extra = handle.read(1)
-    except _ZIP_ERRORS as exc:
-        raise FileFormatError(f"{path}: member {name!r} is corrupt: {exc}") from None
-    if len(data) != info.file_size or extra:
-        raise FileFormatError(f"{path}: member {name!r} is truncated or tampered with "
-                              f"(header says {info.file_size} bytes, read {len(data)})")
-    return data
-
-
-def _open_zip(path: Path) -> tuple[zipfile.ZipFile, int]:
-    if not path.exists():
-        raise FileFormatError(f"{path}: no such model file")
-    if not path.is_file():
-        raise FileFormatError(f"{path}: not a model file (a directory or special file)")
-    size = path.stat().st_size
-    if size == 0:
-        raise FileFormatError(f"{path}: not a glassnet model file: the file is empty")
-    try:
-        return zipfile.ZipFile(path), size
-    except _ZIP_ERRORS as exc:
-        raise FileFormatError(f"{path}: not a glassnet model file (not a valid zip: "
-                              f"{exc})") from None
-
-
 def read_archive(filepath) -> tuple[dict, dict[str, np.ndarray]]:
     """Read and check the two members of a ``.glassnet`` file: (config, tensors)."""
     path = Path(filepath)
-    archive, size = _open_zip(path)
-    with archive:
-        names = archive.namelist()
-        unexpected = sorted(set(names) - {CONFIG_MEMBER, WEIGHTS_MEMBER})
-        if unexpected:
-            raise FileFormatError(f"{path}: unexpected members in a glassnet model file: "
-                                  f"{', '.join(map(repr, unexpected))} (only "
-                                  f"{CONFIG_MEMBER!r} and {WEIGHTS_MEMBER!r} may be present)")
-        if len(names) != len(set(names)):
-            raise FileFormatError(f"{path}: a member appears twice in the zip")
-        raw_config = _read_member(archive, CONFIG_MEMBER, _MAX_CONFIG_BYTES, size, path)
-        raw_weights = _read_member(archive, WEIGHTS_MEMBER, _MAX_WEIGHTS_BYTES, size, path)
-    config = _parse_config(raw_config, path)
-    tensors = read_safetensors_bytes(raw_weights, f"{path}: {WEIGHTS_MEMBER}")
+    members = read_members(path, "glassnet model file",
+                           {CONFIG_MEMBER: _MAX_CONFIG_BYTES, WEIGHTS_MEMBER: _MAX_WEIGHTS_BYTES})
+    config = _parse_config(members[CONFIG_MEMBER], path)
+    tensors = read_safetensors_bytes(members[WEIGHTS_MEMBER], f"{path}: {WEIGHTS_MEMBER}")
     _check_variables(path, config, tensors)
     return config, tensors
 
@@ -375,10 +301,7 @@ def load_weights(model, filepath) -> None:
     file meant for another model is not half-loaded.
     """
     path = Path(filepath)
-    if not path.exists():
-        raise FileFormatError(f"{path}: no such weights file")
-    if not path.is_file():
-        raise FileFormatError(f"{path}: not a weights file (a directory or special file)")
+    check_regular_file(path, "weights file")
     if path.stat().st_size > _MAX_WEIGHTS_BYTES:
         raise FileFormatError(f"{path}: {path.stat().st_size} bytes, more than the "
                               f"{_MAX_WEIGHTS_BYTES} a weights file may have")

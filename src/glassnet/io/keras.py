@@ -1,0 +1,201 @@
+"""Keras 3 files in: ``load_keras("model.keras")`` and ``load_weights_h5(model, "x.weights.h5")``.
+
+A Keras 3 ``.keras`` file is a zip of ``metadata.json``, ``config.json`` (the
+architecture and compile settings) and ``model.weights.h5`` (HDF5). In the HDF5
+file each layer's weights sit in ``layers/<group>/vars/0, 1, ...`` where the group
+is the layer's class in snake case, numbered in model order (``dense``,
+``dense_1``...), and the ``vars`` group's ``name`` attribute is the layer's name. A
+``.weights.h5`` file (``model.save_weights``) has the same layout.
+
+What is read, and why it is safe with a file from a stranger:
+
+- the zip is read by ``glassnet.io.archive``: only those three members may exist,
+  each is read into memory with its header checked first (no zip bomb, no
+  ``../escape``, no extra ``evil.pkl``), and nothing is extracted to disk;
+- ``config.json`` is JSON, translated setting by setting (``keras_config``); no
+  Keras code, no ``module``/``registered_name`` lookups and no lambda is ever run;
+- the HDF5 bytes are opened by h5py from memory (``io.BytesIO``), read-only; only
+  the datasets the model needs are read, each after checking it is a plain
+  numeric dataset of the expected shape stored in the file itself (hard links
+  only, no external or virtual storage that could read other files, only the
+  standard gzip/lzf/shuffle/fletcher32 filters), so a dataset claiming a huge
+  size is refused before it is read. HDF5 never unpickles anything;
+- every weight is checked before the first one is set.
+
+The optimizer slots a compiled Keras model saves are not read: a model loaded
+with ``compile=True`` gets the same optimizer settings, starting from fresh state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from glassnet.errors import FileFormatError, require
+from glassnet.io.archive import check_regular_file, read_members
+from glassnet.io.keras_config import compile_from_keras, sequential_from_keras, to_snake_case
+
+_MAX_JSON_BYTES = 16 * 2**20
+_MAX_H5_BYTES = 2 * 2**30
+_SAFE_FILTERS = {"gzip", "lzf", "shuffle", "fletcher32"}
+
+
+def load_keras(filepath, compile=True):
+    """Load a Keras 3 ``.keras`` file of Dense/Input/Activation/Dropout/Flatten/Normalization.
+
+    Layer names, activations, ``use_bias``, regularizers, constraints and the
+    Normalization statistics are kept; with ``compile`` the model is compiled with
+    the optimizer, loss and metrics Keras saved. An unsupported layer raises a
+    ``FileFormatError`` naming its Keras class.
+    """
+    path = Path(filepath)
+    members = read_members(path, "Keras .keras file",
+                           {"config.json": _MAX_JSON_BYTES, "model.weights.h5": _MAX_H5_BYTES},
+                           {"metadata.json": _MAX_JSON_BYTES})
+    config = _json(members["config.json"], f"{path}: config.json")
+    model = sequential_from_keras(config, str(path))
+    with _open_h5(members["model.weights.h5"], f"{path}: model.weights.h5") as h5:
+        _read_layer_weights(model, h5, f"{path}: model.weights.h5", check_names=True)
+    if compile and config.get("compile_config"):
+        compile_from_keras(model, config["compile_config"], str(path))
+    return model
+
+
+def load_weights_h5(model, filepath) -> None:
+    """Read a Keras ``.weights.h5`` file into a glassnet model with the same layers.
+
+    Layers are matched as Keras matches them: by class and position, not by name.
+    """
+    path = Path(filepath)
+    size = check_regular_file(path, "Keras weights file")
+    if size > _MAX_H5_BYTES:
+        raise FileFormatError(f"{path}: {size} bytes, more than the {_MAX_H5_BYTES} a "
+                              f"weights file may have")
+    model._require_built()
+    with _open_h5(path.read_bytes(), str(path)) as h5:
+        _read_layer_weights(model, h5, str(path), check_names=False)
+
+
+def _json(raw: bytes, where: str):
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise FileFormatError(f"{where} is not valid JSON: {exc}") from None
+
+
+@contextlib.contextmanager
+def _open_h5(data: bytes, where: str):
+    h5py = require("h5py", "io")
+    if not data.startswith(b"\x89HDF\r\n\x1a\n"):
+        raise FileFormatError(f"{where} is not an HDF5 file (no HDF5 signature)")
+    try:
+        handle = h5py.File(io.BytesIO(data), "r")
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise FileFormatError(f"{where} is not a readable HDF5 file: {exc}") from None
+    with handle:
+        yield handle
+
+
+def _child(h5py, group, key: str, kind, where: str, required: bool = True):
+    """``group[key]`` if it is a hard-linked ``kind`` (no links to other files)."""
+    try:
+        link = group.get(key, getlink=True)
+        if link is None:
+            if required:
+                raise FileFormatError(f"{where}: {group.name}/{key} is missing")
+            return None
+        if not isinstance(link, h5py.HardLink):
+            raise FileFormatError(f"{where}: {group.name}/{key} is a {type(link).__name__}, "
+                                  f"not data stored in the file")
+        obj = group[key]
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:
+        raise FileFormatError(f"{where}: {group.name}/{key} cannot be read: {exc}") from None
+    if not isinstance(obj, kind):
+        raise FileFormatError(f"{where}: {obj.name} is not an HDF5 {kind.__name__}")
+    return obj
+
+
+def _dataset_value(h5py, dataset, variable, where: str) -> np.ndarray:
+    name = dataset.name
+    try:
+        filters = set(h5py.filters.get_filters(dataset.id.get_create_plist()))
+        external, virtual = dataset.external, dataset.is_virtual
+        dtype, shape = dataset.dtype, dataset.shape
+    except (OSError, ValueError, RuntimeError, TypeError) as exc:
+        raise FileFormatError(f"{where}: {name} cannot be read: {exc}") from None
+    if external or virtual:
+        raise FileFormatError(f"{where}: {name} keeps its data outside the file")
+    if not filters <= _SAFE_FILTERS:
+        raise FileFormatError(f"{where}: {name} uses HDF5 filters {sorted(map(str, filters))}"
+                              f"; only {', '.join(sorted(_SAFE_FILTERS))} are read")
+    if dtype.kind not in "fiu":
+        raise FileFormatError(f"{where}: {name} holds {dtype}, not numbers, for "
+                              f"{variable.path!r}")
+    if tuple(shape) != variable.shape:
+        raise FileFormatError(f"{where}: {name} has shape {tuple(shape)}, "
+                              f"{variable.path!r} needs {variable.shape}")
+    try:
+        return np.asarray(dataset[()])
+    except (OSError, ValueError, RuntimeError, TypeError) as exc:
+        raise FileFormatError(f"{where}: {name} cannot be read: {exc}") from None
+
+
+def keras_group_names(model) -> list[str]:
+    """The ``layers/<group>`` name Keras gives each layer of ``model``, in order."""
+    used: dict[str, int] = {}
+    names = []
+    for layer in model.layers:
+        base = to_snake_case(type(layer).__name__)
+        if base in used:
+            used[base] += 1
+            names.append(f"{base}_{used[base]}")
+        else:
+            used[base] = 0
+            names.append(base)
+    return names
+
+
+def _read_layer_weights(model, h5, where: str, check_names: bool) -> None:
+    h5py = require("h5py", "io")
+    layers_group = _child(h5py, h5, "layers", h5py.Group, where)
+    expected = dict(zip(keras_group_names(model), model.layers, strict=True))
+    checked = []
+    for group_name, layer in expected.items():
+        variables = layer.weights
+        group = _child(h5py, layers_group, group_name, h5py.Group, where,
+                       required=bool(variables))
+        if group is None:
+            continue
+        vars_group = _child(h5py, group, "vars", h5py.Group, where, required=bool(variables))
+        if vars_group is None:
+            continue
+        saved_name = vars_group.attrs.get("name")
+        if isinstance(saved_name, bytes):
+            saved_name = saved_name.decode("utf-8", "replace")
+        if check_names and saved_name is not None and saved_name != layer.name:
+            raise FileFormatError(f"{where}: {vars_group.name} holds the weights of layer "
+                                  f"{saved_name!r}, but config.json puts {layer.name!r} there")
+        keys = sorted(vars_group.keys())
+        wanted = [str(i) for i in range(len(variables))]
+        if keys != sorted(wanted):
+            raise FileFormatError(f"{where}: layer {layer.name!r} ({type(layer).__name__}) "
+                                  f"needs {len(variables)} weight arrays "
+                                  f"({', '.join(v.name for v in variables) or 'none'}), "
+                                  f"{vars_group.name} has {len(keys)}")
+        for key, variable in zip(wanted, variables, strict=True):
+            dataset = _child(h5py, vars_group, key, h5py.Dataset, where)
+            checked.append((variable, _dataset_value(h5py, dataset, variable, where)))
+    extra = sorted(set(layers_group.keys()) - set(expected))
+    for name in extra:
+        group = _child(h5py, layers_group, name, h5py.Group, where)
+        vars_group = _child(h5py, group, "vars", h5py.Group, where, required=False)
+        if vars_group is not None and len(vars_group):
+            raise FileFormatError(f"{where}: the file has weights for layer group {name!r}, "
+                                  f"which model {model.name!r} does not have (its groups: "
+                                  f"{', '.join(expected)})")
+    for variable, value in checked:
+        variable.value[...] = value

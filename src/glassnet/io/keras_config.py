@@ -1,0 +1,275 @@
+"""Translating a Keras 3 model config (the ``config.json`` of a ``.keras`` file) to glassnet.
+
+Only Sequential models of InputLayer, Dense, Activation, Dropout, Flatten and
+Normalization are translated. Every setting is either carried over, known to be
+harmless at its value (``sparse: false``, ``quantization_config: null``...), or
+refused with an error naming the layer, the setting and its value: nothing a
+Keras model does is silently dropped, so a loaded model predicts what Keras did.
+
+Initializers are the one lenient case: the saved weights overwrite whatever an
+initializer drew, so a Keras initializer glassnet lacks falls back to glassnet's
+default (it matters only if the layer is re-initialised later).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+from glassnet import activations as gnactivations
+from glassnet import constraints as gnconstraints
+from glassnet import initializers as gninitializers
+from glassnet import layers as gnlayers
+from glassnet import losses as gnlosses
+from glassnet import optimizers as gnoptimizers
+from glassnet import regularizers as gnregularizers
+from glassnet.errors import FileFormatError, GlassnetError
+
+SUPPORTED_LAYERS = ("Activation", "Dense", "Dropout", "Flatten", "InputLayer", "Normalization")
+_ANY = object()
+# Keras settings glassnet has no counterpart for, with the values at which they change
+# nothing (``_ANY``: no value changes predictions or training).
+_HARMLESS = {
+    "name": _ANY, "trainable": _ANY, "dtype": _ANY, "registered_name": _ANY,
+    "sparse": False, "ragged": False, "optional": False, "input_tensor": None,
+    "activity_regularizer": None, "quantization_config": None, "lora_rank": None,
+    "lora_alpha": _ANY, "noise_shape": None, "data_format": (None, "channels_last"),
+    "reduction": "sum_over_batch_size", "axis": -1, "label_smoothing": 0.0,
+    "ignore_class": None, "use_ema": False, "ema_momentum": _ANY,
+    "ema_overwrite_frequency": _ANY, "loss_scale_factor": None,
+    "gradient_accumulation_steps": None, "input_axes": None, "output_axes": None,
+}
+_ACTIVATION_ALIASES = {"swish": "silu"}
+
+
+def _fail(where: str, message: str) -> FileFormatError:
+    return FileFormatError(f"{where}: {message}")
+
+
+def to_snake_case(name: str) -> str:
+    """Keras's rule for naming a layer's group in a weights file (``Dense`` -> ``dense``)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _harmless(key, value) -> bool:
+    allowed = _HARMLESS.get(key, ())
+    if allowed is _ANY:
+        return True
+    return value in allowed if isinstance(allowed, tuple) else value == allowed
+
+
+def _accepted_keywords(cls) -> set[str]:
+    names = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        parameters = inspect.signature(init).parameters.values()
+        names |= {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                                           p.KEYWORD_ONLY)}
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            break
+    return names - {"self"}
+
+
+def _kwargs_for(cls, config: dict, where: str, what: str) -> dict:
+    """The Keras settings glassnet's ``cls`` takes; the rest must be harmless."""
+    accepted = _accepted_keywords(cls)
+    kwargs = {}
+    for key, value in config.items():
+        if key in accepted and key != "name":
+            kwargs[key] = value
+        elif not _harmless(key, value):
+            raise _fail(where, f"{what} setting {key}={value!r} is not supported by glassnet")
+    return kwargs
+
+
+def _object(module, spec, where: str, what: str, lenient: bool = False):
+    """A glassnet initializer/regularizer/constraint/loss/optimizer from a Keras spec."""
+    if spec is None or isinstance(spec, str):
+        try:
+            return module.get(spec)
+        except GlassnetError as exc:
+            if lenient:
+                return None
+            raise _fail(where, f"Keras {what} {spec!r} has no glassnet counterpart "
+                               f"({exc})") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("config", {}), dict):
+        raise _fail(where, f"malformed Keras {what} {spec!r}")
+    class_name = spec.get("class_name")
+    cls = getattr(module, "_BY_CLASS", {}).get(class_name) or \
+        getattr(module, "REGULARIZERS", {}).get(class_name)
+    if cls is None:
+        if lenient:
+            return None
+        raise _fail(where, f"Keras {what} {class_name!r} has no glassnet counterpart")
+    try:
+        return cls(**_kwargs_for(cls, spec.get("config", {}), where, f"{what} {class_name}"))
+    except (GlassnetError, TypeError, ValueError) as exc:
+        raise _fail(where, f"Keras {what} {class_name} could not be rebuilt: {exc}") from None
+
+
+def _activation(spec, where: str) -> str:
+    if isinstance(spec, dict):  # a serialized built-in function
+        spec = spec.get("config") if isinstance(spec.get("config"), str) else spec
+    if spec is None:
+        return "linear"
+    name = _ACTIVATION_ALIASES.get(spec, spec) if isinstance(spec, str) else spec
+    if name not in gnactivations.ACTIVATIONS:
+        raise _fail(where, f"activation {spec!r} is not one glassnet has (it has "
+                           f"{', '.join(sorted(gnactivations.ACTIVATIONS))})")
+    return name
+
+
+def _dtype(spec, where: str) -> str | None:
+    if isinstance(spec, dict):  # a DTypePolicy
+        spec = (spec.get("config") or {}).get("name")
+    if spec is None:
+        return None
+    if spec not in ("float16", "float32", "float64"):
+        raise _fail(where, f"dtype policy {spec!r} is not supported (float16, float32 or "
+                           f"float64)")
+    return spec
+
+
+def _check_keys(config: dict, handled: set[str], where: str, what: str) -> None:
+    for key, value in config.items():
+        if key not in handled and not _harmless(key, value):
+            raise _fail(where, f"{what} setting {key}={value!r} is not supported by glassnet")
+
+
+def _dense(config, where):
+    _check_keys(config, {"units", "activation", "use_bias", "kernel_initializer",
+                         "bias_initializer", "kernel_regularizer", "bias_regularizer",
+                         "kernel_constraint", "bias_constraint"}, where, "Dense")
+    initializer = {key: _object(gninitializers, config.get(key), where, "initializer",
+                                lenient=True) for key in ("kernel_initializer",
+                                                          "bias_initializer")}
+    return gnlayers.Dense(
+        config["units"], activation=_activation(config.get("activation"), where),
+        use_bias=config.get("use_bias", True),
+        kernel_initializer=initializer["kernel_initializer"] or "glorot_uniform",
+        bias_initializer=initializer["bias_initializer"] or "zeros",
+        kernel_regularizer=_object(gnregularizers, config.get("kernel_regularizer"), where,
+                                   "regularizer"),
+        bias_regularizer=_object(gnregularizers, config.get("bias_regularizer"), where,
+                                 "regularizer"),
+        kernel_constraint=_object(gnconstraints, config.get("kernel_constraint"), where,
+                                  "constraint"),
+        bias_constraint=_object(gnconstraints, config.get("bias_constraint"), where,
+                                "constraint"),
+        **_common(config, where))
+
+
+def _common(config, where) -> dict:
+    return {"name": config.get("name"), "trainable": config.get("trainable", True),
+            "dtype": _dtype(config.get("dtype"), where)}
+
+
+def _activation_layer(config, where):
+    _check_keys(config, {"activation"}, where, "Activation")
+    return gnlayers.Activation(_activation(config.get("activation"), where),
+                               **_common(config, where))
+
+
+def _dropout(config, where):
+    _check_keys(config, {"rate", "seed"}, where, "Dropout")
+    return gnlayers.Dropout(config["rate"], seed=config.get("seed"), **_common(config, where))
+
+
+def _flatten(config, where):
+    _check_keys(config, set(), where, "Flatten")
+    return gnlayers.Flatten(**_common(config, where))
+
+
+def _normalization(config, where, input_rank):
+    _check_keys(config, {"axis", "mean", "variance", "invert"}, where, "Normalization")
+    axis = config.get("axis", -1)
+    axis = axis[0] if isinstance(axis, list) and len(axis) == 1 else axis
+    if axis not in (-1, input_rank - 1):
+        raise _fail(where, f"Normalization over axis {config.get('axis')!r} is not supported "
+                           f"(glassnet normalizes the last axis)")
+    return gnlayers.Normalization(mean=config.get("mean"), variance=config.get("variance"),
+                                  invert=config.get("invert", False), **_common(config, where))
+
+
+def _input_shape(layer_config: dict, where: str) -> tuple:
+    shape = layer_config.get("batch_shape", layer_config.get("batch_input_shape"))
+    if not isinstance(shape, list) or len(shape) < 2 or \
+            not all(isinstance(d, int) and d > 0 for d in shape[1:]):
+        raise _fail(where, f"input shape {shape!r} is not a fixed shape glassnet can build")
+    return tuple(shape[1:])
+
+
+def sequential_from_keras(config: dict, where: str):
+    """Build the glassnet Sequential that a Keras ``config.json`` describes."""
+    from glassnet.models import Sequential
+
+    if not isinstance(config, dict) or config.get("class_name") != "Sequential":
+        kind = config.get("class_name") if isinstance(config, dict) else type(config).__name__
+        raise _fail(where, f"glassnet reads Keras Sequential models; this file holds a "
+                           f"{kind!r}")
+    body = config.get("config")
+    if not isinstance(body, dict) or not isinstance(body.get("layers"), list):
+        raise _fail(where, "config.json has no list of layers")
+    shape = body.get("build_input_shape") or (config.get("build_config") or {}).get(
+        "input_shape")
+    input_shape = tuple(shape[1:]) if isinstance(shape, list) and len(shape) > 1 else None
+    layers = []
+    for entry in body["layers"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
+            raise _fail(where, f"malformed layer entry {entry!r}")
+        class_name, layer_config = entry.get("class_name"), entry["config"]
+        at = f"{where}: layer {layer_config.get('name')!r}"
+        if class_name not in SUPPORTED_LAYERS or entry.get("registered_name") not in (
+                None, class_name):
+            raise FileFormatError(
+                f"{at} is a Keras {class_name}, which glassnet cannot load (it loads "
+                f"{', '.join(SUPPORTED_LAYERS)})")
+        try:
+            if class_name == "InputLayer":
+                input_shape = _input_shape(layer_config, at)
+                continue
+            if class_name == "Normalization":
+                rank = 1 + len(input_shape) if input_shape else 2
+                layers.append(_normalization(layer_config, at, rank))
+            else:
+                builder = {"Dense": _dense, "Activation": _activation_layer,
+                           "Dropout": _dropout, "Flatten": _flatten}[class_name]
+                layers.append(builder(layer_config, at))
+        except (GlassnetError, KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, FileFormatError):
+                raise
+            raise _fail(at, f"cannot be rebuilt in glassnet: {exc}") from None
+    if input_shape is None:
+        raise _fail(where, "config.json does not say the model's input shape")
+    try:
+        return Sequential([gnlayers.Input(input_shape), *layers], name=body.get("name"))
+    except (GlassnetError, TypeError, ValueError) as exc:
+        raise _fail(where, f"the model cannot be built in glassnet: {exc}") from None
+
+
+def compile_from_keras(model, compile_config: dict, where: str) -> None:
+    """Compile ``model`` with the optimizer, loss and metrics of a Keras compile_config."""
+    if not isinstance(compile_config, dict):
+        raise _fail(where, f"malformed compile_config {compile_config!r}")
+    _check_keys(compile_config, {"optimizer", "loss", "metrics", "loss_weights",
+                                 "weighted_metrics", "run_eagerly", "steps_per_execution",
+                                 "jit_compile"}, where, "compile")
+    for key, harmless in (("loss_weights", None), ("weighted_metrics", None)):
+        if compile_config.get(key, harmless) != harmless:
+            raise _fail(where, f"compile setting {key}={compile_config[key]!r} is not "
+                               f"supported by glassnet (load with compile=False)")
+    optimizer = _object(gnoptimizers, compile_config.get("optimizer") or "rmsprop", where,
+                        "optimizer")
+    loss = compile_config.get("loss")
+    loss = _object(gnlosses, loss, where, "loss") if loss is not None else None
+    metrics = compile_config.get("metrics") or []
+    try:
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    except (GlassnetError, TypeError, ValueError) as exc:
+        raise _fail(where, f"the compile settings cannot be used in glassnet ({exc}); load "
+                           f"with compile=False") from None
+
