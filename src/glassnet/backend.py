@@ -39,3 +39,6 @@ def standardize_dtype(dtype) -> np.dtype:
     if resolved.kind != "f":
         raise ConfigError(f"dtype must be a float type, got {resolved}")
     return resolved
+
+
+__all__ = ["epsilon", "floatx", "set_epsilon", "set_floatx", "standardize_dtype"]

@@ -84,3 +84,6 @@ class Variable:
     def __repr__(self) -> str:
         return (f"<Variable path={self.path!r} shape={self.value.shape} "
                 f"dtype={self.value.dtype} trainable={self.trainable}>")
+
+
+__all__ = ["Variable"]
