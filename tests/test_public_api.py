@@ -1,0 +1,95 @@
+"""The public API is explicit: each module's ``__all__`` is pinned here.
+
+A change to a public name is a change to this file, made on purpose.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+import glassnet
+
+PUBLIC = {
+    "glassnet": [
+        "Input", "Model", "Sequential", "Variable", "__version__", "activations", "backend",
+        "callbacks", "constraints", "datasets", "errors", "initializers", "inspect", "io",
+        "layers", "losses", "metrics", "models", "optimizers", "regularizers", "report",
+        "sklearn", "sweep", "track", "utils"],
+    "glassnet.activations": [
+        "ACTIVATIONS", "ActivationFn", "elu", "gelu", "get", "leaky_relu", "linear", "relu",
+        "serialize", "sigmoid", "silu", "softmax", "softplus", "tanh"],
+    "glassnet.backend": ["epsilon", "floatx", "set_epsilon", "set_floatx", "standardize_dtype"],
+    "glassnet.callbacks": [
+        "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
+        "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau", "TerminateOnNaN"],
+    "glassnet.constraints": ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "get",
+                             "serialize"],
+    "glassnet.datasets": ["FRAUD_FEATURES", "load", "load_coffee", "load_csv", "load_digits",
+                          "load_fraud", "load_house_prices", "names"],
+    "glassnet.initializers": [
+        "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "INITIALIZERS",
+        "Initializer", "LecunNormal", "LecunUniform", "Ones", "RandomNormal", "RandomUniform",
+        "TruncatedNormal", "VarianceScaling", "Zeros", "get", "serialize"],
+    "glassnet.layers": ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer",
+                        "Layer", "Normalization", "deserialize", "serialize"],
+    "glassnet.losses": [
+        "BinaryCrossentropy", "CategoricalCrossentropy", "Huber", "LOSSES", "Loss",
+        "MeanAbsoluteError", "MeanSquaredError", "SparseCategoricalCrossentropy", "get",
+        "serialize"],
+    "glassnet.metrics": [
+        "AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "METRICS",
+        "MeanAbsoluteError", "MeanSquaredError", "Metric", "Precision", "Recall",
+        "SparseCategoricalAccuracy", "get", "serialize"],
+    "glassnet.models": ["Model", "Sequential", "load_model"],
+    "glassnet.optimizers": ["Adagrad", "Adam", "AdamW", "OPTIMIZERS", "Optimizer", "RMSprop",
+                            "SGD", "get", "serialize"],
+    "glassnet.regularizers": ["L1", "L1L2", "L2", "Regularizer", "get", "serialize"],
+    "glassnet.utils": ["clear_session", "set_random_seed", "to_categorical"],
+    "glassnet.variables": ["Variable"],
+}
+
+# Resolved on first use (they import heavier dependencies); checked by their own tests.
+LAZY = {"inspect", "io", "report", "sklearn", "sweep", "track"}
+
+
+@pytest.mark.parametrize("module_name", list(PUBLIC))
+def test_all_is_pinned_and_sorted(module_name):
+    module = importlib.import_module(module_name)
+    assert module.__all__ == PUBLIC[module_name]
+    assert list(module.__all__) == sorted(module.__all__)
+
+
+@pytest.mark.parametrize("module_name", list(PUBLIC))
+def test_every_public_name_exists(module_name):
+    module = importlib.import_module(module_name)
+    for name in module.__all__:
+        if module_name == "glassnet" and name in LAZY:
+            continue
+        assert hasattr(module, name), f"{module_name}.{name}"
+
+
+def test_dir_of_the_package_is_its_public_api():
+    assert dir(glassnet) == PUBLIC["glassnet"]
+
+
+def test_unknown_attribute_of_the_package_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="module 'glassnet' has no attribute 'nope'"):
+        glassnet.nope  # noqa: B018
+
+
+def test_keras_style_code_runs_after_changing_the_imports():
+    import glassnet as keras
+    from glassnet import Input, Sequential
+    from glassnet.layers import Dense
+
+    keras.utils.set_random_seed(0)
+    model = Sequential([Input(shape=(1,)), Dense(1, activation="sigmoid", name="L1")])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01),
+                  loss=keras.losses.BinaryCrossentropy(), metrics=["accuracy"])
+    history = model.fit(np.array([[0.0], [1.0]]), np.array([0, 1]), epochs=2, verbose=0)
+    assert set(history.history) == {"loss", "accuracy"}
+    assert model.get_layer("L1").kernel.path == "L1/kernel"
+    assert glassnet.__version__ == "0.1.0"
