@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from glassnet import datasets
-from glassnet.layers import Dense
+from glassnet.layers import Dense, Input
 from glassnet.models import Sequential
 from glassnet.table import Table
 from glassnet.train_job import build_model, compile_for_task
@@ -163,7 +163,7 @@ def lab_demo(emit, epochs: int = 1000) -> dict:
     predictions = linear(x_train)
     for xi, pi, yi in zip(x_train[:, 0], predictions[:, 0], y_train[:, 0], strict=True):
         emit(f"  x = {xi:g}: z = w·x + b = 200 × {xi:g} + 100 = {pi:g}   (target {yi:g})")
-    _emit_trace(emit, Sequential([linear]), x_train[0:1])
+    _emit_trace(emit, Sequential([Input(shape=(1,)), linear]), x_train[0:1])
 
     emit("A sigmoid unit: g(z) = 1 / (1 + e^(−z)), z = w·x + b")
     clear_session()

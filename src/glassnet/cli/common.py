@@ -95,10 +95,24 @@ def console():
 
 
 def emit(item) -> None:
-    """Print one demo/command item: text as it is (no markup), anything else with rich."""
+    """Print one demo/command item: text as it is (no markup), a Table, or anything rich prints.
+
+    A glassnet Table's title and notes print as whole lines above and below it (rich
+    would wrap them to the table's width), so they read, and grep, as written.
+    """
+    from glassnet.table import Table
+
     out = console()
     if isinstance(item, str):
         out.print(item, markup=False, highlight=False, soft_wrap=True)
+    elif isinstance(item, Table):
+        if item.title:
+            out.print(item.title, markup=False, highlight=False, soft_wrap=True, style="bold")
+        body = item.__rich__()
+        body.title = body.caption = None
+        out.print(body)
+        for note in item.notes:
+            out.print(note, markup=False, highlight=False, soft_wrap=True, style="dim")
     else:
         out.print(item)
 

@@ -33,8 +33,7 @@ def export(model_name, onnx_path, weights_path, store):
         raise click.UsageError("give --onnx OUT.onnx and/or --safetensors OUT.safetensors")
     model = load_model_named(model_name, store)
     if onnx_path:
-        from glassnet.io import export_onnx
-
+        export_onnx = _feature("glassnet.io.onnx", "export_onnx", "ONNX export")
         export_onnx(model, onnx_path)
         emit(f"Wrote {onnx_path} (ONNX)")
     if weights_path:
