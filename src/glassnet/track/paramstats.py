@@ -9,8 +9,6 @@ all Variables are one ``np.bincount`` over bin indices computed in a handful of 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 HIST_BINS = 64
@@ -18,9 +16,6 @@ HIST_BINS = 64
 COLUMNS = ("count", "mean", "std", "min", "max", "l2", "neg_share",
            "grad_mean", "grad_std", "grad_min", "grad_max", "grad_l2", "grad_neg_share",
            "update_ratio")
-# Scale so that a segment's maximum lands just inside the last bin (< 64), as np.histogram
-# puts the right edge in the last bin, without a clip call.
-_INSIDE = HIST_BINS * (1.0 - 2.0 ** -30)
 
 
 def uniform_edges(lo: float, hi: float) -> np.ndarray:
@@ -31,9 +26,10 @@ def uniform_edges(lo: float, hi: float) -> np.ndarray:
 
 
 class FlatStats:
-    """Per-segment statistics of a flat array split into segments of ``sizes``.
+    """Per-segment statistics of flat arrays split into segments of ``sizes``.
 
-    Work buffers are allocated once, here; :meth:`compute` fills them with ``out=``.
+    :meth:`compute` summarises many steps at once (one row per step), so that the cost
+    of each NumPy call is shared by every Variable of every step in the batch.
     """
 
     def __init__(self, sizes: list[int]) -> None:
@@ -43,88 +39,96 @@ class FlatStats:
         k, n = len(sizes), int(sizes.sum())
         self.k, self.n, self.sizes = k, n, sizes
         self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
-        # values in x[:n], gradients in x[n:]: 2k segments reduced together
+        # values in x[:, :n], gradients in x[:, n:]: 2k segments reduced together
         self._offsets2 = np.concatenate([self.offsets, self.offsets + n])
         self._count2 = np.concatenate([sizes, sizes]).astype(np.float64)
-        self._x = np.empty(2 * n, dtype=np.float64)
-        self._tmp = np.empty(2 * n, dtype=np.float64)
-        self._neg = np.empty(2 * n, dtype=bool)
         self.segment_of = np.repeat(np.arange(k), sizes)
-        self._base = (self.segment_of * HIST_BINS).astype(np.float64)
-        self._pairs = np.empty((n, 2), dtype=np.float64)
-        self._idx = np.empty(n, dtype=np.intp)
-        self._table = np.empty((6, 2 * k), dtype=np.float64)
-        self._out = np.empty((k, len(COLUMNS)), dtype=np.float64)
-        self._out[:, 0] = sizes
+        self._bin_of = (self.segment_of * HIST_BINS).astype(np.float64)
 
     def compute(self, values: np.ndarray, grads: np.ndarray, previous: np.ndarray | None,
                 histograms: bool = True):
-        """Statistics of every segment of ``values`` and ``grads`` (flat, any float dtype).
+        """Statistics of every segment of each row of ``values`` and ``grads``, shape (m, n).
 
-        Returns ``(stats, counts, edges)``: ``stats`` of shape (k, 14) in :data:`COLUMNS`
-        order (a fresh array); ``counts`` of shape (k, 64) or None (no histograms); and
-        ``edges`` None when every histogram has the 64 equal bins over its segment's
-        [min, max] (see :func:`uniform_edges`), else (k, 65) -- only when some value is
-        NaN or infinite, and the bins then span the finite values. ``previous``
-        (flat float64, the values before the last update) gives ``update_ratio``
+        Returns ``(stats, counts, edges)``: ``stats`` (m, k, 14) in :data:`COLUMNS`
+        order; ``counts`` (m, k, 64) or None (no histograms); ``edges`` None when every
+        histogram has the 64 equal bins over its segment's [min, max] (see
+        :func:`uniform_edges`), else (m, k, 65) -- only when some value is NaN or
+        infinite; such a histogram spans the segment's finite values. ``previous``
+        (m, n), the values before each row's update, gives ``update_ratio``
         ‖values − previous‖ / ‖values‖; None gives NaN.
         """
-        n, k, x, tmp = self.n, self.k, self._x, self._tmp
-        np.copyto(x[:n], values, casting="unsafe")
-        np.copyto(x[n:], grads, casting="unsafe")
-        off, count, t = self._offsets2, self._count2, self._table
-        mean, std, lo, hi, l2, neg = t  # rows of the (6, 2k) table: values, then gradients
-        np.add.reduceat(np.multiply(x, x, out=tmp), off, out=l2)  # sums of squares, for now
-        np.add.reduceat(x, off, out=mean)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # NaN weights happen
+            return self._compute(values, grads, previous, histograms)
+
+    def _compute(self, values, grads, previous, histograms):
+        n, k = self.n, self.k
+        m = values.shape[0]
+        x = np.empty((m, 2 * n), dtype=np.float64)
+        x[:, :n] = values
+        x[:, n:] = grads
+        off, count = self._offsets2, self._count2
+        squares = np.add.reduceat(x * x, off, axis=1)
+        mean = np.add.reduceat(x, off, axis=1)
         mean /= count
-        np.divide(l2, count, out=std)
-        std -= mean * mean
-        np.sqrt(np.maximum(std, 0.0, out=std), out=std)
-        np.sqrt(l2, out=l2)
-        np.minimum.reduceat(x, off, out=lo)
-        np.maximum.reduceat(x, off, out=hi)
-        np.add.reduceat(np.less(x, 0, out=self._neg), off, dtype=np.float64, out=neg)
+        var = squares / count
+        var -= mean * mean
+        std = np.sqrt(np.maximum(var, 0.0, out=var), out=var)
+        lo = np.minimum.reduceat(x, off, axis=1)
+        hi = np.maximum.reduceat(x, off, axis=1)
+        neg = np.add.reduceat(x < 0, off, axis=1, dtype=np.float64)
         neg /= count
-        out = self._out
-        out[:, 1:7] = t[:, :k].T
-        out[:, 7:13] = t[:, k:].T
-        ratio = out[:, 13]
-        if previous is None:
-            ratio.fill(np.nan)
-        else:
-            d = np.subtract(x[:n], previous, out=tmp[:n])
-            change = np.sqrt(np.add.reduceat(np.multiply(d, d, out=d), self.offsets))
-            ratio.fill(np.nan)
-            np.divide(change, l2[:k], out=ratio, where=l2[:k] > 0)
-        counts, edges = self._histograms(x[:n], lo[:k], hi[:k]) if histograms else (None, None)
-        return out.copy(), counts, edges
+        l2 = np.sqrt(squares, out=squares)
+        table = np.stack((mean, std, lo, hi, l2, neg), axis=-1)  # (m, 2k, 6)
+        stats = np.empty((m, k, len(COLUMNS)), dtype=np.float64)
+        stats[:, :, 0] = self.sizes
+        stats[:, :, 1:7] = table[:, :k]
+        stats[:, :, 7:13] = table[:, k:]
+        ratio = stats[:, :, 13]
+        ratio.fill(np.nan)
+        if previous is not None:
+            d = x[:, :n] - previous
+            change = np.sqrt(np.add.reduceat(np.multiply(d, d, out=d), self.offsets, axis=1))
+            np.divide(change, l2[:, :k], out=ratio, where=l2[:, :k] > 0)
+        if not histograms:
+            return stats, None, None
+        counts, edges = self._histograms(x[:, :n], lo[:, :k], hi[:, :k])
+        return stats, counts, edges
 
     def _histograms(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray):
-        if not math.isfinite(float(lo.sum()) + float(hi.sum())):
-            return self._histograms_slow(x)
+        m, k = lo.shape
+        finite = np.isfinite(lo).all(axis=1) & np.isfinite(hi).all(axis=1)
+        bad = np.flatnonzero(~finite)
+        if bad.size:  # histogram those rows one by one below; keep the fast pass harmless
+            bad_rows = x[bad].copy()
+            x[bad] = 0.0
+            lo, hi = lo.copy(), hi.copy()
+            lo[bad], hi[bad] = 0.0, 1.0
+        lo_seen, hi_seen = lo, hi
         width = hi - lo
         constant = width <= 0  # np.histogram's rule: [v - 0.5, v + 0.5]
         if constant.any():
             lo = np.where(constant, lo - 0.5, lo)
             width = np.where(constant, 1.0, width)
-        pairs = np.stack((lo, _INSIDE / width), axis=1)
-        per_element = np.take(pairs, self.segment_of, axis=0, out=self._pairs)
-        t = np.subtract(x, per_element[:, 0], out=self._tmp[:self.n])
-        t *= per_element[:, 1]
-        t += self._base  # bin b of segment s -> s * 64 + b
-        np.copyto(self._idx, t, casting="unsafe")  # truncation is floor: t >= 0
-        counts = np.bincount(self._idx, minlength=HIST_BINS * self.k)
-        return counts.reshape(self.k, HIST_BINS), None
-
-    def _histograms_slow(self, x: np.ndarray):
-        """Per segment, finite values only, over their own range: NaN or inf weights."""
-        counts = np.zeros((self.k, HIST_BINS), dtype=np.int64)
-        edges = np.tile(uniform_edges(0.0, 0.0), (self.k, 1))
-        for i, (start, size) in enumerate(zip(self.offsets, self.sizes, strict=True)):
-            values = x[start:start + size]
-            values = values[np.isfinite(values)]
-            if values.size:
-                lo, hi = values.min(), values.max()
-                edges[i] = uniform_edges(lo, hi)
-                counts[i] = np.histogram(values, bins=edges[i])[0]
+        scale = HIST_BINS / width  # np.histogram's formula; then the maximum into the last bin
+        seg = self.segment_of
+        t = x - lo[:, seg]
+        t *= scale[:, seg]
+        np.minimum(t, HIST_BINS - 1, out=t)
+        t += self._bin_of
+        t += (np.arange(m, dtype=np.float64) * (k * HIST_BINS))[:, None]  # row r, segment s, bin b
+        counts = np.bincount(t.astype(np.intp).ravel(), minlength=m * k * HIST_BINS)
+        counts = counts.reshape(m, k, HIST_BINS)
+        if not bad.size:
+            return counts, None
+        edges = np.empty((m, k, HIST_BINS + 1), dtype=np.float64)
+        for r in range(m):
+            for i in range(k):
+                edges[r, i] = uniform_edges(lo_seen[r, i], hi_seen[r, i])
+        for row, r in zip(bad_rows, bad, strict=True):
+            for i, (start, size) in enumerate(zip(self.offsets, self.sizes, strict=True)):
+                values = row[start:start + size]
+                values = values[np.isfinite(values)]
+                lo_i, hi_i = (values.min(), values.max()) if values.size else (0.0, 0.0)
+                edges[r, i] = uniform_edges(lo_i, hi_i)
+                counts[r, i] = np.histogram(values, bins=edges[r, i])[0]
         return counts, edges

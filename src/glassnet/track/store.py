@@ -214,6 +214,8 @@ class Store:
             self._conn.execute("COMMIT")
 
     def _read(self, sql: str, params=()) -> list[tuple]:
+        if self.writer.pending:  # a process reads its own rows, flushed or not
+            self.writer.flush()
         with self._db_lock:
             return self._conn.execute(sql, params).fetchall()
 

@@ -38,7 +38,12 @@ _SATURATED = {
     "sigmoid": lambda a: (a < 0.01) | (a > 0.99),
     "tanh": lambda a: np.abs(a) > 0.99,
 }
+_UNIT_STATS = _DEAD | set(_SATURATED)
 _LOSS_CHUNK = 256  # hand per-step losses to the writer at least this often
+_MAX_PENDING_STEPS = 64  # logged steps summarised together...
+_PENDING_ELEMENTS = 1 << 18  # ...as long as their copies stay small (values per copy)
+_MAX_PENDING_SECONDS = 0.25  # ...and recent: the writer gets rows well within a second
+_NAN = float("nan")
 
 
 class Watch(Callback):
@@ -68,18 +73,27 @@ class Watch(Callback):
         model = self.model
         self._variables = list(model.trainable_variables)
         self._paths = [v.path for v in self._variables]
-        self._stats = FlatStats([v.size for v in self._variables]) if self._variables else None
         self._flat_values, self._flat_grads = _flat_buffers(model, self._variables)
-        n = self._stats.n if self._stats else 0
-        self._previous = np.empty(n, dtype=np.float64)
-        self._have_previous = False
+        n = sum(v.size for v in self._variables)
+        self._stats = FlatStats([v.size for v in self._variables]) if n else None
+        dtype = self._variables[0].dtype if n else np.float64
         if self._flat_values is None:
-            self._gather_values = np.empty(n, dtype=np.float64)
-            self._gather_grads = np.empty(n, dtype=np.float64)
+            self._gather_values = np.empty(n, dtype=dtype)
+            self._gather_grads = np.empty(n, dtype=dtype)
+        # Logged steps wait here, as copies, and are summarised a batch at a time.
+        rows = max(1, min(_MAX_PENDING_STEPS, _PENDING_ELEMENTS // max(n, 1)))
+        self._pending_values = np.empty((rows, n), dtype=dtype)
+        self._pending_grads = np.empty((rows, n), dtype=dtype)
+        self._pending_previous = np.empty((rows, n), dtype=dtype)
+        self._have_previous = np.zeros(rows, dtype=bool)
+        self._pending: list[tuple] = []  # (step, time, logs, timing, update seconds)
+        self._pending_since = 0.0
         self._layers = [layer for layer in model.layers if layer.trainable_weights]
         sizes = np.array([sum(v.size for v in layer.trainable_weights) for layer in self._layers],
                          dtype=np.float64)
         self._update_share = (sizes / sizes.sum()).tolist() if sizes.size else []
+        self._unit_layers = [layer for layer in self._layers
+                             if getattr(layer, "activation_name", None) in _UNIT_STATS]
         self._losses, self._loss_start = [], self.step
         if self.snapshots is not None and self.step == 0:
             self._snapshot(-1, "init")
@@ -89,8 +103,9 @@ class Watch(Callback):
     def _before_logged_step(self) -> None:
         """Keep W before the next update (for ‖ΔW‖) and time the next step's layers."""
         if self._stats is not None:
-            np.copyto(self._previous, self._values(), casting="unsafe")
-            self._have_previous = True
+            row = len(self._pending)
+            np.copyto(self._pending_previous[row], self._values())
+            self._have_previous[row] = True
         self.model.profile_layers = True
 
     # -- per step -----------------------------------------------------------------------
@@ -100,7 +115,7 @@ class Watch(Callback):
         self._last_logs = logs
         self.step = step + 1
         if step % self.log_freq == 0:
-            self._log_step(step, logs)
+            self._keep_step(step, logs)
             if (step + 1) % self.log_freq != 0:
                 self.model.profile_layers = False
         elif len(self._losses) >= _LOSS_CHUNK:
@@ -112,6 +127,7 @@ class Watch(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.time()
+        self._summarise_pending()
         self._hand_over_losses(now)
         last = self.step - 1
         values = {"epoch": float(epoch)}
@@ -124,6 +140,7 @@ class Watch(Callback):
 
     def on_train_end(self, logs=None):
         self.model.profile_layers = False
+        self._summarise_pending()
         self._hand_over_losses(time.time())
         if self.snapshots is not None and self.step > 0:
             self._snapshot(self.step - 1, "end")
@@ -151,42 +168,70 @@ class Watch(Callback):
             if key != "loss":
                 summary[key] = float(value)
 
-    def _log_step(self, step: int, logs) -> None:
+    def _keep_step(self, step: int, logs) -> None:
+        """Copy what a logged step needs (cheap); summarise later, many steps at once."""
+        model, row = self.model, len(self._pending)
         now = time.time()
-        self._hand_over_losses(now)
-        store, run_id = self.run.store, self.run.id
-        if logs:
-            values = {k: float(v) for k, v in logs.items() if k != "loss"}
-            if values:
-                store.log_metrics(run_id, step, values, now)
+        if not row:
+            self._pending_since = now
         if self._stats is not None:
-            previous = self._previous if self._have_previous else None
-            stats, counts, edges = self._stats.compute(self._values(), self._grads(), previous,
-                                                       self.histograms)
-            store.log_param_block(run_id, step, self._paths, stats, counts, edges, now)
-            self._have_previous = False
-        store.log_layer_stats(self._layer_rows(step, now))
-
-    def _layer_rows(self, step: int, now: float) -> list[tuple]:
-        model = self.model
+            np.copyto(self._pending_values[row], self._values())
+            np.copyto(self._pending_grads[row], self._grads())
         timing = model.last_step_timing
-        update = float(getattr(model, "last_update_seconds", float("nan")))
+        outputs = []
+        for layer in self._unit_layers:
+            output = getattr(layer, "last_output", None)
+            outputs.append(output.copy() if output is not None and output.ndim == 2 else None)
+        self._pending.append((step, now, logs, outputs,
+                              [timing.get(layer.name, _NAN) for layer in self._layers],
+                              getattr(model, "last_update_seconds", _NAN)))
+        if len(self._pending) == len(self._pending_values) or \
+                now - self._pending_since > _MAX_PENDING_SECONDS:
+            self._summarise_pending()
+
+    def _summarise_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        m = len(pending)
+        if not m:
+            return
+        store, run_id = self.run.store, self.run.id
+        if self._stats is not None:
+            have = self._have_previous[:m]
+            previous = self._pending_previous[:m] if have.all() else None
+            stats, counts, edges = self._stats.compute(
+                self._pending_values[:m], self._pending_grads[:m], previous, self.histograms)
+            if previous is None and have.any():  # only some steps had W kept before them
+                stats[~have, :, 13] = _NAN
+            for i, (step, now, *_) in enumerate(pending):
+                store.log_param_block(run_id, step, self._paths, stats[i],
+                                      None if counts is None else counts[i],
+                                      None if edges is None else edges[i], now)
+        dead_or_saturated = {}
+        for j, layer in enumerate(self._unit_layers):
+            dead_or_saturated[layer.name] = _unit_shares(
+                layer.activation_name, [p[3][j] for p in pending])
         rows = []
-        # the optimizer updates the flat buffer at once: its time is shared by parameter count
-        for layer, share in zip(self._layers, self._update_share, strict=True):
-            activation = getattr(layer, "activation_name", None)
-            dead = saturated = float("nan")
-            if activation in _DEAD or activation in _SATURATED:
-                output = getattr(layer, "last_output", None)
-                if output is not None and output.ndim == 2 and output.shape[0]:
-                    if activation in _DEAD:
-                        dead = np.count_nonzero(~output.any(axis=0)) / output.shape[1]
+        for i, (step, now, logs, _, timing, update) in enumerate(pending):
+            if logs:
+                values = {k: float(v) for k, v in logs.items() if k != "loss"}
+                if values:
+                    store.log_metrics(run_id, step, values, now)
+            for layer, share, seconds in zip(self._layers, self._update_share, timing,
+                                             strict=True):
+                dead = saturated = _NAN
+                if layer.name in dead_or_saturated:
+                    if layer.activation_name in _DEAD:
+                        dead = dead_or_saturated[layer.name][i]
                     else:
-                        flat = _SATURATED[activation](output).all(axis=0)
-                        saturated = np.count_nonzero(flat) / output.shape[1]
-            rows.append((self.run.id, layer.name, step, timing.get(layer.name, float("nan")),
-                         update * share, float(dead), float(saturated), now))
-        return rows
+                        saturated = dead_or_saturated[layer.name][i]
+                rows.append((run_id, layer.name, step, seconds, float(update) * share, dead,
+                             saturated, now))
+        store.log_layer_stats(rows)
+        self._have_previous[:m] = False
+        if self._have_previous[m:].any():  # W kept for the step after the batch: move it to row 0
+            self._pending_previous[0] = self._pending_previous[m]
+            self._have_previous[0] = True
+            self._have_previous[m] = False
 
     def _values(self) -> np.ndarray:
         if self._flat_values is not None:
@@ -201,6 +246,18 @@ class Watch(Callback):
     def _snapshot(self, step: int, label: str) -> None:
         arrays = {v.path: np.array(v.value, copy=True) for v in self.model.weights}
         self.run.store.log_snapshot(self.run.id, step, label, arrays)
+
+
+def _unit_shares(activation: str, outputs: list) -> list[float]:
+    """Per step, the share of dead (ReLU) or saturated (sigmoid/tanh) units on the batch."""
+    def share(a):  # a: (m, n_samples, units)
+        flat = ~a.any(axis=1) if activation in _DEAD else _SATURATED[activation](a).all(axis=1)
+        return (flat.sum(axis=1) / a.shape[2]).tolist()
+
+    shapes = {None if o is None else o.shape for o in outputs}
+    if len(shapes) == 1 and None not in shapes:
+        return share(np.stack(outputs))
+    return [_NAN if o is None or not o.shape[0] else share(o[None])[0] for o in outputs]
 
 
 def _concat(arrays: list[np.ndarray], out: np.ndarray) -> np.ndarray:
