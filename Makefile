@@ -7,7 +7,7 @@ BENCH_VENV := .venv-bench
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: demo test bench lint venv bench-venv clean
+.PHONY: demo test bench lint venv bench-venv fixtures clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -17,11 +17,23 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The peers' torch must be the CPU wheel that lies on disk: a plain `torch` requirement
+# would pull a multi-GB CUDA build, so refuse to go on without the wheel.
+TORCH_WHEELS ?= /opt/wheels
+
 $(BENCH_STAMP): benchmarks/requirements-peers.txt
+	@ls $(TORCH_WHEELS)/torch-2.13.0+cpu-*.whl >/dev/null 2>&1 || { \
+	  echo "no CPU torch 2.13.0 wheel in $(TORCH_WHEELS); refusing to let pip fetch a CUDA build" >&2; exit 1; }
 	test -d $(BENCH_VENV) || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install -q --upgrade pip
-	$(BENCH_VENV)/bin/pip install -q -r benchmarks/requirements-peers.txt
+	$(BENCH_VENV)/bin/pip install -q --find-links $(TORCH_WHEELS) -r benchmarks/requirements-peers.txt
 	touch $(BENCH_STAMP)
+
+# Test files made by the real Keras and PyTorch: run by hand, never part of `make test`.
+fixtures: $(BENCH_STAMP)
+	KERAS_BACKEND=torch $(BENCH_VENV)/bin/python scripts/make_keras_fixtures.py
+	KERAS_BACKEND=torch $(BENCH_VENV)/bin/python scripts/make_keras_fixtures.py --check
+	$(BENCH_VENV)/bin/python scripts/make_torch_fixtures.py
 
 bench-venv: $(BENCH_STAMP)
 
@@ -32,7 +44,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) $(BENCH_STAMP)
-	$(BIN)/python -m benchmarks.run
+	KERAS_BACKEND=torch OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 \
+	  $(BIN)/python -m benchmarks.run
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
