@@ -202,3 +202,25 @@ def test_same_seed_gives_identical_training_runs():
         runs.append(model.get_weights())
     for a, b in zip(*runs, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_examples_course_lab_runs_and_recovers_w_and_b(capsys):
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "examples" / "course_lab.py"
+    namespace = runpy.run_path(str(script), run_name="course_lab")
+    w, b = namespace["main"]()
+    out = capsys.readouterr().out
+    assert w == pytest.approx(200.0, abs=1e-2) and b == pytest.approx(100.0, abs=1e-2)
+    assert "after set_weights: w = [200.], b = [100.]" in out
+    assert "x = 1.0: layer says 300.0, w * x + b = 300.0" in out
+    assert "x = 2.0: layer says 500.0, w * x + b = 500.0" in out
+    # The sigmoid unit's predictions agree with 1 / (1 + e^-z) to the printed digits.
+    rows = [line for line in out.splitlines() if "model says" in line]
+    assert len(rows) == 6
+    for row in rows:
+        said = float(row.split("model says ")[1].split(",")[0])
+        by_hand = float(row.rsplit("= ", 1)[1])
+        assert said == pytest.approx(by_hand, abs=2e-6)
+    assert "Weights (kernels): 1   Biases: 1" in out
