@@ -231,10 +231,10 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, **kwargs) -> Input
 class _Buffers:
     """Arrays a layer writes into during training, for one batch size."""
 
-    __slots__ = ("z", "a", "dz", "dx", "mask")
+    __slots__ = ("z", "a", "dz", "dx", "mask", "ones")
 
     def __init__(self):
-        self.z = self.a = self.dz = self.dx = self.mask = None
+        self.z = self.a = self.dz = self.dx = self.mask = self.ones = None
 
 
 class _BufferedLayer(Layer):
@@ -359,13 +359,16 @@ class Dense(_BufferedLayer):
         np.matmul(self._x.T, dz, out=kernel.grad)
         if kernel.regularizer is not None:
             kernel.regularizer.add_gradient(kernel.value, kernel.grad)
+        buffers = self._buffers_for(dz.shape[0])
         if bias is not None:
-            np.sum(dz, axis=0, out=bias.grad)
+            # The column sum as ones @ dz: one BLAS call, faster than np.sum's reduction.
+            if buffers.ones is None:
+                buffers.ones = np.ones(dz.shape[0], dtype=dz.dtype)
+            np.matmul(buffers.ones, dz, out=bias.grad)
             if bias.regularizer is not None:
                 bias.regularizer.add_gradient(bias.value, bias.grad)
         if not need_dx:
             return None
-        buffers = self._buffers_for(dz.shape[0])
         if buffers.dx is None:
             buffers.dx = np.empty(self._x.shape, dtype=self.dtype)
         return np.matmul(dz, kernel.value.T, out=buffers.dx)

@@ -11,6 +11,8 @@ Order of one step, as in Keras: clip the gradients (``clipvalue``, ``clipnorm``,
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from glassnet.errors import ConfigError, unknown_name
@@ -177,7 +179,8 @@ class Adam(Optimizer):
 
     def update(self, w, g, lr):
         t = self.iterations + 1
-        alpha = lr * np.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        # A Python float, so the ufuncs below stay in the weights' float32 loops.
+        alpha = lr * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
         m, v, tmp = self.slots["m"], self.slots["v"], self._tmp
         np.subtract(g, m, out=tmp)
         tmp *= 1.0 - self.beta_1

@@ -37,13 +37,19 @@ class Trainer:
         self.constrained = [v for v in model.trainable_variables if v.constraint is not None]
         self._dz: dict[int, np.ndarray] = {}
         self._gather: dict[tuple, np.ndarray] = {}
+        # The backward pass as a fixed list of (layer, need_dx), planned once: with a
+        # fused output the last Dense (or Activation) is handled by the loss step.
+        last = len(layers) - 1 - (self.fused is not None)
+        self._backward_plan = [(layers[i], i > self.first_backward)
+                               for i in range(last, self.first_backward - 1, -1)]
+        self._output_needs_dx = len(layers) - 1 > self.first_backward
 
     def gather(self, array: np.ndarray, index: np.ndarray, slot: str) -> np.ndarray:
         key = (slot, index.shape[0])
         out = self._gather.get(key)
-        if out is None or out.shape[1:] != array.shape[1:]:
+        if out is None or out.shape[1:] != array.shape[1:] or out.dtype != array.dtype:
             out = self._gather[key] = np.empty((index.shape[0],) + array.shape[1:], array.dtype)
-        return np.take(array, index, axis=0, out=out)
+        return array.take(index, 0, out)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         for layer in self.layers:
@@ -52,31 +58,30 @@ class Trainer:
 
     def loss_and_backward(self, y, sample_weight, output) -> float:
         """Compute the loss of ``output`` and fill every trainable Variable's ``grad``."""
-        model, layers = self.model, self.layers
+        model = self.model
         profile = model.profile_layers
-        last = len(layers) - 1
+        grad = self._dz.get(output.shape[0])
+        if grad is None or grad.dtype != output.dtype:
+            grad = self._dz[output.shape[0]] = np.empty_like(output)
         if self.fused is not None:
-            dz = self._dz.get(output.shape[0])
-            if dz is None:
-                dz = self._dz[output.shape[0]] = np.empty_like(output)
-            value = model.loss.fused_value_and_grad(y, output, sample_weight, dz)
+            value = model.loss.fused_value_and_grad(y, output, sample_weight, grad)
             if self.fused == "dense":
+                layer = self.layers[-1]
                 start = time.perf_counter() if profile else 0.0
-                grad = layers[last].backward_from_z(dz, need_dx=last > self.first_backward)
+                grad = layer.backward_from_z(grad, self._output_needs_dx)
                 if profile:
-                    model.last_step_timing[layers[last].name] = time.perf_counter() - start
-            else:  # the output is an Activation layer: dz is its input's gradient
-                grad = dz
-            last -= 1
+                    model.last_step_timing[layer.name] = time.perf_counter() - start
+            # else the output is an Activation layer: dz is its input's gradient
         else:
-            value = _loss_value(model.loss, y, output, sample_weight)
-            grad = model.loss.gradient(y, output, sample_weight).astype(output.dtype, copy=False)
-        for i in range(last, self.first_backward - 1, -1):
-            layer = layers[i]
-            start = time.perf_counter() if profile else 0.0
-            grad = layer.backward(grad, need_dx=i > self.first_backward)
-            if profile:
+            value = model.loss.value_and_grad(y, output, sample_weight, grad)
+        if profile:
+            for layer, need_dx in self._backward_plan:
+                start = time.perf_counter()
+                grad = layer.backward(grad, need_dx)
                 model.last_step_timing[layer.name] = time.perf_counter() - start
+        else:
+            for layer, need_dx in self._backward_plan:
+                grad = layer.backward(grad, need_dx)
         for variable in self.regularized:
             value += variable.regularizer.penalty(variable.value)
         return value
