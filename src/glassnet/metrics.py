@@ -98,6 +98,15 @@ class SparseCategoricalAccuracy(Metric):
     def values(self, y_true, y_pred):
         return (y_true.reshape(-1) == y_pred.argmax(axis=-1)).astype(np.float64)
 
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        # fit calls this once per batch: without weights, count the hits directly
+        # instead of building a float64 array of ones and zeros to sum.
+        if sample_weight is not None or not isinstance(y_pred, np.ndarray) or y_pred.ndim != 2:
+            return super().update_state(y_true, y_pred, sample_weight)
+        hits = np.equal(np.asarray(y_true).reshape(-1), y_pred.argmax(axis=-1))
+        self._total += float(np.count_nonzero(hits))
+        self._count += hits.size
+
 
 class MeanAbsoluteError(Metric):
     """mean(|y_true - y_pred|)."""
