@@ -44,7 +44,8 @@ def activations(store, epochs):
     """The digits network with sigmoid, tanh and relu: three recorded runs, compared."""
     from glassnet.demos import activations_demo
 
-    activations_demo(emit, store=open_store(store), epochs=epochs)
+    activations_demo(emit, store=open_store(store), epochs=epochs,
+                     callbacks=[progress_callback(epochs)])
 
 
 @demo.command()
