@@ -104,13 +104,16 @@ def _child(h5py, group, key: str, kind, where: str, required: bool = True):
     """``group[key]`` if it is a hard-linked ``kind`` (no links to other files)."""
     try:
         link = group.get(key, getlink=True)
-        if link is None:
-            if required:
-                raise FileFormatError(f"{where}: {group.name}/{key} is missing")
-            return None
-        if not isinstance(link, h5py.HardLink):
-            raise FileFormatError(f"{where}: {group.name}/{key} is a {type(link).__name__}, "
-                                  f"not data stored in the file")
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:
+        raise FileFormatError(f"{where}: {group.name}/{key} cannot be read: {exc}") from None
+    if link is None:
+        if required:
+            raise FileFormatError(f"{where}: {group.name}/{key} is missing")
+        return None
+    if not isinstance(link, h5py.HardLink):
+        raise FileFormatError(f"{where}: {group.name}/{key} is a {type(link).__name__}, "
+                              f"not data stored in the file")
+    try:
         obj = group[key]
     except (OSError, KeyError, ValueError, RuntimeError) as exc:
         raise FileFormatError(f"{where}: {group.name}/{key} cannot be read: {exc}") from None
