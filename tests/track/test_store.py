@@ -199,3 +199,19 @@ def test_blobs_are_named_by_their_sha256(store):
         store.blobs.path("../etc/passwd")
     with pytest.raises(FileNotFoundError, match="missing"):
         store.blobs.get_bytes("0" * 64)
+
+
+def test_metric_series_rows_merge_with_single_rows(store):
+    run = init("p", store=store)
+    store.log_metric_series(run.id, "loss", range(0, 4), [4.0, 3.0, 2.0, 1.0], 0.0)
+    store.log_metric_series(run.id, "acc", [1, 5, 9], [0.1, 0.5, 0.9], 0.0)
+    store.log_metric_series(run.id, "acc", [10, 11], [1.0, 1.1], 0.0)
+    run.log({"loss": 0.5}, step=10)
+    run.log({"loss": 9.0}, step=2)  # a step logged again
+    run.finish()
+    steps, values = store.metrics(run.id, "loss")
+    assert steps.tolist() == [0, 1, 2, 3, 10]
+    assert values[[0, 1, 3, 4]].tolist() == [4.0, 3.0, 1.0, 0.5] and values[2] in (2.0, 9.0)
+    assert store.metrics(run.id, "acc")[0].tolist() == [1, 5, 9, 10, 11]
+    assert store.metric_keys(run.id) == ["acc", "loss"]
+    assert store.metrics(run.id, "acc", max_points=3)[0].tolist() == [1, 9, 11]

@@ -32,7 +32,7 @@ class FlatStats:
     of each NumPy call is shared by every Variable of every step in the batch.
     """
 
-    def __init__(self, sizes: list[int]) -> None:
+    def __init__(self, sizes: list[int], max_rows: int = 1) -> None:
         sizes = np.asarray(sizes, dtype=np.int64)
         if sizes.size == 0 or np.any(sizes <= 0):
             raise ValueError(f"segment sizes must be positive, got {sizes.tolist()}")
@@ -43,7 +43,15 @@ class FlatStats:
         self._offsets2 = np.concatenate([self.offsets, self.offsets + n])
         self._count2 = np.concatenate([sizes, sizes]).astype(np.float64)
         self.segment_of = np.repeat(np.arange(k), sizes)
-        self._bin_of = (self.segment_of * HIST_BINS).astype(np.float64)
+        # Work buffers for up to max_rows rows, allocated once: fresh large arrays would
+        # cost page faults on every call.
+        self.max_rows = int(max_rows)
+        self._x = np.empty((max_rows, 2 * n), dtype=np.float64)
+        self._tmp = np.empty((max_rows, 2 * n), dtype=np.float64)
+        self._neg = np.empty((max_rows, 2 * n), dtype=bool)
+        self._idx = np.empty((max_rows, n), dtype=np.intp)
+        rows = np.arange(max_rows)[:, None] * k
+        self._bin_of = ((rows + self.segment_of) * HIST_BINS).astype(np.float64)  # row, segment
 
     def compute(self, values: np.ndarray, grads: np.ndarray, previous: np.ndarray | None,
                 histograms: bool = True):
@@ -63,11 +71,13 @@ class FlatStats:
     def _compute(self, values, grads, previous, histograms):
         n, k = self.n, self.k
         m = values.shape[0]
-        x = np.empty((m, 2 * n), dtype=np.float64)
+        if m > self.max_rows:
+            raise ValueError(f"FlatStats was made for at most {self.max_rows} rows, got {m}")
+        x, tmp = self._x[:m], self._tmp[:m]
         x[:, :n] = values
         x[:, n:] = grads
         off, count = self._offsets2, self._count2
-        squares = np.add.reduceat(x * x, off, axis=1)
+        squares = np.add.reduceat(np.multiply(x, x, out=tmp), off, axis=1)
         mean = np.add.reduceat(x, off, axis=1)
         mean /= count
         var = squares / count
@@ -75,7 +85,7 @@ class FlatStats:
         std = np.sqrt(np.maximum(var, 0.0, out=var), out=var)
         lo = np.minimum.reduceat(x, off, axis=1)
         hi = np.maximum.reduceat(x, off, axis=1)
-        neg = np.add.reduceat(x < 0, off, axis=1, dtype=np.float64)
+        neg = np.add.reduceat(np.less(x, 0, out=self._neg[:m]), off, axis=1, dtype=np.float64)
         neg /= count
         l2 = np.sqrt(squares, out=squares)
         table = np.stack((mean, std, lo, hi, l2, neg), axis=-1)  # (m, 2k, 6)
@@ -86,7 +96,7 @@ class FlatStats:
         ratio = stats[:, :, 13]
         ratio.fill(np.nan)
         if previous is not None:
-            d = x[:, :n] - previous
+            d = np.subtract(x[:, :n], previous, out=tmp[:, :n])
             change = np.sqrt(np.add.reduceat(np.multiply(d, d, out=d), self.offsets, axis=1))
             np.divide(change, l2[:, :k], out=ratio, where=l2[:, :k] > 0)
         if not histograms:
@@ -111,12 +121,13 @@ class FlatStats:
             width = np.where(constant, 1.0, width)
         scale = HIST_BINS / width  # np.histogram's formula; then the maximum into the last bin
         seg = self.segment_of
-        t = x - lo[:, seg]
+        t = np.subtract(x, lo[:, seg], out=self._tmp[:m, :self.n])
         t *= scale[:, seg]
         np.minimum(t, HIST_BINS - 1, out=t)
-        t += self._bin_of
-        t += (np.arange(m, dtype=np.float64) * (k * HIST_BINS))[:, None]  # row r, segment s, bin b
-        counts = np.bincount(t.astype(np.intp).ravel(), minlength=m * k * HIST_BINS)
+        t += self._bin_of[:m]  # bin b of segment s of row r -> (r * k + s) * 64 + b
+        idx = self._idx[:m]
+        np.copyto(idx, t, casting="unsafe")  # truncation is floor: t >= 0
+        counts = np.bincount(idx.ravel(), minlength=m * k * HIST_BINS)
         counts = counts.reshape(m, k, HIST_BINS)
         if not bad.size:
             return counts, None

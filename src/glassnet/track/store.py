@@ -51,6 +51,12 @@ MIGRATIONS: list[list[str]] = [
             run_id TEXT NOT NULL, key TEXT NOT NULL, step INTEGER NOT NULL,
             value REAL, time REAL NOT NULL,
             PRIMARY KEY (run_id, key, step)) WITHOUT ROWID""",
+        # Many steps of one metric in one row (the watch's per-step loss): steps as int64
+        # bytes, or NULL when they run first_step, first_step + 1, ...; values as float64.
+        """CREATE TABLE metric_series (
+            run_id TEXT NOT NULL, key TEXT NOT NULL, first_step INTEGER NOT NULL,
+            steps BLOB, "values" BLOB NOT NULL, time REAL NOT NULL,
+            PRIMARY KEY (run_id, key, first_step)) WITHOUT ROWID""",
         # One row per recorded step holds every Variable's statistics as arrays: one
         # insert per step instead of one per Variable (the watch's cost at log_freq=1).
         """CREATE TABLE param_layouts (
@@ -89,6 +95,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 _INSERTS = {
     "metrics": "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?)",
+    "metric_series": "INSERT OR REPLACE INTO metric_series VALUES (?, ?, ?, ?, ?, ?)",
     "param_layouts": "INSERT OR IGNORE INTO param_layouts VALUES (?, ?, ?)",
     "param_stats": "INSERT OR REPLACE INTO param_stats VALUES (?, ?, ?, ?, ?, ?, ?)",
     "layer_stats": "INSERT OR REPLACE INTO layer_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -227,12 +234,9 @@ class Store:
             layouts, stats = _param_rows(blocks)
             rows["param_layouts"] = layouts
             rows["param_stats"] = stats
-        metric_blocks = rows.pop("metric_block", [])
-        if metric_blocks:
-            expanded = rows.setdefault("metrics", [])
-            for run_id, key, steps, values, t in metric_blocks:
-                expanded.extend((run_id, key, s, float(v), t)
-                                for s, v in zip(steps, values, strict=True))
+        series = rows.pop("metric_block", [])
+        if series:
+            rows["metric_series"] = [_series_row(*block) for block in series]
         with self._write() as c:
             for table, batch in rows.items():
                 c.executemany(_INSERTS[table], batch)
@@ -340,9 +344,9 @@ class Store:
         """
         self.writer.add("param_block", (run_id, step, paths, stats, counts, edges, t))
 
-    def log_metric_block(self, run_id: str, key: str, steps: list[int], values: list[float],
-                         t: float) -> None:
-        """Queue many steps of one metric at once (the watch's per-step loss)."""
+    def log_metric_series(self, run_id: str, key: str, steps, values, t: float) -> None:
+        """Queue many steps of one metric as one row: ``steps`` an int range or sequence,
+        ``values`` a sequence of floats (the watch's per-step loss). Neither may change."""
         self.writer.add("metric_block", (run_id, key, steps, values, t))
 
     def log_layer_stats(self, rows: list[tuple]) -> None:
@@ -461,8 +465,9 @@ class Store:
 
     def metric_keys(self, run_id: str) -> list[str]:
         run_id = self.resolve_run_id(run_id)
-        rows = self._read("SELECT DISTINCT key FROM metrics WHERE run_id = ? ORDER BY key", (run_id,))
-        return [r[0] for r in rows]
+        rows = self._read("SELECT key FROM metrics WHERE run_id = ? UNION"
+                          " SELECT key FROM metric_series WHERE run_id = ?", (run_id, run_id))
+        return sorted(r[0] for r in rows)
 
     def metrics(self, run_id: str, key: str, max_points: int | None = None):
         """``(steps, values)`` of one metric, steps ascending (int64 and float64 arrays).
@@ -477,6 +482,22 @@ class Store:
         )
         steps = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         values = np.fromiter((_float_or_nan(r[1]) for r in rows), dtype=np.float64, count=len(rows))
+        series = self._read(
+            'SELECT first_step, steps, "values" FROM metric_series WHERE run_id = ? AND key = ?'
+            " ORDER BY first_step", (run_id, key))
+        if series:
+            parts_s, parts_v = [steps], [values]
+            for first, blob_steps, blob_values in series:
+                v = np.frombuffer(blob_values, dtype=np.float64)
+                parts_v.append(v)
+                parts_s.append(first + np.arange(len(v), dtype=np.int64) if blob_steps is None
+                               else np.frombuffer(blob_steps, dtype=np.int64))
+            steps, values = np.concatenate(parts_s), np.concatenate(parts_v)
+            order = np.argsort(steps, kind="stable")
+            steps, values = steps[order], values[order]
+            if len(steps) > 1 and not np.all(np.diff(steps)):  # a step logged twice: keep the last
+                last = np.append(steps[1:] != steps[:-1], True)
+                steps, values = steps[last], values[last]
         if max_points is not None:
             keep = thin_indices(len(steps), max_points)
             steps, values = steps[keep], values[keep]
@@ -692,6 +713,16 @@ def thin_indices(n: int, max_points: int) -> np.ndarray:
     if n <= max_points:
         return np.arange(n)
     return np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(np.int64))
+
+
+def _series_row(run_id, key, steps, values, t) -> tuple:
+    values = np.asarray(values, dtype=np.float64)
+    if isinstance(steps, range) and steps.step == 1:
+        return (run_id, key, steps.start, None, values.tobytes(), t)
+    steps = np.asarray(steps, dtype=np.int64)
+    first = int(steps[0]) if steps.size else 0
+    consecutive = steps.size and steps[-1] - first == steps.size - 1 and np.all(np.diff(steps) == 1)
+    return (run_id, key, first, None if consecutive else steps.tobytes(), values.tobytes(), t)
 
 
 def _histogram(counts, edges, i: int, lo: float, hi: float):

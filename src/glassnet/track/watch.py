@@ -40,8 +40,8 @@ _SATURATED = {
 }
 _UNIT_STATS = _DEAD | set(_SATURATED)
 _LOSS_CHUNK = 256  # hand per-step losses to the writer at least this often
-_MAX_PENDING_STEPS = 64  # logged steps summarised together...
-_PENDING_ELEMENTS = 1 << 18  # ...as long as their copies stay small (values per copy)
+_MAX_PENDING_STEPS = 32  # logged steps summarised together...
+_PENDING_ELEMENTS = 1 << 17  # ...as long as their copies stay in cache (values per batch)
 _MAX_PENDING_SECONDS = 0.25  # ...and recent: the writer gets rows well within a second
 _NAN = float("nan")
 
@@ -75,13 +75,13 @@ class Watch(Callback):
         self._paths = [v.path for v in self._variables]
         self._flat_values, self._flat_grads = _flat_buffers(model, self._variables)
         n = sum(v.size for v in self._variables)
-        self._stats = FlatStats([v.size for v in self._variables]) if n else None
         dtype = self._variables[0].dtype if n else np.float64
         if self._flat_values is None:
             self._gather_values = np.empty(n, dtype=dtype)
             self._gather_grads = np.empty(n, dtype=dtype)
         # Logged steps wait here, as copies, and are summarised a batch at a time.
         rows = max(1, min(_MAX_PENDING_STEPS, _PENDING_ELEMENTS // max(n, 1)))
+        self._stats = FlatStats([v.size for v in self._variables], rows) if n else None
         self._pending_values = np.empty((rows, n), dtype=dtype)
         self._pending_grads = np.empty((rows, n), dtype=dtype)
         self._pending_previous = np.empty((rows, n), dtype=dtype)
@@ -153,8 +153,8 @@ class Watch(Callback):
     def _hand_over_losses(self, now: float) -> None:
         if self._losses:
             start = self._loss_start
-            steps = list(range(start, start + len(self._losses)))
-            self.run.store.log_metric_block(self.run.id, "loss", steps, self._losses, now)
+            steps = range(start, start + len(self._losses))
+            self.run.store.log_metric_series(self.run.id, "loss", steps, self._losses, now)
             self._losses = []
         self._loss_start = self.step
 
@@ -210,12 +210,17 @@ class Watch(Callback):
         for j, layer in enumerate(self._unit_layers):
             dead_or_saturated[layer.name] = _unit_shares(
                 layer.activation_name, [p[3][j] for p in pending])
+        series: dict[str, tuple[list, list]] = {}
+        for step, _, logs, *_ in pending:
+            for key, value in (logs or {}).items():
+                if key != "loss":
+                    steps, values = series.setdefault(key, ([], []))
+                    steps.append(step)
+                    values.append(value)
+        for key, (steps, values) in series.items():
+            store.log_metric_series(run_id, key, steps, values, pending[-1][1])
         rows = []
         for i, (step, now, logs, _, timing, update) in enumerate(pending):
-            if logs:
-                values = {k: float(v) for k, v in logs.items() if k != "loss"}
-                if values:
-                    store.log_metrics(run_id, step, values, now)
             for layer, share, seconds in zip(self._layers, self._update_share, timing,
                                              strict=True):
                 dead = saturated = _NAN
