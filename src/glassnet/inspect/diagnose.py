@@ -14,8 +14,8 @@ Checks, and the thresholds that trigger them (chosen so that healthy trained net
 - saturated sigmoid/tanh units: ≥ 25% of a hidden layer's units are stuck at one end
   of their range, where g'(z) < 1% of its peak (sigmoid a < 0.01 or a > 0.99, tanh
   a < -0.99 or a > 0.99), for ≥ 90% of the samples;
-- vanishing / exploding gradients: RMS kernel gradient of the first Dense layer over
-  the last below 1e-3 or above 1e3;
+- vanishing / exploding gradients: the RMS of the backpropagated error dL/dz at the
+  first Dense layer over that at the last, below 1e-3 or above 1e3;
 - update-to-weight ratio: ‖ΔW‖/‖W‖ of one would-be optimizer step (the model's own
   optimizer, learning rate and state, on a batch of 32 samples) above 1e-1 or below
   1e-6 (a healthy ratio is around 1e-3);
@@ -192,18 +192,25 @@ def _bias_dominance(dense) -> list:
 
 
 def _gradient_flow(model, X, y, dense) -> list:
-    from glassnet.inspect.gradcheck import gradients
+    """Compare the backpropagated error dL/dz reaching the first Dense layer with the last's.
+
+    dz, not dW: in a stack whose activations grow layer by layer, dW = xᵀdz multiplies
+    a growing x by a shrinking dz and hides the explosion; dz is what the chain rule
+    multiplies by Wᵀ and g'(z) once per layer.
+    """
+    from glassnet.inspect.propagation import backward, forward, output_gradient
 
     if len(dense) < 2:
         return []
-    grads = gradients(model, X, y)
-    rms = {p.name: float(np.sqrt(np.mean(np.square(grads[f"{p.name}/kernel"],
-                                                     dtype=np.float64)))) for p in dense}
+    passes = forward(model, X)
+    output_gradient(model, passes, y)
+    backward(model, passes)
+    rms = {p.name: float(np.sqrt(np.mean(np.square(p.dz)))) for p in passes if p.kind == "Dense"}
     first, last = rms[dense[0].name], rms[dense[-1].name]
     if last == 0 or not np.isfinite(first / last):
         return []
     ratio = first / last
-    evidence = {"ratio_first_to_last": ratio, **{f"rms_grad_{k}": v for k, v in rms.items()}}
+    evidence = {"ratio_first_to_last": ratio, **{f"rms_dz_{k}": v for k, v in rms.items()}}
     if ratio < GRADIENT_RATIO_LOW:
         return [Finding("warning", dense[0].name, "vanishing gradients: the first layer "
                         "gets almost no gradient", evidence,

@@ -22,15 +22,19 @@ def summarize(values) -> dict[str, float]:
     n = x.size
     if n == 0:
         return {"count": 0, **{k: float("nan") for k in STAT_NAMES[1:]}}
-    mean = float(x.mean())
-    # two passes: (x - mean) keeps the std exact for constant arrays (zero, not 1e-9)
-    centred = x - mean
+    low, high = float(x.min()), float(x.max())
+    if low == high:  # a constant array (zero or constant initialisation): exact answers
+        mean, std = low, 0.0
+    else:
+        mean = float(x.mean())
+        centred = x - mean  # two passes: no cancellation of E[x²] − mean²
+        std = float(np.sqrt(np.dot(centred, centred) / n))
     return {
         "count": int(n),
         "mean": mean,
-        "std": float(np.sqrt(np.dot(centred, centred) / n)),
-        "min": float(x.min()),
-        "max": float(x.max()),
+        "std": std,
+        "min": low,
+        "max": high,
         "l2": float(np.sqrt(np.dot(x, x))),
         "neg_share": float(np.count_nonzero(x < 0) / n),
     }
