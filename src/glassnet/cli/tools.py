@@ -56,14 +56,24 @@ def ui(host, port, no_browser, store):
 
 @click.command()
 @click.argument("config_file", metavar="CONFIG.toml", type=click.Path(dir_okay=False))
+@click.option("--resume", metavar="SWEEP_ID", help="Finish an interrupted sweep: only the "
+                                                   "fits it has not recorded run.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Parallel fits (default: the file's "
+                                                         "n_jobs, else 1).")
 @common_options
-def sweep(config_file, store):
-    """A grid or random search (with cross-validation) from a TOML file: one run per trial."""
+def sweep(config_file, resume, jobs, store):
+    """A grid or random search scored by cross-validation, from a TOML file; each fit a run."""
+    from glassnet.table import Table
+
     run_sweep_file = _feature("glassnet.sweeps", "run_sweep_file", "sweeps")
-    result = run_sweep_file(Path(config_file), open_store(store))
-    if result is not None:
-        emit(result)
-    emit(f"Recorded in {store_path(store)}; `glassnet runs` lists the trials")
+    result = run_sweep_file(Path(config_file), open_store(store), resume=resume, n_jobs=jobs)
+    records = result.records(timings=False)
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    emit(Table(columns, [[record.get(c) for c in columns] for record in records],
+               title=f"Sweep {result.sweep_id}: best trial {result.best['trial']}, "
+                     f"cv score {result.best_score:.4f}"))
+    emit(f"{len(result.run_ids)} runs recorded in {store_path(store)}; "
+         f"`glassnet runs` lists them")
 
 
 def _feature(module: str, name: str, what: str):
