@@ -1,0 +1,167 @@
+"""The dashboard's HTTP app: HTML pages and read-only JSON endpoints over one run store.
+
+``create_app(store_path)`` returns a FastAPI app. Every route is GET; any other method
+gets 405. Static files come only from the package's own ``ui/static`` folder (a fixed
+list of names) and plotly.min.js from the installed plotly package; blobs only by a
+64-hex hash that the store's records name. Each response carries ``Server-Timing``
+(``app;dur=<ms>``), the server time the benchmarks read.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from glassnet.errors import require
+from glassnet.ui import diagnostics, pages, queries
+
+_MEDIA = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'")
+_ALLOWED_METHODS = ("GET", "HEAD")
+
+
+def create_app(store_path=None):
+    """A FastAPI app serving the store at ``store_path`` (a folder, or an open Store)."""
+    fastapi = require("fastapi", "ui")
+    responses = require("fastapi.responses", "ui")
+    from glassnet.track.errors import NotFoundError
+    from glassnet.track.store import DB_NAME, Store, open_store, resolve_store_path
+
+    if not isinstance(store_path, Store):
+        folder = resolve_store_path(store_path)
+        if not (folder / DB_NAME).is_file():
+            raise NotFoundError(f"no glassnet store at {folder} (no {DB_NAME} there); record a "
+                                "run first (e.g. `glassnet demo`) or pass --store DIR")
+    store = open_store(store_path)
+    app = fastapi.FastAPI(title="glassnet", docs_url=None, redoc_url=None, openapi_url=None)
+    Query = fastapi.Query
+    JSONResponse, HTMLResponse = responses.JSONResponse, responses.HTMLResponse
+    FileResponse = responses.FileResponse
+    static = {p.name: p for p in pages.asset_dir().iterdir() if p.suffix in _MEDIA}
+    store_label = str(store.root)
+
+    @app.middleware("http")
+    async def read_only_and_timed(request, call_next):
+        if request.method not in _ALLOWED_METHODS:
+            return JSONResponse({"error": "the dashboard is read-only: GET only"},
+                                status_code=405, headers={"Allow": "GET, HEAD"})
+        start = time.perf_counter()
+        response = await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1e3:.2f}"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = _CSP
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(request, exc):
+        return JSONResponse({"error": str(exc)}, status_code=404)
+
+    @app.exception_handler(ValueError)
+    async def bad_request(request, exc):
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+    def as_json(data) -> JSONResponse:
+        return JSONResponse(queries.jsonable(data))
+
+    def page(kind: str, title: str, **fields) -> HTMLResponse:
+        return HTMLResponse(pages.live_page(kind, title, store=store_label, **fields))
+
+    # -- pages ---------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse)
+    def runs_page():
+        return page("runs", "Runs")
+
+    @app.get("/runs/{run_id}", response_class=HTMLResponse)
+    def run_page(run_id: str):
+        run = store.run(run_id)
+        return page("run", run["name"], run=run["id"])
+
+    @app.get("/compare", response_class=HTMLResponse)
+    def compare_page(a: str = "", b: str = ""):
+        ids = [store.resolve_run_id(r) if r else "" for r in (a, b)]
+        return page("compare", "Compare runs", run_a=ids[0], run_b=ids[1])
+
+    @app.get("/registry", response_class=HTMLResponse)
+    def registry_page():
+        return page("registry", "Datasets & models")
+
+    @app.get("/static/{name}")
+    def static_file(name: str):
+        if name == "plotly.min.js":
+            path = pages.plotly_js()
+        elif name in static:
+            path = static[name]
+        else:
+            return JSONResponse({"error": f"no static file {name!r}"}, status_code=404)
+        return FileResponse(path, media_type=_MEDIA[Path(path).suffix],
+                            headers={"Cache-Control": "max-age=3600"})
+
+    # -- JSON ----------------------------------------------------------------------
+    @app.get("/api/runs")
+    def api_runs(project: str | None = None, status: str | None = None,
+                 sort: str = "created_at", order: str = "desc"):
+        if order not in ("asc", "desc"):
+            raise ValueError(f"order must be 'asc' or 'desc', got {order!r}")
+        return as_json(queries.runs_list(store, project, status, sort, order == "desc"))
+
+    @app.get("/api/runs/{run_id}")
+    def api_run(run_id: str):
+        return as_json(queries.run_detail(store, run_id))
+
+    key_query = Query(None)  # ?key=a&key=b: a list needs Query to be read from the URL
+
+    @app.get("/api/runs/{run_id}/metrics")
+    def api_metrics(run_id: str, key: list[str] | None = key_query,
+                    max_points: int = queries.MAX_CURVE_POINTS):
+        if max_points < 2:
+            raise ValueError(f"max_points must be at least 2 (first and last), got {max_points}")
+        return as_json(queries.curves(store, run_id, key, max_points))
+
+    @app.get("/api/runs/{run_id}/params")
+    def api_params(run_id: str):
+        return as_json(queries.param_series(store, run_id))
+
+    @app.get("/api/runs/{run_id}/layers")
+    def api_layers(run_id: str):
+        return as_json(queries.layer_series(store, run_id))
+
+    @app.get("/api/runs/{run_id}/histograms")
+    def api_histograms(run_id: str, path: str):
+        return as_json(queries.histogram_heatmap(store, run_id, path))
+
+    @app.get("/api/runs/{run_id}/network")
+    def api_network(run_id: str, step: str = "end"):
+        if step not in ("end", "last"):
+            try:
+                step = int(step)
+            except ValueError:
+                raise ValueError(f"step must be a step number or 'end', got {step!r}") from None
+        return as_json(queries.network_at(store, run_id, step))
+
+    @app.get("/api/runs/{run_id}/tables")
+    def api_tables(run_id: str):
+        return as_json(queries.tables(store, run_id))
+
+    @app.get("/api/runs/{run_id}/diagnostics")
+    def api_diagnostics(run_id: str):
+        return as_json(diagnostics.findings(store, run_id))
+
+    @app.get("/api/compare")
+    def api_compare(a: str, b: str):
+        return as_json(queries.compare(store, a, b))
+
+    @app.get("/api/registry")
+    def api_registry():
+        return as_json(queries.registry(store))
+
+    @app.get("/api/blobs/{sha}")
+    def api_blob(sha: str):
+        path = store.blobs.path(sha)  # ValueError (400) unless 64 lowercase hex digits
+        if sha not in queries.known_blobs(store) or not path.is_file():
+            return JSONResponse({"error": f"no blob {sha} in this store"}, status_code=404)
+        return FileResponse(path, media_type="application/octet-stream", filename=sha)
+
+    return app

@@ -1,0 +1,91 @@
+"""The network diagram's data: layers in order, large layers sampled, weights per edge.
+
+A snapshot is ``{path: ndarray}`` with no layer order, so the order is rebuilt from
+the kernels' shapes: each Dense kernel is (inputs, units), and a chain of kernels whose
+shapes meet end to end is the network. Names break ties in Keras's order (``dense``,
+``dense_1``, ``dense_2``...). Layers wider than ``max_units`` are sampled at evenly
+spaced units -- the same units at every step, so replaying the snapshots moves only
+the weights -- and the diagram says so.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+MAX_UNITS = 16
+
+
+def _name_key(layer: str):
+    """Keras naming order: ``dense`` < ``dense_1`` < ``dense_2`` < ``dense_10``."""
+    match = re.fullmatch(r"(.*?)(?:_(\d+))?", layer)
+    return (match.group(1), int(match.group(2) or 0), layer)
+
+
+def layer_order(arrays: dict[str, np.ndarray]) -> list[str]:
+    """Names of the layers with a 2-D ``kernel``, first to last, chained by shape."""
+    kernels = {p.rsplit("/", 1)[0]: a.shape for p, a in arrays.items()
+               if p.endswith("/kernel") and np.ndim(a) == 2}
+    names = sorted(kernels, key=_name_key)
+    if _chains(names, kernels):
+        return names
+    for start in names:  # the names do not chain: find one chain through every kernel
+        order, left = [start], [n for n in names if n != start]
+        while left:
+            fits = [n for n in left if kernels[n][0] == kernels[order[-1]][1]]
+            if not fits:
+                break
+            order.append(fits[0])
+            left.remove(fits[0])
+        if not left:
+            return order
+    return names  # not a chain (a model this diagram cannot draw exactly): name order
+
+
+def _chains(names, kernels) -> bool:
+    return all(kernels[a][1] == kernels[b][0] for a, b in zip(names, names[1:]))
+
+
+def sample_units(n: int, max_units: int = MAX_UNITS) -> list[int]:
+    """Evenly spaced unit indices, first and last kept; all of them when ``n <= max_units``."""
+    if n <= max_units:
+        return list(range(n))
+    return sorted({int(round(i)) for i in np.linspace(0, n - 1, max_units)})
+
+
+def network(arrays: dict[str, np.ndarray], max_units: int = MAX_UNITS) -> dict:
+    """The diagram of one snapshot, as JSON-ready data.
+
+    ``{"columns": [{"name", "size", "units": [index...], "bias": [b...] | None}],
+    "edges": [{"layer", "weights": [[w shown-in x shown-out]]}], "max_abs": float}``.
+    Column 0 is the input; the bias of each later column's units sits beside them.
+    """
+    order = layer_order(arrays)
+    if not order:
+        return {"columns": [], "edges": [], "max_abs": 0.0}
+    first = np.asarray(arrays[f"{order[0]}/kernel"])
+    inputs = sample_units(first.shape[0], max_units)
+    columns = [{"name": "input", "size": int(first.shape[0]), "units": inputs, "bias": None}]
+    edges, max_abs, previous = [], 0.0, inputs
+    for layer in order:
+        kernel = np.asarray(arrays[f"{layer}/kernel"], dtype=np.float64)
+        bias = arrays.get(f"{layer}/bias")
+        units = sample_units(kernel.shape[1], max_units)
+        shown = kernel[np.ix_(previous, units)] if kernel.shape[0] > max(previous, default=-1) \
+            else np.zeros((len(previous), len(units)))
+        columns.append({
+            "name": layer, "size": int(kernel.shape[1]), "units": units,
+            "bias": None if bias is None else _finite(np.asarray(bias, np.float64)[units]),
+        })
+        edges.append({"layer": layer, "weights": [_finite(row) for row in shown]})
+        finite = shown[np.isfinite(shown)]
+        if finite.size:
+            max_abs = max(max_abs, float(np.abs(finite).max()))
+        previous = units
+    return {"columns": columns, "edges": edges, "max_abs": max_abs}
+
+
+def _finite(values: np.ndarray) -> list:
+    """Floats for JSON: NaN and inf become None (JSON has neither)."""
+    return [float(v) if np.isfinite(v) else None for v in np.asarray(values).ravel()]

@@ -1,0 +1,63 @@
+"""The HTML shell every dashboard page shares; the page's content is drawn by app.js.
+
+The server puts nothing user-supplied into HTML except through :func:`html.escape`
+(the run id and store path in attributes and text); run names, config keys and values
+and layer names reach the browser as JSON and are put into the page with
+``textContent`` by the scripts.
+"""
+
+from __future__ import annotations
+
+import html
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+SCRIPTS = ("app.js", "charts.js", "network.js", "pages.js")
+STYLES = ("style.css",)
+
+
+def asset_dir() -> Path:
+    """The folder of the dashboard's own static files (inside the installed package)."""
+    return Path(str(resources.files("glassnet.ui").joinpath("static")))
+
+
+def plotly_js() -> Path:
+    """plotly.min.js as shipped inside the installed ``plotly`` Python package."""
+    from glassnet.errors import require
+
+    plotly = require("plotly", "ui")
+    path = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+    if not path.is_file():
+        from glassnet.errors import MissingDependencyError
+
+        raise MissingDependencyError(f"plotly.min.js is missing from the plotly package at "
+                                     f"{path}; reinstall: pip install 'glassnet[ui]'")
+    return path
+
+
+def _template() -> Template:
+    text = resources.files("glassnet.ui").joinpath("templates/page.html").read_text("utf-8")
+    return Template(text)
+
+
+def render(page: str, title: str, *, store: str = "", run: str = "", run_a: str = "",
+           run_b: str = "", mode: str = "live", styles: str = "", scripts: str = "",
+           nav: str | None = None, home: str = "/") -> str:
+    """The page shell with every given text escaped; ``styles``/``scripts`` are trusted HTML."""
+    e = html.escape
+    if nav is None:
+        nav = ('<a href="/">Runs</a><a href="/compare">Compare</a>'
+               '<a href="/registry">Datasets &amp; models</a>')
+    return _template().substitute(
+        page=e(page), title=e(title), store=e(store), run=e(run), run_a=e(run_a),
+        run_b=e(run_b), mode=e(mode), styles=styles, scripts=scripts, nav=nav, home=e(home),
+    )
+
+
+def live_page(page: str, title: str, **fields) -> str:
+    """A page of the running dashboard: assets linked from /static/."""
+    styles = "".join(f'<link rel="stylesheet" href="/static/{name}">' for name in STYLES)
+    scripts = '<script src="/static/plotly.min.js"></script>' + "".join(
+        f'<script src="/static/{name}"></script>' for name in SCRIPTS)
+    return render(page, title, styles=styles, scripts=scripts, **fields)

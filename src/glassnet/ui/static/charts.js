@@ -1,0 +1,67 @@
+/* glassnet dashboard: plotly charts with one look (labelled axes, quiet grid, one palette). */
+"use strict";
+(function (GN) {
+  GN.palette = ["#2563eb", "#e8710a", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777"];
+  const FONT = { family: "Inter, 'Segoe UI', system-ui, -apple-system, sans-serif", size: 12, color: "#334155" };
+
+  function baseLayout(opts) {
+    return {
+      title: opts.title ? { text: opts.title, font: { size: 14, color: "#0f172a" }, x: 0, xanchor: "left", pad: { l: 4 } } : undefined,
+      font: FONT,
+      margin: { l: 64, r: 16, t: opts.title ? 40 : 16, b: 48 },
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "#ffffff",
+      hovermode: "x unified",
+      legend: { orientation: "h", x: 0, y: -0.22, font: { size: 11 } },
+      xaxis: { title: { text: opts.xTitle || "optimizer step", standoff: 8 }, gridcolor: "#eef2f7", zeroline: false, linecolor: "#cbd5e1", ticks: "outside", tickcolor: "#cbd5e1" },
+      yaxis: { title: { text: opts.yTitle || "", standoff: 8 }, gridcolor: "#eef2f7", zeroline: false, linecolor: "#cbd5e1",
+        type: opts.logY ? "log" : "linear", exponentformat: "power", dtick: opts.logY ? "D2" : undefined, ticks: "outside", tickcolor: "#cbd5e1" },
+      height: opts.height || 300,
+    };
+  }
+  const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"] };
+
+  /* series: [{name, x, y, dash, color, width, opacity}] */
+  GN.lineChart = function (container, series, opts) {
+    opts = opts || {};
+    const div = GN.el("div", { class: "chart" });
+    container.appendChild(div);
+    const traces = series.map((s, i) => ({
+      type: "scatter", mode: s.x.length === 1 ? "markers" : "lines", name: s.name,
+      x: s.x, y: s.y, opacity: s.opacity === undefined ? 1 : s.opacity,
+      line: { color: s.color || GN.palette[i % GN.palette.length], width: s.width || 2, dash: s.dash || "solid" },
+      fill: s.fill, fillcolor: s.fillcolor, showlegend: s.showlegend !== false,
+      hovertemplate: "%{y:.4g}",
+    }));
+    Plotly.newPlot(div, traces, baseLayout(opts), CONFIG);
+    return div;
+  };
+
+  GN.heatmap = function (container, data, opts) {
+    opts = opts || {};
+    const div = GN.el("div", { class: "chart" });
+    container.appendChild(div);
+    // log1p counts: a few tall bins would otherwise hide the spread of the rest
+    const z = data.counts.map((row) => row.map((c) => Math.log1p(c || 0)));
+    const layout = baseLayout(Object.assign({ yTitle: "value" }, opts));
+    layout.hovermode = "closest";
+    Plotly.newPlot(div, [{
+      type: "heatmap", x: data.steps, y: data.values, z: z, colorscale: "Viridis", showscale: true,
+      colorbar: { title: { text: "log(1+count)", side: "right" }, thickness: 10, outlinewidth: 0 },
+      hovertemplate: "step %{x}<br>value %{y:.3g}<br>log(1+count) %{z:.2f}<extra></extra>",
+    }], layout, CONFIG);
+    return div;
+  };
+
+  GN.barChart = function (container, labels, values, opts) {
+    opts = opts || {};
+    const div = GN.el("div", { class: "chart" });
+    container.appendChild(div);
+    const layout = baseLayout(opts);
+    layout.hovermode = "closest";
+    layout.xaxis.type = "category";
+    Plotly.newPlot(div, [{ type: "bar", x: labels, y: values, marker: { color: opts.color || GN.palette[0] },
+      hovertemplate: "%{x}: %{y:.4g}<extra></extra>" }], layout, CONFIG);
+    return div;
+  };
+})(window.GN);

@@ -1,0 +1,347 @@
+/* glassnet dashboard: the pages — runs list, run, compare, datasets & models, static report. */
+"use strict";
+(function (GN) {
+  const el = GN.el;
+  GN.pages = {};
+  const STATUSES = ["running", "finished", "failed", "crashed"];
+
+  /* ---------------------------------------------------------------- runs list */
+  GN.pages.runs = async function (main) {
+    const params = new URLSearchParams(location.search);
+    const state = { project: params.get("project") || "", status: params.get("status") || "",
+      search: "", sort: "created_at", desc: true, selected: new Set() };
+    const data = await GN.api("/api/runs");
+    GN.clear(main);
+    const projectSel = el("select", { id: "filter-project", "aria-label": "project" },
+      el("option", { value: "", text: "all projects" }), data.projects.map((p) => el("option", { value: p, text: p })));
+    projectSel.value = state.project;
+    const statusSel = el("select", { id: "filter-status", "aria-label": "status" },
+      el("option", { value: "", text: "any status" }), STATUSES.map((s) => el("option", { value: s, text: s })));
+    statusSel.value = state.status;
+    const search = el("input", { type: "search", placeholder: "Filter by name…", "aria-label": "name filter" });
+    const compareBtn = el("button", { class: "button primary", type: "button", disabled: true, text: "Compare selected" });
+    const count = el("span", { class: "muted" });
+    const tableHolder = el("div", { class: "table-wrap runs-wrap" });
+    main.append(el("div", { class: "page-head" }, el("h1", { text: "Runs" }), count),
+      el("div", { class: "toolbar" }, projectSel, statusSel, search, el("span", { class: "spacer" }), compareBtn),
+      el("div", { class: "card flush" }, tableHolder));
+
+    // show every config key, and the final metrics people look at first
+    const configKeys = data.config_keys;
+    // final metrics: the epoch-level ones when the run has them (the per-step ones are one batch)
+    const all = data.summary_keys;
+    const summaryKeys = all.filter((k) => k !== "epoch" && !all.includes("epoch/" + k)).slice(0, 8);
+    const columns = [["name", "Name"], ["project", "Project"], ["status", "Status"], ["created_at", "Created"]]
+      .concat(summaryKeys.map((k) => ["summary." + k, k.replace(/^epoch\//, ""), "summary"]))
+      .concat(configKeys.map((k) => ["config." + k, k, "config"]));
+
+    function value(run, key) {
+      const [section, ...rest] = key.split(".");
+      if ((section === "config" || section === "summary") && rest.length) return run[section][rest.join(".")];
+      return run[key];
+    }
+    function compare(a, b) {
+      const va = value(a, state.sort), vb = value(b, state.sort);
+      const missA = va === null || va === undefined, missB = vb === null || vb === undefined;
+      if (missA || missB) return missA - missB;  // missing values always last
+      const r = typeof va === "number" && typeof vb === "number" ? va - vb : String(va).localeCompare(String(vb));
+      return state.desc ? -r : r;
+    }
+    function draw() {
+      const needle = state.search.toLowerCase();
+      const runs = data.runs.filter((r) => (!state.project || r.project === state.project) &&
+        (!state.status || r.status === state.status) && (!needle || r.name.toLowerCase().includes(needle)));
+      runs.sort(compare);
+      count.textContent = `${runs.length} of ${data.runs.length} runs`;
+      const head = el("tr", {}, el("th", { class: "check" }), columns.map(([key, label, group]) => {
+        const arrow = state.sort === key ? (state.desc ? " ▾" : " ▴") : "";
+        return el("th", { class: "sortable" + (group ? " group-" + group : ""), title: group ? group + " · " + label : label,
+          onclick: () => { if (state.sort === key) state.desc = !state.desc; else { state.sort = key; state.desc = key !== "name"; } draw(); } },
+        group ? el("span", { class: "group-tag", text: group === "config" ? "cfg" : "final" }) : null, label + arrow);
+      }));
+      const body = el("tbody", {}, runs.map((run) => el("tr", { class: "run-row", "data-run": run.id },
+        el("td", { class: "check" }, el("input", { type: "checkbox", "aria-label": "select run", checked: state.selected.has(run.id),
+          onchange: (e) => { if (e.target.checked) state.selected.add(run.id); else state.selected.delete(run.id); compareBtn.disabled = state.selected.size !== 2; } })),
+        el("td", { class: "name" }, el("a", { href: GN.runHref(run.id), class: "run-link", text: run.name }),
+          el("span", { class: "run-id", text: run.id })),
+        el("td", { text: run.project }), el("td", {}, GN.statusPill(run.status)), el("td", { class: "nowrap", text: GN.when(run.created_at) }),
+        summaryKeys.map((k) => el("td", { class: "num", text: GN.fmt(run.summary[k]) })),
+        configKeys.map((k) => el("td", { class: typeof run.config[k] === "number" ? "num" : null, text: GN.fmt(run.config[k]) })))));
+      GN.clear(tableHolder).appendChild(el("table", { class: "data runs" }, el("thead", {}, head), body));
+      if (!runs.length) tableHolder.appendChild(el("p", { class: "empty", text: data.runs.length ? "No run matches these filters." : "No runs recorded yet: train with gn.track.init(...) and run.watch(), or run `glassnet demo`." }));
+    }
+    projectSel.addEventListener("change", () => { state.project = projectSel.value; draw(); });
+    statusSel.addEventListener("change", () => { state.status = statusSel.value; draw(); });
+    search.addEventListener("input", () => { state.search = search.value; draw(); });
+    compareBtn.addEventListener("click", () => {
+      const [a, b] = [...state.selected];
+      location.href = "/compare?a=" + encodeURIComponent(a) + "&b=" + encodeURIComponent(b);
+    });
+    draw();
+  };
+
+  /* ---------------------------------------------------------------- one run */
+  function baseMetrics(keys) {
+    const bases = [];
+    for (const key of keys) {
+      if (key === "epoch") continue;
+      let base = key.startsWith("epoch/") ? key.slice(6) : key;
+      if (key.startsWith("epoch/") && base.startsWith("val_")) base = base.slice(4);
+      if (!bases.includes(base)) bases.push(base);
+    }
+    return bases.sort((a, b) => (a === "loss" ? -1 : b === "loss" ? 1 : a.localeCompare(b)));
+  }
+  function metricSeries(curves, base, prefix, colors) {
+    const out = [];
+    const add = (key, name, extra) => { const c = curves[key]; if (c && c.steps.length) out.push(Object.assign({ name: prefix + name, x: c.steps, y: c.values }, extra)); };
+    const epochTrain = "epoch/" + base, epochVal = "epoch/val_" + base;
+    add(base, "per step", { color: colors[0], width: 1, opacity: curves[epochTrain] ? 0.35 : 1 });
+    add(epochTrain, "train (epoch)", { color: colors[1], width: 2.5 });
+    add(epochVal, "validation (epoch)", { color: colors[2], width: 2.5, dash: "dash" });
+    return out;
+  }
+  function thinnedNote(curves) {
+    const thinned = Object.entries(curves).filter(([, c]) => c.recorded > c.steps.length);
+    if (!thinned.length) return null;
+    const [key, c] = thinned[0];
+    return `Long curves are thinned for drawing (e.g. ${key}: ${c.steps.length} of ${c.recorded} points, first and last kept).`;
+  }
+  function groupByLayer(paths) {
+    const layers = [];
+    for (const path of paths) {
+      const i = path.lastIndexOf("/");
+      const layer = i < 0 ? path : path.slice(0, i);
+      let entry = layers.find((l) => l.name === layer);
+      if (!entry) { entry = { name: layer, paths: [] }; layers.push(entry); }
+      entry.paths.push(path);
+    }
+    return layers;
+  }
+
+  GN.renderRun = async function (container, runId, opts) {
+    opts = opts || {};
+    const base = "/api/runs/" + encodeURIComponent(runId);
+    const detail = await GN.api(base);
+    const run = detail.run;
+    const head = el("div", { class: "run-head" },
+      el("div", {}, el("div", { class: "crumbs" }, GN.isStatic() ? "report" : el("a", { href: "/", text: "Runs" }), " / ", el("span", { text: run.project })),
+        el("h1", { class: "run-name", text: run.name }),
+        el("div", { class: "meta" }, GN.statusPill(run.status), el("span", { class: "mono", text: run.id }),
+          el("span", { text: "started " + GN.when(run.created_at) }), el("span", { text: "took " + GN.duration(run.created_at, run.finished_at) }),
+          run.env && run.env.host ? el("span", { text: "on " + run.env.host }) : null)));
+    const sections = [["overview", "Overview"], ["curves", "Curves"], ["network", "Network"], ["weights", "Weights & biases"],
+      ["histograms", "Histograms"], ["diagnostics", "Diagnostics"], ["tables", "Tables"]];
+    const prefix = opts.anchorPrefix || "";
+    const nav = el("nav", { class: "subnav" }, sections.map(([id, label]) => el("a", { href: "#" + prefix + id, text: label })));
+    container.append(head, nav);
+    const S = {};
+    for (const [id, label] of sections) { S[id] = GN.section(prefix + id, label); container.appendChild(S[id]); }
+
+    // overview
+    const facts = { project: run.project, status: run.status, id: run.id, steps: null };
+    const grid = el("div", { class: "grid3" },
+      el("div", {}, el("h3", { text: "Config" }), GN.kvTable(run.config)),
+      el("div", {}, el("h3", { text: "Final metrics" }), GN.kvTable(Object.fromEntries(Object.entries(run.summary).filter(([k]) => k !== "epoch")))),
+      el("div", {}, el("h3", { text: "Data & models" }),
+        detail.datasets.length ? el("ul", { class: "plain" }, detail.datasets.map((d) => el("li", {}, el("span", { class: "tag", text: "dataset" }), `${d.name}:v${d.version}`))) : null,
+        detail.models.length ? el("ul", { class: "plain" }, detail.models.map((m) => el("li", {}, el("span", { class: "tag model", text: "model" }), `${m.name}:v${m.version}`, m.aliases.length ? ` (${m.aliases.join(", ")})` : ""))) : null,
+        !detail.datasets.length && !detail.models.length ? el("p", { class: "muted", text: "No dataset or model logged." }) : null,
+        run.error ? el("pre", { class: "error-box", text: run.error }) : null));
+    void facts;
+    S.overview.body.appendChild(grid);
+
+    const jobs = [];
+    // curves
+    jobs.push(GN.api(base + "/metrics").then((curves) => {
+      const bases = baseMetrics(Object.keys(curves));
+      if (!bases.length) { S.curves.body.appendChild(el("p", { class: "muted", text: "No metrics recorded." })); return; }
+      const note = thinnedNote(curves);
+      if (note) S.curves.body.appendChild(el("p", { class: "muted note", text: note }));
+      const grid = el("div", { class: "grid2" });
+      S.curves.body.appendChild(grid);
+      for (const b of bases) {
+        GN.lineChart(grid, metricSeries(curves, b, "", ["#94a3b8", GN.palette[0], GN.palette[1]]),
+          { title: b, xTitle: "optimizer step", yTitle: b });
+      }
+    }).catch((e) => GN.error(S.curves.body, e)));
+
+    // network
+    jobs.push(GN.api(base + "/network", { step: "end" }).then((first) => {
+      if (!first.columns.length) { S.network.body.appendChild(el("p", { class: "muted", text: "No snapshot recorded (run.watch(snapshots=\"epoch\") records one per epoch)." })); return; }
+      GN.networkPlayer(S.network.body, first, (step) => GN.api(base + "/network", { step: step }));
+    }).catch((e) => GN.error(S.network.body, e)));
+
+    // weights and biases over steps
+    jobs.push(Promise.all([GN.api(base + "/params"), GN.api(base + "/layers")]).then(([params, layers]) => {
+      const paths = detail.param_paths.filter((p) => p in params);
+      if (!paths.length) { S.weights.body.appendChild(el("p", { class: "muted", text: "No weight statistics recorded." })); return; }
+      const grid = el("div", { class: "grid2" });
+      S.weights.body.appendChild(grid);
+      for (const layer of groupByLayer(paths)) {
+        const series = [];
+        layer.paths.forEach((path, i) => {
+          const p = params[path], short = path.slice(layer.name.length + 1) || path;
+          const color = short === "bias" ? GN.palette[1] : GN.palette[0];
+          series.push({ name: short + " mean", x: p.steps, y: p.mean, color: color });
+          series.push({ name: short + " std", x: p.steps, y: p.std, color: color, dash: "dot" });
+          void i;
+        });
+        GN.lineChart(grid, series, { title: layer.name + " — weights and bias", yTitle: "value" });
+      }
+      const all = (field, name) => paths.map((path) => ({ name: path, x: params[path].steps, y: params[path][field] }));
+      GN.lineChart(grid, all("update_ratio"), { title: "Update ratio ‖ΔW‖ / ‖W‖", yTitle: "ratio (log)", logY: true });
+      GN.lineChart(grid, all("grad_l2"), { title: "Gradient L2 norm", yTitle: "‖∇‖ (log)", logY: true });
+      const share = [];
+      for (const [layer, s] of Object.entries(layers)) {
+        if (s.dead_share.some((v) => v !== null)) share.push({ name: layer + " dead (ReLU)", x: s.steps, y: s.dead_share });
+        if (s.saturated_share.some((v) => v !== null)) share.push({ name: layer + " saturated", x: s.steps, y: s.saturated_share });
+      }
+      if (share.length) GN.lineChart(grid, share, { title: "Dead and saturated units", yTitle: "share of units" });
+    }).catch((e) => GN.error(S.weights.body, e)));
+
+    // histogram heatmaps, one per Variable
+    const hgrid = el("div", { class: "grid2" });
+    S.histograms.body.appendChild(hgrid);
+    if (!detail.param_paths.length) S.histograms.body.appendChild(el("p", { class: "muted", text: "No histograms recorded." }));
+    for (const path of detail.param_paths) {
+      const slot = el("div", { class: "slot" });  // keeps the heatmaps in layer order
+      hgrid.appendChild(slot);
+      jobs.push(GN.api(base + "/histograms", { path: path }).then((h) => {
+        if (h.steps.length) GN.heatmap(slot, h, { title: path + " — value histogram over steps", yTitle: "value" });
+        else slot.remove();
+      }).catch((e) => slot.appendChild(el("p", { class: "error", text: path + ": " + e.message }))));
+    }
+
+    // diagnostics
+    jobs.push(GN.api(base + "/diagnostics").then((d) => {
+      const body = S.diagnostics.body;
+      if (!d.findings.length) body.appendChild(el("p", { class: "ok-box", text: "✓ Nothing looks wrong in what was recorded." }));
+      for (const f of d.findings) {
+        const evidence = Object.entries(f.evidence || {}).map(([k, v]) => `${k} = ${typeof v === "object" && v !== null ? Object.entries(v).map(([a, b]) => a + ": " + GN.fmt(b)).join(", ") : GN.fmt(v)}`).join(" · ");
+        body.appendChild(el("div", { class: "finding sev-" + String(f.severity).toLowerCase() },
+          el("div", { class: "finding-head" }, el("span", { class: "sev", text: f.severity }), f.layer ? el("span", { class: "mono", text: f.layer }) : null, el("strong", { text: f.what })),
+          evidence ? el("div", { class: "evidence mono", text: evidence }) : null,
+          el("div", { class: "advice", text: "→ " + f.advice })));
+      }
+      if (d.note) body.appendChild(el("p", { class: "muted note", text: d.note }));
+    }).catch((e) => GN.error(S.diagnostics.body, e)));
+
+    // the ten tables
+    jobs.push(GN.api(base + "/tables").then((t) => {
+      const body = S.tables.body;
+      if (!t.available) { body.appendChild(el("p", { class: "muted", text: "Tables unavailable — " + t.reason })); return; }
+      for (const [name, table] of Object.entries(t.tables)) {
+        const rows = table.rows.length > 200 ? table.rows.slice(0, 100).concat([table.columns.map(() => "…")], table.rows.slice(-100)) : table.rows;
+        body.appendChild(el("details", { class: "table-block", open: name === "weights" || name === "biases" ? "" : null },
+          el("summary", {}, el("span", { text: table.title }), el("span", { class: "muted", text: ` ${table.rows.length} row${table.rows.length === 1 ? "" : "s"}` })),
+          GN.table(table.columns, rows, { compact: true })));
+      }
+    }).catch((e) => GN.error(S.tables.body, e)));
+    await Promise.all(jobs);
+  };
+
+  GN.pages.run = async function (main) {
+    GN.clear(main);
+    await GN.renderRun(main, document.body.dataset.run);
+  };
+
+  /* ---------------------------------------------------------------- compare */
+  async function comparePicker(main) {
+    const data = await GN.api("/api/runs");
+    const pick = (id) => el("select", { id: id }, data.runs.map((r) => el("option", { value: r.id, text: `${r.name} (${r.project}, ${r.id})` })));
+    const a = pick("pick-a"), b = pick("pick-b");
+    if (data.runs.length > 1) b.selectedIndex = 1;
+    main.append(el("div", { class: "page-head" }, el("h1", { text: "Compare two runs" })),
+      el("div", { class: "card toolbar" }, el("label", {}, "A ", a), el("label", {}, "B ", b),
+        el("button", { class: "button primary", type: "button", text: "Compare",
+          onclick: () => { location.href = "/compare?a=" + encodeURIComponent(a.value) + "&b=" + encodeURIComponent(b.value); } })));
+  }
+
+  GN.renderCompare = async function (container, a, b) {
+    const d = await GN.api("/api/compare", { a: a, b: b });
+    const [ra, rb] = d.runs;
+    const colors = [GN.palette[0], GN.palette[1]];
+    container.appendChild(el("div", { class: "page-head" }, el("h1", { text: "Compare" }),
+      el("div", { class: "versus" },
+        el("a", { class: "run-chip a", href: GN.runHref(ra.id) }, el("b", { text: "A" }), el("span", { text: ra.name })),
+        el("span", { class: "muted", text: "vs" }),
+        el("a", { class: "run-chip b", href: GN.runHref(rb.id) }, el("b", { text: "B" }), el("span", { text: rb.name })))));
+    const cfg = GN.section("cmp-config", "Config", "Keys whose values differ are highlighted.");
+    const rows = d.config.map((c) => el("tr", { class: c.same ? "" : "differs" },
+      el("th", { text: c.key }), el("td", { text: GN.fmt(c.a) }), el("td", { text: GN.fmt(c.b) })));
+    cfg.body.appendChild(d.config.length ? el("table", { class: "data compare" },
+      el("thead", {}, el("tr", {}, el("th", { text: "key" }), el("th", { text: "A · " + ra.name }), el("th", { text: "B · " + rb.name }))),
+      el("tbody", {}, rows)) : el("p", { class: "muted", text: "Neither run has a config." }));
+    container.appendChild(cfg);
+
+    const cur = GN.section("cmp-curves", "Curves overlaid", "A in blue, B in orange; validation dashed.");
+    const grid = el("div", { class: "grid2" });
+    cur.body.appendChild(grid);
+    for (const base of baseMetrics(Object.keys(d.curves.a))) {
+      const series = [];
+      [["a", "A", 0], ["b", "B", 1]].forEach(([side, label, i]) => {
+        const c = d.curves[side];
+        const key = c["epoch/" + base] ? "epoch/" + base : base;
+        if (c[key]) series.push({ name: label + " train", x: c[key].steps, y: c[key].values, color: colors[i] });
+        const val = c["epoch/val_" + base];
+        if (val) series.push({ name: label + " validation", x: val.steps, y: val.values, color: colors[i], dash: "dash" });
+      });
+      if (series.length) GN.lineChart(grid, series, { title: base, xTitle: "optimizer step", yTitle: base });
+    }
+    if (!grid.childNodes.length) cur.body.appendChild(el("p", { class: "muted", text: "The two runs share no metric." }));
+    container.appendChild(cur);
+
+    const w = GN.section("cmp-weights", "Weight differences (final snapshots)",
+      "Per Variable: ‖A − B‖ / ‖A‖ (relative), cosine similarity, and mean |A − B|.");
+    const same = d.weights.filter((x) => x.diff_l2 !== null);
+    if (same.length) GN.barChart(w.body, same.map((x) => x.path), same.map((x) => x.relative), { title: "Relative difference ‖A − B‖ / ‖A‖", xTitle: "Variable", yTitle: "relative difference", color: GN.palette[3] });
+    w.body.appendChild(d.weights.length ? GN.table(["Variable", "shape A", "shape B", "‖A − B‖", "relative", "cosine", "mean |A − B|"],
+      d.weights.map((x) => [x.path, x.shape_a.join("×"), x.shape_b.join("×"), x.diff_l2, x.relative, x.cosine, x.mean_abs_diff]))
+      : el("p", { class: "muted", text: "Both runs need a snapshot to compare weights." }));
+    container.appendChild(w);
+  };
+
+  GN.pages.compare = async function (main) {
+    const { a, b } = document.body.dataset;
+    GN.clear(main);
+    if (!a || !b) return comparePicker(main);
+    await GN.renderCompare(main, a, b);
+  };
+
+  /* ---------------------------------------------------------------- registry */
+  GN.pages.registry = async function (main) {
+    const d = await GN.api("/api/registry");
+    GN.clear(main);
+    main.appendChild(el("div", { class: "page-head" }, el("h1", { text: "Datasets & models" })));
+    const runLinks = (runs) => runs.length ? el("span", { class: "links" }, runs.map((r) => el("a", { href: GN.runHref(r.id), text: r.name }))) : el("span", { class: "muted", text: "—" });
+    const ds = GN.section("datasets", "Datasets", "Content-hashed: the same data always gets the same version.");
+    ds.body.appendChild(d.datasets.length ? GN.table(["name", "version", "samples", "arrays", "hash", "logged", "used by runs"],
+      d.datasets.map((x) => [x.name, "v" + x.version, x.meta.n_samples,
+        Object.entries(x.meta.arrays || {}).map(([k, v]) => `${k} ${v.shape.join("×")} ${v.dtype}`).join(", "),
+        el("span", { class: "mono", text: x.hash.slice(0, 12) }), GN.when(x.created_at), runLinks(x.runs)]))
+      : el("p", { class: "muted", text: "No dataset logged (run.log_dataset(name, X=..., y=...))." }));
+    const ms = GN.section("models", "Registered models", "Each version is a .glassnet file; aliases point at versions.");
+    ms.body.appendChild(d.models.length ? GN.table(["name", "version", "aliases", "parameters", "registered", "made by run", "file"],
+      d.models.map((m) => [m.name, "v" + m.version, el("span", {}, m.aliases.map((a) => el("span", { class: "tag", text: a }))),
+        m.meta.params === undefined ? null : m.meta.params, GN.when(m.created_at), m.run ? runLinks([m.run]) : "—",
+        GN.isStatic() ? "—" : el("a", { href: "/api/blobs/" + encodeURIComponent(m.sha), download: m.name + "-v" + m.version + ".glassnet", text: "download" })]))
+      : el("p", { class: "muted", text: "No model registered (run.log_model(model, name))." }));
+    main.append(ds, ms);
+  };
+
+  /* ---------------------------------------------------------------- static report */
+  GN.pages.report = async function (main) {
+    const spec = await GN.api("/report");
+    GN.clear(main);
+    for (const id of spec.runs) {
+      const holder = el("div", { class: "report-run", id: "run-" + id });
+      main.appendChild(holder);
+      await GN.renderRun(holder, id, { anchorPrefix: id + "-" });
+    }
+    if (spec.compare) {
+      const holder = el("div", { class: "report-run", id: "compare" });
+      main.appendChild(holder);
+      await GN.renderCompare(holder, spec.compare[0], spec.compare[1]);
+    }
+  };
+})(window.GN);
