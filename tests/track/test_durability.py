@@ -97,7 +97,7 @@ def test_four_writers_at_once_lose_nothing_and_never_see_locked(store_dir, tmp_p
     time.sleep(0.5)
     go.touch()
     results = [c.communicate(timeout=120) for c in children]
-    for child, (out, err) in zip(children, results):
+    for child, (_, err) in zip(children, results, strict=True):
         assert child.returncode == 0, err
         assert "locked" not in err and "Traceback" not in err
     store = open_store(store_dir)
@@ -128,7 +128,7 @@ def test_processes_creating_a_new_store_at_once_all_succeed_with_one_schema(tmp_
     time.sleep(0.5)
     go.touch()
     results = [c.communicate(timeout=60) for c in children]
-    for child, (out, err) in zip(children, results):
+    for child, (_, err) in zip(children, results, strict=True):
         assert child.returncode == 0, err
     from glassnet.track.store import SCHEMA_VERSION
 

@@ -62,6 +62,6 @@ def test_same_data_same_version_new_data_next_version(store):
         load_dataset("toy:v9", store=store)
     with pytest.raises(ValueError, match="needs at least one array"):
         init("p", store=store).log_dataset("empty")
-    with pytest.raises(TypeError, match="dtype object"):
+    with pytest.raises(ValueError, match="dtype object"):
         dataset_hash({"X": np.array([{}, []], dtype=object)})
     assert sys.modules["glassnet.track.registry"]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from track_helpers import run_python
 
 from glassnet.track import Run, init, open_store
-
-from track_helpers import run_python
 
 
 def test_init_log_finish_records_config_metrics_and_summary(store):

@@ -45,7 +45,8 @@ def test_flat_stats_match_numpy_per_segment():
 def test_flat_stats_survive_nan_and_inf_weights():
     values = np.array([[1.0, np.nan, 3.0, 0.5, -0.5], [1.0, 2.0, 3.0, 0.5, -0.5]])
     values[0, 4] = np.inf
-    stats, counts, edges = FlatStats([3, 2], max_rows=2).compute(values, np.zeros_like(values), None)
+    flat = FlatStats([3, 2], max_rows=2)
+    stats, counts, edges = flat.compute(values, np.zeros_like(values), None)
     assert np.isnan(stats[0, 0, 1]) and np.isnan(stats[:, :, 13]).all()
     assert edges is not None and edges.shape == (2, 2, 65)
     assert counts[0, 0].sum() == 2 and counts[0, 1].sum() == 1  # finite values only

@@ -8,4 +8,4 @@ from glassnet.track.registry import load_dataset, load_model
 from glassnet.track.run import Run, init
 from glassnet.track.store import Store, open_store
 
-__all__ = sorted(["Run", "Store", "init", "load_dataset", "load_model", "open_store"])
+__all__ = ["Run", "Store", "init", "load_dataset", "load_model", "open_store"]

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from glassnet.track.errors import ConfigError
+
 _CHUNK = 1 << 20
 
 
@@ -28,7 +30,7 @@ class BlobStore:
     def path(self, sha: str) -> Path:
         """Where the blob named ``sha`` lives (whether or not it exists)."""
         if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-            raise ValueError(f"blob name must be 64 lowercase hex digits, got {sha!r}")
+            raise ConfigError(f"blob name must be 64 lowercase hex digits, got {sha!r}")
         return self.root / sha[:2] / sha
 
     def exists(self, sha: str) -> bool:

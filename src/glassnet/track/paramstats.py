@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.track.errors import ConfigError
+
 HIST_BINS = 64
 # Columns of the (n_variables, 14) array returned by FlatStats.compute, in order.
 COLUMNS = ("count", "mean", "std", "min", "max", "l2", "neg_share",
@@ -35,7 +37,7 @@ class FlatStats:
     def __init__(self, sizes: list[int], max_rows: int = 1) -> None:
         sizes = np.asarray(sizes, dtype=np.int64)
         if sizes.size == 0 or np.any(sizes <= 0):
-            raise ValueError(f"segment sizes must be positive, got {sizes.tolist()}")
+            raise ConfigError(f"segment sizes must be positive, got {sizes.tolist()}")
         k, n = len(sizes), int(sizes.sum())
         self.k, self.n, self.sizes = k, n, sizes
         self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
@@ -72,7 +74,7 @@ class FlatStats:
         n, k = self.n, self.k
         m = values.shape[0]
         if m > self.max_rows:
-            raise ValueError(f"FlatStats was made for at most {self.max_rows} rows, got {m}")
+            raise ConfigError(f"FlatStats was made for at most {self.max_rows} rows, got {m}")
         x, tmp = self._x[:m], self._tmp[:m]
         x[:, :n] = values
         x[:, n:] = grads

@@ -16,6 +16,7 @@ import tempfile
 
 import numpy as np
 
+from glassnet.track.errors import ConfigError, DataError, NotFoundError
 from glassnet.track.store import Store, open_store
 
 
@@ -25,7 +26,7 @@ def dataset_hash(arrays: dict[str, np.ndarray]) -> str:
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
         if a.dtype.hasobject:
-            raise TypeError(f"dataset array {name!r} has dtype object; give numbers or strings")
+            raise DataError(f"dataset array {name!r} has dtype object; give numbers or strings")
         digest.update(f"{name}\0{a.dtype.str}\0{a.shape}\0".encode())
         digest.update(a.view(np.uint8).reshape(-1) if a.size else b"")
     return digest.hexdigest()
@@ -35,16 +36,17 @@ def log_dataset(store: Store, name: str, arrays: dict, run_id: str | None = None
                 save: bool = True) -> int:
     """Register the dataset ``{array name: array}`` under ``name``; return its version."""
     if not isinstance(name, str) or not name or ":" in name:
-        raise ValueError(f"dataset name must be a non-empty string without ':', got {name!r}")
+        raise ConfigError(f"dataset name must be a non-empty string without ':', got {name!r}")
     if not arrays:
-        raise ValueError(f"log_dataset({name!r}) needs at least one array, e.g. X=..., y=...")
+        raise DataError(f"log_dataset({name!r}) needs at least one array, e.g. X=..., y=...")
     arrays = {k: np.asarray(v) for k, v in arrays.items() if v is not None}
     content_hash = dataset_hash(arrays)
     sha = None
     if save and all(a.dtype.kind in "biuf" for a in arrays.values()):
         sha = store.blobs.put_arrays(arrays)
     size = int(sum(a.nbytes for a in arrays.values()))
-    meta = {"arrays": {k: {"shape": list(a.shape), "dtype": a.dtype.str} for k, a in arrays.items()},
+    described = {k: {"shape": list(a.shape), "dtype": a.dtype.str} for k, a in arrays.items()}
+    meta = {"arrays": described,
             "n_samples": int(len(next(iter(arrays.values())))) if arrays else 0}
     return store.register_dataset(name, content_hash, sha, meta, run_id, size)
 
@@ -61,7 +63,7 @@ def load_dataset(spec: str, store=None) -> dict[str, np.ndarray]:
         chosen = [d for d in versions if d["version"] == number]
         if not chosen:
             raise _not_found(f"dataset {name!r} has no version {ref!r}; versions: "
-                             f"{['v%d' % d['version'] for d in versions]}")
+                             f"{['v' + str(d['version']) for d in versions]}")
         entry = chosen[0]
     else:
         entry = versions[-1]
@@ -74,12 +76,12 @@ def log_model(store: Store, model, name: str, aliases=("latest",), run_id: str |
               meta: dict | None = None) -> int:
     """Save ``model`` (``model.save``) as a new registry version of ``name``; return it."""
     if not isinstance(name, str) or not name or ":" in name:
-        raise ValueError(f"model name must be a non-empty string without ':', got {name!r}")
+        raise ConfigError(f"model name must be a non-empty string without ':', got {name!r}")
     if isinstance(aliases, str):
         aliases = [aliases]
     for alias in aliases:
         if not alias or (alias[:1] in "vV" and alias[1:].isdigit()) or alias.isdigit():
-            raise ValueError(f"alias {alias!r} would read as a version number; choose a word")
+            raise ConfigError(f"alias {alias!r} would read as a version number; choose a word")
     tmp = tempfile.mkdtemp(prefix="glassnet-model-")
     try:
         path = os.path.join(tmp, f"{name}.glassnet")
@@ -117,6 +119,4 @@ def load_model(spec: str, store=None):
 
 
 def _not_found(message: str) -> Exception:
-    from glassnet.track.errors import NotFoundError
-
     return NotFoundError(message)

@@ -20,6 +20,7 @@ import traceback
 import numpy as np
 
 from glassnet.track.env import environment, process_fingerprint
+from glassnet.track.errors import ConfigError, ValueTypeError
 from glassnet.track.store import Store, open_store
 
 
@@ -29,9 +30,9 @@ class Run:
     def __init__(self, store: Store, project: str, name: str | None = None,
                  config: dict | None = None, tags=None, group: str | None = None) -> None:
         if not isinstance(project, str) or not project:
-            raise ValueError(f"project must be a non-empty string, got {project!r}")
+            raise ConfigError(f"project must be a non-empty string, got {project!r}")
         if config is not None and not isinstance(config, dict):
-            raise TypeError(f"config must be a dict, got {type(config).__name__}")
+            raise ValueTypeError(f"config must be a dict, got {type(config).__name__}")
         self.store = store
         self.project = project
         self.config = dict(config or {})
@@ -47,7 +48,8 @@ class Run:
         _active[self.id] = self
 
     def __repr__(self) -> str:
-        return f"Run(id={self.id!r}, name={self.name!r}, project={self.project!r}, status={self.status!r})"
+        return (f"Run(id={self.id!r}, name={self.name!r}, project={self.project!r}, "
+                f"status={self.status!r})")
 
     @property
     def step(self) -> int:
@@ -57,16 +59,16 @@ class Run:
     def log(self, data: dict, step: int | None = None) -> None:
         """Record numbers under their keys at ``step`` (default: the step after the last one)."""
         if not isinstance(data, dict):
-            raise TypeError(f"run.log expects a dict of numbers, got {type(data).__name__}")
+            raise ValueTypeError(f"run.log expects a dict of numbers, got {type(data).__name__}")
         values = {}
         for key, value in data.items():
             if not isinstance(key, str) or not key:
-                raise ValueError(f"run.log keys must be non-empty strings, got {key!r}")
+                raise ConfigError(f"run.log keys must be non-empty strings, got {key!r}")
             values[key] = _to_float(key, value)
         if step is None:
             step = self._last_step + 1
         elif not isinstance(step, numbers.Integral) or step < 0:
-            raise ValueError(f"step must be a non-negative integer, got {step!r}")
+            raise ConfigError(f"step must be a non-negative integer, got {step!r}")
         self._log_floats(int(step), values)
 
     def _log_floats(self, step: int, values: dict[str, float]) -> None:
@@ -137,12 +139,15 @@ class Run:
 
     def _check_open(self) -> None:
         if self.status != "running":
-            raise ValueError(f"run {self.id!r} is {self.status}; start a new run to log more")
+            raise ConfigError(f"run {self.id!r} is {self.status}; start a new run to log more")
 
 
 def init(project: str = "default", name: str | None = None, config: dict | None = None,
          store=None, tags=None, group: str | None = None) -> Run:
-    """Start a recorded run in ``store`` (a folder; default ``$GLASSNET_STORE`` or ./glassnet-runs)."""
+    """Start a recorded run in ``store``: a folder, default ``$GLASSNET_STORE`` or ./glassnet-runs.
+
+    ``tags`` (a list of strings) and ``group`` (e.g. a sweep id) help find runs later.
+    """
     _install_exit_hooks()
     return Run(open_store(store), project, name=name, config=config, tags=tags, group=group)
 
@@ -154,7 +159,8 @@ def _to_float(key: str, value) -> float:
         return float(value)
     if isinstance(value, numbers.Real):
         return float(value)
-    raise TypeError(f"run.log value for {key!r} must be a real number, got {type(value).__name__}")
+    raise ValueTypeError(f"run.log value for {key!r} must be a real number, "
+                         f"got {type(value).__name__}")
 
 
 def _describe(exc_type, exc, tb) -> str:

@@ -26,7 +26,7 @@ import numpy as np
 
 from glassnet.track.blobs import BlobStore
 from glassnet.track.env import hostname, process_alive
-from glassnet.track.errors import NotFoundError, StoreError
+from glassnet.track.errors import ConfigError, NotFoundError, StoreError
 from glassnet.track.paramstats import COLUMNS, HIST_BINS, uniform_edges
 from glassnet.track.writer import BufferedWriter
 
@@ -271,7 +271,7 @@ class Store:
         with self._write() as c:
             seq = c.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM runs").fetchone()[0]
             if name is None:
-                name = f"{_ADJECTIVES[seq * 7 % len(_ADJECTIVES)]}-{_NOUNS[seq * 13 % len(_NOUNS)]}-{seq}"
+                name = _run_name(seq)
             while True:
                 run_id = uuid.uuid4().hex[:8]
                 if not c.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
@@ -287,7 +287,7 @@ class Store:
 
     def finish_run(self, run_id: str, status: str, summary: dict, error: str | None = None) -> None:
         if status not in STATUSES:
-            raise ValueError(f"run status must be one of {sorted(STATUSES)}, got {status!r}")
+            raise ConfigError(f"run status must be one of {sorted(STATUSES)}, got {status!r}")
         self.writer.flush()
         now = time.time()
         with self._write() as c:
@@ -313,7 +313,8 @@ class Store:
             "SELECT id, pid, pid_start FROM runs WHERE status = 'running' AND host = ?",
             (hostname(),),
         )
-        dead = [run_id for run_id, pid, start in rows if pid is None or not process_alive(pid, start)]
+        dead = [run_id for run_id, pid, start in rows
+                if pid is None or not process_alive(pid, start)]
         if dead:
             with self._write() as c:
                 for run_id in dead:
@@ -350,7 +351,8 @@ class Store:
         self.writer.add("metric_block", (run_id, key, steps, values, t))
 
     def log_layer_stats(self, rows: list[tuple]) -> None:
-        """Queue rows ``(run_id, layer, step, backward_time, update_time, dead, saturated, time)``."""
+        """Queue rows ``(run_id, layer, step, backward_time, update_time, dead_share,
+        saturated_share, time)``."""
         self.writer.extend("layer_stats", rows)
 
     def log_snapshot(self, run_id: str, step: int, label: str, arrays: dict) -> str:
@@ -446,7 +448,7 @@ class Store:
             params.append(project)
         if status is not None:
             if status not in STATUSES:
-                raise ValueError(f"status must be one of {sorted(STATUSES)}, got {status!r}")
+                raise ConfigError(f"status must be one of {sorted(STATUSES)}, got {status!r}")
             where.append("status = ?")
             params.append(status)
         if group_id is not None:
@@ -455,7 +457,8 @@ class Store:
         sql = f"SELECT {', '.join(_RUN_FIELDS)} FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        records = [_run_record(r) for r in self._read(sql + " ORDER BY created_at DESC, seq DESC", params)]
+        rows = self._read(sql + " ORDER BY created_at DESC, seq DESC", params)
+        records = [_run_record(r) for r in rows]
         if tag is not None:
             records = [r for r in records if tag in r["tags"]]
         return records
@@ -553,7 +556,7 @@ class Store:
     def param_series(self, run_id: str, path: str, field: str):
         """``(steps, values)`` of one statistic of one Variable, e.g. ``("dense/kernel", "l2")``."""
         if field not in COLUMNS:
-            raise ValueError(f"field must be one of {sorted(COLUMNS)}, got {field!r}")
+            raise ConfigError(f"field must be one of {sorted(COLUMNS)}, got {field!r}")
         run_id = self.resolve_run_id(run_id)
         column = COLUMNS.index(field)
         steps, values = [], []
@@ -676,20 +679,24 @@ class Store:
         for n, alias, version in self._read("SELECT name, alias, version FROM model_aliases"):
             aliases.setdefault((n, version), []).append(alias)
         out = []
-        for n, version, sha, meta, run_id, created in self._read(sql + " ORDER BY name, version", params):
+        rows = self._read(sql + " ORDER BY name, version", params)
+        for n, version, sha, meta, run_id, created in rows:
             out.append({"name": n, "version": version, "sha": sha,
                         "aliases": sorted(aliases.get((n, version), [])),
                         "meta": json.loads(meta), "run_id": run_id, "created_at": created})
         return out
 
     def model_version(self, name: str, ref: str | int | None = None) -> dict:
-        """The registry entry of ``name`` at ``ref``: ``"v3"``, ``3``, an alias, or None (latest)."""
+        """The registry entry of ``name`` at ``ref``: ``"v3"``, ``3``, an alias or None.
+
+        None means the version aliased ``latest``, else the highest version."""
         versions = {m["version"]: m for m in self.models(name)}
         if not versions:
             known = sorted({m["name"] for m in self.models()})
             raise NotFoundError(f"no model named {name!r} in the registry; models: {known}")
         if ref is None:
-            ref = "latest" if any("latest" in m["aliases"] for m in versions.values()) else max(versions)
+            aliased = any("latest" in m["aliases"] for m in versions.values())
+            ref = "latest" if aliased else max(versions)
         if isinstance(ref, str) and ref[:1] in "vV" and ref[1:].isdigit():
             ref = int(ref[1:])
         elif isinstance(ref, str) and ref.isdigit():
@@ -697,7 +704,7 @@ class Store:
         if isinstance(ref, int):
             if ref not in versions:
                 raise NotFoundError(f"model {name!r} has no version v{ref}; versions: "
-                                    f"{['v%d' % v for v in sorted(versions)]}")
+                                    f"{[f'v{v}' for v in sorted(versions)]}")
             return versions[ref]
         for m in versions.values():
             if ref in m["aliases"]:
@@ -706,10 +713,15 @@ class Store:
         raise NotFoundError(f"model {name!r} has no alias {ref!r}; aliases: {aliases}")
 
 
+def _run_name(seq: int) -> str:
+    """``adjective-noun-<seq>``, as W&B names runs; seq makes it unique in the store."""
+    return f"{_ADJECTIVES[seq * 7 % len(_ADJECTIVES)]}-{_NOUNS[seq * 13 % len(_NOUNS)]}-{seq}"
+
+
 def thin_indices(n: int, max_points: int) -> np.ndarray:
     """Indices of at most ``max_points`` of ``n`` points, evenly spread, first and last kept."""
     if max_points < 2:
-        raise ValueError(f"max_points must be at least 2 (first and last), got {max_points}")
+        raise ConfigError(f"max_points must be at least 2 (first and last), got {max_points}")
     if n <= max_points:
         return np.arange(n)
     return np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(np.int64))

@@ -220,7 +220,7 @@ class Watch(Callback):
         for key, (steps, values) in series.items():
             store.log_metric_series(run_id, key, steps, values, pending[-1][1])
         rows = []
-        for i, (step, now, logs, _, timing, update) in enumerate(pending):
+        for i, (step, now, _, _, timing, update) in enumerate(pending):
             for layer, share, seconds in zip(self._layers, self._update_share, timing,
                                              strict=True):
                 dead = saturated = _NAN
