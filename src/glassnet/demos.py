@@ -12,7 +12,6 @@ collect them; each returns a dict of the numbers it found (accuracy, run ids...)
 
 from __future__ import annotations
 
-import importlib
 import math
 
 import numpy as np
@@ -41,14 +40,6 @@ def stratified_split(y, test_size: float = 0.2, seed: int = SEED):
     test = np.sort(np.asarray(test, dtype=np.int64))
     train = np.setdiff1d(np.arange(len(y)), test)
     return rng.permutation(train), test
-
-
-def _optional(module: str, name: str):
-    """A function of a sibling module that may not be installed in this build, or None."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
 
 
 def _digits_model(activation: str, x_train):
@@ -93,14 +84,11 @@ def digits_demo(emit, store=None, callbacks=(), store_hint: str = "") -> dict:
     run, model, _, accuracy = _train_digits("relu", split, store, "digits", "demo",
                                             DIGITS_EPOCHS, callbacks)
     emit(f"Recorded run {run.id} ({run.name}) in {run.store.root}")
+    from glassnet.inspect import describe
     from glassnet.summary import summary_text
 
     emit(summary_text(model))
-    describe = _optional("glassnet.inspect", "describe")
-    if describe is not None:
-        emit(describe(model))
-    else:
-        emit("(weights and biases per layer: glassnet.inspect.describe is not in this build)")
+    emit(describe(model))
     emit_run_tables(emit, run.id, run.store)
     emit_findings(emit, model, x[split[0]], y[split[0]])
     emit(f"test accuracy: {accuracy * 100:.1f}%")
@@ -109,26 +97,22 @@ def digits_demo(emit, store=None, callbacks=(), store_hint: str = "") -> dict:
 
 
 def emit_run_tables(emit, run_ids, store) -> None:
-    """The report tables of recorded runs, each with its title (the ten, or a note)."""
-    tables = _optional("glassnet.report", "tables")
-    if tables is None:
-        emit("(report tables: glassnet.report.tables is not in this build)")
-        return
+    """The ten report tables of recorded runs, each with its title."""
+    from glassnet.report import tables
+
     for table in tables(run_ids, store).values():
         emit(table)
 
 
 def emit_findings(emit, model, x, y) -> None:
-    diagnose = _optional("glassnet.inspect", "diagnose")
-    if diagnose is None:
-        emit("(diagnostics: glassnet.inspect.diagnose is not in this build)")
-        return
+    """Each finding of ``gn.inspect.diagnose`` as one line, or that there were none."""
+    from glassnet.inspect import diagnose
+
     findings = diagnose(model, x, y)
     if not findings:
         emit("diagnostics: no problems found")
     for finding in findings:
-        emit(f"diagnostic [{finding.severity}] {finding.layer}: {finding.what} — "
-             f"{finding.evidence}. {finding.advice}")
+        emit(f"diagnostic: {finding}")
 
 
 def next_commands(run_id: str, store_hint: str = "") -> str:
@@ -191,9 +175,9 @@ def lab_demo(emit, epochs: int = 1000) -> dict:
 
 
 def _emit_trace(emit, model, x_one) -> None:
-    trace = _optional("glassnet.inspect", "trace")
-    if trace is not None:
-        emit(trace(model, x_one))
+    from glassnet.inspect import trace
+
+    emit(trace(model, x_one))
 
 
 # -- activations side by side --------------------------------------------------------------
@@ -211,11 +195,9 @@ def activations_demo(emit, store=None, epochs: int = DIGITS_EPOCHS, callbacks=()
     table = Table(["activation", "run", "test loss", "test accuracy"], rows,
                   title="Test results by hidden activation (same data, seed and optimizer)")
     emit(table)
-    tables = _optional("glassnet.report", "tables")
-    if tables is not None:
-        emit(tables(run_ids, run.store)["activations"])
-    else:
-        emit("(activation table: glassnet.report.tables is not in this build)")
+    from glassnet.report import tables
+
+    emit(tables(run_ids, run.store)["activations"])
     return {"run_ids": run_ids, "results": table}
 
 

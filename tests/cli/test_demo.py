@@ -76,11 +76,17 @@ def test_demo_trains_records_and_explains_the_digits_network(filled):
 
 
 def test_demo_prints_the_report_tables_and_diagnostics(filled):
-    tables = pytest.importorskip("glassnet.report").tables
+    tables = gn.report.tables
     out = filled.demo.stdout
     for table in tables(filled.demo_id, gn.track.open_store(filled.store)).values():
         assert table.title in out
-    assert any(line.startswith(("diagnostics:", "diagnostic [")) for line in out.splitlines())
+    store = gn.track.open_store(filled.store)
+    model = gn.track.load_model("digits-mlp:latest", store)
+    data = gn.track.load_dataset("digits:v1", store)
+    findings = gn.inspect.diagnose(model, data["X"], data["y"])
+    expected = [f"diagnostic: {f}" for f in findings] or ["diagnostics: no problems found"]
+    found = [line for line in out.splitlines() if line.startswith("diagnostic")]
+    assert found == expected
 
 
 def test_demo_lab_shows_the_arithmetic_and_recovers_w_and_b(tmp_path):
@@ -111,8 +117,7 @@ def test_demo_activations_records_one_run_per_activation(tmp_path):
     for run in runs:
         row = next(r for r in rows if r[:2] == [run.config["activation"], run.id])
         assert row[3] == format_value(run.summary["test/accuracy"])
-    if gn.report.__dict__.get("tables"):
-        assert "Activation function beside weights and biases, across runs" in result.stdout
+    assert "Activation function beside weights and biases, across runs" in result.stdout
 
 
 def test_demo_imbalanced_starts_the_bias_at_the_log_odds(tmp_path):

@@ -98,21 +98,34 @@ def test_report_html(filled, tmp_path):
     assert out.read_text().lstrip().lower().startswith("<!doctype html")
 
 
-def test_diagnose_rebuilds_the_run_on_its_data(filled):
-    result = run_cli("diagnose", filled.coffee_id, "--store", filled.store)
+def test_diagnose_rebuilds_the_run_on_its_data(tmp_path):
+    # SGD at learning rate 5 moves the weights far too much per step: diagnose says so
+    trained = run_cli("train", "--dataset", "coffee", "--hidden", "8", "--optimizer", "sgd",
+                      "--learning-rate", "5", "--epochs", "3", "--name", "hot",
+                      "--store", tmp_path / "s")
+    assert trained.exit_code == 0, trained.stderr
+    run_id = trained.stdout.split("Recorded run ")[1].split()[0]
+    result = run_cli("diagnose", run_id, "--store", tmp_path / "s")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.splitlines()[0] == (
-        f"Diagnosing run {filled.coffee_id} (coffee/coffee-tanh) at its last snapshot, "
-        f"on data set coffee:v1 (200 samples)")
+    lines = result.stdout.splitlines()
+    assert lines[0] == (f"Diagnosing run {run_id} (coffee/hot) at its last snapshot, "
+                        f"on data set coffee:v1 (200 samples)")
     # the same findings as diagnosing the logged model on the logged data directly
-    model = gn.track.load_model("coffee-mlp:latest", filled.store)
-    data = gn.track.load_dataset("coffee:v1", filled.store)
+    model = gn.track.load_model("coffee-mlp:latest", tmp_path / "s")
+    data = gn.track.load_dataset("coffee:v1", tmp_path / "s")
     findings = gn.inspect.diagnose(model, data["X"], data["y"])
-    body = result.stdout.splitlines()[1:]
-    if findings:
-        assert len([line for line in body if line.startswith("diagnostic [")]) == len(findings)
-    else:
-        assert body == ["diagnostics: no problems found"]
+    assert any("learning rate too high" in f.what for f in findings)
+    assert lines[1:] == [f"diagnostic: {f}" for f in findings]
+
+
+def test_diagnose_a_healthy_run(filled):
+    result = run_cli("diagnose", filled.demo_id, "--store", filled.store)
+    assert result.exit_code == 0, result.stderr
+    model = gn.track.load_model("digits-mlp:latest", filled.store)
+    data = gn.track.load_dataset("digits:v1", filled.store)
+    findings = gn.inspect.diagnose(model, data["X"], data["y"])
+    expected = [f"diagnostic: {f}" for f in findings] or ["diagnostics: no problems found"]
+    assert result.stdout.splitlines()[1:] == expected
 
 
 def test_compare_shows_config_differences_metrics_and_weights(filled):

@@ -93,6 +93,14 @@ def test_standardisation_is_adapted_on_the_training_rows_only(tmp_path):
     assert np.allclose(norm.variance.numpy(), train.var(axis=0), rtol=1e-4)
 
 
+def test_no_standardize_leaves_the_features_raw(tmp_path):
+    result = run_cli("train", "--dataset", "coffee", "--no-standardize", "--epochs", "1",
+                     "--store", tmp_path / "s")
+    assert result.exit_code == 0, result.stderr
+    model = gn.track.load_model("coffee-mlp:latest", tmp_path / "s")
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dense", "Dense"]
+
+
 def test_detect_task_from_labels():
     assert detect_task(np.array([0, 1, 1, 0])) == "binary"
     assert detect_task(np.array([0, 2, 1, 3])) == "classification"

@@ -26,14 +26,9 @@ def report(run_names, format_, output, store):
     store = open_existing_store(store)
     ids = [resolve_run(store, name).id for name in run_names]
     if format_ == "html":
-        from glassnet.demos import _optional
+        from glassnet.cli.tools import feature
 
-        write_html = _optional("glassnet.ui.report", "write_html")
-        if write_html is None:
-            from glassnet.errors import MissingDependencyError
-
-            raise MissingDependencyError("the HTML report (glassnet.ui.report.write_html) is "
-                                         "not in this build; use --format markdown")
+        write_html = feature("glassnet.ui.report", "write_html", "the HTML report")
         path = Path(output or DEFAULT_HTML)
         write_html(ids, store, path)
         emit(f"Wrote {path}")

@@ -104,13 +104,9 @@ def _plain(value):
 
 
 def _emit_describe(model) -> None:
-    from glassnet.demos import _optional
+    from glassnet.inspect import describe
 
-    describe = _optional("glassnet.inspect", "describe")
-    if describe is None:
-        emit("(weights and biases per layer: glassnet.inspect.describe is not in this build)")
-    else:
-        emit(describe(model))
+    emit(describe(model))
 
 
 @click.command()

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from glassnet.cli.common import common_options, emit, open_store, store_path
+from glassnet.cli.common import (
+    common_options,
+    emit,
+    open_existing_store,
+    open_store,
+    store_path,
+)
 
 
 def load_model_named(name: str, store):
@@ -18,7 +24,7 @@ def load_model_named(name: str, store):
         return load_model(name)
     from glassnet import track
 
-    return track.load_model(name, open_store(store))
+    return track.load_model(name, open_existing_store(store))
 
 
 @click.command()
@@ -33,7 +39,7 @@ def export(model_name, onnx_path, weights_path, store):
         raise click.UsageError("give --onnx OUT.onnx and/or --safetensors OUT.safetensors")
     model = load_model_named(model_name, store)
     if onnx_path:
-        export_onnx = _feature("glassnet.io.onnx", "export_onnx", "ONNX export")
+        export_onnx = feature("glassnet.io.onnx", "export_onnx", "ONNX export")
         export_onnx(model, onnx_path)
         emit(f"Wrote {onnx_path} (ONNX)")
     if weights_path:
@@ -50,7 +56,7 @@ def export(model_name, onnx_path, weights_path, store):
 @common_options
 def ui(host, port, no_browser, store):
     """The dashboard: every run's metrics, weights and biases in your browser."""
-    serve = _feature("glassnet.ui", "serve", "the dashboard")
+    serve = feature("glassnet.ui", "serve", "the dashboard")
     serve(open_store(store), host=host, port=port, open_browser=not no_browser)
 
 
@@ -65,7 +71,7 @@ def sweep(config_file, resume, jobs, store):
     """A grid or random search scored by cross-validation, from a TOML file; each fit a run."""
     from glassnet.table import Table
 
-    run_sweep_file = _feature("glassnet.sweeps", "run_sweep_file", "sweeps")
+    run_sweep_file = feature("glassnet.sweeps", "run_sweep_file", "sweeps")
     result = run_sweep_file(Path(config_file), open_store(store), resume=resume, n_jobs=jobs)
     records = result.records(timings=False)
     columns = list(dict.fromkeys(key for record in records for key in record))
@@ -76,7 +82,7 @@ def sweep(config_file, resume, jobs, store):
          f"`glassnet runs` lists them")
 
 
-def _feature(module: str, name: str, what: str):
+def feature(module: str, name: str, what: str):
     """A function from a module that ships separately; a clear error when it is absent."""
     import importlib
 

@@ -8,8 +8,8 @@ from glassnet.cli.common import common_options, emit, open_store, progress_callb
 
 # flag name -> config key; a flag given on the command line overrides the config file
 _FLAGS = ("data", "target", "dataset", "task", "hidden", "activation", "optimizer",
-          "learning_rate", "batch_size", "epochs", "validation_split", "seed", "save",
-          "project", "name")
+          "learning_rate", "batch_size", "epochs", "validation_split", "standardize", "seed",
+          "save", "project", "name")
 
 
 @click.command()
@@ -27,6 +27,8 @@ _FLAGS = ("data", "target", "dataset", "task", "hidden", "activation", "optimize
 @click.option("--batch-size", type=int, help="Default 32.")
 @click.option("--epochs", type=int, help="Default 30.")
 @click.option("--validation-split", type=float, help="Share of rows held out (default 0).")
+@click.option("--standardize/--no-standardize", default=None,
+              help="Standardise the features with a Normalization layer (default: yes).")
 @click.option("--seed", type=int, help="Seeds the weights, the shuffles and the split (default 0).")
 @click.option("--save", metavar="MODEL.glassnet", help="Also write the trained model here.")
 @click.option("--project", help="Project of the run (default: the data set's name).")
