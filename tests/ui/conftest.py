@@ -5,21 +5,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
-import warnings
 
 import pytest
 
 pytest.importorskip("fastapi", reason="the ui extra is not installed: pip install 'glassnet[ui]'")
 
-from ui_helpers import fill_store  # noqa: E402
-
-
-def _test_client_class():
-    # starlette warns (once, on import) that it prefers the httpx2 package to httpx
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from fastapi.testclient import TestClient
-    return TestClient
+from ui_helpers import fill_store, make_client  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -31,9 +22,7 @@ def filled(tmp_path_factory):
 @pytest.fixture(scope="session")
 def client(filled):
     """A TestClient of the dashboard app over the filled store."""
-    from glassnet.ui.app import create_app
-
-    with _test_client_class()(create_app(filled["store"].root)) as c:
+    with make_client(filled["store"].root) as c:
         yield c
 
 

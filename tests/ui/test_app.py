@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from ui_helpers import XSS_KEY, XSS_NAME, XSS_VALUE
+from ui_helpers import XSS_KEY, XSS_NAME, XSS_VALUE, make_client
 
 # 240 digits, validation_split=0.25 -> 180 training rows, batch 32 -> 6 steps per epoch;
 # 4 epochs -> steps 0..23; snapshots "epoch" -> the initial one (-1) and each epoch's last
@@ -70,14 +70,17 @@ def test_run_detail_and_curves_match_the_training_history(client, filled):
     assert len(steps) == 5 and steps[0] == 0 and steps[-1] == 23 and thin["loss"]["recorded"] == 24
 
 
-def test_a_long_metric_is_served_thinned_keeping_first_and_last(client, filled):
+def test_a_long_metric_is_served_thinned_keeping_first_and_last(tmp_path):
     import glassnet as gn
 
-    run = gn.track.init(project="long", name="long-run", store=filled["store"])
+    run = gn.track.init(project="long", name="long-run", store=tmp_path)
     for step in range(3000):
         run.log({"custom": math.cos(step / 100)}, step=step)
     run.finish()
-    body = client.get(f"/api/runs/{run.id}/metrics").json()["custom"]
+    with make_client(tmp_path) as client:
+        body = client.get(f"/api/runs/{run.id}/metrics").json()["custom"]
+        r = client.get(f"/api/runs/{run.id}/metrics?max_points=1")
+        assert r.status_code == 400 and "at least 2" in r.json()["error"]
     assert body["recorded"] == 3000 and len(body["steps"]) == 2000
     assert body["steps"][0] == 0 and body["steps"][-1] == 2999
     assert body["values"][-1] == pytest.approx(math.cos(29.99))

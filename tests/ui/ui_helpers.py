@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 import glassnet as gn
@@ -10,6 +12,17 @@ from glassnet.layers import Dense, Input
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_KEY = "<b>key</b>"
 XSS_VALUE = "<script>alert(2)</script>"
+
+
+def make_client(store_path):
+    """A FastAPI TestClient of the dashboard over the store at ``store_path``."""
+    from glassnet.ui.app import create_app
+
+    # starlette warns (once, on import) that it prefers the httpx2 package to httpx
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    return TestClient(create_app(store_path))
 
 
 def digits_subset(n: int = 240):
