@@ -118,8 +118,12 @@ class Watch(Callback):
             self._keep_step(step, logs)
             if (step + 1) % self.log_freq != 0:
                 self.model.profile_layers = False
-        elif len(self._losses) >= _LOSS_CHUNK:
-            self._hand_over_losses(time.time())
+        elif len(self._losses) >= _LOSS_CHUNK or self._pending:
+            now = time.time()
+            if self._pending and now - self._pending_since > _MAX_PENDING_SECONDS:
+                self._summarise_pending()
+            if len(self._losses) >= _LOSS_CHUNK:
+                self._hand_over_losses(now)
         if (step + 1) % self.log_freq == 0:
             self._before_logged_step()
         if self._snapshot_every and step % self._snapshot_every == 0:
@@ -127,7 +131,8 @@ class Watch(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.time()
-        self._summarise_pending()
+        if self._pending and now - self._pending_since > _MAX_PENDING_SECONDS:
+            self._summarise_pending()  # else wait: summarising many steps at once is cheaper
         self._hand_over_losses(now)
         last = self.step - 1
         values = {"epoch": float(epoch)}
