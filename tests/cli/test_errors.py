@@ -133,3 +133,20 @@ def test_missing_feature_is_named(tmp_path, monkeypatch):
     result = run_cli("sweep", config, "--store", tmp_path / "s")
     assert_error(result, "MissingDependencyError", "sweeps (glassnet.sweeps) is not in this "
                                                    "build")
+
+
+def test_help_lists_the_commands_in_learning_order():
+    result = run_cli("--help")
+    assert result.exit_code == 0
+    listed = result.stdout.split("Commands:\n")[1].splitlines()
+    assert [line.split()[0] for line in listed] == [
+        "demo", "train", "runs", "show", "report", "diagnose", "compare", "export", "ui",
+        "sweep"]
+    assert "  demo      Train and record the digits network; show its weights." in listed
+
+
+@pytest.mark.parametrize("command", ["demo", "train", "runs", "show", "report", "diagnose",
+                                     "compare", "export", "ui", "sweep"])
+def test_every_command_takes_store_and_debug(command):
+    result = run_cli(command, "--help")
+    assert "--store DIR" in result.stdout and "--debug" in result.stdout

@@ -128,6 +128,9 @@ class GlassnetGroup(click.Group):
     name) lets the exception through, with its traceback.
     """
 
+    def list_commands(self, ctx):
+        return list(self.commands)  # the order they were added: the order to learn them in
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)

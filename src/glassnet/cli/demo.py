@@ -11,7 +11,10 @@ from glassnet.cli.common import common_options, emit, open_store, progress_callb
 @common_options
 @click.pass_context
 def demo(ctx, store):
-    """Train the 64-25-15-10 digits network, record it, print its weights and tables.
+    """Train and record the digits network; show its weights.
+
+    Trains the 64-25-15-10 network on 8x8 digits, records it in the store, and prints
+    the model, its weights and biases, the report tables and the test accuracy.
 
     Subcommands: `lab` (one unit worked by hand), `activations` (sigmoid, tanh, relu
     side by side), `imbalanced` (the output bias on fraud-like data).

@@ -22,7 +22,11 @@ DEFAULT_HTML = "glassnet-report.html"
                                                      f"(html default: {DEFAULT_HTML}).")
 @common_options
 def report(run_names, format_, output, store):
-    """The ten tables of recorded runs: loss, weights, biases, changes, correlation, timing..."""
+    """The ten tables of runs: terminal, Markdown, CSV, JSON, HTML.
+
+    Loss per iteration, weights and biases per layer, their changes during training,
+    weight-bias correlation, accuracy beside weights, activations across runs, update time.
+    """
     store = open_existing_store(store)
     ids = [resolve_run(store, name).id for name in run_names]
     if format_ == "html":

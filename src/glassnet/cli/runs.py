@@ -51,7 +51,10 @@ def _number(value) -> str:
               help="Only runs with this status.")
 @common_options
 def runs(project, status, store):
-    """List recorded runs, newest first: id, project, name, status, config, final metrics."""
+    """List recorded runs, newest first.
+
+    One row per run: id, project, name, status, created, key config, final metrics.
+    """
     from glassnet.table import Table
 
     found = open_existing_store(store).runs(project=project, status=status)
@@ -70,7 +73,7 @@ def runs(project, status, store):
 @click.argument("run_name", metavar="RUN")
 @common_options
 def show(run_name, store):
-    """One run: its config, model summary, weights and biases, final metrics."""
+    """One run: config, model, weights and biases, metrics."""
     from glassnet.errors import NotFoundError
     from glassnet.recorded import model_for_run
     from glassnet.summary import summary_text
@@ -113,7 +116,9 @@ def _emit_describe(model) -> None:
 @click.argument("run_name", metavar="RUN")
 @common_options
 def diagnose(run_name, store):
-    """Check a run's weights on its own data: dead or saturated units, exploding weights...
+    """What may be wrong with a run's weights, on its data.
+
+    Dead or saturated units, exploding or vanishing weights, a learning rate too high...
 
     The model is rebuilt from the run (its logged model, or its config) with the weights
     of its last snapshot, and diagnosed on the data set the run logged.
@@ -134,7 +139,7 @@ def diagnose(run_name, store):
 @click.argument("run_names", nargs=-1, required=True, metavar="RUN RUN...")
 @common_options
 def compare(run_names, store):
-    """Runs side by side: config differences, final metrics, weight statistics per layer."""
+    """Runs side by side: config, metrics, weight statistics."""
     from glassnet.table import Table
 
     if len(run_names) < 2:

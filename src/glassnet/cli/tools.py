@@ -34,7 +34,10 @@ def load_model_named(name: str, store):
               help="Write every weight and bias by path (kernel, bias...) as safetensors.")
 @common_options
 def export(model_name, onnx_path, weights_path, store):
-    """Write a model (a .glassnet file or a registry name: digits-mlp:latest) for other tools."""
+    """Write a model as ONNX or safetensors for other tools.
+
+    MODEL is a .glassnet file or a registry name such as digits-mlp:latest.
+    """
     if not onnx_path and not weights_path:
         raise click.UsageError("give --onnx OUT.onnx and/or --safetensors OUT.safetensors")
     model = load_model_named(model_name, store)
@@ -55,7 +58,7 @@ def export(model_name, onnx_path, weights_path, store):
 @click.option("--no-browser", is_flag=True, help="Do not open a browser tab.")
 @common_options
 def ui(host, port, no_browser, store):
-    """The dashboard: every run's metrics, weights and biases in your browser."""
+    """The dashboard: runs, weights and biases in a browser."""
     serve = feature("glassnet.ui", "serve", "the dashboard")
     serve(open_store(store), host=host, port=port, open_browser=not no_browser)
 
@@ -68,7 +71,10 @@ def ui(host, port, no_browser, store):
                                                          "n_jobs, else 1).")
 @common_options
 def sweep(config_file, resume, jobs, store):
-    """A grid or random search scored by cross-validation, from a TOML file; each fit a run."""
+    """A grid or random search with cross-validation (TOML).
+
+    Every fit of every fold is a recorded run, grouped under the sweep's id.
+    """
     from glassnet.table import Table
 
     run_sweep_file = feature("glassnet.sweeps", "run_sweep_file", "sweeps")

@@ -35,7 +35,7 @@ _FLAGS = ("data", "target", "dataset", "task", "hidden", "activation", "optimize
 @click.option("--name", help="Name of the run (default: generated).")
 @common_options
 def train(config_file, store, **flags):
-    """Train a dense network on a CSV file or a built-in data set, recording a run.
+    """Train a network on a CSV file or built-in data (a run).
 
     The loss follows the task: integer labels 0..k-1 -> softmax cross-entropy (from
     logits) with accuracy; 0/1 labels -> binary cross-entropy; numbers -> mean squared
