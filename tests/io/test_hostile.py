@@ -339,9 +339,9 @@ def _h5_copy(source: bytes, change) -> bytes:
     return out.getvalue()
 
 
-def _keras_with_h5(change):
+def _keras_with_h5(change, name="norm_mlp"):
     def build(work):
-        members = _keras_members()
+        members = _keras_members(name)
         members["model.weights.h5"] = _h5_copy(members["model.weights.h5"], change)
         return _zip(work / "bad.keras", members, compress=zipfile.ZIP_STORED)
     return build
@@ -427,6 +427,12 @@ KERAS_CASES = {
     "renamed layer in h5": (_keras_with_h5(
         lambda f: f["layers/dense/vars"].attrs.__setitem__("name", "other")),
         "holds the weights of layer 'other'"),
+    "optimizer slot missing in h5": (_keras_with_h5(
+        lambda f: f.__delitem__("optimizer/vars/9"), name="trained_mlp"),
+        r"/optimizer/vars has 9 arrays; Adam over 4 variables needs 10"),
+    "optimizer slot with wrong shape": (_keras_with_h5(_replace_dataset(
+        "optimizer/vars/2", np.zeros((4, 2), np.float32)), name="trained_mlp"),
+        r"vars/2 has shape \(4, 2\), slot 'm' of 'hidden/kernel' needs \(2, 4\)"),
     "external link in h5": (_keras_with_h5(_external_link),
                             r"vars/0 is a ExternalLink, not data stored in the file$"),
 }

@@ -7,6 +7,8 @@ an input batch ``x``, Keras's ``predict(x)`` as ``y`` and each layer's output as
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
@@ -18,7 +20,7 @@ from glassnet.layers import Activation, Dense, Dropout, Flatten, Input, Normaliz
 
 pytest.importorskip("h5py")
 
-KERAS = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "keras"
+KERAS = Path(__file__).resolve().parents[1] / "data" / "keras"
 ATOL = 1e-5
 MODELS = ["norm_mlp", "flatten_activation", "activations", "trained_mlp"] + [
     f"activation_{name}" for name in sorted(ACTIVATIONS)]
@@ -143,3 +145,20 @@ def test_flatten_model_matches_a_hand_built_glassnet_model():
     model.set_weights(loaded.get_weights())
     expected = _io("flatten_activation")
     np.testing.assert_allclose(model.predict(expected["x"]), expected["y"], rtol=0, atol=ATOL)
+
+
+def test_training_continues_where_keras_stopped():
+    # tests/io/make_keras_resume_fixture.py: Keras trained trained_mlp.keras 2 more epochs.
+    resume = load_file(str(Path(__file__).parent / "data" / "keras_resume.safetensors"))
+    fit = {"batch_size": 8, "epochs": 2, "shuffle": False, "verbose": 0}
+    model = gn.io.load_keras(KERAS / "trained_mlp.keras")
+    assert model.optimizer.iterations == 8  # 2 epochs of 32 rows in batches of 8
+    model.fit(resume["x"], resume["y"], **fit)
+    for i, weight in enumerate(model.get_weights()):
+        np.testing.assert_allclose(weight, resume[f"final/{i}"], rtol=0, atol=ATOL)
+    # Without Adam's saved step count and slots the same training lands elsewhere.
+    fresh = gn.io.load_keras(KERAS / "trained_mlp.keras", compile=False)
+    fresh.compile(gn.optimizers.Adam(0.01), "binary_crossentropy")
+    fresh.fit(resume["x"], resume["y"], **fit)
+    assert max(np.abs(w - resume[f"final/{i}"]).max()
+               for i, w in enumerate(fresh.get_weights())) > 100 * ATOL

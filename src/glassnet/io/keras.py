@@ -22,8 +22,10 @@ What is read, and why it is safe with a file from a stranger:
   size is refused before it is read. HDF5 never unpickles anything;
 - every weight is checked before the first one is set.
 
-The optimizer slots a compiled Keras model saves are not read: a model loaded
-with ``compile=True`` gets the same optimizer settings, starting from fresh state.
+A compiled model's optimizer state (``optimizer/vars``: the step count, the
+learning rate, then each trainable variable's slots in model order) is read for
+Adam, AdamW (without amsgrad) and SGD, so training continues where Keras stopped;
+other optimizers get Keras's settings and start from fresh slots.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ def load_keras(filepath, compile=True):
         _read_layer_weights(model, h5, f"{path}: model.weights.h5", check_names=True)
     if compile and config.get("compile_config"):
         compile_from_keras(model, config["compile_config"], str(path))
+        with _open_h5(members["model.weights.h5"], f"{path}: model.weights.h5") as h5:
+            _read_optimizer_state(model, h5, f"{path}: model.weights.h5")
     return model
 
 
@@ -122,7 +126,7 @@ def _child(h5py, group, key: str, kind, where: str, required: bool = True):
     return obj
 
 
-def _dataset_value(h5py, dataset, variable, where: str) -> np.ndarray:
+def _dataset_value(h5py, dataset, shape_wanted: tuple, label: str, where: str) -> np.ndarray:
     name = dataset.name
     try:
         filters = set(h5py.filters.get_filters(dataset.id.get_create_plist()))
@@ -136,11 +140,10 @@ def _dataset_value(h5py, dataset, variable, where: str) -> np.ndarray:
         raise FileFormatError(f"{where}: {name} uses HDF5 filters {sorted(map(str, filters))}"
                               f"; only {', '.join(sorted(_SAFE_FILTERS))} are read")
     if dtype.kind not in "fiu":
-        raise FileFormatError(f"{where}: {name} holds {dtype}, not numbers, for "
-                              f"{variable.path!r}")
-    if tuple(shape) != variable.shape:
-        raise FileFormatError(f"{where}: {name} has shape {tuple(shape)}, "
-                              f"{variable.path!r} needs {variable.shape}")
+        raise FileFormatError(f"{where}: {name} holds {dtype}, not numbers, for {label}")
+    if tuple(shape) != tuple(shape_wanted):
+        raise FileFormatError(f"{where}: {name} has shape {tuple(shape)}, {label} needs "
+                              f"{tuple(shape_wanted)}")
     try:
         return np.asarray(dataset[()])
     except (OSError, ValueError, RuntimeError, TypeError) as exc:
@@ -191,7 +194,8 @@ def _read_layer_weights(model, h5, where: str, check_names: bool) -> None:
                                   f"{vars_group.name} has {len(keys)}")
         for key, variable in zip(wanted, variables, strict=True):
             dataset = _child(h5py, vars_group, key, h5py.Dataset, where)
-            checked.append((variable, _dataset_value(h5py, dataset, variable, where)))
+            value = _dataset_value(h5py, dataset, variable.shape, repr(variable.path), where)
+            checked.append((variable, value))
     extra = sorted(set(layers_group.keys()) - set(expected))
     for name in extra:
         group = _child(h5py, layers_group, name, h5py.Group, where)
@@ -202,3 +206,46 @@ def _read_layer_weights(model, h5, where: str, check_names: bool) -> None:
                                   f"{', '.join(expected)})")
     for variable, value in checked:
         variable.value[...] = value
+
+
+# Slot order per trainable variable in Keras's optimizer/vars (after iterations and
+# learning rate), as glassnet names those slots.
+_KERAS_SLOTS = {"Adam": ("m", "v"), "AdamW": ("m", "v"), "SGD": ("momentum",)}
+
+
+def _read_optimizer_state(model, h5, where: str) -> bool:
+    """Set the optimizer's step count and slots from Keras's; False if not possible."""
+    h5py = require("h5py", "io")
+    optimizer = model.optimizer
+    slots = _KERAS_SLOTS.get(type(optimizer).__name__)
+    if slots is None or getattr(optimizer, "amsgrad", False):
+        return False
+    slots = tuple(s for s in slots if s in optimizer.slots)  # SGD without momentum: none
+    group = _child(h5py, h5, "optimizer", h5py.Group, where, required=False)
+    vars_group = None
+    if group is not None:
+        vars_group = _child(h5py, group, "vars", h5py.Group, where, required=False)
+    if vars_group is None or len(vars_group) == 0:
+        return False  # saved before any training step: nothing to restore
+    variables = model.trainable_variables
+    count = 2 + len(variables) * len(slots)
+    if sorted(vars_group.keys()) != sorted(str(i) for i in range(count)):
+        raise FileFormatError(f"{where}: /optimizer/vars has {len(vars_group)} arrays; "
+                              f"{type(optimizer).__name__} over {len(variables)} variables "
+                              f"needs {count} (iterations, learning rate, "
+                              f"{' and '.join(slots) or 'no slots'} per variable)")
+    iterations = _dataset_value(h5py, _child(h5py, vars_group, "0", h5py.Dataset, where), (),
+                                "the optimizer's step count", where)
+    values = []
+    for i, (variable, segment) in enumerate(zip(variables, model._segments, strict=True)):
+        for j, slot in enumerate(slots):
+            dataset = _child(h5py, vars_group, str(2 + i * len(slots) + j), h5py.Dataset, where)
+            label = f"slot {slot!r} of {variable.path!r}"
+            values.append((slot, segment, _dataset_value(h5py, dataset, variable.shape, label,
+                                                         where)))
+    if int(iterations) < 0:
+        raise FileFormatError(f"{where}: the optimizer's step count is {int(iterations)}")
+    for slot, segment, value in values:
+        optimizer.slots[slot][segment] = value.reshape(-1)
+    optimizer.iterations = int(iterations)
+    return True
