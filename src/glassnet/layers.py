@@ -116,7 +116,8 @@ class Layer:
         return dy
 
     def regularization_penalty(self) -> float:
-        return sum(v.regularizer.penalty(v.value) for v in self._weights if v.regularizer)
+        return sum(v.regularizer.penalty(v.value) for v in self.trainable_weights
+                   if v.regularizer)
 
     # -- weights -------------------------------------------------------------------
     @property

@@ -33,7 +33,9 @@ class Trainer:
         # Layers before the first trainable one need no backward pass at all.
         self.first_backward = with_params[0] if with_params else len(layers)
         self.fused = _fused_output(model.loss, layers[-1])
-        self.regularized = [v for v in model.weights if v.regularizer is not None]
+        # As Keras, only trainable weights are penalised: a frozen layer's penalty is a
+        # constant that Layer._get_regularization_losses leaves out of the loss.
+        self.regularized = [v for v in model.trainable_variables if v.regularizer is not None]
         self.constrained = [v for v in model.trainable_variables if v.constraint is not None]
         self._dz: dict[int, np.ndarray] = {}
         self._gather: dict[tuple, np.ndarray] = {}
@@ -339,7 +341,8 @@ def _evaluate_arrays(model, x, y, weights, batch_size) -> dict:
         total += _loss_value(model.loss, y[start:stop], out, wb) * (stop - start)
         for metric in metrics:
             metric.update_state(y[start:stop], out, wb)
-    penalty = sum(v.regularizer.penalty(v.value) for v in model.weights if v.regularizer)
+    penalty = sum(v.regularizer.penalty(v.value) for v in model.trainable_variables
+                  if v.regularizer)
     logs = {"loss": total / max(n, 1) + penalty}
     for metric in metrics:
         logs[metric.name] = metric.result()
