@@ -224,3 +224,24 @@ def test_examples_course_lab_runs_and_recovers_w_and_b(capsys):
         by_hand = float(row.rsplit("= ", 1)[1])
         assert said == pytest.approx(by_hand, abs=2e-6)
     assert "Weights (kernels): 1   Biases: 1" in out
+
+
+def test_regularization_penalty_is_part_of_the_loss_for_trainable_weights_only(float64):
+    # As Keras (Layer._get_regularization_losses): only trainable weights are penalised.
+    model = gn.Sequential([
+        Input(shape=(1,)),
+        Dense(1, kernel_regularizer=gn.regularizers.L2(0.5), name="first"),
+        Dense(1, kernel_regularizer=gn.regularizers.L1(0.1), name="second")])
+    model.set_weights([[[2.0]], [0.0], [[-3.0]], [1.0]])  # y_pred = -3 * 2x + 1
+    model.compile(optimizer=gn.optimizers.SGD(learning_rate=0.0), loss="mse")
+    x, y = np.array([[1.0]]), np.array([[-4.0]])  # y_pred = -5: squared error 1
+    # 1 + 0.5 * 2^2 + 0.1 * |-3| = 3.3
+    assert model.train_on_batch(x, y) == pytest.approx(3.3)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(3.3)
+    model.get_layer("first").trainable = False
+    model.compile(optimizer=gn.optimizers.SGD(learning_rate=0.0), loss="mse")
+    # The frozen layer's penalty is a constant Keras leaves out: 1 + 0.3.
+    assert model.train_on_batch(x, y) == pytest.approx(1.3)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(1.3)
+    history = model.fit(x, y, epochs=1, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(1.3)
