@@ -23,26 +23,32 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     plt.rcParams.update({"font.size": 11, "axes.titlesize": 13, "axes.labelsize": 11,
-                         "figure.dpi": 100, "savefig.bbox": "tight"})
+                         "figure.dpi": 100})
     return plt
 
 
-def save(figure, path) -> list[Path]:
-    """Save ``figure`` as PNG and SVG beside each other; return the two paths."""
+def save(figure, path, tight: bool = False) -> list[Path]:
+    """Save ``figure`` as PNG and SVG beside each other; return the two paths.
+
+    ``tight`` crops to the drawn content (for figures with text outside their axes);
+    it costs an extra draw, so laid-out figures skip it.
+    """
     path = Path(path)
     stem = path.with_suffix("") if path.suffix.lower() in (".png", ".svg") else path
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = []
     for suffix in (".png", ".svg"):
         target = stem.with_name(stem.name + suffix)
-        figure.savefig(target, dpi=120)
+        figure.savefig(target, dpi=110, bbox_inches="tight" if tight else None)
         out.append(target)
     return out
 
 
-def _finish(figure, path):
+def _finish(figure, path, tight: bool = False):
     if path is not None:
-        save(figure, path)
+        save(figure, path, tight)
+    plt = _pyplot()
+    plt.close(figure)  # the caller keeps the Figure; pyplot stops tracking it
     return figure
 
 
@@ -75,6 +81,7 @@ def loss_curves(runs, store=None, path=None):
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(frameon=False)
+    figure.tight_layout()
     return _finish(figure, path)
 
 
@@ -206,18 +213,22 @@ def network(model_or_snapshot, path=None, max_units: int = MAX_UNITS_DRAWN, seed
                 colours.append(POSITIVE if w > 0 else NEGATIVE)
                 widths.append(0.2 + 3.5 * abs(w) / biggest)
         order = np.argsort(widths)  # thick edges on top
+        # many edges need transparency to stay readable; a few are drawn solid
+        alpha = 0.9 if len(segments) <= 64 else 0.55
         ax.add_collection(LineCollection([segments[i] for i in order],
                                          colors=[colours[i] for i in order],
-                                         linewidths=[widths[i] for i in order], alpha=0.55,
+                                         linewidths=[widths[i] for i in order], alpha=alpha,
                                          zorder=1))
     biases = [None] + [b for _, _, b in layers]
+    crowded = max(len(units) for units in shown) > 8
     for k, units in enumerate(shown):
-        ax.scatter(np.full(len(units), k), y_of[k], s=700, color="white", edgecolor="#333333",
+        ax.scatter(np.full(len(units), k), y_of[k], s=700 if crowded else 1100, color="white", edgecolor="#333333",
                    linewidth=1.2, zorder=2)
         for a, unit in enumerate(units):
             text = f"x{unit}" if biases[k] is None else f"{biases[k][unit]:+.2f}"
-            ax.text(k, y_of[k][a], text, ha="center", va="center", fontsize=6.5, zorder=3)
-        label = f"{names[k]}\n{sizes[k]} units"
+            ax.text(k, y_of[k][a], text, ha="center", va="center",
+                    fontsize=6.5 if crowded else 9, zorder=3)
+        label = f"{names[k]}\n{sizes[k]} unit{'s' if sizes[k] != 1 else ''}"
         if len(units) < sizes[k]:
             label += f"\n({len(units)} drawn)"
         ax.text(k, 1.08, label, ha="center", va="bottom", fontsize=10)
@@ -234,7 +245,7 @@ def network(model_or_snapshot, path=None, max_units: int = MAX_UNITS_DRAWN, seed
     ax.set_ylim(-0.08, 1.22)
     ax.axis("off")
     ax.set_title(title or "The network: every weight and bias", fontsize=14, pad=12)
-    return _finish(figure, path)
+    return _finish(figure, path, tight=True)
 
 
 def _sample(n: int, limit: int) -> np.ndarray:
@@ -255,7 +266,7 @@ def first_layer_images(model_or_snapshot, image_shape=(8, 8), path=None, title=N
         raise ConfigError(f"first_layer_images: layer {name!r} has {W.shape[0]} inputs, "
                           f"not {pixels} pixels of an image of shape {image_shape}")
     units = W.shape[1]
-    columns = min(units, 8 if units > 16 else 5)
+    columns = min(units, int(np.ceil(np.sqrt(units))), 10)
     rows = -(-units // columns)
     figure, axes = plt.subplots(rows, columns, figsize=(1.5 * columns + 1.2, 1.6 * rows + 0.8),
                                 squeeze=False)
@@ -272,5 +283,6 @@ def first_layer_images(model_or_snapshot, image_shape=(8, 8), path=None, title=N
         ax.set_title(f"unit {j}", fontsize=9)
     figure.suptitle(title or f"First-layer weights ({name}) as {image_shape[0]}×"
                     f"{image_shape[1]} images", fontsize=13)
-    figure.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="weight")
-    return _finish(figure, path)
+    figure.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8,
+                    label="weight (red: the pixel excites the unit; blue: inhibits)")
+    return _finish(figure, path, tight=True)

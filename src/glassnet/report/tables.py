@@ -91,7 +91,9 @@ class _RunData:
 
     def snapshot(self, step) -> dict[str, np.ndarray]:
         if step not in self._snapshots:
-            self._snapshots[step] = self.store.snapshot(self.id, step)
+            # float64 so that every mean and norm below is exact to ~1e-15
+            self._snapshots[step] = {path: array.astype(np.float64) for path, array in
+                                     self.store.snapshot(self.id, step).items()}
         return self._snapshots[step]
 
     @property
@@ -151,9 +153,10 @@ def weights_vs_biases_table(runs) -> Table:
             b = run.final.get(f"{layer}/bias")
             mean_abs_w = float(np.abs(W).mean())
             mean_abs_b = float(np.abs(b).mean()) if b is not None else float("nan")
+            std_b = float(b.std()) if b is not None else float("nan")
+            ratio = mean_abs_b / mean_abs_w if mean_abs_w else float("nan")
             rows.append((run.label, layer, W.size, 0 if b is None else b.size, mean_abs_w,
-                         mean_abs_b, float(W.std()), float(b.std()) if b is not None
-                         else float("nan"), mean_abs_b / mean_abs_w if mean_abs_w else float("nan")))
+                         mean_abs_b, float(W.std()), std_b, ratio))
     return Table(["run", "layer", "weights", "biases", "mean_abs_w", "mean_abs_b", "std_w",
                   "std_b", "abs_b_over_abs_w"], rows, title="Weights beside biases",
                  notes=["last snapshot; abs_b_over_abs_w = mean |b| / mean |w|"])
