@@ -58,9 +58,12 @@ class Loss:
         if y.ndim == len(pred_shape) - 1:
             y = y.reshape(y.shape + (1,))
         if y.shape[1:] != tuple(pred_shape[1:]):
+            hint = ""
+            if self.fuses_with == "softmax" and y.shape[1:] == (1,):
+                hint = " — integer class labels? use sparse_categorical_crossentropy"
             raise ShapeError(f"{self.name} expects targets of shape (n, "
                              f"{', '.join(map(str, pred_shape[1:]))}) to match the model "
-                             f"output, got {np.asarray(y_true).shape}")
+                             f"output, got {np.asarray(y_true).shape}{hint}")
         return y.astype(np.result_type(np.float32, y.dtype) if y.dtype.kind != "f" else y.dtype,
                         copy=False)
 
