@@ -1,4 +1,7 @@
-"""Bad input gets a glassnet.errors exception that says what was expected and what was given.
+"""Bad input to the engine gets a glassnet.errors exception that says what was expected
+and what was given.
+
+(Named test_engine_errors.py: tests/cli/test_errors.py takes the basename test_errors.)
 
 Each message is pinned on a stable fragment; each exception is also the built-in type
 a Python user would catch (ValueError, TypeError, RuntimeError).
@@ -195,3 +198,12 @@ def test_missing_dependency_names_the_extra():
     with pytest.raises(gn.errors.MissingDependencyError,
                        match=r"no_such_module_xyz is needed .* pip install 'glassnet\[ui\]'"):
         gn.errors.require("no_such_module_xyz", "ui")
+
+
+def test_integer_labels_with_categorical_crossentropy_suggest_the_sparse_loss():
+    model = gn.Sequential([Input(shape=(2,)), Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    with pytest.raises(ShapeError, match=r"expects targets of shape \(n, 3\) to match the "
+                                         r"model output, got \(4,\) — integer class labels\? "
+                                         r"use sparse_categorical_crossentropy"):
+        model.fit(np.ones((4, 2)), np.array([0, 1, 2, 1]), verbose=0)
