@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -277,3 +280,17 @@ def test_a_good_save_replaces_the_file(tmp_path):
     np.testing.assert_array_equal(gn.models.load_model(path).layers[0].kernel.value,
                                   np.ones((4, 3)))
     assert sorted(os.listdir(tmp_path)) == ["m.glassnet"]
+
+
+def test_io_exports_its_documented_names_and_imports_nothing_heavy():
+    assert gn.io.__all__ == ["export_onnx", "load_keras", "load_model", "load_torch_state",
+                             "load_weights", "load_weights_h5", "save_model", "save_weights"]
+    assert all(callable(getattr(gn.io, name)) for name in gn.io.__all__)
+    # Importing every io module must not import the optional dependencies.
+    code = ("import sys, glassnet.io.native, glassnet.io.keras, glassnet.io.torch, "
+            "glassnet.io.onnx; print(sorted(m for m in ('h5py', 'onnx', 'onnxruntime', "
+            "'torch', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ,
+                                          "PYTHONPATH": str(Path(gn.__file__).parents[1])})
+    assert out.stdout.strip() == "[]"

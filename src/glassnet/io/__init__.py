@@ -1,6 +1,20 @@
 """Files: the native ``.glassnet`` format, Keras files in, PyTorch state dicts in, ONNX out.
 
-Submodules load their dependencies (h5py, onnx) only when used.
+- ``save_model`` / ``load_model``: the native ``.glassnet`` zip (``config.json`` +
+  ``model.safetensors``), written atomically (``glassnet.io.native``);
+- ``save_weights`` / ``load_weights``: weights alone, as safetensors;
+- ``load_keras`` / ``load_weights_h5``: Keras 3 ``.keras`` and ``.weights.h5`` files
+  (``glassnet.io.keras``, needs h5py);
+- ``load_torch_state``: a PyTorch ``nn.Sequential`` of ``nn.Linear`` state dict saved
+  with safetensors (``glassnet.io.torch``);
+- ``export_onnx``: an ONNX file for onnxruntime (``glassnet.io.onnx``, needs onnx).
+
+Every reader treats its file as untrusted: zips are read member by member into
+memory with their headers checked first (``glassnet.io.archive``), nothing is ever
+extracted to disk, no pickle is ever loaded, and every array is checked before the
+first weight is set; any problem is a ``FileFormatError`` naming the file. Each
+module's docstring says what it reads and why that is safe. Submodules load their
+optional dependencies only when used; a missing one names ``pip install 'glassnet[io]'``.
 """
 
 from __future__ import annotations
@@ -21,3 +35,7 @@ def __getattr__(name):
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'glassnet.io' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -229,6 +229,8 @@ def _read_optimizer_state(model, h5, where: str) -> bool:
         return False  # saved before any training step: nothing to restore
     variables = model.trainable_variables
     count = 2 + len(variables) * len(slots)
+    if not slots and len(vars_group) == 2 + len(variables):
+        count = len(vars_group)  # Keras versions that keep SGD momentum slots at momentum 0
     if sorted(vars_group.keys()) != sorted(str(i) for i in range(count)):
         raise FileFormatError(f"{where}: /optimizer/vars has {len(vars_group)} arrays; "
                               f"{type(optimizer).__name__} over {len(variables)} variables "
