@@ -45,7 +45,7 @@ def test_ten_tables_with_their_names(both):
 
 
 def test_weights_table_mean_is_the_trained_kernels_mean(both, recorded, store):
-    for activation, (run_id, model, _) in recorded["runs"].items():
+    for run_id, model, _ in recorded["runs"].values():
         label = label_of(store, run_id)
         for layer in model.layers:
             W = layer.kernel.numpy().astype(np.float64)

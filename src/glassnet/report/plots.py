@@ -1,4 +1,4 @@
-"""Pictures of weights and biases: loss curves, histograms over training, the network, digit filters.
+"""Pictures of weights and biases: loss curves, histograms, the network, first-layer images.
 
 Every function draws one figure with matplotlib (headless, the Agg backend), saves it
 as PNG and SVG when given ``path`` (a name without suffix, or ending in .png/.svg),
@@ -222,8 +222,8 @@ def network(model_or_snapshot, path=None, max_units: int = MAX_UNITS_DRAWN, seed
     biases = [None] + [b for _, _, b in layers]
     crowded = max(len(units) for units in shown) > 8
     for k, units in enumerate(shown):
-        ax.scatter(np.full(len(units), k), y_of[k], s=700 if crowded else 1100, color="white", edgecolor="#333333",
-                   linewidth=1.2, zorder=2)
+        ax.scatter(np.full(len(units), k), y_of[k], s=700 if crowded else 1100, color="white",
+                   edgecolor="#333333", linewidth=1.2, zorder=2)
         for a, unit in enumerate(units):
             text = f"x{unit}" if biases[k] is None else f"{biases[k][unit]:+.2f}"
             ax.text(k, y_of[k][a], text, ha="center", va="center",
