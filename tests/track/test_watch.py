@@ -28,7 +28,8 @@ def test_flat_stats_match_numpy_per_segment():
     values[:, 55:62] = [-1, 0, 1, 0.5, -0.5, 0.25, 0]  # values on bin edges
     grads = rng.normal(scale=1e-3, size=(4, n)).astype(np.float32)
     previous = values + rng.normal(scale=1e-2, size=(4, n)).astype(np.float32)
-    stats, counts, edges = FlatStats(sizes, max_rows=4).compute(values, grads, previous)
+    rows = np.concatenate([values, grads], axis=1)
+    stats, counts, edges = FlatStats(sizes, max_rows=4).compute(rows, previous)
     assert stats.shape == (4, 5, len(COLUMNS)) and counts.shape == (4, 5, 64) and edges is None
     starts = np.cumsum([0] + sizes[:-1])
     for r in range(4):
@@ -46,7 +47,7 @@ def test_flat_stats_survive_nan_and_inf_weights():
     values = np.array([[1.0, np.nan, 3.0, 0.5, -0.5], [1.0, 2.0, 3.0, 0.5, -0.5]])
     values[0, 4] = np.inf
     flat = FlatStats([3, 2], max_rows=2)
-    stats, counts, edges = flat.compute(values, np.zeros_like(values), None)
+    stats, counts, edges = flat.compute(np.concatenate([values, np.zeros_like(values)], 1), None)
     assert np.isnan(stats[0, 0, 1]) and np.isnan(stats[:, :, 13]).all()
     assert edges is not None and edges.shape == (2, 2, 65)
     assert counts[0, 0].sum() == 2 and counts[0, 1].sum() == 1  # finite values only

@@ -14,6 +14,7 @@ import numpy as np
 from glassnet.track.errors import ConfigError
 
 HIST_BINS = 64
+_SLOTS = HIST_BINS + 1  # per histogram in the bincount: 64 bins and the right edge
 # Columns of the (n_variables, 14) array returned by FlatStats.compute, in order.
 COLUMNS = ("count", "mean", "std", "min", "max", "l2", "neg_share",
            "grad_mean", "grad_std", "grad_min", "grad_max", "grad_l2", "grad_neg_share",
@@ -41,23 +42,23 @@ class FlatStats:
         k, n = len(sizes), int(sizes.sum())
         self.k, self.n, self.sizes = k, n, sizes
         self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
-        # values in x[:, :n], gradients in x[:, n:]: 2k segments reduced together
+        # a row holds the values in [:n] and the gradients in [n:]: 2k segments reduced at once
         self._offsets2 = np.concatenate([self.offsets, self.offsets + n])
         self._count2 = np.concatenate([sizes, sizes]).astype(np.float64)
-        self.segment_of = np.repeat(np.arange(k), sizes)
+        self._sizes2 = np.concatenate([sizes, sizes])
         # Work buffers for up to max_rows rows, allocated once: fresh large arrays would
         # cost page faults on every call.
         self.max_rows = int(max_rows)
-        self._x = np.empty((max_rows, 2 * n), dtype=np.float64)
         self._tmp = np.empty((max_rows, 2 * n), dtype=np.float64)
         self._neg = np.empty((max_rows, 2 * n), dtype=bool)
         self._idx = np.empty((max_rows, n), dtype=np.intp)
+        # bin b of segment s of row r is counted at (r * k + s) * 65 + b; b = 64 is the
+        # right edge itself, folded into the last bin afterwards (as np.histogram does)
         rows = np.arange(max_rows)[:, None] * k
-        self._bin_of = ((rows + self.segment_of) * HIST_BINS).astype(np.float64)  # row, segment
+        self._bin_of = ((rows + np.repeat(np.arange(k), sizes)) * _SLOTS).astype(np.float64)
 
-    def compute(self, values: np.ndarray, grads: np.ndarray, previous: np.ndarray | None,
-                histograms: bool = True):
-        """Statistics of every segment of each row of ``values`` and ``grads``, shape (m, n).
+    def compute(self, rows: np.ndarray, previous: np.ndarray | None, histograms: bool = True):
+        """Statistics of every segment of each row: ``rows`` (m, 2n), values then gradients.
 
         Returns ``(stats, counts, edges)``: ``stats`` (m, k, 14) in :data:`COLUMNS`
         order; ``counts`` (m, k, 64) or None (no histograms); ``edges`` None when every
@@ -65,28 +66,28 @@ class FlatStats:
         :func:`uniform_edges`), else (m, k, 65) -- only when some value is NaN or
         infinite; such a histogram spans the segment's finite values. ``previous``
         (m, n), the values before each row's update, gives ``update_ratio``
-        ‖values − previous‖ / ‖values‖; None gives NaN.
+        ‖values − previous‖ / ‖values‖; None gives NaN. Sums are taken in float64
+        whatever the dtype of ``rows``.
         """
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # NaN weights happen
-            return self._compute(values, grads, previous, histograms)
+            return self._compute(rows, previous, histograms)
 
-    def _compute(self, values, grads, previous, histograms):
+    def _compute(self, x, previous, histograms):
         n, k = self.n, self.k
-        m = values.shape[0]
-        if m > self.max_rows:
-            raise ConfigError(f"FlatStats was made for at most {self.max_rows} rows, got {m}")
-        x, tmp = self._x[:m], self._tmp[:m]
-        x[:, :n] = values
-        x[:, n:] = grads
+        m = x.shape[0]
+        if m > self.max_rows or x.shape[1] != 2 * n:
+            raise ConfigError(f"FlatStats expects at most {self.max_rows} rows of {2 * n} "
+                              f"values, got shape {x.shape}")
+        tmp = self._tmp[:m]
         off, count = self._offsets2, self._count2
-        squares = np.add.reduceat(np.multiply(x, x, out=tmp), off, axis=1)
-        mean = np.add.reduceat(x, off, axis=1)
+        squares = np.add.reduceat(np.multiply(x, x, out=tmp, dtype=np.float64), off, axis=1)
+        mean = np.add.reduceat(x, off, axis=1, dtype=np.float64)
         mean /= count
         var = squares / count
         var -= mean * mean
         std = np.sqrt(np.maximum(var, 0.0, out=var), out=var)
-        lo = np.minimum.reduceat(x, off, axis=1)
-        hi = np.maximum.reduceat(x, off, axis=1)
+        lo = np.minimum.reduceat(x, off, axis=1).astype(np.float64)
+        hi = np.maximum.reduceat(x, off, axis=1).astype(np.float64)
         neg = np.add.reduceat(np.less(x, 0, out=self._neg[:m]), off, axis=1, dtype=np.float64)
         neg /= count
         l2 = np.sqrt(squares, out=squares)
@@ -98,7 +99,7 @@ class FlatStats:
         ratio = stats[:, :, 13]
         ratio.fill(np.nan)
         if previous is not None:
-            d = np.subtract(x[:, :n], previous, out=tmp[:, :n])
+            d = np.subtract(x[:, :n], previous, out=tmp[:, :n], dtype=np.float64)
             change = np.sqrt(np.add.reduceat(np.multiply(d, d, out=d), self.offsets, axis=1))
             np.divide(change, l2[:, :k], out=ratio, where=l2[:, :k] > 0)
         if not histograms:
@@ -111,7 +112,8 @@ class FlatStats:
         finite = np.isfinite(lo).all(axis=1) & np.isfinite(hi).all(axis=1)
         bad = np.flatnonzero(~finite)
         if bad.size:  # histogram those rows one by one below; keep the fast pass harmless
-            bad_rows = x[bad].copy()
+            bad_rows = x[bad].astype(np.float64)
+            x = x.copy()
             x[bad] = 0.0
             lo, hi = lo.copy(), hi.copy()
             lo[bad], hi[bad] = 0.0, 1.0
@@ -121,16 +123,15 @@ class FlatStats:
         if constant.any():
             lo = np.where(constant, lo - 0.5, lo)
             width = np.where(constant, 1.0, width)
-        scale = HIST_BINS / width  # np.histogram's formula; then the maximum into the last bin
-        seg = self.segment_of
-        t = np.subtract(x, lo[:, seg], out=self._tmp[:m, :self.n])
-        t *= scale[:, seg]
-        np.minimum(t, HIST_BINS - 1, out=t)
-        t += self._bin_of[:m]  # bin b of segment s of row r -> (r * k + s) * 64 + b
+        t = np.subtract(x, np.repeat(lo, self.sizes, axis=1), out=self._tmp[:m, :self.n],
+                        dtype=np.float64)
+        t *= np.repeat(HIST_BINS / width, self.sizes, axis=1)  # np.histogram's formula
+        t += self._bin_of[:m]
         idx = self._idx[:m]
         np.copyto(idx, t, casting="unsafe")  # truncation is floor: t >= 0
-        counts = np.bincount(idx.ravel(), minlength=m * k * HIST_BINS)
-        counts = counts.reshape(m, k, HIST_BINS)
+        counts = np.bincount(idx.ravel(), minlength=m * k * _SLOTS).reshape(m, k, _SLOTS)
+        counts[:, :, HIST_BINS - 1] += counts[:, :, HIST_BINS]
+        counts = counts[:, :, :HIST_BINS]
         if not bad.size:
             return counts, None
         edges = np.empty((m, k, HIST_BINS + 1), dtype=np.float64)

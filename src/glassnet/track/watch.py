@@ -82,8 +82,7 @@ class Watch(Callback):
         # Logged steps wait here, as copies, and are summarised a batch at a time.
         rows = max(1, min(_MAX_PENDING_STEPS, _PENDING_ELEMENTS // max(n, 1)))
         self._stats = FlatStats([v.size for v in self._variables], rows) if n else None
-        self._pending_values = np.empty((rows, n), dtype=dtype)
-        self._pending_grads = np.empty((rows, n), dtype=dtype)
+        self._pending_rows = np.empty((rows, 2 * n), dtype=dtype)  # values, then gradients
         self._pending_previous = np.empty((rows, n), dtype=dtype)
         self._have_previous = np.zeros(rows, dtype=bool)
         self._pending: list[tuple] = []  # (step, time, logs, timing, update seconds)
@@ -180,8 +179,10 @@ class Watch(Callback):
         if not row:
             self._pending_since = now
         if self._stats is not None:
-            np.copyto(self._pending_values[row], self._values())
-            np.copyto(self._pending_grads[row], self._grads())
+            kept = self._pending_rows[row]
+            n = self._stats.n
+            np.copyto(kept[:n], self._values())
+            np.copyto(kept[n:], self._grads())
         timing = model.last_step_timing
         outputs = []
         for layer in self._unit_layers:
@@ -190,7 +191,7 @@ class Watch(Callback):
         self._pending.append((step, now, logs, outputs,
                               [timing.get(layer.name, _NAN) for layer in self._layers],
                               getattr(model, "last_update_seconds", _NAN)))
-        if len(self._pending) == len(self._pending_values) or \
+        if len(self._pending) == len(self._pending_rows) or \
                 now - self._pending_since > _MAX_PENDING_SECONDS:
             self._summarise_pending()
 
@@ -203,8 +204,8 @@ class Watch(Callback):
         if self._stats is not None:
             have = self._have_previous[:m]
             previous = self._pending_previous[:m] if have.all() else None
-            stats, counts, edges = self._stats.compute(
-                self._pending_values[:m], self._pending_grads[:m], previous, self.histograms)
+            stats, counts, edges = self._stats.compute(self._pending_rows[:m], previous,
+                                                       self.histograms)
             if previous is None and have.any():  # only some steps had W kept before them
                 stats[~have, :, 13] = _NAN
             for i, (step, now, *_) in enumerate(pending):
