@@ -104,7 +104,9 @@ def _inference_with_mask(model, x, masks):
 
 def _model_loss(model, x, y, sample_weight, masks):
     output = _inference_with_mask(model, x, masks)
-    penalty = sum(v.regularizer(v.value) for v in model.weights if v.regularizer is not None)
+    # As Keras: penalties of trainable weights only (a frozen layer's is a constant).
+    penalty = sum(v.regularizer(v.value) for v in model.trainable_variables
+                  if v.regularizer is not None)
     return model.loss(y, output, sample_weight) + penalty
 
 
@@ -196,3 +198,14 @@ def test_fused_head_is_taken_where_expected(float64):
     unfused = _build("relu", gn.losses.CategoricalCrossentropy(), "onehot",
                      head=[Dense(N_CLASSES, activation="sigmoid")])._get_trainer().fused
     assert (fused, through_layer, unfused) == ("dense", "activation", None)
+
+
+def test_gradients_flow_through_a_frozen_layer(float64):
+    """A frozen Dense in the middle still passes dx back; its own weights get no update."""
+    model = _build("elu", gn.losses.CategoricalCrossentropy(from_logits=True), "onehot")
+    frozen = [layer for layer in model.layers if isinstance(layer, Dense)][1]
+    frozen.trainable = False
+    model.compile(optimizer="sgd", loss=model.loss)
+    assert frozen.kernel.path not in {v.path for v in model.trainable_variables}
+    rng = np.random.default_rng(5)
+    _check(model, "onehot", rng.uniform(0.2, 2.0, N_SAMPLES), rng)
