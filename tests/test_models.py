@@ -147,3 +147,32 @@ def test_training_a_model_still_imports_nothing_heavier():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert json.loads(out) == []
+
+
+def test_build_creates_the_weights_for_the_given_input_shape():
+    model = gn.Sequential([Dense(3), Dense(1)])
+    model.build((None, 4))
+    assert [w.shape for w in model.get_weights()] == [(4, 3), (3,), (3, 1), (1,)]
+    assert model.count_params() == 4 * 3 + 3 + 3 + 1
+
+
+def test_predict_in_batches_equals_predict_in_one_go():
+    model = _mixed_model()
+    x = np.random.default_rng(3).normal(size=(70, 4))
+    np.testing.assert_array_equal(model.predict(x, batch_size=8), model.predict(x))
+    np.testing.assert_array_equal(model(x), model.predict(x))
+    assert model.predict(np.empty((0, 4))).shape == (0, 2)
+
+
+def test_evaluate_does_not_depend_on_the_batch_size(float64):
+    model = _mixed_model()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    rng = np.random.default_rng(4)
+    x, y, w = rng.normal(size=(50, 4)), rng.integers(0, 2, 50), rng.uniform(0, 2, 50)
+    whole = model.evaluate(x, y, batch_size=50, sample_weight=w, verbose=0)
+    np.testing.assert_allclose(model.evaluate(x, y, batch_size=7, sample_weight=w, verbose=0),
+                               whole, rtol=1e-12)
+    p = model.predict(x)
+    cross_entropy = -np.log(p[np.arange(50), y])
+    assert whole[0] == pytest.approx(float(np.sum(w * cross_entropy) / 50), rel=1e-12)
