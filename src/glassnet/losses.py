@@ -191,8 +191,8 @@ class BinaryCrossentropy(Loss):
     def fused_value_and_grad(self, y_true, output, sample_weight, dz):
         """Loss value, and dL/dlogits written into ``dz``; ``output`` is p or the logits."""
         n, d = output.shape[0], int(np.prod(output.shape[1:]))
+        value = _reduce(self.per_sample(y_true, output), sample_weight)  # smooths y itself
         y = self._smooth(y_true)
-        value = _reduce(self.per_sample(y, output), sample_weight)
         if self.from_logits:
             from glassnet.activations import _sigmoid
 
