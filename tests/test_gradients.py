@@ -176,6 +176,19 @@ OTHER_HEADS = {
     "logits_through_linear_activation_layer": (
         lambda: [Dense(N_CLASSES), Activation("linear")],
         lambda: gn.losses.CategoricalCrossentropy(from_logits=True), "onehot"),
+    "label_smoothing_softmax_cce": (
+        lambda: [Dense(N_CLASSES, activation="softmax")],
+        lambda: gn.losses.CategoricalCrossentropy(label_smoothing=0.1), "onehot"),
+    "label_smoothing_logits_cce": (
+        lambda: [Dense(N_CLASSES)],
+        lambda: gn.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.2),
+        "onehot"),
+    "label_smoothing_sigmoid_bce": (
+        lambda: [Dense(1, activation="sigmoid")],
+        lambda: gn.losses.BinaryCrossentropy(label_smoothing=0.1), "binary"),
+    "label_smoothing_logits_bce": (
+        lambda: [Dense(1)],
+        lambda: gn.losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.3), "binary"),
     "no_bias_head": (
         lambda: [Dense(N_CLASSES, use_bias=False)], lambda: gn.losses.MeanSquaredError(),
         "regression"),
