@@ -153,6 +153,15 @@ def _set_units(config):
     config["model"]["layers"][1]["config"]["units"] = 5
 
 
+def _set_huge_units(config):
+    # 4 inputs -> 10**18 units -> 2 outputs: 7 * 10**18 + 2 weights, plus 9 for Normalization
+    config["model"]["layers"][1]["config"]["units"] = 10**18
+
+
+def _rename_layer(config):
+    config["model"]["layers"][2]["config"]["name"] = "renamed"
+
+
 def _unknown_layer(config):
     config["model"]["layers"][1]["class_name"] = "Lambda"
 
@@ -230,6 +239,11 @@ CASES = {
     "architecture disagrees with weights": (_config_tamper(_set_units),
                                             r"has shape \(4, 3\) in the file, the model "
                                             r"expects \(4, 5\)"),
+    "huge units (memory exhaustion)": (_config_tamper(_set_huge_units),
+                                       r"needs 7000000000000000011 weights, "
+                                       r"model\.safetensors holds 78"),
+    "renamed layer": (_config_tamper(_rename_layer),
+                      r"architecture in config.json has Variables .*'renamed/bias'.*declares"),
     "bad compile settings": (_config_tamper(
         lambda c: c["compile"].update(optimizer="evil")), "compile settings .* invalid"),
     "weights not safetensors": (lambda good, path: _zip(path, {
@@ -414,6 +428,10 @@ KERAS_CASES = {
                      "layer 'hidden' is a Keras Lambda, which glassnet cannot load"),
     "unknown activation": (_keras_with_config(_set_keras_layer(2, activation="hard_sigmoid")),
                            "activation 'hard_sigmoid' is not one glassnet has"),
+    # 3 inputs -> 10**12 units -> 2 outputs: 6 * 10**12 + 2 weights, plus 7 for Normalization
+    "huge units (memory exhaustion)": (_keras_with_config(_set_keras_layer(2, units=10**12)),
+                                       r"needs 6000000000009 weights, more "
+                                       r"than model\.weights\.h5 can hold"),
     "activity regularizer": (_keras_with_config(_set_keras_layer(
         2, activity_regularizer={"class_name": "L2", "config": {"l2": 0.1}})),
         "setting activity_regularizer=.* is not supported"),

@@ -59,7 +59,8 @@ def load_keras(filepath, compile=True):
                            {"config.json": _MAX_JSON_BYTES, "model.weights.h5": _MAX_H5_BYTES},
                            {"metadata.json": _MAX_JSON_BYTES})
     config = _json(members["config.json"], f"{path}: config.json")
-    model = sequential_from_keras(config, str(path))
+    # Keras stores weights uncompressed: the HDF5 file has at least a byte per number.
+    model = sequential_from_keras(config, str(path), max_weights=len(members["model.weights.h5"]))
     with _open_h5(members["model.weights.h5"], f"{path}: model.weights.h5") as h5:
         _read_layer_weights(model, h5, f"{path}: model.weights.h5", check_names=True)
     if compile and config.get("compile_config"):

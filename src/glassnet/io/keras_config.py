@@ -203,8 +203,13 @@ def _input_shape(layer_config: dict, where: str) -> tuple:
     return tuple(shape[1:])
 
 
-def sequential_from_keras(config: dict, where: str):
-    """Build the glassnet Sequential that a Keras ``config.json`` describes."""
+def sequential_from_keras(config: dict, where: str, max_weights: int | None = None):
+    """Build the glassnet Sequential that a Keras ``config.json`` describes.
+
+    ``max_weights`` bounds how many numbers the architecture may allocate, checked
+    before anything is built (a tampered ``units`` must not exhaust memory).
+    """
+    from glassnet.io.native import planned_weight_count
     from glassnet.models import Sequential
 
     if not isinstance(config, dict) or config.get("class_name") != "Sequential":
@@ -245,6 +250,10 @@ def sequential_from_keras(config: dict, where: str):
             raise _fail(at, f"cannot be rebuilt in glassnet: {exc}") from None
     if input_shape is None:
         raise _fail(where, "config.json does not say the model's input shape")
+    planned = planned_weight_count((None,) + input_shape, layers)
+    if max_weights is not None and planned > max_weights:
+        raise _fail(where, f"the architecture in config.json needs {planned} weights, more "
+                           f"than model.weights.h5 can hold")
     try:
         return Sequential([gnlayers.Input(input_shape), *layers], name=body.get("name"))
     except (GlassnetError, TypeError, ValueError) as exc:

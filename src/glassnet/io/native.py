@@ -227,10 +227,18 @@ def load_model(filepath, compile=True):
 
     config, tensors = read_archive(filepath)
     try:
+        _check_planned_size(config["model"], tensors, filepath)
         model = Sequential.from_config(config["model"])
     except (GlassnetError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, FileFormatError):
+            raise
         raise FileFormatError(f"{filepath}: the model architecture in config.json is "
                               f"invalid: {exc}") from None
+    declared = [entry["path"] for entry in config["variables"]]
+    if not model.built or sorted(v.path for v in model.weights) != sorted(declared):
+        raise FileFormatError(f"{filepath}: the architecture in config.json has Variables "
+                              f"{sorted(v.path for v in model.weights)}, its variable list "
+                              f"declares {sorted(declared)}")
     assign_tensors(model, tensors, filepath)
     if compile and config.get("compile"):
         try:
@@ -242,6 +250,41 @@ def load_model(filepath, compile=True):
         if state:
             _restore_optimizer(model, state, tensors, filepath)
     return model
+
+
+def planned_weight_count(input_shape, layers) -> int:
+    """How many numbers building ``layers`` for ``input_shape`` would allocate (none are)."""
+    from glassnet.layers import Dense, Flatten, Normalization
+
+    shape, total = tuple(input_shape), 0
+    for layer in layers:
+        if isinstance(layer, Dense):
+            total += int(shape[-1]) * layer.units + (layer.units if layer.use_bias else 0)
+            shape = shape[:-1] + (layer.units,)
+        elif isinstance(layer, Flatten):
+            shape = (shape[0], int(np.prod([int(d) for d in shape[1:]], dtype=object)))
+        elif isinstance(layer, Normalization):
+            total += 2 * int(shape[-1]) + 1
+    return total
+
+
+def _check_planned_size(architecture: dict, tensors, filepath) -> None:
+    """Refuse an architecture needing more numbers than the file holds, before building it.
+
+    Without this, a tampered ``units`` could make the reader allocate terabytes.
+    """
+    from glassnet.layers import deserialize
+
+    layers = [deserialize(entry) for entry in architecture["layers"]]
+    shape = architecture.get("build_input_shape") or (
+        layers[0]._declared_input_shape if layers else None)
+    if shape is None:
+        raise FileFormatError(f"{filepath}: config.json does not say the model's input shape")
+    planned = planned_weight_count(shape, layers)
+    available = sum(int(t.size) for t in tensors.values())
+    if planned > available:
+        raise FileFormatError(f"{filepath}: the architecture in config.json needs {planned} "
+                              f"weights, model.safetensors holds {available}")
 
 
 def _restore_optimizer(model, state, tensors, filepath) -> None:
