@@ -189,6 +189,9 @@ OTHER_HEADS = {
     "label_smoothing_logits_bce": (
         lambda: [Dense(1)],
         lambda: gn.losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.3), "binary"),
+    "huber_small_delta": (
+        lambda: [Dense(N_CLASSES, activation="tanh")], lambda: gn.losses.Huber(delta=0.5),
+        "regression"),
     "no_bias_head": (
         lambda: [Dense(N_CLASSES, use_bias=False)], lambda: gn.losses.MeanSquaredError(),
         "regression"),
@@ -222,3 +225,21 @@ def test_gradients_flow_through_a_frozen_layer(float64):
     assert frozen.kernel.path not in {v.path for v in model.trainable_variables}
     rng = np.random.default_rng(5)
     _check(model, "onehot", rng.uniform(0.2, 2.0, N_SAMPLES), rng)
+
+
+def test_sparse_labels_as_a_column_give_the_same_gradients(float64):
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(N_SAMPLES, 2, 3))
+    labels = rng.integers(0, N_CLASSES, N_SAMPLES)
+    grads = []
+    for y in (labels, labels.reshape(-1, 1)):
+        gn.utils.set_random_seed(0)  # the same initial weights for both models
+        model = _build("gelu", gn.losses.SparseCategoricalCrossentropy(from_logits=True),
+                       "sparse")
+        trainer = model._get_trainer()
+        output = trainer.forward(x)
+        trainer.loss_and_backward(model.loss.prepare_targets(y, model.output_shape), None,
+                                  output)
+        grads.append([v.grad.copy() for v in model.trainable_variables])
+    for a, b in zip(*grads, strict=True):
+        np.testing.assert_array_equal(a, b)
