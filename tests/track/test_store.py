@@ -137,8 +137,8 @@ def test_param_stats_and_histograms_round_trip(store):
         rows = [_block(w, w * 0.1, 0.01 * (step + 1)), _block(np.zeros(3), np.ones(3), np.nan)]
         stats = np.stack([r[0] for r in rows])
         counts = np.stack([r[1] for r in rows])
-        store.log_param_block(run.id, step, paths, stats, counts, None, 0.0)
-    store.log_layer_stats([(run.id, "dense", 0, 0.001, 0.0005, 0.25, float("nan"), 0.0)])
+        store.log_param_block(run.id, [step], paths, stats[None], counts[None], None, [0.0])
+    store.log_layer_block(run.id, [0], ["dense"], np.array([[[1e-3, 5e-4, 0.25, np.nan]]]), [0.0])
     run.finish()
     assert store.param_paths(run.id) == ["dense/bias", "dense/kernel"]
     stats = store.param_stats(run.id, path="dense/kernel")

@@ -34,6 +34,7 @@ DB_NAME = "glassnet.db"
 DEFAULT_STORE = "glassnet-runs"
 BUSY_TIMEOUT_S = 30.0
 STATUSES = ("running", "finished", "failed", "crashed")
+LAYER_COLUMNS = ("backward_time", "update_time", "dead_share", "saturated_share")
 
 # Each migration takes the schema from version i to i + 1. Append, never edit.
 MIGRATIONS: list[list[str]] = [
@@ -66,10 +67,12 @@ MIGRATIONS: list[list[str]] = [
             run_id TEXT NOT NULL, step INTEGER NOT NULL, layout TEXT NOT NULL,
             stats BLOB NOT NULL, hist_counts BLOB, hist_edges BLOB, time REAL NOT NULL,
             PRIMARY KEY (run_id, step, layout))""",
+        # Likewise one row per recorded step for every layer: ``layers`` a JSON list of
+        # names, ``data`` float64 (n_layers, 4) in LAYER_COLUMNS order.
         """CREATE TABLE layer_stats (
-            run_id TEXT NOT NULL, layer TEXT NOT NULL, step INTEGER NOT NULL,
-            backward_time REAL, update_time REAL, dead_share REAL, saturated_share REAL,
-            time REAL NOT NULL, PRIMARY KEY (run_id, layer, step)) WITHOUT ROWID""",
+            run_id TEXT NOT NULL, step INTEGER NOT NULL, layers TEXT NOT NULL,
+            data BLOB NOT NULL, time REAL NOT NULL,
+            PRIMARY KEY (run_id, step, layers)) WITHOUT ROWID""",
         """CREATE TABLE snapshots (
             run_id TEXT NOT NULL, step INTEGER NOT NULL, label TEXT NOT NULL,
             sha TEXT NOT NULL, time REAL NOT NULL,
@@ -98,7 +101,7 @@ _INSERTS = {
     "metric_series": "INSERT OR REPLACE INTO metric_series VALUES (?, ?, ?, ?, ?, ?)",
     "param_layouts": "INSERT OR IGNORE INTO param_layouts VALUES (?, ?, ?)",
     "param_stats": "INSERT OR REPLACE INTO param_stats VALUES (?, ?, ?, ?, ?, ?, ?)",
-    "layer_stats": "INSERT OR REPLACE INTO layer_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "layer_stats": "INSERT OR REPLACE INTO layer_stats VALUES (?, ?, ?, ?, ?)",
     "snapshots": "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
 }
 _RUN_FIELDS = (
@@ -234,6 +237,14 @@ class Store:
             layouts, stats = _param_rows(blocks)
             rows["param_layouts"] = layouts
             rows["param_stats"] = stats
+        layer_blocks = rows.pop("layer_block", [])
+        if layer_blocks:
+            expanded = rows.setdefault("layer_stats", [])
+            for run_id, steps, layers, data, times in layer_blocks:
+                names = json.dumps(list(layers))
+                data = np.ascontiguousarray(data, dtype=np.float64)
+                expanded.extend((run_id, step, names, data[i].tobytes(), times[i])
+                                for i, step in enumerate(steps))
         series = rows.pop("metric_block", [])
         if series:
             rows["metric_series"] = [_series_row(*block) for block in series]
@@ -334,26 +345,29 @@ class Store:
         """Queue the run's summary dict; it is serialised when the writer flushes."""
         self.writer.update(("summary", run_id), summary)
 
-    def log_param_block(self, run_id: str, step: int, paths: list[str], stats: np.ndarray,
-                        counts: np.ndarray | None, edges: np.ndarray | None, t: float) -> None:
-        """Queue the statistics of every Variable at one step, as arrays.
+    def log_param_block(self, run_id: str, steps: list[int], paths: list[str],
+                        stats: np.ndarray, counts: np.ndarray | None, edges: np.ndarray | None,
+                        times: list[float]) -> None:
+        """Queue the statistics of every Variable at many steps, as arrays.
 
-        ``paths`` (k,) names the Variables; ``stats`` (k, 14) in
-        :data:`glassnet.track.paramstats.COLUMNS` order; ``counts`` (k, 64) histogram
-        counts or None; ``edges`` (k, 65) or None when each histogram spans its
-        Variable's [min, max] in 64 equal bins. The arrays must not change afterwards.
+        ``paths`` (k,) names the Variables; ``stats`` (n_steps, k, 14) in
+        :data:`glassnet.track.paramstats.COLUMNS` order; ``counts`` (n_steps, k, 64)
+        histogram counts or None; ``edges`` (n_steps, k, 65), or None when each histogram
+        spans its Variable's [min, max] in 64 equal bins. The arrays must not change
+        afterwards: rows are made from them in the writer thread.
         """
-        self.writer.add("param_block", (run_id, step, paths, stats, counts, edges, t))
+        self.writer.add("param_block", (run_id, steps, paths, stats, counts, edges, times))
 
     def log_metric_series(self, run_id: str, key: str, steps, values, t: float) -> None:
         """Queue many steps of one metric as one row: ``steps`` an int range or sequence,
         ``values`` a sequence of floats (the watch's per-step loss). Neither may change."""
         self.writer.add("metric_block", (run_id, key, steps, values, t))
 
-    def log_layer_stats(self, rows: list[tuple]) -> None:
-        """Queue rows ``(run_id, layer, step, backward_time, update_time, dead_share,
-        saturated_share, time)``."""
-        self.writer.extend("layer_stats", rows)
+    def log_layer_block(self, run_id: str, steps: list[int], layers: list[str],
+                        data: np.ndarray, times: list[float]) -> None:
+        """Queue per-layer measurements of many steps: ``data`` (n_steps, n_layers, 4) in
+        :data:`LAYER_COLUMNS` order (seconds, seconds, shares; NaN where not measured)."""
+        self.writer.add("layer_block", (run_id, steps, layers, data, times))
 
     def log_snapshot(self, run_id: str, step: int, label: str, arrays: dict) -> str:
         """Save ``{path: ndarray}`` as a blob now and queue its row; return the blob's sha."""
@@ -583,21 +597,25 @@ class Store:
                 np.array(all_counts, dtype=np.int64).reshape(-1, HIST_BINS))
 
     def layer_stats(self, run_id: str, layer: str | None = None) -> list[dict]:
-        """Per layer and recorded step: ``step, layer, backward_time, update_time`` (seconds),
-        ``dead_share`` (ReLU-like units off for the whole batch) and ``saturated_share``
-        (sigmoid/tanh units in their flat region for the whole batch); NaN where not measured."""
+        """Per layer and recorded step, by layer then step: dicts of ``step, layer,
+        backward_time`` (seconds in its backward pass), ``update_time`` (the optimizer's
+        seconds for the step, shared among layers by parameter count), ``dead_share``
+        (share of ReLU units that output 0 for the whole batch) and ``saturated_share``
+        (share of sigmoid/tanh units in their flat region for the whole batch); NaN
+        where not measured (e.g. dead_share of a sigmoid layer)."""
         run_id = self.resolve_run_id(run_id)
-        sql = ("SELECT step, layer, backward_time, update_time, dead_share, saturated_share"
-               " FROM layer_stats WHERE run_id = ?")
-        params: list = [run_id]
-        if layer is not None:
-            sql += " AND layer = ?"
-            params.append(layer)
-        names = ("step", "layer", "backward_time", "update_time", "dead_share", "saturated_share")
-        return [
-            {k: (_float_or_nan(v) if i >= 2 else v) for i, (k, v) in enumerate(zip(names, row))}
-            for row in self._read(sql + " ORDER BY layer, step", params)
-        ]
+        rows = self._read("SELECT step, layers, data FROM layer_stats WHERE run_id = ?"
+                          " ORDER BY step", (run_id,))
+        out = []
+        for step, layers, data in rows:
+            names = json.loads(layers)
+            values = np.frombuffer(data, dtype=np.float64).reshape(len(names), len(LAYER_COLUMNS))
+            for name, row in zip(names, values.tolist(), strict=True):
+                if layer is None or name == layer:
+                    out.append({"step": step, "layer": name,
+                                **dict(zip(LAYER_COLUMNS, row, strict=True))})
+        out.sort(key=lambda r: r["layer"])  # stable: steps stay ascending
+        return out
 
     def snapshots(self, run_id: str) -> list[int]:
         """Steps at which the run saved a snapshot of every Variable, ascending."""
@@ -745,22 +763,24 @@ def _histogram(counts, edges, i: int, lo: float, hi: float):
 
 
 def _param_rows(blocks) -> tuple[list[tuple], list[tuple]]:
-    """Rows for param_layouts and param_stats from the watch's per-step arrays."""
+    """Rows for param_layouts and param_stats from the watch's arrays."""
     layouts: dict[tuple, tuple] = {}
     rows = []
-    for run_id, step, paths, stats, counts, edges, t in blocks:
+    for run_id, steps, paths, stats, counts, edges, times in blocks:
         key = (run_id, tuple(paths))
         if key not in layouts:
             text = json.dumps(list(paths))
-            layout = hashlib.sha1(text.encode()).hexdigest()[:12]
-            layouts[key] = (run_id, layout, text)
+            layouts[key] = (run_id, hashlib.sha1(text.encode()).hexdigest()[:12], text)
+        layout = layouts[key][1]
+        stats = np.ascontiguousarray(stats, dtype=np.float64)
         if counts is not None:
-            dtype = np.uint16 if counts.max(initial=0) <= 0xFFFF else np.int32
-            counts = counts.astype(dtype).tobytes()
+            counts = counts.astype(np.uint16 if counts.max(initial=0) <= 0xFFFF else np.int32)
         if edges is not None:
-            edges = np.asarray(edges, dtype=np.float64).tobytes()
-        stats = np.ascontiguousarray(stats, dtype=np.float64).tobytes()
-        rows.append((run_id, step, layouts[key][1], stats, counts, edges, t))
+            edges = np.ascontiguousarray(edges, dtype=np.float64)
+        for i, step in enumerate(steps):
+            rows.append((run_id, step, layout, stats[i].tobytes(),
+                         None if counts is None else counts[i].tobytes(),
+                         None if edges is None else edges[i].tobytes(), times[i]))
     return list(layouts.values()), rows
 
 

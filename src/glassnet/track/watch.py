@@ -208,14 +208,8 @@ class Watch(Callback):
                                                        self.histograms)
             if previous is None and have.any():  # only some steps had W kept before them
                 stats[~have, :, 13] = _NAN
-            for i, (step, now, *_) in enumerate(pending):
-                store.log_param_block(run_id, step, self._paths, stats[i],
-                                      None if counts is None else counts[i],
-                                      None if edges is None else edges[i], now)
-        dead_or_saturated = {}
-        for j, layer in enumerate(self._unit_layers):
-            dead_or_saturated[layer.name] = _unit_shares(
-                layer.activation_name, [p[3][j] for p in pending])
+            store.log_param_block(run_id, [p[0] for p in pending], self._paths, stats, counts,
+                                  edges, [p[1] for p in pending])
         series: dict[str, tuple[list, list]] = {}
         for step, _, logs, *_ in pending:
             for key, value in (logs or {}).items():
@@ -225,19 +219,18 @@ class Watch(Callback):
                     values.append(value)
         for key, (steps, values) in series.items():
             store.log_metric_series(run_id, key, steps, values, pending[-1][1])
-        rows = []
-        for i, (step, now, _, _, timing, update) in enumerate(pending):
-            for layer, share, seconds in zip(self._layers, self._update_share, timing,
-                                             strict=True):
-                dead = saturated = _NAN
-                if layer.name in dead_or_saturated:
-                    if layer.activation_name in _DEAD:
-                        dead = dead_or_saturated[layer.name][i]
-                    else:
-                        saturated = dead_or_saturated[layer.name][i]
-                rows.append((run_id, layer.name, step, seconds, float(update) * share, dead,
-                             saturated, now))
-        store.log_layer_stats(rows)
+        if self._layers:
+            # (m, n_layers, 4): backward seconds, update seconds, dead share, saturated share
+            data = np.full((m, len(self._layers), 4), np.nan)
+            data[:, :, 0] = [p[4] for p in pending]
+            data[:, :, 1] = np.outer([p[5] for p in pending], self._update_share)
+            for j, layer in enumerate(self._unit_layers):
+                column = 2 if layer.activation_name in _DEAD else 3
+                data[:, self._layers.index(layer), column] = _unit_shares(
+                    layer.activation_name, [p[3][j] for p in pending])
+            store.log_layer_block(run_id, [p[0] for p in pending],
+                                  [layer.name for layer in self._layers], data,
+                                  [p[1] for p in pending])
         self._have_previous[:m] = False
         if self._have_previous[m:].any():  # W kept for the step after the batch: move it to row 0
             self._pending_previous[0] = self._pending_previous[m]
