@@ -7,6 +7,9 @@ an input batch ``x``, Keras's ``predict(x)`` as ``y`` and each layer's output as
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +21,7 @@ from glassnet.activations import ACTIVATIONS
 from glassnet.errors import FileFormatError
 from glassnet.layers import Activation, Dense, Dropout, Flatten, Input, Normalization
 
-pytest.importorskip("h5py")
+h5py = pytest.importorskip("h5py")
 
 KERAS = Path(__file__).resolve().parents[1] / "data" / "keras"
 ATOL = 1e-5
@@ -162,3 +165,36 @@ def test_training_continues_where_keras_stopped():
     fresh.fit(resume["x"], resume["y"], **fit)
     assert max(np.abs(w - resume[f"final/{i}"]).max()
                for i, w in enumerate(fresh.get_weights())) > 100 * ATOL
+
+
+def test_normalization_with_statistics_in_its_config_needs_no_stored_weights(tmp_path):
+    # Keras's Normalization(mean=..., variance=...) keeps them in config.json and stores
+    # no variables; make such a file from norm_mlp.keras by moving the statistics.
+    with zipfile.ZipFile(KERAS / "norm_mlp.keras") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    mean, variance = [0.5, 10.0, -2.0], [1.0, 25.0, 0.0]  # a zero variance: divided by 1e-7
+    config["config"]["layers"][1]["config"].update(mean=mean, variance=variance)
+    out = io.BytesIO()
+    with h5py.File(io.BytesIO(members["model.weights.h5"]), "r") as src, \
+            h5py.File(out, "w") as dst:
+        for name in ("dense", "dense_1"):
+            src.copy(src[f"layers/{name}"], dst, f"layers/{name}")
+        dst.create_group("layers/normalization/vars")
+    members.update({"config.json": json.dumps(config).encode(),
+                    "model.weights.h5": out.getvalue()})
+    with zipfile.ZipFile(tmp_path / "given.keras", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+    model = gn.io.load_keras(tmp_path / "given.keras")
+    norm, hidden, out_layer = (model.get_layer(n) for n in ("normalization", "hidden", "out"))
+    np.testing.assert_array_equal(norm.mean.value, mean)
+    np.testing.assert_array_equal(norm.variance.value, variance)
+    x = _io("norm_mlp")["x"].astype(np.float64)
+    z = ((x - mean) / np.maximum(np.sqrt(variance), 1e-7)) @ hidden.kernel.value + \
+        hidden.bias.value
+    logits = np.maximum(z, 0) @ out_layer.kernel.value + out_layer.bias.value
+    expected = np.exp(logits - logits.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(model.predict(x.astype(np.float32)), expected, rtol=0, atol=ATOL)

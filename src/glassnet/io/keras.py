@@ -166,13 +166,22 @@ def keras_group_names(model) -> list[str]:
     return names
 
 
+def _stored_variables(layer) -> list:
+    """The Variables Keras stores for ``layer``, in its order."""
+    from glassnet.layers import Normalization
+
+    if isinstance(layer, Normalization) and layer._given[0] is not None:
+        return []  # mean and variance given to the constructor: Keras keeps them in config
+    return layer.weights
+
+
 def _read_layer_weights(model, h5, where: str, check_names: bool) -> None:
     h5py = require("h5py", "io")
     layers_group = _child(h5py, h5, "layers", h5py.Group, where)
     expected = dict(zip(keras_group_names(model), model.layers, strict=True))
     checked = []
     for group_name, layer in expected.items():
-        variables = layer.weights
+        variables = _stored_variables(layer)
         group = _child(h5py, layers_group, group_name, h5py.Group, where,
                        required=bool(variables))
         if group is None:

@@ -221,7 +221,7 @@ def sequential_from_keras(config: dict, where: str, max_weights: int | None = No
         raise _fail(where, "config.json has no list of layers")
     shape = body.get("build_input_shape") or (config.get("build_config") or {}).get(
         "input_shape")
-    input_shape = tuple(shape[1:]) if isinstance(shape, list) and len(shape) > 1 else None
+    input_shape = _input_shape({"batch_shape": shape}, where) if shape else None
     layers = []
     for entry in body["layers"]:
         if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
@@ -244,7 +244,7 @@ def sequential_from_keras(config: dict, where: str, max_weights: int | None = No
                 builder = {"Dense": _dense, "Activation": _activation_layer,
                            "Dropout": _dropout, "Flatten": _flatten}[class_name]
                 layers.append(builder(layer_config, at))
-        except (GlassnetError, KeyError, TypeError, ValueError) as exc:
+        except (GlassnetError, KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, FileFormatError):
                 raise
             raise _fail(at, f"cannot be rebuilt in glassnet: {exc}") from None

@@ -166,7 +166,8 @@ def _parse_config(raw: bytes, path) -> dict:
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise FileFormatError(f"{path}: config.json does not describe a glassnet model "
                               f"(no \"format\": \"glassnet\")")
-    if config.get("format_version") != FORMAT_VERSION:
+    version = config.get("format_version")
+    if isinstance(version, bool) or version != FORMAT_VERSION:
         raise FileFormatError(f"{path}: format version {config.get('format_version')!r} is not "
                               f"supported (this glassnet reads version {FORMAT_VERSION})")
     if not isinstance(config.get("model"), dict):
