@@ -492,8 +492,10 @@ class Normalization(Layer):
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         super().__init__(**kwargs)
-        if axis not in (-1, None) and not isinstance(axis, int):
-            raise ConfigError(f"Normalization axis must be an int, got {axis!r}")
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            # axis=None (one mean for all features) is not implemented: refuse, not ignore.
+            raise ConfigError(f"Normalization normalizes each feature of the last axis: axis "
+                              f"must be -1 (or the last axis' index), got {axis!r}")
         if (mean is None) != (variance is None):
             raise ConfigError("Normalization needs both mean and variance, or neither")
         self.axis = axis
@@ -502,6 +504,10 @@ class Normalization(Layer):
         self.mean = self.variance = self.count = None
 
     def build(self, input_shape):
+        if self.axis not in (-1, len(input_shape) - 1):
+            raise ConfigError(f"Normalization {self.name!r} normalizes the last axis of input "
+                              f"{tuple(input_shape)}: axis must be -1 or "
+                              f"{len(input_shape) - 1}, got {self.axis}")
         features = (input_shape[-1],)
         self.mean = self.add_weight("mean", features, "zeros", trainable=False)
         self.variance = self.add_weight("variance", features, "ones", trainable=False)
