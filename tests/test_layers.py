@@ -211,3 +211,16 @@ def test_layer_rejects_input_of_the_wrong_width():
     with pytest.raises(gn.errors.ShapeError, match=r"layer 'one' expects input of shape "
                                                    r"\(n, 3\), got \(2, 4\)"):
         layer(np.ones((2, 4)))
+
+
+@pytest.mark.parametrize("axis", [None, 0, (0, 1)])
+def test_normalization_refuses_axes_it_does_not_implement(axis):
+    with pytest.raises(gn.errors.ConfigError, match="axis must be -1"):
+        layer = Normalization(axis=axis)
+        layer.build((None, 3))
+
+
+def test_normalization_accepts_the_last_axis_by_its_index():
+    layer = Normalization(axis=1)
+    layer.adapt(np.array([[0.0, 2.0], [2.0, 6.0]]))
+    np.testing.assert_allclose(layer(np.array([[1.0, 4.0]])), [[0.0, 0.0]])
