@@ -198,3 +198,53 @@ def test_normalization_with_statistics_in_its_config_needs_no_stored_weights(tmp
     expected = np.exp(logits - logits.max(1, keepdims=True))
     expected /= expected.sum(1, keepdims=True)
     np.testing.assert_allclose(model.predict(x.astype(np.float32)), expected, rtol=0, atol=ATOL)
+
+
+def _keras_with_layer_settings(tmp_path, **settings):
+    with zipfile.ZipFile(KERAS / "activation_relu.keras") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    config["config"]["layers"][1]["config"].update(settings)
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "settings.keras", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return gn.io.load_keras(tmp_path / "settings.keras").layers[0]
+
+
+def _spec(module, class_name, **config):  # how Keras 3 serializes an object
+    return {"module": f"keras.{module}", "class_name": class_name, "config": config,
+            "registered_name": None}
+
+
+def test_keras_regularizers_constraints_and_initializers_carry_over(tmp_path):
+    layer = _keras_with_layer_settings(
+        tmp_path, trainable=False,
+        kernel_regularizer=_spec("regularizers", "L1L2", l1=0.01, l2=0.02),
+        bias_regularizer=_spec("regularizers", "L2", l2=0.5),
+        kernel_constraint=_spec("constraints", "MaxNorm", max_value=1.5, axis=0),
+        bias_constraint=_spec("constraints", "NonNeg"),
+        kernel_initializer=_spec("initializers", "HeNormal", seed=3),
+        bias_initializer=_spec("initializers", "Orthogonal", gain=1.0, seed=None))
+    assert (layer.kernel_regularizer.l1, layer.kernel_regularizer.l2) == \
+        pytest.approx((0.01, 0.02))
+    assert layer.bias_regularizer.l2 == pytest.approx(0.5)
+    assert layer.kernel_constraint.max_value == 1.5
+    assert type(layer.bias_constraint).__name__ == "NonNeg"
+    assert type(layer.kernel_initializer).__name__ == "HeNormal"
+    # No glassnet Orthogonal: the default is used (the stored weights replace it anyway).
+    assert type(layer.bias_initializer).__name__ == "Zeros"
+    assert layer.trainable is False
+
+
+@pytest.mark.parametrize("settings, match", [
+    ({"kernel_regularizer": _spec("regularizers", "OrthogonalRegularizer", factor=0.01)},
+     "regularizer 'OrthogonalRegularizer' has no glassnet counterpart"),
+    ({"kernel_constraint": _spec("constraints", "Weird")}, "constraint 'Weird' has no"),
+    ({"lora_rank": 4}, "Dense setting lora_rank=4 is not supported"),
+    ({"dtype": _spec("", "DTypePolicy", name="mixed_float16")},
+     "dtype policy 'mixed_float16' is not supported"),
+])
+def test_keras_settings_glassnet_lacks_are_refused_by_name(settings, match, tmp_path):
+    with pytest.raises(FileFormatError, match=match):
+        _keras_with_layer_settings(tmp_path, **settings)
