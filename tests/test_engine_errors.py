@@ -207,3 +207,18 @@ def test_integer_labels_with_categorical_crossentropy_suggest_the_sparse_loss():
                                          r"model output, got \(4,\) — integer class labels\? "
                                          r"use sparse_categorical_crossentropy"):
         model.fit(np.ones((4, 2)), np.array([0, 1, 2, 1]), verbose=0)
+
+
+@pytest.mark.parametrize("kwargs, error, fragment", [
+    ({"sample_weight": np.ones(3)}, DataError,
+     "sample_weight must have one weight per sample: expected 4, got 3"),
+    ({"sample_weight": np.array([1.0, -1.0, 1.0, 1.0])}, DataError,
+     "sample_weight must be >= 0"),
+    ({"sample_weight": np.array([1.0, np.nan, 1.0, 1.0])}, DataError,
+     r"sample_weight contains NaN \(first at row 1\)"),
+    ({"class_weight": [1.0, 2.0]}, ConfigError,
+     r"class_weight must be a dict \{class: weight\}, got list"),
+])
+def test_bad_sample_and_class_weights(kwargs, error, fragment):
+    with pytest.raises(error, match=fragment):
+        _classifier().fit(np.ones((4, 3)), np.zeros(4), verbose=0, **kwargs)
