@@ -329,6 +329,20 @@ def test_truncated_weights_file_is_refused(work):
                  work.parent)
 
 
+@pytest.mark.parametrize("content, match", [
+    (b"", "the file is empty"),
+    (np.random.default_rng(5).bytes(300), "not valid safetensors"),
+    (struct.pack("<Q", 2**62) + b"{}", "not valid safetensors"),
+    (st_save({"0.weight": np.zeros((8, 4), np.float32)})[:-7], "not valid safetensors"),
+    (st_save({"0.weight": np.zeros((8, 4), np.int32)}), "'0.weight' is int32, not floats"),
+], ids=["empty", "random", "header bomb", "truncated", "integer weights"])
+def test_hostile_torch_state_dict_is_refused(content, match, work):
+    path = work / "state.safetensors"
+    path.write_bytes(content)
+    model = gn.Sequential([Input((4,)), Dense(8)])
+    _refused(lambda p: gn.io.load_torch_state(p, model), path, match, work.parent)
+
+
 # -- Keras files -----------------------------------------------------------------------------
 
 h5py = pytest.importorskip("h5py")
