@@ -139,3 +139,26 @@ def test_demo_imbalanced_starts_the_bias_at_the_log_odds(tmp_path):
         assert 0 <= float(rows[label][4]) <= 1 and 0 <= float(rows[label][5]) <= 1
     store = gn.track.open_store(tmp_path / "s")
     assert sorted(r.name for r in store.runs(project="fraud")) == ["bias-log-odds", "bias-zero"]
+
+
+def test_every_nth_epoch_keeps_multiples_and_the_last():
+    from glassnet.demos import every_nth_epoch
+    from glassnet.table import Table
+
+    rows = [(epoch, layer, float(epoch)) for epoch in range(12) for layer in ("a", "b")]
+    table = Table(["epoch", "layer", "value"], rows, title="t", notes=["n"])
+    short = every_nth_epoch(table, 5)
+    assert sorted(set(short["epoch"])) == [0, 5, 10, 11]
+    assert len(short) == 8 and short.title == "t" and short.notes[0] == "n"
+    assert "`glassnet report` prints them all" in short.notes[-1]
+    other = Table(["layer"], [("a",)])
+    assert every_nth_epoch(other, 5) is other
+
+
+def test_next_commands_carry_the_store_when_it_is_not_the_default():
+    from glassnet.demos import next_commands
+
+    lines = next_commands("abc12345", "elsewhere").splitlines()
+    assert lines[0] == "Next, try:"
+    assert lines[2].split()[:5] == ["glassnet", "show", "abc12345", "--store", "elsewhere"]
+    assert all("--store elsewhere" in line for line in lines[1:])
