@@ -155,3 +155,14 @@ def test_bad_loss_settings():
         losses.Huber(delta=0)
     with pytest.raises(ConfigError, match=r"label_smoothing must be in \[0, 1\], got 1.5"):
         losses.BinaryCrossentropy(label_smoothing=1.5)
+
+
+def test_to_categorical_makes_one_hot_targets_for_categorical_crossentropy():
+    np.testing.assert_array_equal(gn.utils.to_categorical([0, 2, 1]),
+                                  [[1, 0, 0], [0, 0, 1], [0, 1, 0]])
+    assert gn.utils.to_categorical([1], num_classes=4).tolist() == [[0, 1, 0, 0]]
+    assert gn.utils.to_categorical([1]).dtype == np.float32
+    with pytest.raises(gn.errors.DataError, match="label 3 does not fit num_classes=3"):
+        gn.utils.to_categorical([0, 3], num_classes=3)
+    with pytest.raises(gn.errors.DataError, match="non-negative integer labels"):
+        gn.utils.to_categorical([0.5])
