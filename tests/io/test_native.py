@@ -294,3 +294,10 @@ def test_io_exports_its_documented_names_and_imports_nothing_heavy():
                          check=True, env={**os.environ,
                                           "PYTHONPATH": str(Path(gn.__file__).parents[1])})
     assert out.stdout.strip() == "[]"
+
+
+def test_numpy_scalars_in_settings_are_saved_as_numbers(tmp_path):
+    model = gn.Sequential([Input((4,)), Dropout(0.5, seed=np.int64(3), name="d"),
+                           Dense(np.int64(2))])
+    loaded = _round_trip(model, tmp_path)
+    assert (loaded.get_layer("d").rate, loaded.get_layer("d").seed) == (0.5, 3)

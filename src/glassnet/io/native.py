@@ -106,6 +106,15 @@ def _variable_list(model) -> list[dict]:
              "trainable": v.trainable} for v in model.weights]
 
 
+def _json_default(value):
+    # Settings given as NumPy scalars (Dropout(seed=np.int64(3))) are plain numbers.
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} {value!r} is not JSON serializable")
+
+
 def _refuse_foreign_suffix(filepath: Path) -> None:
     # load_model routes ".keras" to the Keras reader: a glassnet zip under that name
     # could never be read back.
@@ -139,7 +148,11 @@ def save_model(model, filepath, include_optimizer=True) -> None:
         "model": model.get_config(), "compile": model.get_compile_config(),
         "variables": _variable_list(model), "optimizer_state": optimizer_state,
     }
-    config_bytes = json.dumps(config, indent=1).encode("utf-8")
+    try:
+        config_bytes = json.dumps(config, indent=1, default=_json_default).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise FileFormatError(f"{filepath}: the model's settings cannot be written as JSON: "
+                              f"{exc}") from None
     weights = save(tensors, metadata={"format": FORMAT, "format_version": str(FORMAT_VERSION)})
     with atomic_write(filepath) as tmp:
         with zipfile.ZipFile(tmp, "w") as archive:
