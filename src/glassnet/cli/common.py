@@ -56,10 +56,11 @@ def open_store(store: str | None):
 def open_existing_store(store: str | None):
     """Open a store that must already hold runs (reading commands never create one)."""
     from glassnet.errors import NotFoundError
+    from glassnet.track.store import DB_NAME, resolve_store_path
 
-    path = store_path(store)
-    if not os.path.isfile(os.path.join(path, "glassnet.db")):
-        raise NotFoundError(f"no run store at {os.path.abspath(path)} (run `glassnet demo` or "
+    root = resolve_store_path(store_path(store))
+    if not (root / DB_NAME).is_file():
+        raise NotFoundError(f"no run store at {root} (run `glassnet demo` or "
                             f"`glassnet train` first, or pass --store DIR)")
     return open_store(store)
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from glassnet.cli.common import common_options, emit, open_store, progress_callback, store_path
+from glassnet.cli.common import (
+    DEFAULT_STORE,
+    common_options,
+    emit,
+    open_store,
+    progress_callback,
+    store_path,
+)
 
 
 @click.group(invoke_without_command=True)
@@ -24,7 +31,7 @@ def demo(ctx, store):
     from glassnet.demos import DIGITS_EPOCHS, digits_demo
 
     chosen = store_path(store)
-    hint = "" if chosen == "glassnet-runs" else chosen
+    hint = "" if chosen == DEFAULT_STORE else chosen
     digits_demo(emit, store=open_store(store), store_hint=hint,
                 callbacks=[progress_callback(DIGITS_EPOCHS)])
 
