@@ -282,7 +282,10 @@ def _mean(values) -> float | None:
 def update_time_table(runs) -> Table:
     rows = []
     for run in runs:
-        final = run.final or {}
+        if run.final is not None:
+            sizes = {path: array.size for path, array in run.final.items()}
+        else:  # no snapshot: the watch's statistics count every Variable too
+            sizes = {r["path"]: r["count"] for r in run.store.param_stats(run.id)}
         by_layer: dict[str, list] = {}
         for record in run.store.layer_stats(run.id):
             by_layer.setdefault(record["layer"], []).append(record)
@@ -291,7 +294,7 @@ def update_time_table(runs) -> Table:
             backward = np.array([r["backward_time"] for r in records], dtype=np.float64)
             update = np.array([r["update_time"] for r in records], dtype=np.float64)
             measured = np.isfinite(backward) & np.isfinite(update)
-            params = sum(v.size for p, v in final.items() if p.rsplit("/", 1)[0] == layer)
+            params = sum(n for p, n in sizes.items() if p.rsplit("/", 1)[0] == layer)
             if not measured.any():
                 rows.append((run.label, layer, params, 0, None, None, None, None))
                 continue
