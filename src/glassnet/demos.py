@@ -52,8 +52,11 @@ def _digits_model(activation: str, x_train):
 
 
 def _train_digits(activation, split, store, project, name, epochs, callbacks=(),
-                  log_freq=10):
-    """Train and record one digits network; return (run, model, test loss, test accuracy)."""
+                  log_freq=10, model_name="digits-mlp"):
+    """Train and record one digits network; return (run, model, test loss, test accuracy).
+
+    The model goes into the registry as ``model_name`` (``digits-mlp`` for the main demo).
+    """
     from glassnet import track
 
     x, y = datasets.load_digits()
@@ -71,7 +74,7 @@ def _train_digits(activation, split, store, project, name, epochs, callbacks=(),
                   callbacks=[run.watch(log_freq=log_freq, snapshots="epoch"), *callbacks])
         test_loss, test_accuracy = model.evaluate(x[test], y[test])
         run.log({"test/loss": test_loss, "test/accuracy": test_accuracy})
-        run.log_model(model, "digits-mlp")
+        run.log_model(model, model_name)
     return run, model, float(test_loss), float(test_accuracy)
 
 
@@ -209,7 +212,8 @@ def activations_demo(emit, store=None, epochs: int = DIGITS_EPOCHS, callbacks=()
     for activation in ("sigmoid", "tanh", "relu"):
         emit(f"Training with {activation} hidden units ({epochs} epochs)...")
         run, _, loss, accuracy = _train_digits(activation, split, store, "digits-activations",
-                                               activation, epochs, callbacks)
+                                               activation, epochs, callbacks,
+                                               model_name=f"digits-{activation}")
         run_ids.append(run.id)
         rows.append((activation, run.id, loss, accuracy))
     table = Table(["activation", "run", "test loss", "test accuracy"], rows,

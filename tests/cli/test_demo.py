@@ -118,6 +118,9 @@ def test_demo_activations_records_one_run_per_activation(tmp_path):
         row = next(r for r in rows if r[:2] == [run.config["activation"], run.id])
         assert row[3] == format_value(run.summary["test/accuracy"])
     assert "Activation function beside weights and biases, across runs" in result.stdout
+    # each activation's model has its own registry name; digits-mlp stays the main demo's
+    assert sorted({m["name"] for m in store.models()}) == ["digits-relu", "digits-sigmoid",
+                                                          "digits-tanh"]
 
 
 def test_demo_imbalanced_starts_the_bias_at_the_log_odds(tmp_path):

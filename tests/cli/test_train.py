@@ -34,12 +34,14 @@ def test_regression_csv_records_mse_and_saves_a_model_that_loads(tmp_path):
                      "--store", tmp_path / "s")
     assert result.exit_code == 0, result.stderr
     run_id = recorded_id(result.stdout)
-    assert f"Recorded run {run_id} (houses/" in result.stdout
-    assert ", task regression, loss mean_squared_error" in result.stdout
+    run = gn.track.open_store(tmp_path / "s").run(run_id)
+    assert result.stdout.splitlines()[1] == (f"Recorded run {run_id} (houses/{run.name}), "
+                                             f"task regression, loss mean_squared_error")
+    assert result.stdout.splitlines()[-1] == (f"Next: glassnet show {run_id}  |  "
+                                              f"glassnet report {run_id}")
     model = gn.models.load_model(tmp_path / "m.glassnet")
     kernels = [layer.kernel.shape for layer in model.layers if hasattr(layer, "kernel")]
     assert kernels == [(2, 4), (4, 3), (3, 1)]
-    run = gn.track.open_store(tmp_path / "s").run(run_id)
     assert run.config["task"] == "regression" and run.config["hidden"] == [4, 3]
     final = {r[0]: r[1] for r in rows_of(result.stdout)[1:]}
     # the final loss printed is the MSE of the run's last epoch as recorded
