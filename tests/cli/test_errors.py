@@ -63,6 +63,7 @@ def csv_file(tmp_path, text):
     ("a,b,y\n1,2,3\n", "DataError", "no column named 'price'; columns: a, b, y"),
     ("a,price\n1,2\n3,oops\n", "DataError", "line 3, column 'price': 'oops' is not a number"),
     ("", "DataError", "the file is empty"),
+    ("a,price\n", "DataError", "the file has a header but no data rows"),
     ("a,price\n1,2\n,4\n", "DataError", "line 3, column 'a' is missing or not finite"),
     ("a,price\n1,2\nnan,4\n", "DataError", "line 3, column 'a' is missing or not finite"),
 ])
@@ -98,6 +99,13 @@ def test_bad_config_value(tmp_path, text, fragment):
     config = tmp_path / "c.toml"
     config.write_text(text)
     assert_error(run_cli("train", config, "--store", tmp_path / "s"), "ConfigError", fragment)
+
+
+def test_train_without_data(tmp_path):
+    result = run_cli("train", "--epochs", "2", "--store", tmp_path / "s")
+    assert_error(result, "ConfigError", "train options: give exactly one of 'dataset' (a "
+                                        "built-in data set: coffee, digits, fraud, "
+                                        "house_prices) or 'data' (a CSV file); got neither")
 
 
 def test_bad_flag_value_is_a_config_error(tmp_path):
