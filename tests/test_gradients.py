@@ -55,11 +55,16 @@ def _output_layers(loss, target, activation):
     Regression heads end in the activation under test, so each activation is also
     checked as an output (not fused with anything).
     """
+    # A non-zero bias: a sample whose hidden ReLUs are all off would otherwise sit at
+    # z = 0 exactly, on the kink of a ReLU-family output.
+    bias = "random_normal"
     if target == "regression":
-        return [Dense(N_CLASSES, activation=activation)]
+        return [Dense(N_CLASSES, activation=activation, bias_initializer=bias)]
     if target == "binary":
-        return [Dense(1, activation=None if loss.from_logits else "sigmoid")]
-    return [Dense(N_CLASSES, activation=None if loss.from_logits else "softmax")]
+        return [Dense(1, activation=None if loss.from_logits else "sigmoid",
+                      bias_initializer=bias)]
+    return [Dense(N_CLASSES, activation=None if loss.from_logits else "softmax",
+                  bias_initializer=bias)]
 
 
 def _build(activation, loss, target, head=None):
