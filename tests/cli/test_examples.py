@@ -32,3 +32,15 @@ def test_imbalanced_example_starts_at_the_log_odds(tmp_path):
     out = run_example("imbalanced.py", tmp_path)
     assert "p = 0.0100, log(p / (1 - p)) = -4.5951" in out  # log(0.01 / 0.99) by hand
     assert "bias -4.5951 -> " in out
+
+
+def test_the_example_train_config_is_valid_and_trains(tmp_path):
+    from cli_helpers import run_cli
+
+    import glassnet as gn
+
+    result = run_cli("train", EXAMPLES / "train.toml", "--epochs", "1", "--store", tmp_path)
+    assert result.exit_code == 0, result.stderr
+    (run,) = gn.track.open_store(tmp_path).runs()
+    assert (run.project, run.name, run.config["hidden"]) == ("digits", "from-config", [25, 15])
+    assert "epoch/val_accuracy" in run.summary  # validation_split = 0.2
