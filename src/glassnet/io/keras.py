@@ -61,12 +61,12 @@ def load_keras(filepath, compile=True):
     config = _json(members["config.json"], f"{path}: config.json")
     # Keras stores weights uncompressed: the HDF5 file has at least a byte per number.
     model = sequential_from_keras(config, str(path), max_weights=len(members["model.weights.h5"]))
-    with _open_h5(members["model.weights.h5"], f"{path}: model.weights.h5") as h5:
-        _read_layer_weights(model, h5, f"{path}: model.weights.h5", check_names=True)
-    if compile and config.get("compile_config"):
-        compile_from_keras(model, config["compile_config"], str(path))
-        with _open_h5(members["model.weights.h5"], f"{path}: model.weights.h5") as h5:
-            _read_optimizer_state(model, h5, f"{path}: model.weights.h5")
+    where = f"{path}: model.weights.h5"
+    with _open_h5(members["model.weights.h5"], where) as h5:
+        _read_layer_weights(model, h5, where, check_names=True)
+        if compile and config.get("compile_config"):
+            compile_from_keras(model, config["compile_config"], str(path))
+            _read_optimizer_state(model, h5, where)
     return model
 
 
