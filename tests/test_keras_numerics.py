@@ -101,3 +101,20 @@ def test_the_fixture_set_covers_every_optimizer_and_loss():
     assert optimizers >= {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad"}
     assert losses >= {"MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
                       "CategoricalCrossentropy", "SparseCategoricalCrossentropy"}
+
+
+@pytest.mark.skipif(not FIXTURES, reason="no Keras fixtures")
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+def test_optimizer_settings_and_defaults_equal_keras_config(path):
+    """Every setting Keras's get_config() recorded, glassnet's optimizer has the same."""
+    case, _ = _load(path)
+    keras_config = case["optimizer"]["config"]
+    mine = _optimizer(case["optimizer"]).get_config()
+    shared = sorted(set(keras_config) & set(mine) - {"name"})
+    assert {"learning_rate", "weight_decay", "clipnorm", "clipvalue"} <= set(shared)
+    for key in shared:
+        theirs, ours = keras_config[key], mine[key]
+        if isinstance(theirs, float) and ours is not None:
+            assert ours == pytest.approx(theirs, rel=1e-7), key  # Keras holds float32
+        else:
+            assert ours == theirs, key
