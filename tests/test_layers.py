@@ -224,3 +224,21 @@ def test_normalization_accepts_the_last_axis_by_its_index():
     layer = Normalization(axis=1)
     layer.adapt(np.array([[0.0, 2.0], [2.0, 6.0]]))
     np.testing.assert_allclose(layer(np.array([[1.0, 4.0]])), [[0.0, 0.0]])
+
+
+def test_constraints_follow_the_keras_formulas():
+    w = np.array([[3.0, 0.1], [4.0, -0.2]])  # column norms 5 and sqrt(0.05)
+    norms = np.sqrt((w ** 2).sum(axis=0, keepdims=True))
+    np.testing.assert_allclose(gn.constraints.MaxNorm(2.0)(w),
+                               w * np.minimum(norms, 2.0) / (1e-7 + norms))
+    np.testing.assert_allclose(np.linalg.norm(gn.constraints.MaxNorm(2.0)(w), axis=0),
+                               [2.0, np.sqrt(0.05)], rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(gn.constraints.UnitNorm()(w), axis=0), 1.0,
+                               rtol=1e-6)
+    pulled = gn.constraints.MinMaxNorm(min_value=0.5, max_value=1.0, rate=0.5)(w)
+    # rate 0.5: halfway between each norm and its clipped value: (5 + 1) / 2, (0.224 + 0.5) / 2
+    np.testing.assert_allclose(np.linalg.norm(pulled, axis=0),
+                               [3.0, (np.sqrt(0.05) + 0.5) / 2], rtol=1e-6)
+    np.testing.assert_array_equal(gn.constraints.NonNeg()(w), [[3.0, 0.1], [4.0, 0.0]])
+    copy = gn.constraints.get(gn.constraints.serialize(gn.constraints.MaxNorm(3.0, axis=1)))
+    assert copy.get_config() == {"max_value": 3.0, "axis": 1}
