@@ -80,6 +80,9 @@ def _train_digits(activation, split, store, project, name, epochs, callbacks=(),
 
 def digits_demo(emit, store=None, callbacks=(), store_hint: str = "") -> dict:
     """The main job: train the digits network, record it, show its weights and tables."""
+    from glassnet.inspect import describe
+    from glassnet.summary import summary_text
+
     x, y = datasets.load_digits()
     split = stratified_split(y)
     emit(f"Training a 64-25-15-10 network on {len(split[0])} handwritten digits "
@@ -88,9 +91,6 @@ def digits_demo(emit, store=None, callbacks=(), store_hint: str = "") -> dict:
     run, model, _, accuracy = _train_digits("relu", split, store, "digits", "demo",
                                             DIGITS_EPOCHS, callbacks)
     emit(f"Recorded run {run.id} ({run.name}) in {run.store.root}")
-    from glassnet.inspect import describe
-    from glassnet.summary import summary_text
-
     emit(summary_text(model))
     emit(describe(model))
     emit_run_tables(emit, run.id, run.store, epoch_step=DEMO_EPOCH_STEP)
