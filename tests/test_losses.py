@@ -166,3 +166,14 @@ def test_to_categorical_makes_one_hot_targets_for_categorical_crossentropy():
         gn.utils.to_categorical([0, 3], num_classes=3)
     with pytest.raises(gn.errors.DataError, match="non-negative integer labels"):
         gn.utils.to_categorical([0.5])
+
+
+def test_regularizer_penalties_follow_keras():
+    w = np.array([[1.0, -2.0], [0.5, 0.0]])
+    assert gn.regularizers.L1(0.1)(w) == pytest.approx(0.1 * 3.5)
+    assert gn.regularizers.L2(0.1)(w) == pytest.approx(0.1 * 5.25)  # no 1/2, as Keras
+    assert gn.regularizers.L1L2(l1=0.1, l2=0.2)(w) == pytest.approx(0.35 + 0.2 * 5.25)
+    assert (gn.regularizers.L1().l1, gn.regularizers.L2().l2) == (0.01, 0.01)  # Keras defaults
+    assert type(gn.regularizers.get("l2")) is gn.regularizers.L2
+    with pytest.raises(ConfigError, match="L2 l2 must be >= 0, got -1"):
+        gn.regularizers.L2(-1)
