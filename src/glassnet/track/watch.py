@@ -42,7 +42,7 @@ _UNIT_STATS = _DEAD | set(_SATURATED)
 _LOSS_CHUNK = 256  # hand per-step losses to the writer at least this often
 _MAX_PENDING_STEPS = 32  # logged steps summarised together...
 _PENDING_ELEMENTS = 1 << 17  # ...as long as their copies stay in cache (values per batch)
-_MAX_PENDING_SECONDS = 0.25  # ...and recent: the writer gets rows well within a second
+_MAX_WAIT_SECONDS = 0.25  # ...and recent: the writer gets every row within a quarter second
 _NAN = float("nan")
 
 
@@ -86,7 +86,7 @@ class Watch(Callback):
         self._pending_previous = np.empty((rows, n), dtype=dtype)
         self._have_previous = np.zeros(rows, dtype=bool)
         self._pending: list[tuple] = []  # (step, time, logs, timing, update seconds)
-        self._pending_since = 0.0
+        self._handed_at = time.time()
         self._layers = [layer for layer in model.layers if layer.trainable_weights]
         sizes = np.array([sum(v.size for v in layer.trainable_weights) for layer in self._layers],
                          dtype=np.float64)
@@ -117,12 +117,10 @@ class Watch(Callback):
             self._keep_step(step, logs)
             if (step + 1) % self.log_freq != 0:
                 self.model.profile_layers = False
-        elif len(self._losses) >= _LOSS_CHUNK or self._pending:
+        else:
             now = time.time()
-            if self._pending and now - self._pending_since > _MAX_PENDING_SECONDS:
-                self._summarise_pending()
-            if len(self._losses) >= _LOSS_CHUNK:
-                self._hand_over_losses(now)
+            if now - self._handed_at > _MAX_WAIT_SECONDS or len(self._losses) >= _LOSS_CHUNK:
+                self._hand_over(now)
         if (step + 1) % self.log_freq == 0:
             self._before_logged_step()
         if self._snapshot_every and step % self._snapshot_every == 0:
@@ -130,9 +128,8 @@ class Watch(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.time()
-        if self._pending and now - self._pending_since > _MAX_PENDING_SECONDS:
-            self._summarise_pending()  # else wait: summarising many steps at once is cheaper
-        self._hand_over_losses(now)
+        if now - self._handed_at > _MAX_WAIT_SECONDS:
+            self._hand_over(now)  # else keep collecting: many steps at once are cheaper
         last = self.step - 1
         values = {"epoch": float(epoch)}
         for key, value in (logs or {}).items():
@@ -144,8 +141,7 @@ class Watch(Callback):
 
     def on_train_end(self, logs=None):
         self.model.profile_layers = False
-        self._summarise_pending()
-        self._hand_over_losses(time.time())
+        self._hand_over(time.time())
         if self.snapshots is not None and self.step > 0:
             self._snapshot(self.step - 1, "end")
         if self.run._last_step < self.step - 1:
@@ -154,13 +150,16 @@ class Watch(Callback):
         self.run.store.log_summary(self.run.id, self.run.summary)
 
     # -- rows -------------------------------------------------------------------------
-    def _hand_over_losses(self, now: float) -> None:
+    def _hand_over(self, now: float) -> None:
+        """Give the writer everything collected: the kept steps' statistics and the losses."""
+        self._summarise_pending()
         if self._losses:
             start = self._loss_start
             steps = range(start, start + len(self._losses))
             self.run.store.log_metric_series(self.run.id, "loss", steps, self._losses, now)
             self._losses = []
         self._loss_start = self.step
+        self._handed_at = now
 
     def _update_summary(self) -> None:
         """Per-step rows skip the run's summary, for speed; bring it up to date."""
@@ -176,8 +175,6 @@ class Watch(Callback):
         """Copy what a logged step needs (cheap); summarise later, many steps at once."""
         model, row = self.model, len(self._pending)
         now = time.time()
-        if not row:
-            self._pending_since = now
         if self._stats is not None:
             kept = self._pending_rows[row]
             n = self._stats.n
@@ -192,8 +189,8 @@ class Watch(Callback):
                               [timing.get(layer.name, _NAN) for layer in self._layers],
                               getattr(model, "last_update_seconds", _NAN)))
         if len(self._pending) == len(self._pending_rows) or \
-                now - self._pending_since > _MAX_PENDING_SECONDS:
-            self._summarise_pending()
+                now - self._handed_at > _MAX_WAIT_SECONDS:
+            self._hand_over(now)
 
     def _summarise_pending(self) -> None:
         pending, self._pending = self._pending, []
@@ -203,11 +200,10 @@ class Watch(Callback):
         store, run_id = self.run.store, self.run.id
         if self._stats is not None:
             have = self._have_previous[:m]
-            previous = self._pending_previous[:m] if have.all() else None
+            previous = self._pending_previous[:m] if have.any() else None
             stats, counts, edges = self._stats.compute(self._pending_rows[:m], previous,
                                                        self.histograms)
-            if previous is None and have.any():  # only some steps had W kept before them
-                stats[~have, :, 13] = _NAN
+            stats[~have, :, 13] = _NAN  # steps without W kept from before their update
             store.log_param_block(run_id, [p[0] for p in pending], self._paths, stats, counts,
                                   edges, [p[1] for p in pending])
         series: dict[str, tuple[list, list]] = {}
