@@ -74,6 +74,7 @@ def test_runs_list_shows_the_recorded_runs_and_a_click_opens_one(page, live_serv
     assert names() == ["stopped-early", "tanh-sgd", "relu-adam"]
     header.click()
     assert names() == ["relu-adam", "tanh-sgd", "stopped-early"]
+    page.eval_on_selector(".runs-wrap", "e => { e.scrollLeft = 0; }")
     shot(page, "runs")
     page.click("a.run-link:text-is('relu-adam')")
     page.wait_for_url(f"**/runs/{filled['relu']}")

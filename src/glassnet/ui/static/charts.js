@@ -53,15 +53,18 @@
     return div;
   };
 
+  /* Horizontal bars: one per label (long Variable names stay readable on the y axis). */
   GN.barChart = function (container, labels, values, opts) {
     opts = opts || {};
     const div = GN.el("div", { class: "chart" });
     container.appendChild(div);
-    const layout = baseLayout(opts);
+    const layout = baseLayout(Object.assign({ height: 90 + 34 * labels.length }, opts));
     layout.hovermode = "closest";
-    layout.xaxis.type = "category";
-    Plotly.newPlot(div, [{ type: "bar", x: labels, y: values, marker: { color: opts.color || GN.palette[0] },
-      hovertemplate: "%{x}: %{y:.4g}<extra></extra>" }], layout, CONFIG);
+    layout.yaxis = { type: "category", automargin: true, autorange: "reversed", ticks: "", linecolor: "#cbd5e1" };
+    layout.showlegend = false;
+    Plotly.newPlot(div, [{ type: "bar", orientation: "h", y: labels, x: values,
+      marker: { color: opts.color || GN.palette[0] }, width: 0.6,
+      hovertemplate: "%{y}: %{x:.4g}<extra></extra>" }], layout, CONFIG);
     return div;
   };
 })(window.GN);

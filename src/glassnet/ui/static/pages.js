@@ -27,7 +27,9 @@
       el("div", { class: "card flush" }, tableHolder));
 
     // show every config key, and the final metrics people look at first
-    const configKeys = data.config_keys;
+    // config keys whose values differ between runs first: those are what people sort by
+    const varies = (k) => new Set(data.runs.map((r) => JSON.stringify(r.config[k] === undefined ? null : r.config[k]))).size > 1;
+    const configKeys = data.config_keys.filter(varies).concat(data.config_keys.filter((k) => !varies(k)));
     // final metrics: the epoch-level ones when the run has them (the per-step ones are one batch)
     const all = data.summary_keys;
     const summaryKeys = all.filter((k) => k !== "epoch" && !all.includes("epoch/" + k)).slice(0, 8);
@@ -55,7 +57,7 @@
       count.textContent = `${runs.length} of ${data.runs.length} runs`;
       const head = el("tr", {}, el("th", { class: "check" }), columns.map(([key, label, group]) => {
         const arrow = state.sort === key ? (state.desc ? " ▾" : " ▴") : "";
-        return el("th", { class: "sortable" + (group ? " group-" + group : ""), title: group ? group + " · " + label : label,
+        return el("th", { class: "sortable" + (group ? " group-" + group : "") + (key === "name" ? " name-col" : ""), title: group ? group + " · " + label : label,
           onclick: () => { if (state.sort === key) state.desc = !state.desc; else { state.sort = key; state.desc = key !== "name"; } draw(); } },
         group ? el("span", { class: "group-tag", text: group === "config" ? "cfg" : "final" }) : null, label + arrow);
       }));
@@ -275,6 +277,7 @@
     container.appendChild(cfg);
 
     const cur = GN.section("cmp-curves", "Curves overlaid", "A in blue, B in orange; validation dashed.");
+    container.appendChild(cur);  // in the page before plotly measures the charts' width
     const grid = el("div", { class: "grid2" });
     cur.body.appendChild(grid);
     for (const base of baseMetrics(Object.keys(d.curves.a))) {
@@ -289,16 +292,15 @@
       if (series.length) GN.lineChart(grid, series, { title: base, xTitle: "optimizer step", yTitle: base });
     }
     if (!grid.childNodes.length) cur.body.appendChild(el("p", { class: "muted", text: "The two runs share no metric." }));
-    container.appendChild(cur);
 
     const w = GN.section("cmp-weights", "Weight differences (final snapshots)",
       "Per Variable: ‖A − B‖ / ‖A‖ (relative), cosine similarity, and mean |A − B|.");
+    container.appendChild(w);
     const same = d.weights.filter((x) => x.diff_l2 !== null);
-    if (same.length) GN.barChart(w.body, same.map((x) => x.path), same.map((x) => x.relative), { title: "Relative difference ‖A − B‖ / ‖A‖", xTitle: "Variable", yTitle: "relative difference", color: GN.palette[3] });
+    if (same.length) GN.barChart(w.body, same.map((x) => x.path), same.map((x) => x.relative), { title: "Relative difference ‖A − B‖ / ‖A‖", xTitle: "relative difference", color: GN.palette[3] });
     w.body.appendChild(d.weights.length ? GN.table(["Variable", "shape A", "shape B", "‖A − B‖", "relative", "cosine", "mean |A − B|"],
       d.weights.map((x) => [x.path, x.shape_a.join("×"), x.shape_b.join("×"), x.diff_l2, x.relative, x.cosine, x.mean_abs_diff]))
       : el("p", { class: "muted", text: "Both runs need a snapshot to compare weights." }));
-    container.appendChild(w);
   };
 
   GN.pages.compare = async function (main) {
