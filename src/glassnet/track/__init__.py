@@ -1,7 +1,40 @@
 """Record training runs in an embedded store: metrics, every weight and bias, datasets, models.
 
-``run = gn.track.init(project, config=...)`` starts a run; ``run.watch()`` is the
-training callback; ``gn.track.open_store()`` reads everything back.
+Recording (W&B-shaped)::
+
+    run = gn.track.init("digits", config={"lr": 1e-3}, store=None, tags=None, group=None)
+    watch = run.watch(log_freq=100, histograms=True, snapshots="end")
+    model.fit(X, y, callbacks=[watch])
+    run.log({"custom": 1.0}, step=None)          # step None: the step after the last one
+    run.log_dataset("digits", X=X, y=y)          # -> version number (same data, same version)
+    run.log_model(model, "digits-mlp", aliases=["latest"])   # -> version number
+    run.finish()                                 # or: with gn.track.init(...) as run: ...
+    gn.track.load_model("digits-mlp:latest")     # or "digits-mlp:v3"
+
+Reading (the only way report/, cli and ui read runs)::
+
+    store = gn.track.open_store(None)      # the folder given, or $GLASSNET_STORE, or ./glassnet-runs
+    store.runs(project=None, status=None, tag=None, group_id=None)   # [RunRecord], newest first
+    store.run(run_id_or_prefix)            # RunRecord: dict + attributes: id, project, name,
+                                           # status, config, summary, tags, group_id, created_at,
+                                           # finished_at, heartbeat_at, error, host, pid, env
+    store.metric_keys(run_id)              # ["accuracy", "epoch/loss", "loss", ...]
+    store.metrics(run_id, key, max_points=None)   # (steps int64, values float64), steps ascending
+    store.param_paths(run_id)              # ["dense/bias", "dense/kernel", ...]
+    store.param_stats(run_id, path=None)   # [dict]: step, path, count, mean, std, min, max, l2,
+                                           # neg_share, grad_*, update_ratio,
+                                           # histogram: (counts, edges)
+    store.param_series(run_id, path, field)       # (steps, values) of one statistic
+    store.histograms(run_id, path)         # (steps (n,), edges (n, 65), counts (n, 64))
+    store.layer_stats(run_id, layer=None)  # [dict]: step, layer, backward_time, update_time,
+                                           # dead_share, saturated_share
+    store.snapshots(run_id)                # [step, ...]; -1 is the weights before training
+    store.snapshot(run_id, step)           # {path: ndarray}; step may be "end"
+    store.artifacts(run_id=None); store.datasets(name=None); store.models(name=None)
+
+Watch metric keys: per step ``loss``; every ``log_freq`` steps each compiled metric;
+per epoch ``epoch``, ``epoch/loss``, ``epoch/<metric>``, ``epoch/val_<metric>``. Steps
+count optimizer steps from 0. A run whose process died reads back ``crashed``.
 """
 
 from glassnet.track.registry import load_dataset, load_model
