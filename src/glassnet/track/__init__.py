@@ -13,7 +13,7 @@ Recording (W&B-shaped)::
 
 Reading (the only way report/, cli and ui read runs)::
 
-    store = gn.track.open_store(None)      # the folder given, or $GLASSNET_STORE, or ./glassnet-runs
+    store = gn.track.open_store(None)      # the folder, else $GLASSNET_STORE, else ./glassnet-runs
     store.runs(project=None, status=None, tag=None, group_id=None)   # [RunRecord], newest first
     store.run(run_id_or_prefix)            # RunRecord: dict + attributes: id, project, name,
                                            # status, config, summary, tags, group_id, created_at,
