@@ -76,11 +76,15 @@ class SweepResult:
 
     @property
     def table(self):
-        from glassnet.report.table import Table
+        from glassnet.table import Table
 
-        return Table.from_records(self.records(), title=f"sweep {self.sweep_id}: "
-                                  f"best trial {self.best['trial']} "
-                                  f"(cv {self.best_score:.4f})")
+        records = self.records()
+        # Configurations of different depths have different layer columns: take them all.
+        columns = list(dict.fromkeys(key for record in records for key in record))
+        return Table(columns, [[record.get(c) for c in columns] for record in records],
+                     title=f"sweep {self.sweep_id}: best trial {self.best['trial']} "
+                           f"(cv {self.best_score:.4f})",
+                     notes=[f"best configuration: {self.best_params}"])
 
     def __str__(self) -> str:
         return str(self.table)
@@ -150,12 +154,17 @@ def _fit_one(X, y, train, test, params, base, task, fold, trial, trial_key, swee
         scaler = StandardScaler().fit(x_train)
         x_train, x_test = scaler.transform(x_train), scaler.transform(x_test)
     estimator_class = GlassClassifier if task == "classification" else GlassRegressor
-    config = {**base, **params, "sweep_id": sweep_id, "trial": trial, "trial_key": trial_key,
-              "fold": fold, "random_state": seed}
+    estimator = estimator_class(**base, **params, random_state=seed)
+    # Every hyperparameter goes in the run's config, swept or not, so the report tables
+    # can group the sweep's runs by any of them (e.g. by activation).
+    config = {key: value for key, value in estimator.get_params().items() if key != "track"}
+    config.update({"hidden": list(np.atleast_1d(config["hidden"]).tolist()),
+                   "estimator": estimator_class.__name__, "sweep_id": sweep_id,
+                   "trial": trial, "trial_key": trial_key, "fold": fold})
     run = track.init(project=project, name=f"{sweep_id}-t{trial}-f{fold}", config=config,
                      store=store, tags=[f"sweep:{sweep_id}"], group=sweep_id)
     try:
-        estimator = estimator_class(**base, **params, random_state=seed, track=run)
+        estimator.set_params(track=run)
         start = time.perf_counter()
         estimator.fit(x_train, y[train], validation_data=(x_test, y[test]))
         fit_time = time.perf_counter() - start
