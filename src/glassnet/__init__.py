@@ -33,12 +33,12 @@ __version__ = "0.1.0"
 _LAZY_MODULES = ("inspect", "io", "report", "sklearn", "track")
 _LAZY_ATTRIBUTES = {"sweep": ("glassnet.sweeps", "sweep")}
 
-__all__ = sorted([
+__all__ = [
     "Input", "Model", "Sequential", "Variable", "__version__", "activations", "backend",
     "callbacks", "constraints", "datasets", "errors", "initializers", "inspect", "io",
     "layers", "losses", "metrics", "models", "optimizers", "regularizers", "report",
     "sklearn", "sweep", "track", "utils",
-])
+]
 
 
 def __getattr__(name):
