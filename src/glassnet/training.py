@@ -320,7 +320,9 @@ def predict(model, x, batch_size=None) -> np.ndarray:
     if n == 0:
         return np.empty((0,) + tuple(model.output_shape[1:]), dtype=x.dtype)
     if n <= batch_size:
-        return _forward_inference(model, x)
+        out = _forward_inference(model, x)
+        # Layers without weights (Flatten, Dropout at inference) pass views through.
+        return out.copy() if np.shares_memory(out, x) else out
     out = np.empty((n,) + tuple(model.output_shape[1:]), dtype=x.dtype)
     for start in range(0, n, batch_size):
         out[start:start + batch_size] = _forward_inference(model, x[start:start + batch_size])
