@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
@@ -10,7 +9,7 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the ui extra is not installed: pip install 'glassnet[ui]'")
 
-from ui_helpers import fill_store, make_client  # noqa: E402
+from ui_helpers import fill_store, free_port, make_client  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -26,12 +25,6 @@ def client(filled):
         yield c
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(filled):
     """A real uvicorn server on 127.0.0.1 and a free port, in a thread; yields its base URL."""
@@ -39,7 +32,7 @@ def live_server(filled):
 
     from glassnet.ui.app import create_app
 
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(filled["store"].root), host="127.0.0.1", port=port,
                             log_level="warning")
     server = uvicorn.Server(config)

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from ui_helpers import XSS_KEY, XSS_NAME, XSS_VALUE, make_client
+from ui_helpers import XSS_KEY, XSS_NAME, XSS_VALUE, free_port, make_client
 
 # 240 digits, validation_split=0.25 -> 180 training rows, batch 32 -> 6 steps per epoch;
 # 4 epochs -> steps 0..23; snapshots "epoch" -> the initial one (-1) and each epoch's last
@@ -238,3 +238,40 @@ def test_a_missing_store_is_an_error_not_a_new_folder(tmp_path):
     with pytest.raises(NotFoundError, match="no glassnet store at"):
         create_app(tmp_path / "nowhere")
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_serve_binds_localhost_and_opens_the_browser_once_up(filled, monkeypatch):
+    import threading
+    import time
+    import webbrowser
+
+    import httpx
+    import uvicorn
+
+    import glassnet.ui
+
+    opened, servers = [], []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url))
+
+    class RecordedServer(uvicorn.Server):
+        def __init__(self, config):
+            super().__init__(config)
+            servers.append(self)
+
+    monkeypatch.setattr(uvicorn, "Server", RecordedServer)
+    port = free_port()
+    thread = threading.Thread(target=glassnet.ui.serve,
+                              kwargs={"store": filled["store"].root, "port": port}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not opened and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        assert opened == [f"http://127.0.0.1:{port}/"]
+        assert servers[0].config.host == "127.0.0.1"
+        r = httpx.get(f"http://127.0.0.1:{port}/api/runs", timeout=5)
+        assert r.status_code == 200 and len(r.json()["runs"]) == 4
+    finally:
+        servers[0].should_exit = True
+        thread.join(timeout=10)
+    assert not thread.is_alive()

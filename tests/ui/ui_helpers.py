@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import warnings
 
 import numpy as np
@@ -12,6 +13,13 @@ from glassnet.layers import Dense, Input
 XSS_NAME = "<img src=x onerror=alert(1)>"
 XSS_KEY = "<b>key</b>"
 XSS_VALUE = "<script>alert(2)</script>"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def make_client(store_path):

@@ -19,13 +19,21 @@
       height: opts.height || 300,
     };
   }
+  /* A chart's box, sized before plotly draws into it: plotly's responsive mode fills its
+     container, so a container without a height collapses when the window is resized. */
+  function box(container, layout) {
+    const div = GN.el("div", { class: "chart" });
+    div.style.height = layout.height + "px";
+    container.appendChild(div);
+    return div;
+  }
   const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"] };
 
   /* series: [{name, x, y, dash, color, width, opacity}] */
   GN.lineChart = function (container, series, opts) {
     opts = opts || {};
-    const div = GN.el("div", { class: "chart" });
-    container.appendChild(div);
+    const layout = baseLayout(opts);
+    const div = box(container, layout);
     const traces = series.map((s, i) => ({
       type: "scatter", mode: s.x.length === 1 ? "markers" : "lines", name: s.name,
       x: s.x, y: s.y, opacity: s.opacity === undefined ? 1 : s.opacity,
@@ -33,17 +41,16 @@
       fill: s.fill, fillcolor: s.fillcolor, showlegend: s.showlegend !== false,
       hovertemplate: "%{y:.4g}",
     }));
-    Plotly.newPlot(div, traces, baseLayout(opts), CONFIG);
+    Plotly.newPlot(div, traces, layout, CONFIG);
     return div;
   };
 
   GN.heatmap = function (container, data, opts) {
     opts = opts || {};
-    const div = GN.el("div", { class: "chart" });
-    container.appendChild(div);
     // log1p counts: a few tall bins would otherwise hide the spread of the rest
     const z = data.counts.map((row) => row.map((c) => Math.log1p(c || 0)));
     const layout = baseLayout(Object.assign({ yTitle: "value" }, opts));
+    const div = box(container, layout);
     layout.hovermode = "closest";
     Plotly.newPlot(div, [{
       type: "heatmap", x: data.steps, y: data.values, z: z, colorscale: "Viridis", showscale: true,
@@ -56,9 +63,8 @@
   /* Horizontal bars: one per label (long Variable names stay readable on the y axis). */
   GN.barChart = function (container, labels, values, opts) {
     opts = opts || {};
-    const div = GN.el("div", { class: "chart" });
-    container.appendChild(div);
     const layout = baseLayout(Object.assign({ height: 90 + 34 * labels.length }, opts));
+    const div = box(container, layout);
     layout.hovermode = "closest";
     layout.yaxis = { type: "category", automargin: true, autorange: "reversed", ticks: "", linecolor: "#cbd5e1" };
     layout.showlegend = false;

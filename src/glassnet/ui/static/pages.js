@@ -155,8 +155,13 @@
     const jobs = [];
     // curves
     jobs.push(GN.api(base + "/metrics").then((curves) => {
-      const bases = baseMetrics(Object.keys(curves));
-      if (!bases.length) { S.curves.body.appendChild(el("p", { class: "muted", text: "No metrics recorded." })); return; }
+      // a metric logged once (a final test score) is a number, not a curve: Overview shows it
+      const once = Object.keys(curves).filter((k) => k !== "epoch" && curves[k].recorded === 1);
+      const bases = baseMetrics(Object.keys(curves)).filter((b) =>
+        ["", "epoch/", "epoch/val_"].some((p) => curves[p + b] && curves[p + b].recorded > 1));
+      if (!bases.length) { S.curves.body.appendChild(el("p", { class: "muted", text: "No curve recorded." })); }
+      if (once.length) S.curves.body.appendChild(el("p", { class: "muted note", text: "Logged once (see Final metrics): " + once.join(", ") }));
+      if (!bases.length) return;
       const note = thinnedNote(curves);
       if (note) S.curves.body.appendChild(el("p", { class: "muted note", text: note }));
       const grid = el("div", { class: "grid2" });
