@@ -225,10 +225,17 @@ def test_diagnostics_find_a_symmetric_start(tmp_path):
     with gn.track.init(project="p", store=store) as run:
         model.fit(x, y, epochs=2, batch_size=16, verbose=0,
                   callbacks=[run.watch(log_freq=1, snapshots="epoch")])
-    found = diagnostics.findings(store, run.id)["findings"]
-    symmetric = [f for f in found if "same incoming weights" in f["what"]]
-    assert len(symmetric) == 1 and symmetric[0]["severity"] == "error"
-    assert symmetric[0]["layer"] == model.layers[0].name
+        run.log_dataset("noise", X=x, y=y)
+        run.log_model(model, "symmetric")
+    result = diagnostics.findings(store, run.id)
+    # from the recorded initial snapshot: every unit of the first layer started alike
+    recorded = [f for f in result["findings"] if f["source"] == "recorded"]
+    assert [(f["severity"], f["layer"]) for f in recorded
+            if "same incoming weights" in f["what"]] == [("error", model.layers[0].name)]
+    # and from the model itself, brought back from the registry and run on the logged data
+    live = [f for f in result["findings"] if f["source"] == "model"]
+    assert live and result["note"].startswith("Checked: the recorded")
+    assert model.layers[0].name in {f["layer"] for f in live}
 
 
 def test_a_missing_store_is_an_error_not_a_new_folder(tmp_path):

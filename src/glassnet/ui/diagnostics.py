@@ -2,9 +2,10 @@
 
 Each finding is a dict shaped like ``glassnet.inspect.Finding``: ``severity`` ("error",
 "warning", "info"), ``layer`` (or None), ``what``, ``evidence`` (numbers) and
-``advice``. When the run registered a model and logged its dataset, and
-``glassnet.inspect.diagnose`` is installed, the live checks on that model are added
-(source ``"model"``); the recorded checks are marked source ``"recorded"``.
+``advice``. When the run's model can be brought back (its registered version, or its
+``glassnet train`` config, with the weights of its last snapshot) and it logged its
+data, ``glassnet.inspect.diagnose`` runs on them too (source ``"model"``); the checks
+on recorded numbers are marked source ``"recorded"``.
 """
 
 from __future__ import annotations
@@ -143,37 +144,34 @@ def _symmetry_findings(store, run_id) -> list[dict]:
 
 
 def live_findings(store, run_id: str) -> list[dict]:
-    """``glassnet.inspect.diagnose`` on the run's registered model and logged data, if any."""
-    try:
-        from glassnet.inspect import diagnose
-        from glassnet.track.registry import load_dataset, load_model
-    except ImportError:
-        return []
-    run_id = store.resolve_run_id(run_id)
-    models = [m for m in store.models() if m["run_id"] == run_id]
-    datasets = [d for d in store.datasets() for n, v in store.run_datasets(run_id)
-                if (d["name"], d["version"]) == (n, v) and d["sha"]]
-    if not models or not datasets:
-        return []
-    model = load_model(f"{models[-1]['name']}:v{models[-1]['version']}", store)
-    arrays = load_dataset(f"{datasets[0]['name']}:v{datasets[0]['version']}", store)
-    x, y = arrays.get("X", arrays.get("x")), arrays.get("y")
-    if x is None or y is None:
-        return []
+    """``glassnet.inspect.diagnose`` on the run's model at its last snapshot, on its logged data.
+
+    The model and data come back through :mod:`glassnet.recorded` (the registry version
+    the run logged, or a model rebuilt from a ``glassnet train`` config; the data set
+    logged with ``X`` and ``y``). Raises NotFoundError when the run has neither.
+    """
+    from glassnet.inspect import diagnose
+    from glassnet.recorded import data_for_run, model_for_run
+
+    run = store.run(run_id)
+    model = model_for_run(store, run)
+    x, y, _ = data_for_run(store, run)
     found = diagnose(model, x[:MAX_LIVE_SAMPLES], y[:MAX_LIVE_SAMPLES])
-    return [{"severity": f.severity, "layer": f.layer, "what": f.what,
-             "evidence": dict(f.evidence) if isinstance(f.evidence, dict) else f.evidence,
-             "advice": f.advice, "source": "model"} for f in found]
+    return [{**f.to_dict(), "source": "model"} for f in found]
 
 
 def findings(store, run_id: str) -> dict:
     """Every finding for a run, recorded and (when possible) live, worst first."""
+    from glassnet.errors import NotFoundError
+
     found = recorded_findings(store, run_id)
-    note = None
+    note = "Checked: the recorded metrics and statistics, and the model on its logged data."
     try:
         found += live_findings(store, run_id)
+    except NotFoundError as exc:
+        note = f"Checked the recorded metrics and statistics only: {exc}"
     except Exception as exc:  # a model that cannot be rebuilt leaves the recorded findings
-        note = f"live checks skipped: {type(exc).__name__}: {exc}"
+        note = f"Checks on the model skipped ({type(exc).__name__}: {exc})"
     order = {"error": 0, "warning": 1, "info": 2}
     found.sort(key=lambda f: order.get(str(f["severity"]).lower(), 3))
     return {"findings": found, "note": note}

@@ -226,7 +226,8 @@
       for (const f of d.findings) {
         const evidence = Object.entries(f.evidence || {}).map(([k, v]) => `${k} = ${typeof v === "object" && v !== null ? Object.entries(v).map(([a, b]) => a + ": " + GN.fmt(b)).join(", ") : GN.fmt(v)}`).join(" · ");
         body.appendChild(el("div", { class: "finding sev-" + String(f.severity).toLowerCase() },
-          el("div", { class: "finding-head" }, el("span", { class: "sev", text: f.severity }), f.layer ? el("span", { class: "mono", text: f.layer }) : null, el("strong", { text: f.what })),
+          el("div", { class: "finding-head" }, el("span", { class: "sev", text: f.severity }), f.layer ? el("span", { class: "mono", text: f.layer }) : null, el("strong", { text: f.what }),
+            el("span", { class: "source", text: f.source === "model" ? "from the model on its data" : "from the recorded statistics" })),
           evidence ? el("div", { class: "evidence mono", text: evidence }) : null,
           el("div", { class: "advice", text: "→ " + f.advice })));
       }
