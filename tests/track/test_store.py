@@ -172,10 +172,11 @@ def test_snapshots_are_content_addressed_safetensors_blobs(store):
     run = init("p", store=store)
     weights = {"dense/kernel": np.arange(6, dtype=np.float32).reshape(2, 3),
                "dense/bias": np.zeros(3, dtype=np.float32)}
-    sha0 = store.log_snapshot(run.id, 0, "step", weights)
-    sha1 = store.log_snapshot(run.id, 5, "epoch", {k: v.copy() for k, v in weights.items()})
-    sha2 = store.log_snapshot(run.id, 9, "end", {k: v + 1 for k, v in weights.items()})
+    store.log_snapshot(run.id, 0, "step", weights)
+    store.log_snapshot(run.id, 5, "epoch", {k: v.copy() for k, v in weights.items()})
+    store.log_snapshot(run.id, 9, "end", {k: v + 1 for k, v in weights.items()})
     run.finish()
+    sha0, sha1, sha2 = (i["sha"] for i in store.snapshot_info(run.id))
     assert sha0 == sha1 != sha2  # same content, same blob
     assert store.snapshots(run.id) == [0, 5, 9]
     assert [i["label"] for i in store.snapshot_info(run.id)] == ["step", "epoch", "end"]

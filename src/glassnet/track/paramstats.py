@@ -46,16 +46,19 @@ class FlatStats:
         self._offsets2 = np.concatenate([self.offsets, self.offsets + n])
         self._count2 = np.concatenate([sizes, sizes]).astype(np.float64)
         self._sizes2 = np.concatenate([sizes, sizes])
-        # Work buffers for up to max_rows rows, allocated once: fresh large arrays would
-        # cost page faults on every call.
+        # Work buffers for up to max_rows rows, allocated on first need and reused: fresh
+        # large arrays would cost page faults on every call.
         self.max_rows = int(max_rows)
-        self._tmp = np.empty((max_rows, 2 * n), dtype=np.float64)
-        self._neg = np.empty((max_rows, 2 * n), dtype=bool)
-        self._idx = np.empty((max_rows, n), dtype=np.intp)
-        # bin b of segment s of row r is counted at (r * k + s) * 65 + b; b = 64 is the
-        # right edge itself, folded into the last bin afterwards (as np.histogram does)
-        rows = np.arange(max_rows)[:, None] * k
-        self._bin_of = ((rows + np.repeat(np.arange(k), sizes)) * _SLOTS).astype(np.float64)
+        self._capacity = 0
+        self._grow(1)
+
+    def _grow(self, rows: int) -> None:
+        capacity = min(self.max_rows, max(rows, 2 * self._capacity))
+        n = self.n
+        self._tmp = np.empty((capacity, 2 * n), dtype=np.float64)
+        self._neg = np.empty((capacity, 2 * n), dtype=bool)
+        self._idx = np.empty((capacity, n), dtype=np.intp)
+        self._capacity = capacity
 
     def compute(self, rows: np.ndarray, previous: np.ndarray | None, histograms: bool = True):
         """Statistics of every segment of each row: ``rows`` (m, 2n), values then gradients.
@@ -78,6 +81,8 @@ class FlatStats:
         if m > self.max_rows or x.shape[1] != 2 * n:
             raise ConfigError(f"FlatStats expects at most {self.max_rows} rows of {2 * n} "
                               f"values, got shape {x.shape}")
+        if m > self._capacity:
+            self._grow(m)
         tmp = self._tmp[:m]
         off, count = self._offsets2, self._count2
         squares = np.add.reduceat(np.multiply(x, x, out=tmp, dtype=np.float64), off, axis=1)
@@ -126,7 +131,10 @@ class FlatStats:
         t = np.subtract(x, np.repeat(lo, self.sizes, axis=1), out=self._tmp[:m, :self.n],
                         dtype=np.float64)
         t *= np.repeat(HIST_BINS / width, self.sizes, axis=1)  # np.histogram's formula
-        t += self._bin_of[:m]
+        # bin b of segment s of row r is counted at (r * k + s) * 65 + b; b = 64 is the
+        # right edge itself, folded into the last bin afterwards (as np.histogram does)
+        slots = (np.arange(m * k, dtype=np.float64) * _SLOTS).reshape(m, k)
+        t += np.repeat(slots, self.sizes, axis=1)
         idx = self._idx[:m]
         np.copyto(idx, t, casting="unsafe")  # truncation is floor: t >= 0
         counts = np.bincount(idx.ravel(), minlength=m * k * _SLOTS).reshape(m, k, _SLOTS)

@@ -232,6 +232,10 @@ class Store:
     def _flush(self, rows: dict[str, list[tuple]], updates: dict[tuple, object]) -> None:
         now = time.time()
         rows = dict(rows)
+        snapshots = rows.pop("snapshot", [])
+        if snapshots:  # blobs first, outside the transaction: rows never name a missing blob
+            rows["snapshots"] = [(run_id, step, label, self.blobs.put_arrays(arrays), t)
+                                 for run_id, step, label, arrays, t in snapshots]
         blocks = rows.pop("param_block", [])
         if blocks:
             layouts, stats = _param_rows(blocks)
@@ -369,11 +373,10 @@ class Store:
         :data:`LAYER_COLUMNS` order (seconds, seconds, shares; NaN where not measured)."""
         self.writer.add("layer_block", (run_id, steps, layers, data, times))
 
-    def log_snapshot(self, run_id: str, step: int, label: str, arrays: dict) -> str:
-        """Save ``{path: ndarray}`` as a blob now and queue its row; return the blob's sha."""
-        sha = self.blobs.put_arrays(arrays)
-        self.writer.add("snapshots", (run_id, int(step), label, sha, time.time()))
-        return sha
+    def log_snapshot(self, run_id: str, step: int, label: str, arrays: dict) -> None:
+        """Queue ``{path: ndarray}`` (copies the caller will not touch again) as a snapshot;
+        the writer thread saves the safetensors blob, then its row."""
+        self.writer.add("snapshot", (run_id, int(step), label, arrays, time.time()))
 
     # -- registry: datasets, models, artifacts --------------------------------------
     def register_dataset(self, name, content_hash, sha, meta, run_id, size) -> int:

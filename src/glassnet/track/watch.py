@@ -80,11 +80,12 @@ class Watch(Callback):
             self._gather_values = np.empty(n, dtype=dtype)
             self._gather_grads = np.empty(n, dtype=dtype)
         # Logged steps wait here, as copies, and are summarised a batch at a time.
-        rows = max(1, min(_MAX_PENDING_STEPS, _PENDING_ELEMENTS // max(n, 1)))
-        self._stats = FlatStats([v.size for v in self._variables], rows) if n else None
-        self._pending_rows = np.empty((rows, 2 * n), dtype=dtype)  # values, then gradients
-        self._pending_previous = np.empty((rows, n), dtype=dtype)
-        self._have_previous = np.zeros(rows, dtype=bool)
+        self._max_rows = max(1, min(_MAX_PENDING_STEPS, _PENDING_ELEMENTS // max(n, 1)))
+        self._stats = FlatStats([v.size for v in self._variables], self._max_rows) if n else None
+        self._dtype = dtype
+        self._pending_rows = np.empty((1, 2 * n), dtype=dtype)  # values, then gradients
+        self._pending_previous = np.empty((2, n), dtype=dtype)  # one more: the next step's
+        self._have_previous = np.zeros(2, dtype=bool)
         self._pending: list[tuple] = []  # (step, time, logs, timing, update seconds)
         self._handed_at = time.time()
         self._layers = [layer for layer in model.layers if layer.trainable_weights]
@@ -99,10 +100,25 @@ class Watch(Callback):
         if self.step % self.log_freq == 0:
             self._before_logged_step()
 
+    def _grow(self, row: int) -> None:
+        """Make room for kept step ``row`` (doubling, up to the batch size)."""
+        capacity = len(self._pending_rows)
+        if row < capacity:
+            return
+        capacity = min(self._max_rows, max(row + 1, 2 * capacity))
+        rows = np.empty((capacity, self._pending_rows.shape[1]), dtype=self._dtype)
+        rows[:len(self._pending_rows)] = self._pending_rows
+        previous = np.empty((capacity + 1, self._pending_previous.shape[1]), dtype=self._dtype)
+        previous[:len(self._pending_previous)] = self._pending_previous
+        have = np.zeros(capacity + 1, dtype=bool)
+        have[:len(self._have_previous)] = self._have_previous
+        self._pending_rows, self._pending_previous, self._have_previous = rows, previous, have
+
     def _before_logged_step(self) -> None:
         """Keep W before the next update (for ‖ΔW‖) and time the next step's layers."""
         if self._stats is not None:
             row = len(self._pending)
+            self._grow(row)
             np.copyto(self._pending_previous[row], self._values())
             self._have_previous[row] = True
         self.model.profile_layers = True
@@ -110,12 +126,12 @@ class Watch(Callback):
     # -- per step -----------------------------------------------------------------------
     def on_train_batch_end(self, batch, logs=None):
         step = self.step
+        self.step = step + 1
         self._losses.append(self.model.last_batch_loss)
         self._last_logs = logs
-        self.step = step + 1
         if step % self.log_freq == 0:
             self._keep_step(step, logs)
-            if (step + 1) % self.log_freq != 0:
+            if self.log_freq > 1:
                 self.model.profile_layers = False
         else:
             now = time.time()
@@ -176,6 +192,7 @@ class Watch(Callback):
         model, row = self.model, len(self._pending)
         now = time.time()
         if self._stats is not None:
+            self._grow(row)
             kept = self._pending_rows[row]
             n = self._stats.n
             np.copyto(kept[:n], self._values())
@@ -188,7 +205,7 @@ class Watch(Callback):
         self._pending.append((step, now, logs, outputs,
                               [timing.get(layer.name, _NAN) for layer in self._layers],
                               getattr(model, "last_update_seconds", _NAN)))
-        if len(self._pending) == len(self._pending_rows) or \
+        if len(self._pending) == self._max_rows or \
                 now - self._handed_at > _MAX_WAIT_SECONDS:
             self._hand_over(now)
 
