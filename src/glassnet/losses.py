@@ -269,11 +269,13 @@ class CategoricalCrossentropy(Loss):
             total = np.add.reduce(dz, axis=-1, keepdims=True)
             per_sample = np.log(total[:, 0])
             per_sample -= target
-            value = _reduce(per_sample, sample_weight)
             dz /= total
             flat_dz[flat] -= 1.0  # p - y, y one-hot at the labels
+            if sample_weight is None:  # the common case, without _reduce's and _scale's calls
+                dz *= 1.0 / n
+                return float(np.add.reduce(per_sample, dtype=np.float64) / n)
             dz *= _scale(n, 1, sample_weight)
-            return value
+            return _reduce(per_sample, sample_weight)
         else:
             value = _reduce(self.per_sample(y_true, output), sample_weight)
             if self.from_logits:
