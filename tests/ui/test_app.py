@@ -212,6 +212,8 @@ def test_tables_endpoint_gives_the_ten_tables(client, filled):
 
 
 def test_diagnostics_find_a_symmetric_start(tmp_path):
+    # zero kernels everywhere: each hidden unit starts as a copy of the others (same
+    # incoming weights, bias and outgoing weights), so it can never become different
     import glassnet as gn
     from glassnet.layers import Dense, Input
     from glassnet.ui import diagnostics
@@ -219,7 +221,7 @@ def test_diagnostics_find_a_symmetric_start(tmp_path):
     x, y = np.random.default_rng(0).normal(size=(64, 3)), np.arange(64) % 2
     model = gn.Sequential([Input(shape=(3,)), Dense(4, activation="tanh",
                                                     kernel_initializer="zeros"),
-                           Dense(1, activation="sigmoid")])
+                           Dense(1, activation="sigmoid", kernel_initializer="zeros")])
     model.compile(optimizer="sgd", loss="binary_crossentropy")
     store = gn.track.open_store(tmp_path)
     with gn.track.init(project="p", store=store) as run:
@@ -231,11 +233,33 @@ def test_diagnostics_find_a_symmetric_start(tmp_path):
     # from the recorded initial snapshot: every unit of the first layer started alike
     recorded = [f for f in result["findings"] if f["source"] == "recorded"]
     assert [(f["severity"], f["layer"]) for f in recorded
-            if "same incoming weights" in f["what"]] == [("error", model.layers[0].name)]
+            if "copy of the others" in f["what"]] == [("error", model.layers[0].name)]
     # and from the model itself, brought back from the registry and run on the logged data
     live = [f for f in result["findings"] if f["source"] == "model"]
     assert live and result["note"].startswith("Checked: the recorded")
     assert model.layers[0].name in {f["layer"] for f in live}
+    final = store.snapshot(run.id, "end")[f"{model.layers[0].name}/kernel"]
+    np.testing.assert_array_equal(final, final[:, :1] * np.ones((1, 4)))  # still copies
+
+
+def test_diagnostics_do_not_call_a_tie_broken_by_the_next_layer_symmetric(tmp_path):
+    import glassnet as gn
+    from glassnet.layers import Dense, Input
+    from glassnet.ui import diagnostics
+
+    x, y = np.random.default_rng(0).normal(size=(64, 3)), np.arange(64) % 2
+    model = gn.Sequential([Input(shape=(3,)), Dense(4, activation="tanh",
+                                                    kernel_initializer="ones"),
+                           Dense(1, activation="sigmoid")])  # random outgoing weights
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    store = gn.track.open_store(tmp_path)
+    with gn.track.init(project="p", store=store) as run:
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0,
+                  callbacks=[run.watch(log_freq=1, snapshots="epoch")])
+    found = diagnostics.findings(store, run.id)["findings"]
+    assert not [f for f in found if "copy" in f["what"]]
+    final = store.snapshot(run.id, "end")[f"{model.layers[0].name}/kernel"]
+    assert len(np.unique(final[0])) == 4  # the units did become different
 
 
 def test_a_missing_store_is_an_error_not_a_new_folder(tmp_path):

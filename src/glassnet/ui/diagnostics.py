@@ -129,17 +129,38 @@ def _param_findings(store, run_id) -> list[dict]:
 
 
 def _symmetry_findings(store, run_id) -> list[dict]:
+    """Units that started interchangeable: the same incoming weights, bias and outgoing weights.
+
+    Such units get the same gradient at every step, so they stay copies of each other;
+    identical incoming weights alone are not enough (a random next layer breaks the tie).
+    """
+    from glassnet.ui.network import layer_order
+
     steps = store.snapshots(run_id)
     if not steps:
         return []
+    arrays = store.snapshot(run_id, steps[0])
+    order = layer_order(arrays)
     out = []
-    for path, value in store.snapshot(run_id, steps[0]).items():
-        if path.endswith("/kernel") and value.ndim == 2 and value.shape[1] > 1 \
-                and np.all(value == value[:, :1]):
-            out.append(_finding("error", path.rsplit("/", 1)[0],
-                                "every unit started with the same incoming weights",
-                                {"step": steps[0], "value": float(value.flat[0])},
-                                "the units cannot become different: use a random initializer"))
+    for i, layer in enumerate(order):
+        kernel = arrays[f"{layer}/kernel"]
+        if kernel.shape[1] < 2:
+            continue
+        same = np.all(kernel == kernel[:, :1])
+        bias = arrays.get(f"{layer}/bias")
+        if bias is not None:
+            same = same and np.all(bias == bias.flat[0])
+        if i + 1 < len(order):
+            outgoing = arrays[f"{order[i + 1]}/kernel"]
+            same = same and outgoing.shape[0] == kernel.shape[1] and \
+                bool(np.all(outgoing == outgoing[:1, :]))
+        if same:
+            out.append(_finding("error", layer,
+                                "every unit started as a copy of the others",
+                                {"step": steps[0], "units": int(kernel.shape[1]),
+                                 "weight": float(kernel.flat[0])},
+                                "the copies get the same gradient and stay copies: "
+                                "use a random kernel initializer (glorot_uniform, he_normal)"))
     return out
 
 
