@@ -173,3 +173,46 @@ def test_dataset_versions_are_stable_across_processes(store_dir, tmp_path):
     store = open_store(store_dir)
     assert [d["version"] for d in store.datasets("toy")] == [1, 2, 3]
     store.close()
+
+
+def test_sigkill_during_watched_training_keeps_what_was_flushed(store_dir):
+    child = spawn("""
+        import sys, time
+        import numpy as np
+        import glassnet as gn
+        from glassnet.layers import Dense, Input
+        x, y = gn.datasets.load_digits()
+        x = (x / 16).astype(np.float32)
+        model = gn.Sequential([Input(shape=(64,)), Dense(25, activation="relu"),
+                               Dense(10, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        run = gn.track.init("kill-watch", store=sys.argv[1])
+        print(run.id, flush=True)
+        model.fit(x, y, epochs=10_000, batch_size=32, verbose=0,
+                  callbacks=[run.watch(log_freq=5, snapshots="epoch")])
+    """, str(store_dir))
+    try:
+        run_id = child.stdout.readline().strip()
+        assert run_id, child.stderr.read()
+        time.sleep(1.5)
+        killed_at = time.time()
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        child.kill()
+    store = open_store(store_dir)
+    assert store.run(run_id).status == "crashed"
+    steps, losses = store.metrics(run_id, "loss")
+    assert len(steps) > 50 and steps.tolist() == list(range(len(steps)))
+    stats_steps = sorted({r["step"] for r in store.param_stats(run_id)})
+    assert stats_steps and all(s % 5 == 0 for s in stats_steps) and stats_steps[-1] <= steps[-1]
+    assert store.snapshots(run_id)[0] == -1 and len(store.snapshots(run_id)) > 1
+    for step in store.snapshots(run_id)[-2:]:
+        assert set(store.snapshot(run_id, step)) == {"dense/kernel", "dense/bias",
+                                                     "dense_1/kernel", "dense_1/bias"}
+    newest = sqlite3.connect(store_dir / "glassnet.db").execute(
+        "SELECT MAX(time) FROM metric_series WHERE run_id = ?", (run_id,)).fetchone()[0]
+    assert killed_at - newest < 3.0  # rows reach the database within about a second
+    assert store.integrity_check() == "ok"
+    store.close()
