@@ -28,7 +28,7 @@ from glassnet.track.blobs import BlobStore
 from glassnet.track.env import hostname, process_alive
 from glassnet.track.errors import ConfigError, NotFoundError, StoreError
 from glassnet.track.paramstats import COLUMNS, HIST_BINS, uniform_edges
-from glassnet.track.writer import BufferedWriter
+from glassnet.track.writer import BufferedWriter, logger
 
 DB_NAME = "glassnet.db"
 DEFAULT_STORE = "glassnet-runs"
@@ -232,6 +232,12 @@ class Store:
     def _flush(self, rows: dict[str, list[tuple]], updates: dict[tuple, object]) -> None:
         now = time.time()
         rows = dict(rows)
+        for job in rows.pop("deferred", []):  # e.g. the watch's statistics, computed here
+            try:
+                for kind, item in job():
+                    rows.setdefault(kind, []).append(item)
+            except Exception:
+                logger.exception("glassnet.track: a deferred summary failed; its rows are lost")
         snapshots = rows.pop("snapshot", [])
         if snapshots:  # blobs first, outside the transaction: rows never name a missing blob
             rows["snapshots"] = [(run_id, step, label, self.blobs.put_arrays(arrays), t)
@@ -372,6 +378,12 @@ class Store:
         """Queue per-layer measurements of many steps: ``data`` (n_steps, n_layers, 4) in
         :data:`LAYER_COLUMNS` order (seconds, seconds, shares; NaN where not measured)."""
         self.writer.add("layer_block", (run_id, steps, layers, data, times))
+
+    def defer(self, job) -> None:
+        """Queue ``job()``, run by the writer thread before it writes; it returns
+        ``[(kind, item)]`` with kind ``"param_block"``, ``"layer_block"`` or
+        ``"metric_block"`` and item the arguments of the matching ``log_*`` method."""
+        self.writer.add("deferred", job)
 
     def log_snapshot(self, run_id: str, step: int, label: str, arrays: dict) -> None:
         """Queue ``{path: ndarray}`` (copies the caller will not touch again) as a snapshot;

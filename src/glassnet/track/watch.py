@@ -86,6 +86,7 @@ class Watch(Callback):
         self._pending_rows = np.empty((1, 2 * n), dtype=dtype)  # values, then gradients
         self._pending_previous = np.empty((2, n), dtype=dtype)  # one more: the next step's
         self._have_previous = np.zeros(2, dtype=bool)
+        self._spare_buffers: list[tuple] = []  # filled by the writer thread (list ops are atomic)
         self._pending: list[tuple] = []  # (step, time, logs, timing, update seconds)
         self._handed_at = time.time()
         self._layers = [layer for layer in model.layers if layer.trainable_weights]
@@ -210,45 +211,26 @@ class Watch(Callback):
             self._hand_over(now)
 
     def _summarise_pending(self) -> None:
+        """Hand the kept steps to the writer thread, which summarises them before writing.
+
+        NumPy releases the GIL in its loops, so the statistics of a batch are mostly
+        computed on another core while training goes on.
+        """
         pending, self._pending = self._pending, []
         m = len(pending)
         if not m:
             return
-        store, run_id = self.run.store, self.run.id
-        if self._stats is not None:
-            have = self._have_previous[:m]
-            previous = self._pending_previous[:m] if have.any() else None
-            stats, counts, edges = self._stats.compute(self._pending_rows[:m], previous,
-                                                       self.histograms)
-            stats[~have, :, 13] = _NAN  # steps without W kept from before their update
-            store.log_param_block(run_id, [p[0] for p in pending], self._paths, stats, counts,
-                                  edges, [p[1] for p in pending])
-        series: dict[str, tuple[list, list]] = {}
-        for step, _, logs, *_ in pending:
-            for key, value in (logs or {}).items():
-                if key != "loss":
-                    steps, values = series.setdefault(key, ([], []))
-                    steps.append(step)
-                    values.append(value)
-        for key, (steps, values) in series.items():
-            store.log_metric_series(run_id, key, steps, values, pending[-1][1])
-        if self._layers:
-            # (m, n_layers, 4): backward seconds, update seconds, dead share, saturated share
-            data = np.full((m, len(self._layers), 4), np.nan)
-            data[:, :, 0] = [p[4] for p in pending]
-            data[:, :, 1] = np.outer([p[5] for p in pending], self._update_share)
-            for j, layer in enumerate(self._unit_layers):
-                column = 2 if layer.activation_name in _DEAD else 3
-                data[:, self._layers.index(layer), column] = _unit_shares(
-                    layer.activation_name, [p[3][j] for p in pending])
-            store.log_layer_block(run_id, [p[0] for p in pending],
-                                  [layer.name for layer in self._layers], data,
-                                  [p[1] for p in pending])
-        self._have_previous[:m] = False
-        if self._have_previous[m:].any():  # W kept for the step after the batch: move it to row 0
-            self._pending_previous[0] = self._pending_previous[m]
+        rows, previous, have = self._pending_rows, self._pending_previous, self._have_previous
+        spare = self._spare_buffers.pop() if self._spare_buffers else None
+        if spare is None or spare[0].shape != rows.shape:
+            spare = (np.empty_like(rows), np.empty_like(previous), np.zeros_like(have))
+        self._pending_rows, self._pending_previous, self._have_previous = spare
+        self._have_previous[:] = False
+        if have[m:].any():  # W kept for the step after the batch: it opens the new buffers
+            self._pending_previous[0] = previous[m]
             self._have_previous[0] = True
-            self._have_previous[m] = False
+        batch = _Batch(self, pending, (rows, previous, have))
+        self.run.store.defer(batch)
 
     def _values(self) -> np.ndarray:
         if self._flat_values is not None:
@@ -263,6 +245,61 @@ class Watch(Callback):
     def _snapshot(self, step: int, label: str) -> None:
         arrays = {v.path: np.array(v.value, copy=True) for v in self.model.weights}
         self.run.store.log_snapshot(self.run.id, step, label, arrays)
+
+
+class _Batch:
+    """Kept steps of a watch, summarised into rows in the writer thread."""
+
+    def __init__(self, watch: Watch, pending: list[tuple], buffers: tuple) -> None:
+        self.run_id = watch.run.id
+        self.pending = pending
+        self.buffers = buffers
+        self.spares = watch._spare_buffers  # buffers go back there once summarised
+        self.stats = watch._stats
+        self.histograms = watch.histograms
+        self.paths = watch._paths
+        self.layers = [layer.name for layer in watch._layers]
+        self.update_share = watch._update_share
+        self.unit_layers = [(watch._layers.index(layer), layer.activation_name)
+                            for layer in watch._unit_layers]
+        self.rows = None
+
+    def __call__(self) -> list[tuple[str, tuple]]:
+        if self.rows is None:  # once: a failed write retries with the same rows
+            self.rows = self._summarise()
+        return self.rows
+
+    def _summarise(self) -> list[tuple[str, tuple]]:
+        pending, run_id, m = self.pending, self.run_id, len(self.pending)
+        steps, times = [p[0] for p in pending], [p[1] for p in pending]
+        out = []
+        if self.stats is not None:
+            rows, previous, have = self.buffers
+            have = have[:m]
+            stats, counts, edges = self.stats.compute(
+                rows[:m], previous[:m] if have.any() else None, self.histograms)
+            stats[~have, :, 13] = _NAN  # steps without W kept from before their update
+            out.append(("param_block", (run_id, steps, self.paths, stats, counts, edges, times)))
+        self.spares.append(self.buffers)
+        series: dict[str, tuple[list, list]] = {}
+        for step, _, logs, *_ in pending:
+            for key, value in (logs or {}).items():
+                if key != "loss":
+                    key_steps, values = series.setdefault(key, ([], []))
+                    key_steps.append(step)
+                    values.append(value)
+        for key, (key_steps, values) in series.items():
+            out.append(("metric_block", (run_id, key, key_steps, values, times[-1])))
+        if self.layers:
+            # (m, n_layers, 4): backward seconds, update seconds, dead share, saturated share
+            data = np.full((m, len(self.layers), 4), np.nan)
+            data[:, :, 0] = [p[4] for p in pending]
+            data[:, :, 1] = np.outer([p[5] for p in pending], self.update_share)
+            for j, (index, activation) in enumerate(self.unit_layers):
+                column = 2 if activation in _DEAD else 3
+                data[:, index, column] = _unit_shares(activation, [p[3][j] for p in pending])
+            out.append(("layer_block", (run_id, steps, self.layers, data, times)))
+        return out
 
 
 def _unit_shares(activation: str, outputs: list) -> list[float]:
