@@ -302,6 +302,12 @@ def test_serve_binds_localhost_and_opens_the_browser_once_up(filled, monkeypatch
         assert servers[0].config.host == "127.0.0.1"
         r = httpx.get(f"http://127.0.0.1:{port}/api/runs", timeout=5)
         assert r.status_code == 200 and len(r.json()["runs"]) == 4
+        r = httpx.get(f"http://localhost:{port}/", timeout=5)
+        assert r.status_code == 200
+        # a page on another domain that resolves to 127.0.0.1 (DNS rebinding) gets nothing
+        r = httpx.get(f"http://127.0.0.1:{port}/api/runs", timeout=5,
+                      headers={"Host": f"attacker.example:{port}"})
+        assert r.status_code == 400 and "host not allowed" in r.json()["error"]
     finally:
         servers[0].should_exit = True
         thread.join(timeout=10)

@@ -15,11 +15,11 @@ def serve(store=None, host: str = "127.0.0.1", port: int = 8765, open_browser: b
     return _serve(store=store, host=host, port=port, open_browser=open_browser)
 
 
-def create_app(store_path=None):
+def create_app(store_path=None, allowed_hosts=None):
     """The dashboard's FastAPI app for the store at ``store_path``."""
     from glassnet.ui.app import create_app as _create_app
 
-    return _create_app(store_path)
+    return _create_app(store_path, allowed_hosts=allowed_hosts)
 
 
 __all__ = ["create_app", "serve"]

@@ -22,8 +22,17 @@ _CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'
 _ALLOWED_METHODS = ("GET", "HEAD")
 
 
-def create_app(store_path=None):
-    """A FastAPI app serving the store at ``store_path`` (a folder, or an open Store)."""
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def create_app(store_path=None, allowed_hosts=None):
+    """A FastAPI app serving the store at ``store_path`` (a folder, or an open Store).
+
+    ``allowed_hosts``: the names the ``Host`` header may carry (any port); requests for
+    other hosts get 400. ``serve`` passes the loopback names when it binds 127.0.0.1, so
+    a web page elsewhere cannot reach the dashboard by pointing its own domain name at
+    127.0.0.1 (DNS rebinding). None accepts any host.
+    """
     fastapi = require("fastapi", "ui")
     responses = require("fastapi.responses", "ui")
     from glassnet.track.errors import NotFoundError
@@ -41,12 +50,16 @@ def create_app(store_path=None):
     FileResponse = responses.FileResponse
     static = {p.name: p for p in pages.asset_dir().iterdir() if p.suffix in _MEDIA}
     store_label = str(store.root)
+    hosts = None if allowed_hosts is None else {h.strip("[]").lower() for h in allowed_hosts}
 
     @app.middleware("http")
     async def read_only_and_timed(request, call_next):
         if request.method not in _ALLOWED_METHODS:
             return JSONResponse({"error": "the dashboard is read-only: GET only"},
                                 status_code=405, headers={"Allow": "GET, HEAD"})
+        if hosts is not None and _host_name(request.headers.get("host", "")) not in hosts:
+            return JSONResponse({"error": f"host not allowed; use one of {sorted(hosts)}"},
+                                status_code=400)
         start = time.perf_counter()
         response = await call_next(request)
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1e3:.2f}"
@@ -165,3 +178,11 @@ def create_app(store_path=None):
         return FileResponse(path, media_type="application/octet-stream", filename=sha)
 
     return app
+
+
+def _host_name(header: str) -> str:
+    """``"127.0.0.1"`` from ``"127.0.0.1:8765"``, ``"::1"`` from ``"[::1]:8765"``."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header

@@ -16,9 +16,10 @@ def serve(store=None, host: str = "127.0.0.1", port: int = 8765,
     is False.
     """
     uvicorn = require("uvicorn", "ui")
-    from glassnet.ui.app import create_app
+    from glassnet.ui.app import LOOPBACK_HOSTS, create_app
 
-    app = create_app(store)
+    # on loopback, answer only requests addressed to a loopback name (no DNS rebinding)
+    app = create_app(store, allowed_hosts=LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else None)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown}:{port}/"
