@@ -92,6 +92,7 @@ def test_network_shows_the_trained_weights_of_the_sampled_units(client, filled):
     kernel0, bias0, kernel1, bias1 = model.get_weights()
     net = client.get(f"/api/runs/{filled['relu']}/network").json()
     assert net["step"] == 23 and net["steps"] == SNAPSHOT_STEPS
+    assert net["activations"] == {"dense": "relu", "dense_1": "softmax"}  # the registered model
     cols = net["columns"]
     assert [c["size"] for c in cols] == [64, 16, 10]
     assert cols[0]["units"] == SAMPLED_INPUTS and cols[0]["bias"] is None

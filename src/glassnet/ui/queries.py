@@ -7,6 +7,7 @@ infinite becomes ``None`` (JSON has no NaN) through :func:`jsonable`.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -201,7 +202,32 @@ def network_at(store, run_id: str, step: int | str = "end") -> dict:
     if step in ("end", "last"):
         step = steps[-1]
     diagram = network(store.snapshot(run_id, step))
-    return {"step": int(step), "steps": steps, **diagram}
+    return {"step": int(step), "steps": steps, **diagram,
+            "activations": layer_activations(store, run_id)}
+
+
+def layer_activations(store, run_id: str) -> dict[str, str]:
+    """``{layer name: activation}`` from the model the run registered; {} if it registered none."""
+    made = [m for m in store.models() if m["run_id"] == run_id]
+    if not made:
+        return {}
+    return dict(_activations_in_model_file(str(store.blobs.path(made[-1]["sha"]))))
+
+
+@functools.lru_cache(maxsize=64)  # a blob never changes: its name is its content's hash
+def _activations_in_model_file(path: str) -> tuple:
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+        layers = config["model"]["layers"]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return ()  # no readable architecture: the diagram goes without activation names
+    return tuple((layer["config"]["name"], str(layer["config"]["activation"]))
+                 for layer in layers
+                 if isinstance(layer.get("config"), dict) and "activation" in layer["config"])
 
 
 # -- across runs -----------------------------------------------------------------------

@@ -50,7 +50,9 @@
         nodes.appendChild(circle);
       });
       const label = GN.svg("text", { x: xs[i], y: height - BOTTOM + 18, "text-anchor": "middle", class: "col-name", text: col.name });
-      const shown = col.units.length < col.size ? `${col.units.length} of ${col.size} units shown` : `${col.size} unit${col.size === 1 ? "" : "s"}`;
+      const activation = (data.activations || {})[col.name];
+      const shown = (col.units.length < col.size ? `${col.units.length} of ${col.size} units shown` : `${col.size} unit${col.size === 1 ? "" : "s"}`) +
+        (activation ? ` · ${activation}` : "");
       const sub = GN.svg("text", { x: xs[i], y: height - BOTTOM + 33, "text-anchor": "middle", class: "col-size", text: shown });
       nodes.append(label, sub);
     });
