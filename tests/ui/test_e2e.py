@@ -67,6 +67,7 @@ def test_runs_list_shows_the_recorded_runs_and_a_click_opens_one(page, live_serv
     page.select_option("#filter-status", "")
     page.select_option("#filter-project", "digits")
     assert len(page.locator("a.run-link").all_text_contents()) == 3
+    assert page.url.endswith("/?project=digits")  # a reload keeps the filter
     # sort by the learning_rate config column: a first click sorts high to low, a second low to high
     header = page.locator("th.sortable", has_text="learning_rate")
     header.click()

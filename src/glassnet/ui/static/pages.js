@@ -72,8 +72,14 @@
       GN.clear(tableHolder).appendChild(el("table", { class: "data runs" }, el("thead", {}, head), body));
       if (!runs.length) tableHolder.appendChild(el("p", { class: "empty", text: data.runs.length ? "No run matches these filters." : "No runs recorded yet: train with gn.track.init(...) and run.watch(), or run `glassnet demo`." }));
     }
-    projectSel.addEventListener("change", () => { state.project = projectSel.value; draw(); });
-    statusSel.addEventListener("change", () => { state.status = statusSel.value; draw(); });
+    function remember() {  // filters live in the URL: a reload or a shared link keeps them
+      const query = new URLSearchParams();
+      if (state.project) query.set("project", state.project);
+      if (state.status) query.set("status", state.status);
+      history.replaceState(null, "", location.pathname + (query.toString() ? "?" + query : ""));
+    }
+    projectSel.addEventListener("change", () => { state.project = projectSel.value; remember(); draw(); });
+    statusSel.addEventListener("change", () => { state.status = statusSel.value; remember(); draw(); });
     search.addEventListener("input", () => { state.search = search.value; draw(); });
     compareBtn.addEventListener("click", () => {
       const [a, b] = [...state.selected];
