@@ -199,11 +199,21 @@ class Watch(Callback):
             np.copyto(kept[:n], self._values())
             np.copyto(kept[n:], self._grads())
         timing = model.last_step_timing
-        outputs = []
-        for layer in self._unit_layers:
+        if not row:  # per unit layer and kept step: which units were flat for the whole batch
+            self._unit_flags = [np.zeros((self._max_rows, getattr(layer, "units", 0)), bool)
+                                for layer in self._unit_layers]
+            self._unit_known = [np.zeros(self._max_rows, bool) for _ in self._unit_layers]
+        for layer, flags, known in zip(self._unit_layers, self._unit_flags, self._unit_known,
+                                       strict=True):
             output = getattr(layer, "last_output", None)
-            outputs.append(output.copy() if output is not None and output.ndim == 2 else None)
-        self._pending.append((step, now, logs, outputs,
+            if output is not None and output.ndim == 2 and output.shape[0] \
+                    and output.shape[1] == flags.shape[1]:
+                if layer.activation_name in _DEAD:
+                    np.logical_not(output.any(axis=0), out=flags[row])
+                else:
+                    _SATURATED[layer.activation_name](output).all(axis=0, out=flags[row])
+                known[row] = True
+        self._pending.append((step, now, logs, None,
                               [timing.get(layer.name, _NAN) for layer in self._layers],
                               getattr(model, "last_update_seconds", _NAN)))
         if len(self._pending) == self._max_rows or \
@@ -262,6 +272,7 @@ class _Batch:
         self.update_share = watch._update_share
         self.unit_layers = [(watch._layers.index(layer), layer.activation_name)
                             for layer in watch._unit_layers]
+        self.unit_flags, self.unit_known = watch._unit_flags, watch._unit_known
         self.rows = None
 
     def __call__(self) -> list[tuple[str, tuple]]:
@@ -295,23 +306,14 @@ class _Batch:
             data = np.full((m, len(self.layers), 4), np.nan)
             data[:, :, 0] = [p[4] for p in pending]
             data[:, :, 1] = np.outer([p[5] for p in pending], self.update_share)
-            for j, (index, activation) in enumerate(self.unit_layers):
+            for (index, activation), flags, known in zip(self.unit_layers, self.unit_flags,
+                                                         self.unit_known, strict=True):
                 column = 2 if activation in _DEAD else 3
-                data[:, index, column] = _unit_shares(activation, [p[3][j] for p in pending])
+                if flags.shape[1]:
+                    shares = np.count_nonzero(flags[:m], axis=1) / flags.shape[1]
+                    data[:, index, column] = np.where(known[:m], shares, np.nan)
             out.append(("layer_block", (run_id, steps, self.layers, data, times)))
         return out
-
-
-def _unit_shares(activation: str, outputs: list) -> list[float]:
-    """Per step, the share of dead (ReLU) or saturated (sigmoid/tanh) units on the batch."""
-    def share(a):  # a: (m, n_samples, units)
-        flat = ~a.any(axis=1) if activation in _DEAD else _SATURATED[activation](a).all(axis=1)
-        return (flat.sum(axis=1) / a.shape[2]).tolist()
-
-    shapes = {None if o is None else o.shape for o in outputs}
-    if len(shapes) == 1 and None not in shapes:
-        return share(np.stack(outputs))
-    return [_NAN if o is None or not o.shape[0] else share(o[None])[0] for o in outputs]
 
 
 def _concat(arrays: list[np.ndarray], out: np.ndarray) -> np.ndarray:
