@@ -313,3 +313,18 @@ def test_serve_binds_localhost_and_opens_the_browser_once_up(filled, monkeypatch
         servers[0].should_exit = True
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_a_long_table_is_sent_as_its_first_and_last_rows(filled, monkeypatch):
+    from glassnet.report import tables as report_tables
+    from glassnet.ui import queries
+
+    monkeypatch.setattr(queries, "MAX_TABLE_ROWS", 6)  # the relu run's loss table is longer
+    records = report_tables(filled["relu"], filled["store"])["loss"].to_records()
+    assert len(records) > 6
+    sent = queries.tables(filled["store"], filled["relu"])["tables"]["loss"]
+    assert sent["total"] == len(records) and sent["elided_after"] == 3
+    expected = records[:3] + records[-3:]
+    assert sent["rows"] == [[r[c] for c in sent["columns"]] for r in expected]
+    short = queries.tables(filled["store"], filled["relu"])["tables"]["weights"]
+    assert short["elided_after"] is None and short["total"] == len(short["rows"]) == 2

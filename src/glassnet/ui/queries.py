@@ -20,6 +20,7 @@ MAX_CURVE_POINTS = 2000
 MAX_STAT_POINTS = 500
 MAX_HEATMAP_STEPS = 200
 HEATMAP_BINS = 48
+MAX_TABLE_ROWS = 200
 _STAT_FIELDS = ("mean", "std", "min", "max", "l2", "neg_share", "grad_l2", "grad_std",
                 "update_ratio")
 _LAYER_FIELDS = ("dead_share", "saturated_share", "backward_time", "update_time")
@@ -329,6 +330,10 @@ def tables(store, run_id: str) -> dict:
     for name, table in made.items():
         records = table.to_records()
         columns = list(records[0]) if records else list(getattr(table, "columns", []))
+        half = MAX_TABLE_ROWS // 2  # a long run's loss table: its first and last rows
+        shown = records if len(records) <= MAX_TABLE_ROWS else records[:half] + records[-half:]
         out[name] = {"title": getattr(table, "title", name) or name, "columns": columns,
-                     "rows": [[r.get(c) for c in columns] for r in records]}
+                     "rows": [[r.get(c) for c in columns] for r in shown],
+                     "total": len(records), "elided_after": half
+                     if len(records) > MAX_TABLE_ROWS else None}
     return {"available": True, "tables": out}

@@ -245,9 +245,10 @@
       const body = S.tables.body;
       if (!t.available) { body.appendChild(el("p", { class: "muted", text: "Tables unavailable — " + t.reason })); return; }
       for (const [name, table] of Object.entries(t.tables)) {
-        const rows = table.rows.length > 200 ? table.rows.slice(0, 100).concat([table.columns.map(() => "…")], table.rows.slice(-100)) : table.rows;
+        const cut = table.elided_after;  // the server sends a long table's first and last rows
+        const rows = cut ? table.rows.slice(0, cut).concat([table.columns.map(() => "…")], table.rows.slice(cut)) : table.rows;
         body.appendChild(el("details", { class: "table-block", open: name === "weights" || name === "biases" ? "" : null },
-          el("summary", {}, el("span", { text: table.title }), el("span", { class: "muted", text: ` ${table.rows.length} row${table.rows.length === 1 ? "" : "s"}` })),
+          el("summary", {}, el("span", { text: table.title }), el("span", { class: "muted", text: ` ${table.total} row${table.total === 1 ? "" : "s"}` + (cut ? ` (first and last ${cut} shown)` : "") })),
           GN.table(table.columns, rows, { compact: true })));
       }
     }).catch((e) => GN.error(S.tables.body, e)));
