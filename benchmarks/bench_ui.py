@@ -5,9 +5,10 @@ figures and writes ``benchmarks/results/ui.json``. ``run()`` returns the same di
 the main bench harness.
 
 Workload: a fresh store with 1,000 finished runs in 4 projects, each with a config of 6
-keys and a summary of 6 final metrics (as ``run.log`` leaves them), plus one run trained for
-100,000 optimizer steps under ``run.watch(log_freq=1000)`` (8-8-1 network, Adam, batch 32):
-``loss`` and ``accuracy`` per step, ``epoch/*`` every 100 steps.
+keys and a summary of 6 final metrics (as ``run.log`` leaves them), plus one run trained
+for 100,000 optimizer steps under ``run.watch(log_freq=1000, snapshots="epoch")`` (8-8-1
+network, Adam, batch 32): ``loss`` and ``accuracy`` per step, ``epoch/*`` every 100 steps,
+1,001 snapshots. The run page's other requests on that run are timed once each.
 Server time is the app's own ``Server-Timing`` figure (request in, response body built),
 read over FastAPI's in-process client, median of ``repeats`` requests after one warm-up.
 """
@@ -68,7 +69,7 @@ def fill(store) -> str:
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     long = gn.track.init(project="long", name="hundred-thousand-steps", store=store)
     model.fit(x, y, epochs=N_STEPS * 32 // LONG_ROWS, batch_size=32, verbose=0,
-              callbacks=[long.watch(log_freq=1000, snapshots=None)])
+              callbacks=[long.watch(log_freq=1000, snapshots="epoch")])
     long.finish()
     store.flush()
     return long.id
@@ -104,6 +105,12 @@ def run(repeats: int = 15) -> dict:
             metric_ms, metrics, metric_bytes = server_ms(
                 client, f"/api/runs/{long_id}/metrics", repeats)
             detail_ms, _, _ = server_ms(client, f"/api/runs/{long_id}", repeats)
+            # everything else the run page asks for, once each (as a browser would)
+            page_parts = {}
+            for part in ("params", "layers", "network", "tables", "diagnostics"):
+                page_parts[part], _, _ = server_ms(client, f"/api/runs/{long_id}/{part}", 3)
+            page_parts["histograms"], _, _ = server_ms(
+                client, f"/api/runs/{long_id}/histograms?path=dense/kernel", 3)
         store.close()
     loss = metrics["loss"]
     results = {
@@ -118,6 +125,7 @@ def run(repeats: int = 15) -> dict:
             "metric_keys": len(metrics), "metrics_server_ms": metric_ms,
             "metrics_bytes": metric_bytes,
             "run_detail_ms": detail_ms,
+            "run_page_parts_ms": page_parts,
         },
         "setup": {"fill_s": fill_s, "repeats": repeats, "store_rows": len(records)},
         "machine": {"python": platform.python_version(), "numpy": np.__version__,
@@ -139,6 +147,8 @@ def main() -> None:
     print(f"long run: {lr['recorded_steps']:,} steps served as {lr['served_points']:,} points "
           f"(steps {lr['first_step']}..{lr['last_step']}); all {lr['metric_keys']} metrics in "
           f"{lr['metrics_server_ms']:.1f} ms server time, {lr['metrics_bytes'] / 1e3:.0f} kB")
+    parts = ", ".join(f"{k} {v:.0f}" for k, v in lr["run_page_parts_ms"].items())
+    print(f"long run page, other requests (ms): {parts}")
     print(f"wrote {HERE / 'results' / 'ui.json'}")
 
 
