@@ -193,3 +193,15 @@ def test_static_report_draws_offline(page, filled, tmp_path):
                            ".textContent.startsWith('step -1')")
     shot(page, "report")
     assert requests == [] and page.problems == []
+
+
+def test_a_failed_run_without_weights_says_what_is_missing(page, live_server, filled):
+    page.goto(f"{live_server}/runs/{filled['failed']}")
+    page.wait_for_selector("#overview pre.error-box")
+    page.wait_for_selector("#tables .section-body > *")
+    assert "stopped by the test" in page.locator("pre.error-box").text_content()
+    assert page.locator(".pill-failed").count() == 1
+    assert "No snapshot recorded" in page.locator("#network").text_content()
+    assert "Logged once (see Final metrics): loss" in page.locator("#curves").text_content()
+    shot(page, "failed", full_page=True)
+    assert page.problems == []

@@ -247,7 +247,7 @@
       for (const [name, table] of Object.entries(t.tables)) {
         const cut = table.elided_after;  // the server sends a long table's first and last rows
         const rows = cut ? table.rows.slice(0, cut).concat([table.columns.map(() => "…")], table.rows.slice(cut)) : table.rows;
-        body.appendChild(el("details", { class: "table-block", open: name === "weights" || name === "biases" ? "" : null },
+        body.appendChild(el("details", { class: "table-block", open: (name === "weights" || name === "biases") && table.total ? "" : null },
           el("summary", {}, el("span", { text: table.title }), el("span", { class: "muted", text: ` ${table.total} row${table.total === 1 ? "" : "s"}` + (cut ? ` (first and last ${cut} shown)` : "") })),
           GN.table(table.columns, rows, { compact: true })));
       }
