@@ -24,13 +24,16 @@ def asset_dir() -> Path:
 
 def plotly_js() -> Path:
     """plotly.min.js as shipped inside the installed ``plotly`` Python package."""
-    from glassnet.errors import require
+    from importlib.util import find_spec
 
-    plotly = require("plotly", "ui")
-    path = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+    from glassnet.errors import MissingDependencyError
+
+    spec = find_spec("plotly")  # its location only: importing plotly itself is not needed
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError("plotly is needed for the dashboard's charts and is not "
+                                     "installed: pip install 'glassnet[ui]'")
+    path = Path(spec.submodule_search_locations[0]) / "package_data" / "plotly.min.js"
     if not path.is_file():
-        from glassnet.errors import MissingDependencyError
-
         raise MissingDependencyError(f"plotly.min.js is missing from the plotly package at "
                                      f"{path}; reinstall: pip install 'glassnet[ui]'")
     return path
