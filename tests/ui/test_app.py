@@ -328,3 +328,28 @@ def test_a_long_table_is_sent_as_its_first_and_last_rows(filled, monkeypatch):
     assert sent["rows"] == [[r[c] for c in sent["columns"]] for r in expected]
     short = queries.tables(filled["store"], filled["relu"])["tables"]["weights"]
     assert short["elided_after"] is None and short["total"] == len(short["rows"]) == 2
+
+
+def test_the_web_libraries_load_only_when_needed():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import glassnet.ui, glassnet.ui.report; "
+            "print(sorted(m for m in ('fastapi', 'uvicorn', 'plotly', 'starlette', 'httpx') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, src], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_missing_plotly_names_the_extra(monkeypatch):
+    import importlib.util
+
+    from glassnet.errors import MissingDependencyError
+    from glassnet.ui import pages
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'glassnet\[ui\]'"):
+        pages.plotly_js()
