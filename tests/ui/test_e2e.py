@@ -152,7 +152,12 @@ def test_hostile_run_name_and_config_stay_text(page, live_server, filled):
 
 
 def test_compare_and_registry_pages(page, live_server, filled):
-    page.goto(f"{live_server}/compare?a={filled['relu']}&b={filled['tanh']}")
+    # the picker: choose two runs, then compare them
+    page.goto(f"{live_server}/compare")
+    page.select_option("#pick-a", filled["relu"])
+    page.select_option("#pick-b", filled["tanh"])
+    page.click("button:text('Compare')")
+    page.wait_for_url(f"**/compare?a={filled['relu']}&b={filled['tanh']}")
     page.wait_for_selector("#cmp-curves .js-plotly-plot")
     differs = page.locator("table.compare tr.differs th").all_text_contents()
     assert sorted(differs) == ["activation", "learning_rate", "seed"]
