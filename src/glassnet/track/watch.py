@@ -32,11 +32,12 @@ from glassnet.errors import ConfigError
 from glassnet.track.paramstats import FlatStats
 
 # "dead": a ReLU unit that outputs 0 for every sample of the batch. "saturated": a
-# sigmoid/tanh unit whose derivative is below ~2% of its peak for every sample.
+# sigmoid/tanh unit whose derivative is below ~2% of its peak for every sample, told
+# from the unit's lowest and highest output on the batch.
 _DEAD = {"relu"}
 _SATURATED = {
-    "sigmoid": lambda a: (a < 0.01) | (a > 0.99),
-    "tanh": lambda a: np.abs(a) > 0.99,
+    "sigmoid": lambda lo, hi: (lo > 0.99) | (hi < 0.01),
+    "tanh": lambda lo, hi: (lo > 0.99) | (hi < -0.99),
 }
 _UNIT_STATS = _DEAD | set(_SATURATED)
 _LOSS_CHUNK = 256  # hand per-step losses to the writer at least this often
@@ -94,7 +95,8 @@ class Watch(Callback):
                          dtype=np.float64)
         self._update_share = (sizes / sizes.sum()).tolist() if sizes.size else []
         self._unit_layers = [layer for layer in self._layers
-                             if getattr(layer, "activation_name", None) in _UNIT_STATS]
+                             if getattr(layer, "activation_name", None) in _UNIT_STATS
+                             and hasattr(layer, "last_output") and hasattr(layer, "units")]
         self._losses, self._loss_start = [], self.step
         if self.snapshots is not None and self.step == 0:
             self._snapshot(-1, "init")
@@ -199,20 +201,17 @@ class Watch(Callback):
             np.copyto(kept[:n], self._values())
             np.copyto(kept[n:], self._grads())
         timing = model.last_step_timing
-        if not row:  # per unit layer and kept step: which units were flat for the whole batch
-            self._unit_flags = [np.zeros((self._max_rows, getattr(layer, "units", 0)), bool)
-                                for layer in self._unit_layers]
-            self._unit_known = [np.zeros(self._max_rows, bool) for _ in self._unit_layers]
-        for layer, flags, known in zip(self._unit_layers, self._unit_flags, self._unit_known,
-                                       strict=True):
-            output = getattr(layer, "last_output", None)
+        if not row:  # per unit layer and kept step: each unit's lowest and highest output
+            self._unit_ranges = [
+                (np.full((self._max_rows, layer.units), np.nan),
+                 np.full((self._max_rows, layer.units), np.nan)) for layer in self._unit_layers]
+        for layer, (lo, hi) in zip(self._unit_layers, self._unit_ranges, strict=True):
+            output = layer.last_output
             if output is not None and output.ndim == 2 and output.shape[0] \
-                    and output.shape[1] == flags.shape[1]:
-                if layer.activation_name in _DEAD:
-                    np.logical_not(output.any(axis=0), out=flags[row])
-                else:
-                    _SATURATED[layer.activation_name](output).all(axis=0, out=flags[row])
-                known[row] = True
+                    and output.shape[1] == hi.shape[1]:
+                np.maximum.reduce(output, axis=0, out=hi[row])
+                if layer.activation_name not in _DEAD:
+                    np.minimum.reduce(output, axis=0, out=lo[row])
         self._pending.append((step, now, logs, None,
                               [timing.get(layer.name, _NAN) for layer in self._layers],
                               getattr(model, "last_update_seconds", _NAN)))
@@ -272,7 +271,7 @@ class _Batch:
         self.update_share = watch._update_share
         self.unit_layers = [(watch._layers.index(layer), layer.activation_name)
                             for layer in watch._unit_layers]
-        self.unit_flags, self.unit_known = watch._unit_flags, watch._unit_known
+        self.unit_ranges = watch._unit_ranges
         self.rows = None
 
     def __call__(self) -> list[tuple[str, tuple]]:
@@ -306,12 +305,16 @@ class _Batch:
             data = np.full((m, len(self.layers), 4), np.nan)
             data[:, :, 0] = [p[4] for p in pending]
             data[:, :, 1] = np.outer([p[5] for p in pending], self.update_share)
-            for (index, activation), flags, known in zip(self.unit_layers, self.unit_flags,
-                                                         self.unit_known, strict=True):
-                column = 2 if activation in _DEAD else 3
-                if flags.shape[1]:
-                    shares = np.count_nonzero(flags[:m], axis=1) / flags.shape[1]
-                    data[:, index, column] = np.where(known[:m], shares, np.nan)
+            for (index, activation), (lo, hi) in zip(self.unit_layers, self.unit_ranges,
+                                                     strict=True):
+                if not hi.shape[1]:
+                    continue
+                if activation in _DEAD:  # dead: outputs 0 for the whole batch
+                    flat, column = hi[:m] <= 0, 2
+                else:  # saturated: in the flat region for the whole batch
+                    flat, column = _SATURATED[activation](lo[:m], hi[:m]), 3
+                shares = np.count_nonzero(flat, axis=1) / hi.shape[1]
+                data[:, index, column] = np.where(np.isnan(hi[:m, 0]), np.nan, shares)
             out.append(("layer_block", (run_id, steps, self.layers, data, times)))
         return out
 
