@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 pytest.importorskip("fastapi", reason="the ui extra is not installed: pip install 'glassnet[ui]'")
 
-from ui_helpers import fill_store, free_port, make_client  # noqa: E402
+from ui_helpers import fill_store, make_client, serve_in_thread  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -28,21 +25,5 @@ def client(filled):
 @pytest.fixture(scope="session")
 def live_server(filled):
     """A real uvicorn server on 127.0.0.1 and a free port, in a thread; yields its base URL."""
-    import uvicorn
-
-    from glassnet.ui.app import create_app
-
-    port = free_port()
-    config = uvicorn.Config(create_app(filled["store"].root), host="127.0.0.1", port=port,
-                            log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the dashboard server did not start within 10 s")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(filled["store"].root) as url:
+        yield url

@@ -21,7 +21,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
 
-from ui_helpers import XSS_KEY, XSS_NAME, XSS_VALUE  # noqa: E402
+from ui_helpers import XSS_KEY, XSS_NAME, XSS_VALUE, serve_in_thread  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -209,4 +209,27 @@ def test_a_failed_run_without_weights_says_what_is_missing(page, live_server, fi
     assert "No snapshot recorded" in page.locator("#network").text_content()
     assert "Logged once (see Final metrics): loss" in page.locator("#curves").text_content()
     shot(page, "failed", full_page=True)
+    assert page.problems == []
+
+
+def test_a_long_runs_list_draws_a_page_of_rows_sorted_over_all_runs(page, tmp_path):
+    import glassnet as gn
+
+    store = gn.track.open_store(tmp_path)
+    rates = [(i * 37) % 130 / 1000 for i in range(130)]  # a shuffled 0.000 ... 0.129
+    for i, rate in enumerate(rates):
+        gn.track.init(project="many", name=f"run-{i:03d}", config={"rate": rate},
+                      store=store).finish()
+    with serve_in_thread(tmp_path) as url:
+        page.goto(url + "/")
+        page.wait_for_selector("table.runs tbody tr")
+        assert page.locator("table.runs tbody tr").count() == 100
+        page.locator("th.sortable", has_text="rate").click()  # high to low, over all 130
+        best = max(range(130), key=lambda i: rates[i])
+        assert page.locator("a.run-link").first.text_content() == f"run-{best:03d}"
+        more = page.locator(".more button")
+        assert more.text_content() == "Show 30 more (100 of 130 shown)"
+        more.click()
+        assert page.locator("table.runs tbody tr").count() == 130
+        assert page.locator(".more").count() == 0
     assert page.problems == []

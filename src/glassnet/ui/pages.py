@@ -58,9 +58,12 @@ def render(page: str, title: str, *, store: str = "", run: str = "", run_a: str 
     )
 
 
+CHART_PAGES = ("run", "compare")  # the others draw no chart: they skip plotly's 4.8 MB
+
+
 def live_page(page: str, title: str, **fields) -> str:
     """A page of the running dashboard: assets linked from /static/."""
     styles = "".join(f'<link rel="stylesheet" href="/static/{name}">' for name in STYLES)
-    scripts = '<script src="/static/plotly.min.js"></script>' + "".join(
-        f'<script src="/static/{name}"></script>' for name in SCRIPTS)
+    scripts = '<script src="/static/plotly.min.js"></script>' if page in CHART_PAGES else ""
+    scripts += "".join(f'<script src="/static/{name}"></script>' for name in SCRIPTS)
     return render(page, title, styles=styles, scripts=scripts, **fields)

@@ -4,12 +4,13 @@
   const el = GN.el;
   GN.pages = {};
   const STATUSES = ["running", "finished", "failed", "crashed"];
+  const PAGE_ROWS = 100;  // rows drawn at first: a table of 1,000 runs takes the browser a second
 
   /* ---------------------------------------------------------------- runs list */
   GN.pages.runs = async function (main) {
     const params = new URLSearchParams(location.search);
     const state = { project: params.get("project") || "", status: params.get("status") || "",
-      search: "", sort: "created_at", desc: true, selected: new Set() };
+      search: "", sort: "created_at", desc: true, selected: new Set(), limit: PAGE_ROWS };
     const data = await GN.api("/api/runs");
     GN.clear(main);
     const projectSel = el("select", { id: "filter-project", "aria-label": "project" },
@@ -61,7 +62,7 @@
           onclick: () => { if (state.sort === key) state.desc = !state.desc; else { state.sort = key; state.desc = key !== "name"; } draw(); } },
         group ? el("span", { class: "group-tag", text: group === "config" ? "cfg" : "final" }) : null, label + arrow);
       }));
-      const body = el("tbody", {}, runs.map((run) => el("tr", { class: "run-row", "data-run": run.id },
+      const body = el("tbody", {}, runs.slice(0, state.limit).map((run) => el("tr", { class: "run-row", "data-run": run.id },
         el("td", { class: "check" }, el("input", { type: "checkbox", "aria-label": "select run", checked: state.selected.has(run.id),
           onchange: (e) => { if (e.target.checked) state.selected.add(run.id); else state.selected.delete(run.id); compareBtn.disabled = state.selected.size !== 2; } })),
         el("td", { class: "name" }, el("a", { href: GN.runHref(run.id), class: "run-link", text: run.name }),
@@ -70,6 +71,11 @@
         summaryKeys.map((k) => el("td", { class: "num", text: GN.fmt(run.summary[k]) })),
         configKeys.map((k) => el("td", { class: typeof run.config[k] === "number" ? "num" : null, text: GN.fmt(run.config[k]) })))));
       GN.clear(tableHolder).appendChild(el("table", { class: "data runs" }, el("thead", {}, head), body));
+      if (runs.length > state.limit) {
+        tableHolder.appendChild(el("div", { class: "more" }, el("button", { class: "button", type: "button",
+          text: `Show ${Math.min(PAGE_ROWS, runs.length - state.limit)} more (${state.limit} of ${runs.length} shown)`,
+          onclick: () => { state.limit += PAGE_ROWS; draw(); } })));
+      }
       if (!runs.length) tableHolder.appendChild(el("p", { class: "empty", text: data.runs.length ? "No run matches these filters." : "No runs recorded yet: train with gn.track.init(...) and run.watch(), or run `glassnet demo`." }));
     }
     function remember() {  // filters live in the URL: a reload or a shared link keeps them
@@ -78,9 +84,9 @@
       if (state.status) query.set("status", state.status);
       history.replaceState(null, "", location.pathname + (query.toString() ? "?" + query : ""));
     }
-    projectSel.addEventListener("change", () => { state.project = projectSel.value; remember(); draw(); });
-    statusSel.addEventListener("change", () => { state.status = statusSel.value; remember(); draw(); });
-    search.addEventListener("input", () => { state.search = search.value; draw(); });
+    projectSel.addEventListener("change", () => { state.project = projectSel.value; state.limit = PAGE_ROWS; remember(); draw(); });
+    statusSel.addEventListener("change", () => { state.status = statusSel.value; state.limit = PAGE_ROWS; remember(); draw(); });
+    search.addEventListener("input", () => { state.search = search.value; state.limit = PAGE_ROWS; draw(); });
     compareBtn.addEventListener("click", () => {
       const [a, b] = [...state.selected];
       location.href = "/compare?a=" + encodeURIComponent(a) + "&b=" + encodeURIComponent(b);
