@@ -8,9 +8,10 @@ reader never sees half a blob, and writing the same bytes twice stores them once
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shutil
-import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from glassnet.track.errors import ConfigError
 
 _CHUNK = 1 << 20
+_counter = itertools.count()
 
 
 class BlobStore:
@@ -26,6 +28,7 @@ class BlobStore:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._folders: set[Path] = set()
 
     def path(self, sha: str) -> Path:
         """Where the blob named ``sha`` lives (whether or not it exists)."""
@@ -80,10 +83,14 @@ class BlobStore:
         return load(self.get_bytes(sha))
 
     def _write_atomic(self, target: Path, write) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        folder = target.parent
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+        # a name no other writer uses: this process, this thread, this write
+        tmp = folder / f".tmp-{os.getpid()}-{threading.get_ident()}-{next(_counter)}"
         try:
-            with os.fdopen(fd, "wb") as f:
+            with open(tmp, "xb") as f:
                 write(f)
             os.replace(tmp, target)
         except BaseException:

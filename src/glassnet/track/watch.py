@@ -44,6 +44,7 @@ _LOSS_CHUNK = 256  # hand per-step losses to the writer at least this often
 _MAX_PENDING_STEPS = 32  # logged steps summarised together...
 _PENDING_ELEMENTS = 1 << 17  # ...as long as their copies stay in cache (values per batch)
 _MAX_WAIT_SECONDS = 0.25  # ...and recent: the writer gets every row within a quarter second
+_CHECK_SECONDS = 0.02  # how often (in training time) the watch looks at the clock
 _NAN = float("nan")
 
 
@@ -67,7 +68,6 @@ class Watch(Callback):
         self.step = 0  # the next optimizer step
         self._losses: list[float] = []
         self._loss_start = 0
-        self._last_logs = None
 
     # -- setup ------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
@@ -98,6 +98,8 @@ class Watch(Callback):
                              if getattr(layer, "activation_name", None) in _UNIT_STATS
                              and hasattr(layer, "last_output") and hasattr(layer, "units")]
         self._losses, self._loss_start = [], self.step
+        self._checked_at, self._checked_step = time.time(), self.step
+        self._next_check = self._next_event = self.step  # the first step is an event
         if self.snapshots is not None and self.step == 0:
             self._snapshot(-1, "init")
         if self.step % self.log_freq == 0:
@@ -131,19 +133,34 @@ class Watch(Callback):
         step = self.step
         self.step = step + 1
         self._losses.append(self.model.last_batch_loss)
-        self._last_logs = logs
+        if step >= self._next_event:  # most steps stop here
+            self._event(step, logs)
+
+    def _event(self, step: int, logs) -> None:
+        """A step that is logged, precedes a logged one, saves a snapshot or checks the time."""
         if step % self.log_freq == 0:
             self._keep_step(step, logs)
             if self.log_freq > 1:
                 self.model.profile_layers = False
-        else:
+        if step >= self._next_check:
             now = time.time()
             if now - self._handed_at > _MAX_WAIT_SECONDS or len(self._losses) >= _LOSS_CHUNK:
                 self._hand_over(now)
+            # look at the clock about every 20 ms of training: every step when steps are slow
+            per_step = (now - self._checked_at) / max(step - self._checked_step, 1)
+            every = int(_CHECK_SECONDS / per_step) if per_step > 0 else _LOSS_CHUNK
+            self._checked_at, self._checked_step = now, step
+            self._next_check = step + max(1, min(every, _LOSS_CHUNK))
         if (step + 1) % self.log_freq == 0:
             self._before_logged_step()
         if self._snapshot_every and step % self._snapshot_every == 0:
             self._snapshot(step, "step")
+        following = step + 1
+        self._next_event = min(self._next_check, following + (-following) % self.log_freq,
+                               following + (-following - 1) % self.log_freq)
+        if self._snapshot_every:
+            self._next_event = min(self._next_event,
+                                   following + (-following) % self._snapshot_every)
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.time()
@@ -151,9 +168,14 @@ class Watch(Callback):
             self._hand_over(now)  # else keep collecting: many steps at once are cheaper
         last = self.step - 1
         values = {"epoch": float(epoch)}
+        summary = self.run.summary
         for key, value in (logs or {}).items():
-            values[f"epoch/{key}"] = float(value)
-        self._update_summary()
+            value = float(value)
+            values[f"epoch/{key}"] = value
+            if key != "loss" and not key.startswith("val_"):
+                summary[key] = value  # a metric's running value at the epoch's end
+        if last >= 0:
+            summary["loss"] = float(self.model.last_batch_loss)
         self.run._log_floats(max(last, 0), values)
         if self.snapshots == "epoch" and last >= 0:
             self._snapshot(last, "epoch")
@@ -165,7 +187,8 @@ class Watch(Callback):
             self._snapshot(self.step - 1, "end")
         if self.run._last_step < self.step - 1:
             self.run._last_step = self.step - 1
-        self._update_summary()
+        if self.step:
+            self.run.summary["loss"] = float(self.model.last_batch_loss)
         self.run.store.log_summary(self.run.id, self.run.summary)
 
     # -- rows -------------------------------------------------------------------------
@@ -179,16 +202,6 @@ class Watch(Callback):
             self._losses = []
         self._loss_start = self.step
         self._handed_at = now
-
-    def _update_summary(self) -> None:
-        """Per-step rows skip the run's summary, for speed; bring it up to date."""
-        if self.step == 0:
-            return
-        summary = self.run.summary
-        summary["loss"] = float(self.model.last_batch_loss)
-        for key, value in (self._last_logs or {}).items():
-            if key != "loss":
-                summary[key] = float(value)
 
     def _keep_step(self, step: int, logs) -> None:
         """Copy what a logged step needs (cheap); summarise later, many steps at once."""
