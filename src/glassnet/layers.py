@@ -242,7 +242,7 @@ class _Buffers:
 class _BufferedLayer(Layer):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._buffers: dict[int, _Buffers] = {}
+        self._buffers: dict[int | tuple, _Buffers] = {}  # by batch size (predict: ("predict", n))
 
     def _buffers_for(self, n: int) -> _Buffers:
         buffers = self._buffers.get(n)
@@ -354,6 +354,22 @@ class Dense(_BufferedLayer):
             self.activation.forward(z, a)
         self._x, self._z, self._a = x, z, a
         return a
+
+    def forward_reusing(self, x):
+        """Inference as ``forward(x)``, into a buffer kept per batch size.
+
+        For ``predict``'s batch loop, which copies each result out: a fresh (n, units)
+        array per batch costs page faults that can outweigh the product itself.
+        """
+        buffers = self._buffers_for(("predict", x.shape[0]))
+        z = buffers.z
+        if z is None or z.dtype != x.dtype:
+            z = buffers.z = np.empty((x.shape[0], self.units),
+                                     dtype=np.result_type(x.dtype, self.kernel.dtype))
+        _product(x, self.kernel.value, z)
+        if self.use_bias:
+            z += self.bias.value
+        return self.activation.forward(z, z)
 
     def backward(self, da, need_dx=True):
         # da, dz (n, units); W.grad (in, units); b.grad (units,); dx (n, in)

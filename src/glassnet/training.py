@@ -305,9 +305,12 @@ def _prepare_validation(model, validation_data):
 
 
 # -- evaluate / predict -----------------------------------------------------------------
-def _forward_inference(model, x: np.ndarray) -> np.ndarray:
+def _forward_inference(model, x: np.ndarray, reuse_buffers: bool = False) -> np.ndarray:
+    """Inference through every layer; with ``reuse_buffers`` the result is only valid
+    until the next call with the same batch size (the caller copies it out)."""
     for layer in model.layers:
-        x = layer.forward(x, training=False)
+        forward_reusing = getattr(layer, "forward_reusing", None) if reuse_buffers else None
+        x = forward_reusing(x) if forward_reusing else layer.forward(x, training=False)
     return x
 
 
@@ -325,7 +328,8 @@ def predict(model, x, batch_size=None) -> np.ndarray:
         return out.copy() if np.shares_memory(out, x) else out
     out = np.empty((n,) + tuple(model.output_shape[1:]), dtype=x.dtype)
     for start in range(0, n, batch_size):
-        out[start:start + batch_size] = _forward_inference(model, x[start:start + batch_size])
+        out[start:start + batch_size] = _forward_inference(model, x[start:start + batch_size],
+                                                           reuse_buffers=True)
     return out
 
 
