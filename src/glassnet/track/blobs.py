@@ -85,7 +85,8 @@ class BlobStore:
     def _write_atomic(self, target: Path, write) -> None:
         folder = target.parent
         if folder not in self._folders:
-            folder.mkdir(parents=True, exist_ok=True)
+            if not folder.is_dir():  # a stat is cheaper than mkdir's failure when it exists
+                folder.mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
         # a name no other writer uses: this process, this thread, this write
         tmp = folder / f".tmp-{os.getpid()}-{threading.get_ident()}-{next(_counter)}"

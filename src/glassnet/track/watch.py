@@ -40,11 +40,11 @@ _SATURATED = {
     "tanh": lambda lo, hi: (lo > 0.99) | (hi < -0.99),
 }
 _UNIT_STATS = _DEAD | set(_SATURATED)
-_LOSS_CHUNK = 256  # hand per-step losses to the writer at least this often
 _MAX_PENDING_STEPS = 32  # logged steps summarised together...
 _PENDING_ELEMENTS = 1 << 17  # ...as long as their copies stay in cache (values per batch)
 _MAX_WAIT_SECONDS = 0.25  # ...and recent: the writer gets every row within a quarter second
-_CHECK_SECONDS = 0.02  # how often (in training time) the watch looks at the clock
+_CHECK_SECONDS = 0.02  # how often (in training time) the watch looks at the clock...
+_MAX_CHECK_STEPS = 256  # ...and at least every this many steps
 _NAN = float("nan")
 
 
@@ -144,13 +144,13 @@ class Watch(Callback):
                 self.model.profile_layers = False
         if step >= self._next_check:
             now = time.time()
-            if now - self._handed_at > _MAX_WAIT_SECONDS or len(self._losses) >= _LOSS_CHUNK:
+            if now - self._handed_at > _MAX_WAIT_SECONDS:
                 self._hand_over(now)
             # look at the clock about every 20 ms of training: every step when steps are slow
             per_step = (now - self._checked_at) / max(step - self._checked_step, 1)
-            every = int(_CHECK_SECONDS / per_step) if per_step > 0 else _LOSS_CHUNK
+            every = int(_CHECK_SECONDS / per_step) if per_step > 0 else _MAX_CHECK_STEPS
             self._checked_at, self._checked_step = now, step
-            self._next_check = step + max(1, min(every, _LOSS_CHUNK))
+            self._next_check = step + max(1, min(every, _MAX_CHECK_STEPS))
         if (step + 1) % self.log_freq == 0:
             self._before_logged_step()
         if self._snapshot_every and step % self._snapshot_every == 0:
