@@ -58,21 +58,23 @@ MIGRATIONS: list[list[str]] = [
             run_id TEXT NOT NULL, key TEXT NOT NULL, first_step INTEGER NOT NULL,
             steps BLOB, "values" BLOB NOT NULL, time REAL NOT NULL,
             PRIMARY KEY (run_id, key, first_step)) WITHOUT ROWID""",
-        # One row per recorded step holds every Variable's statistics as arrays: one
-        # insert per step instead of one per Variable (the watch's cost at log_freq=1).
+        # The watch's statistics come in batches of steps; one row holds a batch, as
+        # arrays: ``steps`` int64 (m,); param_stats ``stats`` float64 (m, k, 14) in
+        # paramstats.COLUMNS order for the k Variables named by its layout,
+        # ``hist_counts`` uint16/int32 (m, k, 64) and ``hist_edges`` float64 (m, k, 65)
+        # or NULL (64 equal bins over each [min, max]); layer_stats ``data`` float64
+        # (m, n_layers, 4) in LAYER_COLUMNS order for the layers named (JSON) in ``layers``.
         """CREATE TABLE param_layouts (
             run_id TEXT NOT NULL, layout TEXT NOT NULL, paths TEXT NOT NULL,
             PRIMARY KEY (run_id, layout)) WITHOUT ROWID""",
         """CREATE TABLE param_stats (
-            run_id TEXT NOT NULL, step INTEGER NOT NULL, layout TEXT NOT NULL,
-            stats BLOB NOT NULL, hist_counts BLOB, hist_edges BLOB, time REAL NOT NULL,
-            PRIMARY KEY (run_id, step, layout))""",
-        # Likewise one row per recorded step for every layer: ``layers`` a JSON list of
-        # names, ``data`` float64 (n_layers, 4) in LAYER_COLUMNS order.
+            run_id TEXT NOT NULL, first_step INTEGER NOT NULL, layout TEXT NOT NULL,
+            steps BLOB NOT NULL, stats BLOB NOT NULL, hist_counts BLOB, hist_edges BLOB,
+            time REAL NOT NULL, PRIMARY KEY (run_id, first_step, layout))""",
         """CREATE TABLE layer_stats (
-            run_id TEXT NOT NULL, step INTEGER NOT NULL, layers TEXT NOT NULL,
-            data BLOB NOT NULL, time REAL NOT NULL,
-            PRIMARY KEY (run_id, step, layers)) WITHOUT ROWID""",
+            run_id TEXT NOT NULL, first_step INTEGER NOT NULL, layers TEXT NOT NULL,
+            steps BLOB NOT NULL, data BLOB NOT NULL, time REAL NOT NULL,
+            PRIMARY KEY (run_id, first_step, layers)) WITHOUT ROWID""",
         """CREATE TABLE snapshots (
             run_id TEXT NOT NULL, step INTEGER NOT NULL, label TEXT NOT NULL,
             sha TEXT NOT NULL, time REAL NOT NULL,
@@ -100,8 +102,8 @@ _INSERTS = {
     "metrics": "INSERT OR REPLACE INTO metrics VALUES (?, ?, ?, ?, ?)",
     "metric_series": "INSERT OR REPLACE INTO metric_series VALUES (?, ?, ?, ?, ?, ?)",
     "param_layouts": "INSERT OR IGNORE INTO param_layouts VALUES (?, ?, ?)",
-    "param_stats": "INSERT OR REPLACE INTO param_stats VALUES (?, ?, ?, ?, ?, ?, ?)",
-    "layer_stats": "INSERT OR REPLACE INTO layer_stats VALUES (?, ?, ?, ?, ?)",
+    "param_stats": "INSERT OR REPLACE INTO param_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "layer_stats": "INSERT OR REPLACE INTO layer_stats VALUES (?, ?, ?, ?, ?, ?)",
     "snapshots": "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
 }
 _RUN_FIELDS = (
@@ -249,12 +251,11 @@ class Store:
             rows["param_stats"] = stats
         layer_blocks = rows.pop("layer_block", [])
         if layer_blocks:
-            expanded = rows.setdefault("layer_stats", [])
-            for run_id, steps, layers, data, times in layer_blocks:
-                names = json.dumps(list(layers))
-                data = np.ascontiguousarray(data, dtype=np.float64)
-                expanded.extend((run_id, step, names, data[i].tobytes(), times[i])
-                                for i, step in enumerate(steps))
+            rows["layer_stats"] = [
+                (run_id, int(steps[0]), json.dumps(list(layers)),
+                 np.asarray(steps, dtype=np.int64).tobytes(),
+                 np.ascontiguousarray(data, dtype=np.float64).tobytes(), times[-1])
+                for run_id, steps, layers, data, times in layer_blocks if len(steps)]
         series = rows.pop("metric_block", [])
         if series:
             rows["metric_series"] = [_series_row(*block) for block in series]
@@ -546,18 +547,22 @@ class Store:
         layouts = {layout: json.loads(paths) for layout, paths in self._read(
             "SELECT layout, paths FROM param_layouts WHERE run_id = ?", (run_id,))}
         columns = "hist_counts, hist_edges" if with_histograms else "NULL, NULL"
-        rows = self._read(f"SELECT step, layout, stats, {columns} FROM param_stats"
-                          " WHERE run_id = ? ORDER BY step", (run_id,))
-        for step, layout, stats, counts, edges in rows:
+        rows = self._read(f"SELECT layout, steps, stats, {columns} FROM param_stats"
+                          " WHERE run_id = ? ORDER BY first_step", (run_id,))
+        for layout, steps, stats, counts, edges in rows:
             paths = layouts[layout]
             k = len(paths)
-            stats = np.frombuffer(stats, dtype=np.float64).reshape(k, len(COLUMNS))
+            steps = np.frombuffer(steps, dtype=np.int64)
+            m = len(steps)
+            stats = np.frombuffer(stats, dtype=np.float64).reshape(m, k, len(COLUMNS))
             if counts is not None:
-                dtype = np.uint16 if len(counts) == 2 * HIST_BINS * k else np.int32
-                counts = np.frombuffer(counts, dtype=dtype).reshape(k, HIST_BINS)
+                dtype = np.uint16 if len(counts) == 2 * HIST_BINS * k * m else np.int32
+                counts = np.frombuffer(counts, dtype=dtype).reshape(m, k, HIST_BINS)
             if edges is not None:
-                edges = np.frombuffer(edges, dtype=np.float64).reshape(k, HIST_BINS + 1)
-            yield step, paths, stats, counts, edges
+                edges = np.frombuffer(edges, dtype=np.float64).reshape(m, k, HIST_BINS + 1)
+            for i, step in enumerate(steps.tolist()):
+                yield (step, paths, stats[i], None if counts is None else counts[i],
+                       None if edges is None else edges[i])
 
     def param_stats(self, run_id: str, path: str | None = None) -> list[dict]:
         """Statistics of each Variable at each recorded step: a list of dicts, by path then step.
@@ -619,16 +624,19 @@ class Store:
         (share of sigmoid/tanh units in their flat region for the whole batch); NaN
         where not measured (e.g. dead_share of a sigmoid layer)."""
         run_id = self.resolve_run_id(run_id)
-        rows = self._read("SELECT step, layers, data FROM layer_stats WHERE run_id = ?"
-                          " ORDER BY step", (run_id,))
+        rows = self._read("SELECT layers, steps, data FROM layer_stats WHERE run_id = ?"
+                          " ORDER BY first_step", (run_id,))
         out = []
-        for step, layers, data in rows:
+        for layers, steps, data in rows:
             names = json.loads(layers)
-            values = np.frombuffer(data, dtype=np.float64).reshape(len(names), len(LAYER_COLUMNS))
-            for name, row in zip(names, values.tolist(), strict=True):
-                if layer is None or name == layer:
-                    out.append({"step": step, "layer": name,
-                                **dict(zip(LAYER_COLUMNS, row, strict=True))})
+            steps = np.frombuffer(steps, dtype=np.int64).tolist()
+            values = np.frombuffer(data, dtype=np.float64).reshape(
+                len(steps), len(names), len(LAYER_COLUMNS)).tolist()
+            for step, per_layer in zip(steps, values, strict=True):
+                for name, row in zip(names, per_layer, strict=True):
+                    if layer is None or name == layer:
+                        out.append({"step": step, "layer": name,
+                                    **dict(zip(LAYER_COLUMNS, row, strict=True))})
         out.sort(key=lambda r: r["layer"])  # stable: steps stay ascending
         return out
 
@@ -778,24 +786,25 @@ def _histogram(counts, edges, i: int, lo: float, hi: float):
 
 
 def _param_rows(blocks) -> tuple[list[tuple], list[tuple]]:
-    """Rows for param_layouts and param_stats from the watch's arrays."""
+    """Rows for param_layouts and param_stats from the watch's arrays (a row per block)."""
     layouts: dict[tuple, tuple] = {}
     rows = []
     for run_id, steps, paths, stats, counts, edges, times in blocks:
+        if not len(steps):
+            continue
         key = (run_id, tuple(paths))
         if key not in layouts:
             text = json.dumps(list(paths))
             layouts[key] = (run_id, hashlib.sha1(text.encode()).hexdigest()[:12], text)
-        layout = layouts[key][1]
-        stats = np.ascontiguousarray(stats, dtype=np.float64)
         if counts is not None:
             counts = counts.astype(np.uint16 if counts.max(initial=0) <= 0xFFFF else np.int32)
+            counts = counts.tobytes()
         if edges is not None:
-            edges = np.ascontiguousarray(edges, dtype=np.float64)
-        for i, step in enumerate(steps):
-            rows.append((run_id, step, layout, stats[i].tobytes(),
-                         None if counts is None else counts[i].tobytes(),
-                         None if edges is None else edges[i].tobytes(), times[i]))
+            edges = np.ascontiguousarray(edges, dtype=np.float64).tobytes()
+        rows.append((run_id, int(steps[0]), layouts[key][1],
+                     np.asarray(steps, dtype=np.int64).tobytes(),
+                     np.ascontiguousarray(stats, dtype=np.float64).tobytes(), counts, edges,
+                     times[-1]))
     return list(layouts.values()), rows
 
 

@@ -60,6 +60,10 @@ class BufferedWriter:
             pending = self._pending
         self._after_add(pending)
 
+    def wake(self) -> None:
+        """Flush now in the background thread instead of at the next tick."""
+        self._wake.set()
+
     @property
     def pending(self) -> int:
         return self._pending
