@@ -55,6 +55,7 @@ class FlatStats:
     def _grow(self, rows: int) -> None:
         capacity = min(self.max_rows, max(rows, 2 * self._capacity))
         n = self.n
+        self._x = np.empty((capacity, 2 * n), dtype=np.float64)
         self._tmp = np.empty((capacity, 2 * n), dtype=np.float64)
         self._neg = np.empty((capacity, 2 * n), dtype=bool)
         self._idx = np.empty((capacity, n), dtype=np.intp)
@@ -83,18 +84,20 @@ class FlatStats:
                               f"values, got shape {x.shape}")
         if m > self._capacity:
             self._grow(m)
-        tmp = self._tmp[:m]
+        # one float64 copy, then reductions without casting (NumPy's casting loops are slow)
+        rows, x, tmp = x, self._x[:m], self._tmp[:m]
+        np.copyto(x, rows)
         off, count = self._offsets2, self._count2
-        squares = np.add.reduceat(np.multiply(x, x, out=tmp, dtype=np.float64), off, axis=1)
-        mean = np.add.reduceat(x, off, axis=1, dtype=np.float64)
+        squares = np.add.reduceat(np.multiply(x, x, out=tmp), off, axis=1)
+        mean = np.add.reduceat(x, off, axis=1)
         mean /= count
         var = squares / count
         var -= mean * mean
         std = np.sqrt(np.maximum(var, 0.0, out=var), out=var)
-        lo = np.minimum.reduceat(x, off, axis=1).astype(np.float64)
-        hi = np.maximum.reduceat(x, off, axis=1).astype(np.float64)
-        neg = np.add.reduceat(np.less(x, 0, out=self._neg[:m]), off, axis=1, dtype=np.float64)
-        neg /= count
+        lo = np.minimum.reduceat(x, off, axis=1)
+        hi = np.maximum.reduceat(x, off, axis=1)
+        negative = np.less(rows, 0, out=self._neg[:m]).view(np.int8)
+        neg = np.add.reduceat(negative, off, axis=1, dtype=np.int32) / count
         l2 = np.sqrt(squares, out=squares)
         table = np.stack((mean, std, lo, hi, l2, neg), axis=-1)  # (m, 2k, 6)
         stats = np.empty((m, k, len(COLUMNS)), dtype=np.float64)
@@ -104,7 +107,7 @@ class FlatStats:
         ratio = stats[:, :, 13]
         ratio.fill(np.nan)
         if previous is not None:
-            d = np.subtract(x[:, :n], previous, out=tmp[:, :n], dtype=np.float64)
+            d = np.subtract(x[:, :n], previous, out=tmp[:, :n])
             change = np.sqrt(np.add.reduceat(np.multiply(d, d, out=d), self.offsets, axis=1))
             np.divide(change, l2[:, :k], out=ratio, where=l2[:, :k] > 0)
         if not histograms:
@@ -128,8 +131,7 @@ class FlatStats:
         if constant.any():
             lo = np.where(constant, lo - 0.5, lo)
             width = np.where(constant, 1.0, width)
-        t = np.subtract(x, np.repeat(lo, self.sizes, axis=1), out=self._tmp[:m, :self.n],
-                        dtype=np.float64)
+        t = np.subtract(x, np.repeat(lo, self.sizes, axis=1), out=self._tmp[:m, :self.n])
         t *= np.repeat(HIST_BINS / width, self.sizes, axis=1)  # np.histogram's formula
         # bin b of segment s of row r is counted at (r * k + s) * 65 + b; b = 64 is the
         # right edge itself, folded into the last bin afterwards (as np.histogram does)
