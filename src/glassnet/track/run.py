@@ -83,10 +83,13 @@ class Run:
     def watch(self, log_freq: int = 100, histograms: bool = True, snapshots="end"):
         """A training callback recording this run: pass it in ``model.fit(callbacks=[...])``.
 
-        Every step: the batch loss and metrics. Every ``log_freq`` steps: statistics of
-        every Variable and its gradient, update ratios, 64-bin histograms (when
-        ``histograms``) and per-layer timing and dead/saturated unit shares. Snapshots
-        of every Variable: ``"end"``, ``"epoch"``, an int N (every N steps) or None.
+        Every step: the batch's ``loss``. Every ``log_freq`` steps: the compiled metrics,
+        statistics of every Variable and its gradient, update ratios, 64-bin histograms
+        (when ``histograms``), per-layer timing and dead/saturated unit shares. Every
+        epoch: ``epoch/loss``, ``epoch/val_loss``, ``epoch/<metric>``... Snapshots of every
+        Variable: ``"end"``, ``"epoch"``, an int N (every N steps) or None; with any of
+        them, the weights before training are kept too, at step -1. The default
+        (``log_freq=100``) costs a few percent of training time; ``log_freq=1`` under 2x.
         """
         from glassnet.track.watch import Watch
 
