@@ -216,3 +216,19 @@ def test_sigkill_during_watched_training_keeps_what_was_flushed(store_dir):
     assert killed_at - newest < 3.0  # rows reach the database within about a second
     assert store.integrity_check() == "ok"
     store.close()
+
+
+def test_a_reused_pid_is_told_apart_by_the_process_start_time(store):
+    import os
+
+    from glassnet.track.env import environment, process_alive, process_fingerprint
+
+    me = process_fingerprint()
+    assert me and process_alive(os.getpid(), me)
+    assert not process_alive(os.getpid(), "another-boot:123")
+    env = environment()
+    impostor, _ = store.create_run("pids", None, {}, [], None, env, "another-boot:123")
+    alive, _ = store.create_run("pids", None, {}, [], None, env, me)
+    assert store.mark_crashed() == [impostor]
+    assert store.run(impostor).status == "crashed" and store.run(alive).status == "running"
+    store.finish_run(alive, "finished", {})

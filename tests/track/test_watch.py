@@ -193,3 +193,23 @@ def test_registry_model_round_trip_predicts_identically(store, digits):
         gn.track.load_model("digits-mlp:v7", store=store)
     with pytest.raises(LookupError, match="no model named 'other'"):
         gn.track.load_model("other", store=store)
+
+
+def test_watch_gathers_variables_when_the_model_has_no_flat_buffers(store, digits, monkeypatch):
+    import glassnet.track.watch as watch_module
+
+    x, y, _, _ = digits
+    runs = []
+    for flat in (True, False):
+        if not flat:
+            monkeypatch.setattr(watch_module, "_flat_buffers", lambda *args: (None, None))
+        run = init("gather", store=store)
+        _model(seed=3).fit(x[:96], y[:96], epochs=1, batch_size=32, verbose=0, shuffle=False,
+                           callbacks=[run.watch(log_freq=1)])
+        run.finish()
+        runs.append(store.param_stats(run.id))
+    for a, b in zip(*runs, strict=True):
+        assert a["step"] == b["step"] and a["path"] == b["path"]
+        for key in ("mean", "std", "l2", "grad_l2", "update_ratio"):
+            assert a[key] == pytest.approx(b[key], rel=1e-6)
+        np.testing.assert_array_equal(a["histogram"][0], b["histogram"][0])
