@@ -47,6 +47,14 @@ class NotFoundError(GlassnetError, LookupError):
     """A run, model, dataset or layer that was asked for does not exist."""
 
 
+class ValueTypeError(GlassnetError, TypeError):
+    """An argument has the wrong type (a list where a Layer or a dict was expected...)."""
+
+
+class StoreError(GlassnetError, OSError):
+    """A run store cannot be opened or used as asked (bad location, newer schema...)."""
+
+
 class MissingDependencyError(GlassnetError, ImportError):
     """An optional dependency is not installed."""
 

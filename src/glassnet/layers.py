@@ -24,7 +24,7 @@ from glassnet import initializers as gninitializers
 from glassnet import random as gnrandom
 from glassnet import regularizers as gnregularizers
 from glassnet.backend import epsilon, standardize_dtype
-from glassnet.errors import ConfigError, DataError, NotBuiltError, ShapeError
+from glassnet.errors import ConfigError, DataError, NotBuiltError, ShapeError, ValueTypeError
 from glassnet.variables import Variable
 
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
@@ -62,7 +62,7 @@ class Layer:
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
                  input_dim=None, batch_input_shape=None, **kwargs):
         if kwargs:
-            raise TypeError(f"{type(self).__name__} got unexpected keyword argument(s): "
+            raise ValueTypeError(f"{type(self).__name__} got unexpected keyword argument(s): "
                             f"{', '.join(sorted(kwargs))}")
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ConfigError(f"layer name must be a non-empty string without '/', got {name!r}")

@@ -12,7 +12,14 @@ import numpy as np
 from glassnet import losses as gnlosses
 from glassnet import metrics as gnmetrics
 from glassnet import optimizers as gnoptimizers
-from glassnet.errors import ConfigError, NotBuiltError, NotCompiledError, NotFoundError, ShapeError
+from glassnet.errors import (
+    ConfigError,
+    NotBuiltError,
+    NotCompiledError,
+    NotFoundError,
+    ShapeError,
+    ValueTypeError,
+)
 from glassnet.layers import InputLayer, Layer, deserialize, serialize, unique_name
 from glassnet.variables import Variable
 
@@ -52,7 +59,7 @@ class Sequential:
             self._try_build()
             return
         if not isinstance(layer, Layer):
-            raise TypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}")
+            raise ValueTypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}")
         if any(existing.name == layer.name for existing in self._layers):
             raise ConfigError(f"layer names must be unique in a model: {layer.name!r} is "
                               f"already used")
