@@ -9,8 +9,9 @@ set before NumPy is imported, no warm caches carried over from another contestan
 Only the training (or predict) call is timed, inside each process.
 
 Within a workload the contestants run interleaved, A B C A B C ..., one warm-up
-round then ``--repeats`` timed rounds (5 by default), so slow drifts of a shared
-machine hit everyone alike. Everyone trains on the same arrays, from the same
+round then ``--repeats`` timed rounds (5 by default; W3 and predict get 2 more,
+their BLAS-bound runs being the most sensitive to a busy neighbour), so slow drifts
+of a shared machine hit everyone alike. Everyone trains on the same arrays, from the same
 initial weights (a safetensors file) and, where the peer allows it, in the same
 batch order (a safetensors file of permutations); scikit-learn shuffles on its own.
 
@@ -57,6 +58,9 @@ PLAN = {
     "w3": ["gemm_bound", "torch", "keras", "sklearn"],
     "predict": ["torch", "onnxruntime"],
 }
+# Extra timed rounds for the workloads whose BLAS-bound runs suffer most when another
+# process takes a core of this 2-core machine: more rounds steady their medians.
+EXTRA_ROUNDS = {"w3": 2, "predict": 2}
 TITLES = {
     "w1": "W1  one linear unit, 1,000 full-batch fit epochs (overhead-bound)",
     "w2": "W2  digits 64-25-15-10, Adam, batch 32, 30 epochs",
@@ -325,7 +329,8 @@ def main(argv=None) -> int:
                 if onnx is None:
                     contestants.remove("onnxruntime")
             log(f"{workload}: {', '.join(contestants)}")
-            measured = run_workload(workload, contestants, files, onnx, repeats, warmup, log)
+            rounds = repeats + (0 if args.quick else EXTRA_ROUNDS.get(workload, 0))
+            measured = run_workload(workload, contestants, files, onnx, rounds, warmup, log)
             summary = summarize(workload, measured)
             summary["notes"] = notes
             report["workloads"][workload] = summary
