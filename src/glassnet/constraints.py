@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.errors import unknown_name
+from glassnet.resolve import resolve, serialize
 
 
 class Constraint:
@@ -81,28 +81,13 @@ class MinMaxNorm(Constraint):
 
 CONSTRAINTS = {"non_neg": NonNeg, "max_norm": MaxNorm, "unit_norm": UnitNorm,
                "min_max_norm": MinMaxNorm}
-_BY_CLASS = {cls.__name__: cls for cls in CONSTRAINTS.values()}
 
 
 def get(identifier) -> Constraint | None:
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, dict):
-        cls = _BY_CLASS.get(identifier.get("class_name"))
-        if cls is None:
-            raise unknown_name("constraint", identifier.get("class_name"), _BY_CLASS)
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        cls = CONSTRAINTS.get(identifier) or _BY_CLASS.get(identifier)
-        if cls is not None:
-            return cls()
-    raise unknown_name("constraint", identifier, CONSTRAINTS)
-
-
-def serialize(constraint: Constraint | None):
-    if constraint is None:
+    """Resolve ``"max_norm"``, a class, a config dict or an instance; None stays None."""
+    if identifier is None:
         return None
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    return resolve(identifier, kind="constraint", base=Constraint, names=CONSTRAINTS)
 
 
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "get", "serialize"]

@@ -19,6 +19,7 @@ import numpy as np
 
 from glassnet import random as gnrandom
 from glassnet.errors import ConfigError, unknown_name
+from glassnet.resolve import resolve, serialize
 
 # Stddev of a unit normal truncated to [-2, 2]; dividing by it restores the wanted variance.
 _TRUNCATED_STD = 0.87962566103423978
@@ -211,29 +212,11 @@ INITIALIZERS: dict[str, type[Initializer]] = {
     "he_normal": HeNormal, "he_uniform": HeUniform,
     "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform,
 }
-_BY_CLASS = {cls.__name__: cls for cls in INITIALIZERS.values()}
 
 
 def get(identifier) -> Initializer:
     """Resolve a name (``"he_normal"``), a class name, a config dict or an instance."""
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
-    if isinstance(identifier, dict):
-        cls = _BY_CLASS.get(identifier.get("class_name"))
-        if cls is None:
-            raise unknown_name("initializer", identifier.get("class_name"), _BY_CLASS)
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        cls = INITIALIZERS.get(identifier) or _BY_CLASS.get(identifier)
-        if cls is not None:
-            return cls()
-    raise unknown_name("initializer", identifier, INITIALIZERS)
-
-
-def serialize(initializer: Initializer) -> dict:
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return resolve(identifier, kind="initializer", base=Initializer, names=INITIALIZERS)
 
 
 __all__ = ["Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet.backend import epsilon
-from glassnet.errors import ConfigError, DataError, ShapeError, unknown_name
+from glassnet.errors import ConfigError, DataError, ShapeError
+from glassnet.resolve import resolve, serialize
 
 
 def _reduce(per_sample: np.ndarray, sample_weight) -> float:
@@ -369,29 +370,11 @@ LOSSES = {
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
 }
-_BY_CLASS = {cls.__name__: cls for cls in LOSSES.values()}
 
 
 def get(identifier) -> Loss:
     """Resolve ``"mse"``, ``"binary_crossentropy"``... a class, a config or an instance."""
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    if isinstance(identifier, dict):
-        cls = _BY_CLASS.get(identifier.get("class_name"))
-        if cls is None:
-            raise unknown_name("loss", identifier.get("class_name"), LOSSES)
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        cls = LOSSES.get(identifier) or _BY_CLASS.get(identifier)
-        if cls is not None:
-            return cls()
-    raise unknown_name("loss", identifier, LOSSES)
-
-
-def serialize(loss: Loss) -> dict:
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    return resolve(identifier, kind="loss", base=Loss, names=LOSSES)
 
 
 __all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "Huber", "LOSSES", "Loss",

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.errors import ConfigError, unknown_name
+from glassnet.errors import ConfigError
+from glassnet.resolve import resolve, serialize
 
 
 class Metric:
@@ -210,28 +211,15 @@ METRICS = {
     "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
     "precision": Precision, "recall": Recall, "auc": AUC,
 }
-_BY_CLASS = {cls.__name__: cls for cls in METRICS.values()}
 
 
 def get(identifier, loss=None, output_units: int | None = None) -> Metric:
     """Resolve a metric; ``"accuracy"`` picks its kind from the loss and output size."""
-    if isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Metric):
-        return identifier()
     if identifier in ("accuracy", "acc"):
-        kind = _accuracy_kind(loss, output_units)
-        return kind(name="accuracy")
-    if isinstance(identifier, dict):
-        cls = _BY_CLASS.get(identifier.get("class_name"))
-        if cls is None:
-            raise unknown_name("metric", identifier.get("class_name"), METRICS)
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        cls = METRICS.get(identifier) or _BY_CLASS.get(identifier)
-        if cls is not None:
-            return cls(name=identifier) if identifier in METRICS else cls()
-    raise unknown_name("metric", identifier, METRICS)
+        return _accuracy_kind(loss, output_units)(name="accuracy")
+    # A metric asked for by its short name reports under that name ("mae", "auc").
+    return resolve(identifier, kind="metric", base=Metric, names=METRICS,
+                   make=lambda cls, name: cls(name=name))
 
 
 def _accuracy_kind(loss, output_units):
@@ -244,10 +232,6 @@ def _accuracy_kind(loss, output_units):
     if isinstance(loss, losses.BinaryCrossentropy) or output_units == 1:
         return BinaryAccuracy
     return CategoricalAccuracy if output_units and output_units > 1 else Accuracy
-
-
-def serialize(metric: Metric) -> dict:
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
 
 
 __all__ = ["AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "METRICS",

@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 
-from glassnet.errors import ConfigError, unknown_name
+from glassnet.errors import ConfigError
+from glassnet.resolve import resolve, serialize
 
 
 def _check_range(owner: str, name: str, value, low, high, high_open=False, low_open=False):
@@ -308,29 +309,11 @@ class Adagrad(Optimizer):
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
-_BY_CLASS = {cls.__name__: cls for cls in OPTIMIZERS.values()}
 
 
 def get(identifier) -> Optimizer:
     """Resolve ``"sgd"``, ``"adam"``... a class, a config dict or an instance."""
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
-        return identifier()
-    if isinstance(identifier, dict):
-        cls = _BY_CLASS.get(identifier.get("class_name"))
-        if cls is None:
-            raise unknown_name("optimizer", identifier.get("class_name"), OPTIMIZERS)
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str):
-        cls = OPTIMIZERS.get(identifier.lower()) or _BY_CLASS.get(identifier)
-        if cls is not None:
-            return cls()
-    raise unknown_name("optimizer", identifier, OPTIMIZERS)
-
-
-def serialize(optimizer: Optimizer) -> dict:
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    return resolve(identifier, kind="optimizer", base=Optimizer, names=OPTIMIZERS)
 
 
 __all__ = ["Adagrad", "Adam", "AdamW", "OPTIMIZERS", "Optimizer", "RMSprop", "SGD", "get",

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.errors import ConfigError, unknown_name
+from glassnet.errors import ConfigError
+from glassnet.resolve import resolve, serialize
 
 
 class Regularizer:
@@ -74,22 +75,10 @@ REGULARIZERS = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L
 
 
 def get(identifier) -> Regularizer | None:
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, dict):
-        cls = REGULARIZERS.get(identifier.get("class_name"))
-        if cls is None:
-            raise unknown_name("regularizer", identifier.get("class_name"), REGULARIZERS)
-        return cls.from_config(identifier.get("config", {}))
-    if isinstance(identifier, str) and identifier in REGULARIZERS:
-        return REGULARIZERS[identifier]()
-    raise unknown_name("regularizer", identifier, REGULARIZERS)
-
-
-def serialize(regularizer: Regularizer | None):
-    if regularizer is None:
+    """Resolve ``"l2"``, a class, a config dict or an instance; None stays None."""
+    if identifier is None:
         return None
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return resolve(identifier, kind="regularizer", base=Regularizer, names=REGULARIZERS)
 
 
 __all__ = ["L1", "L1L2", "L2", "Regularizer", "get", "serialize"]

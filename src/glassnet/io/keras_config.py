@@ -86,6 +86,12 @@ def _kwargs_for(cls, config: dict, where: str, what: str) -> dict:
     return kwargs
 
 
+# Each module's name-keyed table; Keras names the classes in its files.
+_TABLES = {gninitializers: gninitializers.INITIALIZERS, gnregularizers: gnregularizers.REGULARIZERS,
+           gnconstraints: gnconstraints.CONSTRAINTS, gnlosses: gnlosses.LOSSES,
+           gnoptimizers: gnoptimizers.OPTIMIZERS}
+
+
 def _object(module, spec, where: str, what: str, lenient: bool = False):
     """A glassnet initializer/regularizer/constraint/loss/optimizer from a Keras spec."""
     if spec is None or isinstance(spec, str):
@@ -99,8 +105,7 @@ def _object(module, spec, where: str, what: str, lenient: bool = False):
     if not isinstance(spec, dict) or not isinstance(spec.get("config", {}), dict):
         raise _fail(where, f"malformed Keras {what} {spec!r}")
     class_name = spec.get("class_name")
-    cls = getattr(module, "_BY_CLASS", {}).get(class_name) or \
-        getattr(module, "REGULARIZERS", {}).get(class_name)
+    cls = {c.__name__: c for c in _TABLES[module].values()}.get(class_name)
     if cls is None:
         if lenient:
             return None
