@@ -85,6 +85,20 @@ class _GlassEstimator(BaseEstimator):
         return model
 
     # -- training ------------------------------------------------------------------------
+    def fit(self, X, y, validation_data=None):
+        """Train a new network on (X, y); returns self.
+
+        ``validation_data=(X_val, y_val)`` is scored after every epoch (and recorded
+        when tracking), as ``model.fit`` does; sweeps pass their held-out fold.
+        """
+        for attribute in ("model_", "loss_curve_", "n_iter_", "_seed_"):
+            self.__dict__.pop(attribute, None)
+        X, y = self._prepare(X, y, reset=True)
+        if validation_data is not None:
+            X_val, y_val = validation_data
+            validation_data = (np.asarray(X_val, np.float32), self._validation_targets(y_val))
+        return self._train(X, y, self.epochs, validation_data)
+
     def _train(self, X, y, epochs, validation_data=None):
         from glassnet import callbacks as gncallbacks
         from glassnet.random import seeded
@@ -218,15 +232,8 @@ class GlassClassifier(ClassifierMixin, _GlassEstimator):
                              f"expected {self.classes_.tolist()}")
         return X.astype(np.float32), self._encoder.transform(y)
 
-    def fit(self, X, y, validation_data=None):
-        """Train a new network on (X, y); returns self."""
-        for attribute in ("model_", "loss_curve_", "n_iter_", "_seed_"):
-            self.__dict__.pop(attribute, None)
-        X, y = self._prepare(X, y, reset=True)
-        if validation_data is not None:
-            validation_data = (np.asarray(validation_data[0], np.float32),
-                               self._encoder.transform(validation_data[1]))
-        return self._train(X, y, self.epochs, validation_data)
+    def _validation_targets(self, y):
+        return self._encoder.transform(y)
 
     def partial_fit(self, X, y, classes=None):
         """One epoch on (X, y); the first call needs ``classes`` (all the labels to expect)."""
@@ -271,16 +278,8 @@ class GlassRegressor(RegressorMixin, _GlassEstimator):
                              f"{self.n_outputs_}")
         return X.astype(np.float32), y.astype(np.float32)
 
-    def fit(self, X, y, validation_data=None):
-        """Train a new network on (X, y); returns self."""
-        for attribute in ("model_", "loss_curve_", "n_iter_", "_seed_"):
-            self.__dict__.pop(attribute, None)
-        X, y = self._prepare(X, y, reset=True)
-        if validation_data is not None:
-            validation_data = (np.asarray(validation_data[0], np.float32),
-                               np.asarray(validation_data[1], np.float32).reshape(
-                                   len(validation_data[1]), -1))
-        return self._train(X, y, self.epochs, validation_data)
+    def _validation_targets(self, y):
+        return np.asarray(y, np.float32).reshape(len(y), -1)
 
     def partial_fit(self, X, y):
         """One epoch on (X, y), continuing from the current weights."""
