@@ -13,7 +13,9 @@ import numpy as np
 
 from glassnet.errors import ConfigError, require
 
-POSITIVE, NEGATIVE = "#c0392b", "#2166ac"   # red for w > 0, blue for w < 0
+# Blue for w > 0, orange for w < 0: the colours of the dashboard (and of the playground
+# pictures learners know), so a weight looks the same everywhere glassnet draws it.
+POSITIVE, NEGATIVE = "#2563eb", "#e8710a"
 MAX_UNITS_DRAWN = 16
 
 
@@ -260,6 +262,7 @@ def first_layer_images(model_or_snapshot, image_shape=(8, 8), path=None, title=N
     scale is symmetric and shared, so images compare with each other.
     """
     plt = _pyplot()
+    from matplotlib.colors import LinearSegmentedColormap
     name, W, _ = _dense_weights(model_or_snapshot)[0]
     pixels = int(np.prod(image_shape))
     if W.shape[0] != pixels:
@@ -271,6 +274,7 @@ def first_layer_images(model_or_snapshot, image_shape=(8, 8), path=None, title=N
     figure, axes = plt.subplots(rows, columns, figsize=(1.5 * columns + 1.2, 1.6 * rows + 0.8),
                                 squeeze=False)
     limit = float(np.abs(W).max()) or 1.0
+    colormap = LinearSegmentedColormap.from_list("weights", [NEGATIVE, "#ffffff", POSITIVE])
     image = None
     for j, ax in enumerate(axes.flat):
         ax.set_xticks([])
@@ -278,11 +282,11 @@ def first_layer_images(model_or_snapshot, image_shape=(8, 8), path=None, title=N
         if j >= units:
             ax.set_visible(False)
             continue
-        image = ax.imshow(W[:, j].reshape(image_shape), cmap="RdBu_r", vmin=-limit,
+        image = ax.imshow(W[:, j].reshape(image_shape), cmap=colormap, vmin=-limit,
                           vmax=limit, interpolation="nearest")
         ax.set_title(f"unit {j}", fontsize=9)
     figure.suptitle(title or f"First-layer weights ({name}) as {image_shape[0]}×"
                     f"{image_shape[1]} images", fontsize=13)
     figure.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8,
-                    label="weight (red: the pixel excites the unit; blue: inhibits)")
+                    label="weight (blue: the pixel excites the unit; orange: inhibits)")
     return _finish(figure, path, tight=True)
