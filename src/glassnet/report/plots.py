@@ -188,7 +188,7 @@ def _dense_weights(model_or_snapshot) -> list[tuple[str, np.ndarray, np.ndarray 
 
 def network(model_or_snapshot, path=None, max_units: int = MAX_UNITS_DRAWN, seed: int = 0,
             title: str | None = None):
-    """The network drawn: edges red (w > 0) or blue (w < 0), width ∝ |w|; units show their bias.
+    """The network drawn: edges blue (w > 0) or orange (w < 0), width ∝ |w|; units show their bias.
 
     Layers with more than ``max_units`` units are drawn with an evenly spread sample of
     them (the figure says which layers were sampled and how).
@@ -258,7 +258,7 @@ def _sample(n: int, limit: int) -> np.ndarray:
 def first_layer_images(model_or_snapshot, image_shape=(8, 8), path=None, title=None):
     """Each first-layer unit's incoming weights as an image (the 8x8 digits: one per unit).
 
-    Red is a positive weight (the pixel excites the unit), blue negative; the colour
+    Blue is a positive weight (the pixel excites the unit), orange negative; the colour
     scale is symmetric and shared, so images compare with each other.
     """
     plt = _pyplot()
