@@ -183,6 +183,19 @@ def _prepare_sample_weight(sample_weight, class_weight, y, n) -> np.ndarray | No
     return weights
 
 
+def _prepare_data(model, x, y, sample_weight, class_weight, training: bool):
+    """Check and convert (x, y, weights) once, before any loop; build what training needs."""
+    model._require_compiled()
+    x = _prepare_x(model, x)
+    if training:
+        model._flatten_variables()
+    if not model.metrics and model._metric_specs:
+        model._resolve_metrics()
+    y = _prepare_y(model, y)
+    n = check_same_length(x=x, y=y)
+    return x, y, _prepare_sample_weight(sample_weight, class_weight, y, n)
+
+
 def _check_positive_int(value, name, allow_zero=False):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or \
             value < (0 if allow_zero else 1):
@@ -200,13 +213,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     _check_positive_int(epochs, "epochs", allow_zero=True)
     if not 0.0 <= validation_split < 1.0:
         raise ConfigError(f"validation_split must be in [0, 1), got {validation_split!r}")
-    x = _prepare_x(model, x)
-    model._flatten_variables()
-    if not model.metrics and model._metric_specs:
-        model._resolve_metrics()
-    y = _prepare_y(model, y)
-    n = check_same_length(x=x, y=y)
-    weights = _prepare_sample_weight(sample_weight, class_weight, y, n)
+    x, y, weights = _prepare_data(model, x, y, sample_weight, class_weight, training=True)
+    n = len(x)
 
     if validation_data is not None:
         val = _prepare_validation(model, validation_data)
@@ -356,13 +364,7 @@ def _evaluate_arrays(model, x, y, weights, batch_size) -> dict:
 
 
 def evaluate(model, x, y, batch_size=None, sample_weight=None, return_dict=False):
-    model._require_compiled()
-    x = _prepare_x(model, x)
-    if not model.metrics and model._metric_specs:
-        model._resolve_metrics()
-    y = _prepare_y(model, y)
-    n = check_same_length(x=x, y=y)
-    weights = _prepare_sample_weight(sample_weight, None, y, n)
+    x, y, weights = _prepare_data(model, x, y, sample_weight, None, training=False)
     batch_size = 32 if batch_size is None else batch_size
     _check_positive_int(batch_size, "batch_size")
     logs = _evaluate_arrays(model, x, y, weights, batch_size)
@@ -373,14 +375,7 @@ def evaluate(model, x, y, batch_size=None, sample_weight=None, return_dict=False
 
 
 def train_on_batch(model, x, y, sample_weight=None, class_weight=None, return_dict=False):
-    model._require_compiled()
-    x = _prepare_x(model, x)
-    model._flatten_variables()
-    if not model.metrics and model._metric_specs:
-        model._resolve_metrics()
-    y = _prepare_y(model, y)
-    n = check_same_length(x=x, y=y)
-    weights = _prepare_sample_weight(sample_weight, class_weight, y, n)
+    x, y, weights = _prepare_data(model, x, y, sample_weight, class_weight, training=True)
     value, output = model._get_trainer().train_step(x, y, weights)
     model.last_batch_loss = value
     logs = {"loss": value}
