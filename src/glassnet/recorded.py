@@ -1,10 +1,12 @@
 """Bring a recorded run back to life: its model (at its last snapshot) and its data.
 
 What ``glassnet show``, ``diagnose`` and ``compare`` use to look at a run after the
-process that trained it has gone. The model comes from the registry version the run
+process that trained it has gone. The model is rebuilt from the architecture the
+run's watch recorded (``store.model_config``, compiled with its recorded compile
+config); for runs recorded without one, it comes from the registry version the run
 logged (``run.log_model``), or, when it logged none, is rebuilt from the run's config
 (``hidden``, ``activation``, ``task``, ``n_features``, ``n_outputs`` as ``glassnet
-train`` records them); either way its weights are then set from the run's snapshot, so
+train`` records them). Either way its weights are then set from the run's snapshot, so
 they are the ones recorded at that step.
 """
 
@@ -22,12 +24,15 @@ def model_for_run(store, run, step="end"):
     from glassnet import track
 
     logged = [m for m in store.models() if m["run_id"] == run.id]
-    if logged:
+    snapshots = store.snapshots(run.id)
+    recorded = store.model_config(run.id)
+    if recorded is not None and snapshots:  # without a snapshot, only a logged model has weights
+        model = _model_from_recorded(store, run.id, recorded)
+    elif logged:
         entry = logged[-1]
         model = track.load_model(f"{entry['name']}:v{entry['version']}", store)
     else:
         model = _model_from_config(run)
-    snapshots = store.snapshots(run.id)
     if snapshots:
         arrays = store.snapshot(run.id, step)
         missing = [v.path for v in model.weights if v.path not in arrays]
@@ -64,6 +69,17 @@ def data_for_run(store, run) -> tuple[np.ndarray, np.ndarray, str]:
     names = ", ".join(f"{n}:v{v}" for n, v in logged) or "none"
     raise NotFoundError(f"run {run.id} logged no data set with arrays X and y (logged: "
                         f"{names}); log it with run.log_dataset(name, X=..., y=...)")
+
+
+def _model_from_recorded(store, run_id: str, config: dict):
+    """The Sequential of the run's recorded ``get_config()``, compiled as it was."""
+    from glassnet.models import Sequential
+
+    model = Sequential.from_config(config)
+    compile_config = store.model_compile_config(run_id)
+    if compile_config is not None:
+        model.compile_from_config(compile_config)
+    return model
 
 
 def _model_from_config(run):

@@ -1,9 +1,11 @@
-"""Bringing a run back: the model from its config + snapshot when it logged none, its data."""
+"""Bringing a run back: the model from its recorded architecture (or, for runs recorded
+without one, its config) + snapshot, and its data."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from cli_helpers import run_cli
 
 import glassnet as gn
 from glassnet.errors import NotFoundError
@@ -11,7 +13,8 @@ from glassnet.recorded import data_for_run, model_for_run
 from glassnet.train_job import build_model, compile_for_task
 
 
-def test_a_run_without_a_logged_model_is_rebuilt_from_config_and_snapshot(tmp_path):
+def test_a_run_without_a_logged_model_is_rebuilt_from_config_and_snapshot(tmp_path,
+                                                                          monkeypatch):
     x, y = gn.datasets.load_coffee()
     y = y.astype(np.float32)
     gn.utils.clear_session()
@@ -24,6 +27,8 @@ def test_a_run_without_a_logged_model_is_rebuilt_from_config_and_snapshot(tmp_pa
         run.log_dataset("coffee", X=x, y=y)
         model.fit(x, y, epochs=2, verbose=0, callbacks=[run.watch(snapshots="end")])
     record = store.run(run.id)
+    # as for a run recorded before the watch kept the model's architecture
+    monkeypatch.setattr(store, "model_config", lambda run_id: None)
     rebuilt = model_for_run(store, record)
     np.testing.assert_array_equal(rebuilt.predict(x, verbose=0), model.predict(x, verbose=0))
     data_x, data_y, spec = data_for_run(store, record)
@@ -42,3 +47,32 @@ def test_a_run_with_nothing_to_rebuild_from_says_what_is_missing(tmp_path):
     with pytest.raises(NotFoundError, match=r"logged no data set with arrays X and y \(logged: "
                                             r"none\)"):
         data_for_run(store, record)
+
+
+def test_the_recorded_architecture_rebuilds_a_model_whose_names_and_config_say_nothing(tmp_path):
+    """No logged model, no train config: the watch's model config and the snapshot suffice."""
+    x, y = gn.datasets.load_coffee()
+    y = y.astype(np.float32)
+    norm = gn.layers.Normalization(name="scale")
+    norm.adapt(x)
+    model = gn.Sequential([gn.layers.Input(shape=(2,)), norm,
+                           gn.layers.Dense(3, activation="tanh", name="zeta"),
+                           gn.layers.Dense(1, activation="sigmoid", name="alpha")])
+    model.compile(optimizer=gn.optimizers.SGD(learning_rate=0.1), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    store = gn.track.open_store(tmp_path / "s")
+    with gn.track.init(project="p", config={"note": "hand-built"}, store=store) as run:
+        run.log_dataset("coffee", X=x, y=y)
+        model.fit(x, y, epochs=2, verbose=0, callbacks=[run.watch(snapshots="end")])
+    rebuilt = model_for_run(store, store.run(run.id))
+    assert [layer.name for layer in rebuilt.layers] == ["scale", "zeta", "alpha"]
+    assert [layer.activation_name for layer in rebuilt.layers[1:]] == ["tanh", "sigmoid"]
+    np.testing.assert_array_equal(rebuilt.predict(x, verbose=0), model.predict(x, verbose=0))
+    # compiled as recorded: the same loss on the same data
+    assert rebuilt.evaluate(x, y, verbose=0)[0] == pytest.approx(
+        model.evaluate(x, y, verbose=0)[0], rel=1e-6)
+    assert type(rebuilt.optimizer).__name__ == "SGD"
+    assert rebuilt.optimizer.learning_rate == pytest.approx(0.1)
+    result = run_cli("diagnose", run.id, "--store", tmp_path / "s")
+    assert result.exit_code == 0, result.stderr
+    assert f"Diagnosing run {run.id}" in result.stdout and "coffee:v1" in result.stdout

@@ -11,6 +11,7 @@ import pytest
 import glassnet as gn
 from glassnet.errors import ConfigError
 from glassnet.report import TABLE_NAMES, tables
+from glassnet.report.tables import natural_key
 
 EPOCHS, BATCH = 4, 32  # as tests/report/conftest.py trains
 
@@ -173,3 +174,44 @@ def test_one_run_by_record_or_run_object(recorded, store):
     assert len(one["weights"]) == 3 and one["activations"]["activation"] == ["relu"]
     with pytest.raises(ConfigError, match="at least one run"):
         tables([], store=store)
+
+
+def test_layers_are_listed_in_model_order_not_name_order(tmp_path):
+    """zeta comes first in the network, alpha second: a name sort would swap them."""
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    y = np.random.default_rng(1).uniform(size=(32, 1)).astype(np.float32)
+    model = gn.Sequential([gn.layers.Input(shape=(3,)),
+                           gn.layers.Dense(4, activation="relu", name="zeta"),
+                           gn.layers.Dense(4, activation="tanh", name="alpha"),
+                           gn.layers.Dense(1, name="mid_10")])
+    model.compile(optimizer="sgd", loss="mse")
+    run = gn.track.init(project="order", store=tmp_path)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0,
+              callbacks=[run.watch(log_freq=1, snapshots="epoch")])
+    run.finish()
+    assert sorted(["zeta", "alpha", "mid_10"], key=natural_key) == ["alpha", "mid_10", "zeta"]
+    out = tables(run.id, store=tmp_path)
+    order = ["zeta", "alpha", "mid_10"]
+    for name in ("weights", "biases", "weights_vs_biases", "correlation", "update_time"):
+        assert [r["layer"] for r in out[name].to_records()] == order, name
+    for name in ("weight_changes", "bias_changes", "accuracy_vs_weights"):
+        layers = [r["layer"] for r in out[name].to_records()]
+        assert layers and layers == order * (len(layers) // 3), name
+    weights = out["weights"].to_records()
+    assert [r["shape"] for r in weights] == ["3×4", "4×4", "4×1"]
+    np.testing.assert_allclose([r["mean"] for r in weights],
+                               [float(np.mean(layer.kernel.numpy(), dtype=np.float64))
+                                for layer in model.layers], rtol=1e-6)
+
+
+def test_runs_without_a_recorded_model_sort_layers_by_name_naturally(tmp_path):
+    store = gn.track.open_store(tmp_path)
+    run = gn.track.init(project="legacy", store=store)
+    kernels = {"dense_10": (2, 1), "dense": (3, 2), "dense_2": (2, 2)}
+    for step in (-1, 0):
+        store.log_snapshot(run.id, step, "epoch", {f"{n}/kernel": np.ones(s, np.float32)
+                                                   for n, s in kernels.items()})
+    run.finish()
+    assert store.model_config(run.id) is None
+    rows = tables(run.id, store=store)["weights"].to_records()
+    assert [r["layer"] for r in rows] == ["dense", "dense_2", "dense_10"]

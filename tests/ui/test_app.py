@@ -110,6 +110,23 @@ def test_network_shows_the_trained_weights_of_the_sampled_units(client, filled):
     assert r.status_code == 400 and "soon" in r.json()["error"]
 
 
+def test_network_takes_activations_and_order_from_the_recorded_architecture(client, filled):
+    # the tanh run registered no model: its activations come from the watch's model config
+    model = filled["tanh_model"]
+    net = client.get(f"/api/runs/{filled['tanh']}/network").json()
+    hidden, output = model.layers
+    assert net["activations"] == {hidden.name: "tanh", output.name: "softmax"}
+    assert [c["name"] for c in net["columns"]] == ["input"] + [layer.name for layer in
+                                                               model.layers]
+    assert filled["store"].model_config(filled["tanh"]) == _json_round_trip(model.get_config())
+
+
+def _json_round_trip(value):
+    import json
+
+    return json.loads(json.dumps(value))
+
+
 def test_histogram_heatmap_keeps_every_count(client, filled):
     kernel = "dense/kernel"
     heat = client.get(f"/api/runs/{filled['relu']}/histograms", params={"path": kernel}).json()

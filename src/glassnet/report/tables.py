@@ -7,6 +7,9 @@ The definitions of each column are in docs/tables.md.
 Snapshots: the weight tables use the run's last snapshot; the per-epoch tables
 (weight and bias changes, accuracy beside weights) need ``run.watch(snapshots="epoch")``
 and fall back to the whole run (first to last snapshot) when only those exist.
+
+Layers are listed in the order of the run's recorded model (``store.model_config``);
+runs recorded without one fall back to a natural sort of the names (dense, dense_1...).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 from glassnet.errors import ConfigError
 from glassnet.inspect.stats import summarize
 from glassnet.table import Table
+from glassnet.track.architecture import in_model_order
 
 TABLE_NAMES = ("loss", "weights", "biases", "weights_vs_biases", "weight_changes",
                "bias_changes", "correlation", "accuracy_vs_weights", "activations",
@@ -88,6 +92,11 @@ class _RunData:
         self._snapshots: dict[int, dict] = {}
         steps, epochs = store.metrics(self.id, "epoch")
         self.epoch_of_step = {int(s): int(e) for s, e in zip(steps, epochs, strict=True)}
+        self.model_config = store.model_config(self.id)
+
+    def in_layer_order(self, names) -> list[str]:
+        """Layer names in the recorded model's order; natural sort for runs without one."""
+        return in_model_order(names, self.model_config, natural_key)
 
     def snapshot(self, step) -> dict[str, np.ndarray]:
         if step not in self._snapshots:
@@ -103,8 +112,8 @@ class _RunData:
     def layers(self, kind: str) -> list[tuple[str, str]]:
         """``[(layer, path)]`` of the final snapshot's Variables of ``kind``, in layer order."""
         final = self.final or {}
-        paths = [p for p in final if p.rsplit("/", 1)[-1] == kind]
-        return sorted(((p.rsplit("/", 1)[0], p) for p in paths), key=lambda lp: natural_key(lp[0]))
+        paths = {p.rsplit("/", 1)[0]: p for p in final if p.rsplit("/", 1)[-1] == kind}
+        return [(layer, paths[layer]) for layer in self.in_layer_order(paths)]
 
     def metric(self, key):
         return self.store.metrics(self.id, key)
@@ -289,7 +298,7 @@ def update_time_table(runs) -> Table:
         by_layer: dict[str, list] = {}
         for record in run.store.layer_stats(run.id):
             by_layer.setdefault(record["layer"], []).append(record)
-        for layer in sorted(by_layer, key=natural_key):
+        for layer in run.in_layer_order(by_layer):
             records = by_layer[layer]
             backward = np.array([r["backward_time"] for r in records], dtype=np.float64)
             update = np.array([r["update_time"] for r in records], dtype=np.float64)

@@ -30,6 +30,8 @@ Reading (the only way report/, cli and ui read runs)::
                                            # dead_share, saturated_share
     store.snapshots(run_id)                # [step, ...]; -1 is the weights before training
     store.snapshot(run_id, step)           # {path: ndarray}; step may be "end"
+    store.model_config(run_id)             # model.get_config() as the watch recorded it, or None
+    store.model_compile_config(run_id)     # model.get_compile_config(), or None
     store.artifacts(run_id=None); store.datasets(name=None); store.models(name=None)
 
 Watch metric keys: per step ``loss``; every ``log_freq`` steps each compiled metric;

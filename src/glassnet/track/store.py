@@ -95,6 +95,14 @@ MIGRATIONS: list[list[str]] = [
             version INTEGER, sha TEXT, size INTEGER, created_at REAL NOT NULL)""",
         "CREATE INDEX artifacts_by_run ON artifacts (run_id)",
     ],
+    [
+        # The architecture of a run's model: ``model.get_config()`` as JSON (layer order,
+        # class names, units, activations), so readers need not guess it from names; and
+        # ``model.get_compile_config()`` (loss, optimizer, metrics) or NULL, to rebuild it.
+        """CREATE TABLE model_configs (
+            run_id TEXT PRIMARY KEY, config TEXT NOT NULL, compile_config TEXT,
+            time REAL NOT NULL) WITHOUT ROWID""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -347,6 +355,29 @@ class Store:
                         (run_id,),
                     )
         return dead
+
+    def set_model_config(self, run_id: str, config: dict, compile_config: dict | None = None
+                         ) -> None:
+        """Record the run's model architecture (``model.get_config()``) and, optionally, its
+        ``model.get_compile_config()``, replacing different ones recorded before.
+
+        Written at once, not buffered: readers may rebuild the model from it any time."""
+        if not isinstance(config, dict):
+            raise ConfigError(f"model config of run {run_id!r} must be a dict "
+                              f"(model.get_config()), got {type(config).__name__}")
+        if compile_config is not None and not isinstance(compile_config, dict):
+            raise ConfigError(f"compile config of run {run_id!r} must be a dict "
+                              f"(model.get_compile_config()) or None, got "
+                              f"{type(compile_config).__name__}")
+        text = to_json(config)
+        compiled = None if compile_config is None else to_json(compile_config)
+        with self._write() as c:  # rewrite only when it changed: a second fit keeps its row
+            c.execute("INSERT INTO model_configs VALUES (?, ?, ?, ?) ON CONFLICT (run_id)"
+                      " DO UPDATE SET config = excluded.config,"
+                      " compile_config = excluded.compile_config, time = excluded.time"
+                      " WHERE config != excluded.config"
+                      " OR compile_config IS NOT excluded.compile_config",
+                      (run_id, text, compiled, time.time()))
 
     # -- rows written during training (buffered) -----------------------------------
     def log_metrics(self, run_id: str, step: int, values: dict[str, float], t: float) -> None:
@@ -639,6 +670,23 @@ class Store:
                                     **dict(zip(LAYER_COLUMNS, row, strict=True))})
         out.sort(key=lambda r: r["layer"])  # stable: steps stay ascending
         return out
+
+    def model_config(self, run_id: str) -> dict | None:
+        """The run's model architecture as ``model.get_config()`` gave it, or None if unrecorded."""
+        return self._model_configs(run_id)[0]
+
+    def model_compile_config(self, run_id: str) -> dict | None:
+        """The run's ``model.get_compile_config()`` (loss, optimizer, metrics), or None."""
+        return self._model_configs(run_id)[1]
+
+    def _model_configs(self, run_id: str) -> tuple[dict | None, dict | None]:
+        run_id = self.resolve_run_id(run_id)
+        row = self._read("SELECT config, compile_config FROM model_configs WHERE run_id = ?",
+                         (run_id,))
+        if not row:
+            return None, None
+        config, compiled = row[0]
+        return json.loads(config), None if compiled is None else json.loads(compiled)
 
     def snapshots(self, run_id: str) -> list[int]:
         """Steps at which the run saved a snapshot of every Variable, ascending."""

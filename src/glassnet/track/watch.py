@@ -11,6 +11,8 @@ Steps count optimizer steps from 0 (and keep counting over several ``fit`` calls
   of dead ReLU units and of saturated sigmoid/tanh units on the batch.
 - Every epoch, at its last step: ``epoch``, ``epoch/loss``, ``epoch/<metric>``,
   ``epoch/val_loss``, ``epoch/val_<metric>``.
+- At the start of each ``fit``: the model's architecture, ``model.get_config()``, and
+  its ``get_compile_config()`` (``store.model_config(run_id)``, ``model_compile_config``).
 - Snapshots of every Variable: ``"end"`` (default), ``"epoch"``, every N steps (an int)
   or None; with any of them, one labelled ``"init"`` at step -1 holds the weights
   before the first update.
@@ -72,6 +74,7 @@ class Watch(Callback):
     # -- setup ------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
         model = self.model
+        self._record_architecture(model)
         self._variables = list(model.trainable_variables)
         self._paths = [v.path for v in self._variables]
         self._flat_values, self._flat_grads = _flat_buffers(model, self._variables)
@@ -104,6 +107,18 @@ class Watch(Callback):
             self._snapshot(-1, "init")
         if self.step % self.log_freq == 0:
             self._before_logged_step()
+
+    def _record_architecture(self, model) -> None:
+        """Store ``model.get_config()`` once per fit (the store keeps an unchanged one as is)."""
+        get_config = getattr(model, "get_config", None)
+        if get_config is None:
+            return
+        try:
+            config = get_config()
+        except NotImplementedError:  # a model that cannot describe itself: readers guess
+            return
+        compile_config = getattr(model, "get_compile_config", lambda: None)()
+        self.run.store.set_model_config(self.run.id, config, compile_config)
 
     def _grow(self, row: int) -> None:
         """Make room for kept step ``row`` (doubling, up to the batch size)."""

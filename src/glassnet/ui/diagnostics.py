@@ -140,7 +140,7 @@ def _symmetry_findings(store, run_id) -> list[dict]:
     if not steps:
         return []
     arrays = store.snapshot(run_id, steps[0])
-    order = layer_order(arrays)
+    order = layer_order(arrays, store.model_config(run_id))
     out = []
     for i, layer in enumerate(order):
         kernel = arrays[f"{layer}/kernel"]

@@ -1,9 +1,10 @@
 """The network diagram's data: layers in order, large layers sampled, weights per edge.
 
-A snapshot is ``{path: ndarray}`` with no layer order, so the order is rebuilt from
-the kernels' shapes: each Dense kernel is (inputs, units), and a chain of kernels whose
-shapes meet end to end is the network. Names break ties in Keras's order (``dense``,
-``dense_1``, ``dense_2``...). Layers wider than ``max_units`` are sampled at evenly
+A snapshot is ``{path: ndarray}`` with no layer order. The order comes from the run's
+recorded model config (``store.model_config``) when there is one; else it is rebuilt
+from the kernels' shapes: each Dense kernel is (inputs, units), and a chain of kernels
+whose shapes meet end to end is the network. Names break ties in Keras's order
+(``dense``, ``dense_1``, ``dense_2``...). Layers wider than ``max_units`` are sampled at evenly
 spaced units -- the same units at every step, so replaying the snapshots moves only
 the weights -- and the diagram says so.
 """
@@ -14,6 +15,8 @@ import re
 
 import numpy as np
 
+from glassnet.track.architecture import layer_names
+
 MAX_UNITS = 16
 
 
@@ -23,10 +26,15 @@ def _name_key(layer: str):
     return (match.group(1), int(match.group(2) or 0), layer)
 
 
-def layer_order(arrays: dict[str, np.ndarray]) -> list[str]:
-    """Names of the layers with a 2-D ``kernel``, first to last, chained by shape."""
+def layer_order(arrays: dict[str, np.ndarray], model_config: dict | None = None) -> list[str]:
+    """Names of the layers with a 2-D ``kernel``, first to last: in the order of
+    ``model_config`` (the run's recorded ``model.get_config()``) when it names them all,
+    else chained by shape."""
     kernels = {p.rsplit("/", 1)[0]: a.shape for p, a in arrays.items()
                if p.endswith("/kernel") and np.ndim(a) == 2}
+    recorded = [name for name in layer_names(model_config) if name in kernels]
+    if recorded and len(recorded) == len(kernels):
+        return recorded
     names = sorted(kernels, key=_name_key)
     if _chains(names, kernels):
         return names
@@ -54,14 +62,16 @@ def sample_units(n: int, max_units: int = MAX_UNITS) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, n - 1, max_units)})
 
 
-def network(arrays: dict[str, np.ndarray], max_units: int = MAX_UNITS) -> dict:
+def network(arrays: dict[str, np.ndarray], max_units: int = MAX_UNITS,
+            model_config: dict | None = None) -> dict:
     """The diagram of one snapshot, as JSON-ready data.
 
     ``{"columns": [{"name", "size", "units": [index...], "bias": [b...] | None}],
     "edges": [{"layer", "weights": [[w shown-in x shown-out]]}], "max_abs": float}``.
     Column 0 is the input; the bias of each later column's units sits beside them.
+    ``model_config``: the run's recorded ``model.get_config()``, which fixes the order.
     """
-    order = layer_order(arrays)
+    order = layer_order(arrays, model_config)
     if not order:
         return {"columns": [], "edges": [], "max_abs": 0.0}
     first = np.asarray(arrays[f"{order[0]}/kernel"])

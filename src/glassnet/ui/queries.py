@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from glassnet.track.architecture import activations
 from glassnet.track.store import thin_indices
 from glassnet.ui.network import network
 
@@ -202,13 +203,19 @@ def network_at(store, run_id: str, step: int | str = "end") -> dict:
         return {"step": None, "steps": [], "columns": [], "edges": [], "max_abs": 0.0}
     if step in ("end", "last"):
         step = steps[-1]
-    diagram = network(store.snapshot(run_id, step))
+    model_config = store.model_config(run_id)
+    diagram = network(store.snapshot(run_id, step), model_config=model_config)
     return {"step": int(step), "steps": steps, **diagram,
-            "activations": layer_activations(store, run_id)}
+            "activations": layer_activations(store, run_id, model_config)}
 
 
-def layer_activations(store, run_id: str) -> dict[str, str]:
-    """``{layer name: activation}`` from the model the run registered; {} if it registered none."""
+def layer_activations(store, run_id: str, model_config: dict | None = None) -> dict[str, str]:
+    """``{layer name: activation}`` from the run's recorded model config, else from the model
+    it registered; {} if it has neither."""
+    if model_config is None:
+        model_config = store.model_config(run_id)
+    if model_config is not None:
+        return activations(model_config)
     made = [m for m in store.models() if m["run_id"] == run_id]
     if not made:
         return {}
