@@ -40,12 +40,20 @@ def model_for_run(store, run, step="end"):
             raise NotFoundError(f"run {run.id}: its snapshot has no {', '.join(missing)} "
                                 f"(snapshot holds {', '.join(sorted(arrays))})")
         for variable in model.weights:
-            # the blob store may give a scalar Variable back as shape (1,)
-            variable.assign(np.reshape(arrays[variable.path], variable.shape))
+            variable.assign(_as_recorded(arrays[variable.path], variable.shape))
     elif not logged:
         raise NotFoundError(f"run {run.id} recorded no snapshot and no model, so its weights "
                             f"are unknown (record with run.watch(snapshots='end'))")
     return model
+
+
+def _as_recorded(array: np.ndarray, shape: tuple) -> np.ndarray:
+    """A snapshot's array for a Variable of ``shape``: as stored, except that snapshots
+    written before the blob store kept 0-d arrays hold a scalar (Normalization's
+    ``count``) as shape (1,). Any other difference is left for assign() to refuse."""
+    if shape == () and array.shape == (1,):
+        return array.reshape(())
+    return array
 
 
 def weights_for_run(store, run, step="end") -> dict[str, np.ndarray]:

@@ -76,3 +76,32 @@ def test_the_recorded_architecture_rebuilds_a_model_whose_names_and_config_say_n
     result = run_cli("diagnose", run.id, "--store", tmp_path / "s")
     assert result.exit_code == 0, result.stderr
     assert f"Diagnosing run {run.id}" in result.stdout and "coffee:v1" in result.stdout
+
+
+def test_snapshots_keep_scalars_and_older_ones_with_shape_1_still_load(tmp_path):
+    x, y = gn.datasets.load_coffee()
+    y = y.astype(np.float32)
+    norm = gn.layers.Normalization(name="scale")
+    norm.adapt(x)
+    model = gn.Sequential([gn.layers.Input(shape=(2,)), norm,
+                           gn.layers.Dense(1, activation="sigmoid", name="out")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    store = gn.track.open_store(tmp_path / "s")
+    with gn.track.init(project="p", store=store) as run:
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[run.watch(snapshots="end")])
+    assert store.snapshot(run.id)["scale/count"].shape == ()
+    rebuilt = model_for_run(store, store.run(run.id))
+    assert float(rebuilt.layers[0].count.numpy()) == len(x)
+    np.testing.assert_array_equal(rebuilt.predict(x, verbose=0), model.predict(x, verbose=0))
+    # a snapshot as glassnet wrote them before 0-d arrays were kept: count of shape (1,)
+    old = {v.path: v.numpy().reshape(-1) if v.shape == () else v.numpy() for v in model.weights}
+    store.log_snapshot(run.id, 10**6, "end", old)
+    store.flush()
+    assert store.snapshot(run.id)["scale/count"].shape == (1,)
+    again = model_for_run(store, store.run(run.id))
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    # any other shape difference is refused, not reshaped
+    store.log_snapshot(run.id, 10**6 + 1, "end", {**old, "out/kernel": old["out/kernel"].T})
+    store.flush()
+    with pytest.raises(ValueError, match=r"'out/kernel' has shape \(2, 1\).*shape \(1, 2\)"):
+        model_for_run(store, store.run(run.id))

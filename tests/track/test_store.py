@@ -190,6 +190,39 @@ def test_snapshots_are_content_addressed_safetensors_blobs(store):
     assert len(blob_files) == 2 and not any(p.name.startswith(".tmp") for p in blob_files)
 
 
+def test_snapshot_keeps_every_variables_exact_shape_and_dtype_even_0d(store):
+    import glassnet as gn
+
+    x = np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32)
+    y = np.random.default_rng(1).normal(size=(20, 1)).astype(np.float32)
+    norm = gn.layers.Normalization(name="scale")
+    norm.adapt(x)
+    model = gn.Sequential([gn.layers.Input(shape=(3,)), norm, gn.layers.Dense(2, name="d"),
+                           gn.layers.Dense(1, name="out")])
+    model.compile(optimizer="sgd", loss="mse")
+    run = init("p", store=store)
+    model.fit(x, y, epochs=1, batch_size=10, verbose=0, callbacks=[run.watch()])
+    run.finish()
+    back = store.snapshot(run.id, "end")
+    assert back["scale/count"].shape == () and float(back["scale/count"]) == 20.0
+    assert {v.path: (v.shape, v.dtype) for v in model.weights} == \
+        {path: (a.shape, a.dtype) for path, a in back.items()}
+    for v in model.weights:
+        np.testing.assert_array_equal(back[v.path], v.numpy())
+
+
+def test_blob_arrays_round_trip_shape_dtype_and_values(store):
+    arrays = {"scalar": np.array(2.5, dtype=np.float64), "one": np.array([7], dtype=np.int64),
+              "empty": np.zeros((0, 3), dtype=np.float32),
+              "transposed": np.arange(6, dtype=np.float32).reshape(2, 3).T,  # not C-contiguous
+              "bytes": np.array([[1, 255]], dtype=np.uint8), "int_scalar": np.int32(-4)}
+    back = store.blobs.get_arrays(store.blobs.put_arrays(arrays))
+    for name, original in arrays.items():
+        original = np.asarray(original)
+        assert (back[name].shape, back[name].dtype) == (original.shape, original.dtype), name
+        np.testing.assert_array_equal(back[name], original)
+
+
 def test_blobs_are_named_by_their_sha256(store):
     import hashlib
 

@@ -73,7 +73,8 @@ class BlobStore:
         """Store named arrays as one safetensors blob; return its SHA-256."""
         from safetensors.numpy import save
 
-        data = save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
+        # asarray(order="C"), not ascontiguousarray: that one turns a 0-d array into (1,)
+        data = save({k: np.asarray(v, order="C") for k, v in arrays.items()})
         return self.put_bytes(data)
 
     def get_arrays(self, sha: str) -> dict[str, np.ndarray]:
