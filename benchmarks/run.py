@@ -239,6 +239,19 @@ def track_overhead(repeats: int, log) -> dict:
         return {"skipped": f"bench_track.run failed: {type(error).__name__}: {error}"}
 
 
+def ui_scale(log) -> dict:
+    """The dashboard's scale figures: ``benchmarks/bench_ui.run()`` (1,000 runs, 100k steps)."""
+    try:
+        from benchmarks import bench_ui
+    except Exception as error:  # noqa: BLE001 - report, don't fail the whole bench
+        return {"skipped": f"bench_ui failed to import: {type(error).__name__}: {error}"}
+    log("  ui scale (bench_ui.run, in this process)")
+    try:
+        return bench_ui.run()
+    except Exception as error:  # noqa: BLE001
+        return {"skipped": f"bench_ui.run failed: {type(error).__name__}: {error}"}
+
+
 # -- table ---------------------------------------------------------------------------------
 def _figure(workload: str, contestant: str, row: dict) -> str:
     if contestant == "gemm_bound":
@@ -290,6 +303,16 @@ def print_table(report: dict) -> None:
                       f"of W2 without watch ({o['plain_s'] * 1000:.0f} ms)")
     else:
         console.print(f"[bold]W4[/] tracking: skipped ({w4.get('skipped', 'not run')})")
+    ui = report.get("ui", {})
+    if "runs_list" in ui:
+        runs, long = ui["runs_list"], ui["long_run"]
+        console.print(f"[bold]UI[/] runs list of {runs['runs']:,} runs: {runs['server_ms']:.1f} ms "
+                      f"server time (budget {runs['budget_ms']:.0f} ms); a "
+                      f"{long['recorded_steps']:,}-step run served as {long['served_points']:,} "
+                      f"points (steps {long['first_step']}..{long['last_step']}) in "
+                      f"{long['metrics_server_ms']:.1f} ms")
+    else:
+        console.print(f"[bold]UI[/] scale: skipped ({ui.get('skipped', 'not run')})")
 
 
 # -- main ----------------------------------------------------------------------------------
@@ -298,13 +321,13 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: one timed round, no warm-up, no results files")
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds per workload")
-    parser.add_argument("--only", nargs="+", choices=sorted(PLAN) + ["w4"],
+    parser.add_argument("--only", nargs="+", choices=sorted(PLAN) + ["w4", "ui"],
                         help="run only these workloads")
     parser.add_argument("--no-peers", action="store_true", help="glassnet and the bound only")
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else args.repeats
     warmup = not args.quick
-    chosen = args.only or list(PLAN) + ["w4"]
+    chosen = args.only or list(PLAN) + ["w4", "ui"]
 
     def log(message):
         print(message, file=sys.stderr, flush=True)
@@ -336,6 +359,8 @@ def main(argv=None) -> int:
             report["workloads"][workload] = summary
     if "w4" in chosen:
         report["w4"] = track_overhead(3 if args.quick else 5, log)
+    if "ui" in chosen:
+        report["ui"] = ui_scale(log)
     report["wall_seconds"] = time.perf_counter() - started
     print_table(report)
     if not args.quick:
