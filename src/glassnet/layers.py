@@ -19,6 +19,7 @@ from collections import defaultdict
 import numpy as np
 
 from glassnet import activations as gnactivations
+from glassnet import blas
 from glassnet import constraints as gnconstraints
 from glassnet import initializers as gninitializers
 from glassnet import random as gnrandom
@@ -254,17 +255,6 @@ class _BufferedLayer(Layer):
         self._buffers.clear()
 
 
-def _product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``a @ b`` written into ``out``, through BLAS without copies (transposes are flags).
-
-    np.dot skips matmul's ufunc machinery, about half a microsecond a call, which
-    is a tenth of a small network's layer; it needs one dtype and a C-contiguous out.
-    """
-    if a.dtype == b.dtype == out.dtype and out.flags.c_contiguous:
-        return np.dot(a, b, out=out)
-    return np.matmul(a, b, out=out)
-
-
 class Dense(_BufferedLayer):
     """A fully connected layer: ``a = activation(x @ kernel + bias)``.
 
@@ -335,7 +325,7 @@ class Dense(_BufferedLayer):
     def forward(self, x, training=False):
         # x (n, in) @ W (in, units) + b (units,) -> z (n, units); a = g(z)
         if not training:
-            z = x @ self.kernel.value
+            z = blas.product(x, self.kernel.value)
             if self.use_bias:
                 z += self.bias.value
             return self.activation.forward(z, z)
@@ -347,7 +337,7 @@ class Dense(_BufferedLayer):
             in_place = self.activation.needs == "a"
             buffers.a = buffers.z if in_place else np.empty_like(buffers.z)
         z, a = buffers.z, buffers.a
-        _product(x, self.kernel.value, z)
+        blas.matmul(x, self.kernel.value, z)
         if self.use_bias:
             z += self.bias.value
         if a is not z or self.activation is not gnactivations.linear:
@@ -366,12 +356,12 @@ class Dense(_BufferedLayer):
         if z is None or z.dtype != x.dtype:
             z = buffers.z = np.empty((x.shape[0], self.units),
                                      dtype=np.result_type(x.dtype, self.kernel.dtype))
-        _product(x, self.kernel.value, z)
+        blas.matmul(x, self.kernel.value, z)
         if self.use_bias:
             z += self.bias.value
         return self.activation.forward(z, z)
 
-    def backward(self, da, need_dx=True):
+    def backward(self, da, need_dx=True, sgd_rate=None):
         # da, dz (n, units); W.grad (in, units); b.grad (units,); dx (n, in)
         if self.activation is gnactivations.linear:
             dz = da
@@ -380,27 +370,38 @@ class Dense(_BufferedLayer):
             if buffers.dz is None:
                 buffers.dz = np.empty_like(da)
             dz = self.activation.backward(self._z, self._a, da, buffers.dz)
-        return self.backward_from_z(dz, need_dx)
+        return self.backward_from_z(dz, need_dx, sgd_rate)
 
-    def backward_from_z(self, dz, need_dx=True):
-        """Backward pass given dL/dz directly (used by fused softmax/sigmoid losses)."""
+    def backward_from_z(self, dz, need_dx=True, sgd_rate=None):
+        """Backward pass given dL/dz directly (used by fused softmax/sigmoid losses).
+
+        With ``sgd_rate`` the step is plain SGD fused into the products: the kernel
+        and bias become ``w - sgd_rate * grad`` as the gradient is computed, and
+        ``grad`` is not written (``Trainer`` decides when nobody needs it).
+        """
         kernel, bias = self.kernel, self.bias
-        _product(self._x.T, dz, kernel.grad)
+        buffers = self._buffers_for(dz.shape[0])
+        dx = None
+        if need_dx:  # first: it needs the kernel before a fused update changes it
+            if buffers.dx is None:
+                buffers.dx = np.empty(self._x.shape, dtype=self.dtype)
+            dx = blas.matmul(dz, kernel.value.T, buffers.dx)
+        if bias is not None and buffers.ones is None:
+            buffers.ones = np.ones(dz.shape[0], dtype=dz.dtype)
+        if sgd_rate is not None:
+            blas.matmul_add(self._x.T, dz, kernel.value, -sgd_rate)
+            if bias is not None:
+                blas.matmul_add(buffers.ones, dz, bias.value, -sgd_rate)
+            return dx
+        blas.matmul(self._x.T, dz, kernel.grad)
         if kernel.regularizer is not None:
             kernel.regularizer.add_gradient(kernel.value, kernel.grad)
-        buffers = self._buffers_for(dz.shape[0])
         if bias is not None:
             # The column sum as ones @ dz: one BLAS call, faster than np.sum's reduction.
-            if buffers.ones is None:
-                buffers.ones = np.ones(dz.shape[0], dtype=dz.dtype)
-            _product(buffers.ones, dz, bias.grad)
+            blas.matmul(buffers.ones, dz, bias.grad)
             if bias.regularizer is not None:
                 bias.regularizer.add_gradient(bias.value, bias.grad)
-        if not need_dx:
-            return None
-        if buffers.dx is None:
-            buffers.dx = np.empty(self._x.shape, dtype=self.dtype)
-        return _product(dz, kernel.value.T, buffers.dx)
+        return dx
 
     def get_config(self):
         config = super().get_config()

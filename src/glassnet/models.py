@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet import blas
 from glassnet import losses as gnlosses
 from glassnet import metrics as gnmetrics
 from glassnet import optimizers as gnoptimizers
@@ -255,6 +256,8 @@ class Sequential:
         if self.built:
             self._flatten_variables()
             self._resolve_metrics()
+            if self.count_params() >= blas.FUSED_SGD_MIN_PARAMS:
+                blas.fusion_available()  # loads SciPy's BLAS (0.2 s) now, not in a fit step
 
     def _resolve_metrics(self):
         units = self.output_shape[-1] if self.built else None

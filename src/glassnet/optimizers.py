@@ -137,6 +137,23 @@ class SGD(Optimizer):
     def slot_names(self):
         return ("momentum",) if self.momentum else ()
 
+    def fusable(self) -> bool:
+        """Whether a step is ``w -= lr * g`` alone, which a gradient product can apply itself.
+
+        True for SGD without momentum, weight decay or clipping (not for subclasses,
+        which may change ``update``).
+        """
+        return (type(self) is SGD and not self.momentum and not self.weight_decay
+                and self.clipnorm is None and self.clipvalue is None
+                and self.global_clipnorm is None)
+
+    def begin_fused_step(self) -> float:
+        """Count a step that the gradient products apply (``fusable()``); its learning rate."""
+        if self._schedule is not None:
+            self._learning_rate = float(self._schedule(self.iterations))
+        self.iterations += 1
+        return self._learning_rate
+
     def update(self, w, g, lr):
         tmp = self._tmp
         np.multiply(g, lr, out=tmp)

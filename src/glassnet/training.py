@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from glassnet import blas
 from glassnet import random as gnrandom
 from glassnet.callbacks import CallbackList, History, ProgbarLogger
 from glassnet.data_checks import as_float_array, check_features, check_finite, check_same_length
@@ -58,8 +59,37 @@ class Trainer:
             x = layer.forward(x, training=True)
         return x
 
-    def loss_and_backward(self, y, sample_weight, output) -> float:
-        """Compute the loss of ``output`` and fill every trainable Variable's ``grad``."""
+    def can_fuse_sgd(self, callbacks) -> bool:
+        """Whether ``fit``'s steps can be plain SGD applied inside the gradient products.
+
+        That needs SciPy's BLAS, an SGD step that is ``w -= lr * g`` alone, a model big
+        enough for it to pay, every trainable Variable a Dense kernel or bias that no
+        regularizer touches, every Dense in the backward pass trainable, and no callback
+        reading ``Variable.grad``.
+        """
+        model = self.model
+        optimizer = model.optimizer
+        if not (getattr(optimizer, "fusable", None) and optimizer.fusable()
+                and blas.fusion_available() and not self.regularized and not model.profile_layers
+                and not any(c.reads_gradients for c in callbacks)):
+            return False
+        trainable = model.trainable_variables
+        if sum(v.value.size for v in trainable) < blas.FUSED_SGD_MIN_PARAMS:
+            return False
+        from glassnet.layers import Dense
+
+        in_plan = [self.layers[-1]] if self.fused == "dense" else []
+        in_plan += [layer for layer, _ in self._backward_plan]
+        fused = {id(v) for layer in in_plan if isinstance(layer, Dense) for v in layer.weights}
+        with_weights = [layer for layer in in_plan if layer.weights]
+        return (all(isinstance(layer, Dense) for layer in with_weights)
+                and fused == {id(v) for v in trainable})
+
+    def loss_and_backward(self, y, sample_weight, output, sgd_rate=None) -> float:
+        """Compute the loss of ``output`` and fill every trainable Variable's ``grad``.
+
+        With ``sgd_rate`` (see ``can_fuse_sgd``), apply ``w -= sgd_rate * grad`` instead.
+        """
         model = self.model
         profile = model.profile_layers
         grad = self._dz.get(output.shape[0])
@@ -70,7 +100,7 @@ class Trainer:
             if self.fused == "dense":
                 layer = self.layers[-1]
                 start = time.perf_counter() if profile else 0.0
-                grad = layer.backward_from_z(grad, self._output_needs_dx)
+                grad = layer.backward_from_z(grad, self._output_needs_dx, sgd_rate)
                 if profile:
                     model.last_step_timing[layer.name] = time.perf_counter() - start
             # else the output is an Activation layer: dz is its input's gradient
@@ -81,9 +111,13 @@ class Trainer:
                 start = time.perf_counter()
                 grad = layer.backward(grad, need_dx)
                 model.last_step_timing[layer.name] = time.perf_counter() - start
-        else:
+        elif sgd_rate is None:
             for layer, need_dx in self._backward_plan:
                 grad = layer.backward(grad, need_dx)
+        else:
+            for layer, need_dx in self._backward_plan:
+                grad = (layer.backward(grad, need_dx, sgd_rate) if layer.weights
+                        else layer.backward(grad, need_dx))
         for variable in self.regularized:
             value += variable.regularizer.penalty(variable.value)
         return value
@@ -97,10 +131,16 @@ class Trainer:
         if model.profile_layers:
             model.last_update_seconds = time.perf_counter() - start
 
-    def train_step(self, x, y, sample_weight) -> tuple[float, np.ndarray]:
+    def train_step(self, x, y, sample_weight, fuse_sgd=False) -> tuple[float, np.ndarray]:
         output = self.forward(x)
-        value = self.loss_and_backward(y, sample_weight, output)
-        self.apply_update()
+        if fuse_sgd:
+            rate = self.model.optimizer.begin_fused_step()
+            value = self.loss_and_backward(y, sample_weight, output, rate)
+            for variable in self.constrained:
+                variable.constraint.apply(variable.value)
+        else:
+            value = self.loss_and_backward(y, sample_weight, output)
+            self.apply_update()
         return value, output
 
 
@@ -245,6 +285,10 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
                          {"epochs": epochs, "steps": steps, "verbose": verbose})
     model.history = history
     model.stop_training = False
+    # Fused steps leave Variable.grad unwritten; each epoch's last batch runs unfused, so
+    # after fit every grad holds the last batch's gradient, as without fusion.
+    fuse = trainer.can_fuse_sgd(hooks.callbacks)
+    last_step = steps - 1
     metrics = model.metrics
     rng = gnrandom.generator()
     full = np.arange(n)
@@ -271,7 +315,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
                 index = full[start:stop]
             if hooks.wants_batch_begin:
                 hooks.call("on_train_batch_begin", step, {})
-            value, output = trainer.train_step(xb, yb, wb)
+            value, output = trainer.train_step(xb, yb, wb, fuse and step != last_step)
             model.last_batch_loss = value
             size = stop - start
             loss_sum += value * size

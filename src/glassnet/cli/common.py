@@ -157,6 +157,8 @@ def progress_callback(total_epochs: int, description: str = "training"):
     from glassnet.callbacks import Callback
 
     class RichProgress(Callback):
+        reads_gradients = False
+
         def on_train_begin(self, logs=None):
             self.progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

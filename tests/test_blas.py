@@ -1,0 +1,218 @@
+"""glassnet.blas: products through SciPy's BLAS, and plain SGD fused into them in fit.
+
+Truth here is NumPy's own matmul in float64 for the products, and fit's unfused path
+(every gradient written, then ``w -= lr * g``) for the fused steps, whose gradients are
+themselves checked against finite differences in test_gradients.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import blas
+from glassnet.callbacks import Callback
+
+pytest.importorskip("scipy")
+RNG = np.random.default_rng(0)
+
+
+class ReadsGradients(Callback):
+    """Keeps every step's kernel gradient; its presence keeps fit unfused."""
+
+    def __init__(self):
+        super().__init__()
+        self.kernel_grads = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.kernel_grads.append(self.model.layers[0].kernel.grad.copy())
+
+
+class CountsFusedSteps:
+    def __init__(self, monkeypatch):
+        self.calls = 0
+        original = blas.matmul_add
+
+        def counting(*args):
+            self.calls += 1
+            return original(*args)
+        monkeypatch.setattr(blas, "matmul_add", counting)
+
+
+# -- products --------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(128, 300, 200), (4, 3, 5)])  # threaded, and not
+def test_matmul_matches_numpy_in_every_layout_the_engine_uses(dtype, shape):
+    m, k, n = shape
+    x = RNG.standard_normal((m, k)).astype(dtype)
+    w = RNG.standard_normal((k, n)).astype(dtype)
+    dz = RNG.standard_normal((m, n)).astype(dtype)
+    ones = np.ones(m, dtype=dtype)
+    tol = dict(rtol=1e-5, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-10)
+    exact = [(x, w, np.empty((m, n), dtype)),           # forward  x @ W
+             (x.T, dz, np.empty((k, n), dtype)),        # kernel gradient  x.T @ dz
+             (dz, w.T, np.empty((m, k), dtype)),        # input gradient  dz @ W.T
+             (ones, dz, np.empty(n, dtype))]            # bias gradient  ones @ dz
+    for a, b, out in exact:
+        result = blas.matmul(a, b, out)
+        assert result is out
+        np.testing.assert_allclose(out, a.astype(np.float64) @ b.astype(np.float64), **tol)
+
+
+def test_big_products_go_to_scipy_and_small_ones_stay_with_numpy(monkeypatch):
+    calls = []
+    original = blas._scipy_product
+    monkeypatch.setattr(blas, "_scipy_product", lambda *a: calls.append(a) or original(*a))
+    big = np.ones((128, 784), np.float32), np.ones((784, 512), np.float32)
+    blas.matmul(*big, np.empty((128, 512), np.float32))
+    assert len(calls) == 1
+    small = np.ones((32, 64), np.float32), np.ones((64, 25), np.float32)
+    blas.matmul(*small, np.empty((32, 25), np.float32))
+    assert len(calls) == 1
+    # mixed dtypes or a strided out cannot go to BLAS as they are: NumPy computes them
+    out = np.empty((128, 1024), np.float32)[:, ::2]
+    np.testing.assert_array_equal(blas.matmul(*big, out), big[0] @ big[1])
+    assert len(calls) == 1
+
+
+def test_glassnet_blas_numpy_turns_scipy_off(monkeypatch):
+    monkeypatch.setenv("GLASSNET_BLAS", "numpy")
+    monkeypatch.setattr(blas, "_scipy_blas", None)
+    assert not blas.fusion_available()
+    a, b = RNG.standard_normal((256, 300)), RNG.standard_normal((300, 400))
+    np.testing.assert_allclose(blas.matmul(a, b, np.empty((256, 400))), a @ b)
+    monkeypatch.setattr(blas, "_scipy_blas", None)  # let the next test load SciPy again
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_matmul_add_is_out_plus_alpha_times_the_product(transposed):
+    a = RNG.standard_normal((50, 40)).astype(np.float32)
+    b = RNG.standard_normal((50, 30)).astype(np.float32)
+    out = RNG.standard_normal((40, 30)).astype(np.float32)
+    expected = out.astype(np.float64) - 0.25 * (a.T.astype(np.float64) @ b)
+    if transposed:  # a strided out: the fallback (product, then add)
+        wide = np.zeros((40, 60), np.float32)
+        wide[:, ::2] = out
+        out = wide[:, ::2]
+    blas.matmul_add(a.T, b, out, -0.25)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+# -- fused SGD in fit ------------------------------------------------------------------
+def _model(optimizer=None, sizes=(6, 16, 8, 3), **dense):
+    model = gn.Sequential([gn.Input((sizes[0],))]
+                          + [gn.layers.Dense(units, "relu", **dense) for units in sizes[1:-1]]
+                          + [gn.layers.Dense(sizes[-1])])
+    model.compile(optimizer=optimizer or gn.optimizers.SGD(0.05),
+                  loss=gn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def _data(n=200, d=6, k=3):
+    X = RNG.standard_normal((n, d))
+    return X, (X[:, 0] > 0).astype(int) + (X[:, 1] > 1).astype(int) % k
+
+
+def _fit_both(make, X, y, monkeypatch, **fit):
+    """The same training fused and unfused: (fused model, unfused model, fused calls)."""
+    monkeypatch.setattr(blas, "FUSED_SGD_MIN_PARAMS", 0)
+    start = make().get_weights()
+    fused, unfused = make(), make()
+    fused.set_weights(start)
+    unfused.set_weights(start)
+    counter = CountsFusedSteps(monkeypatch)
+    gn.utils.set_random_seed(7)
+    fused.fit(X, y, verbose=0, **fit)
+    calls = counter.calls
+    gn.utils.set_random_seed(7)
+    unfused.fit(X, y, verbose=0, callbacks=[ReadsGradients()], **fit)
+    assert counter.calls == calls  # a callback reading gradients keeps fit unfused
+    return fused, unfused, calls
+
+
+def test_fused_sgd_trains_as_the_unfused_update(float64, monkeypatch):
+    X, y = _data()
+    fused, unfused, calls = _fit_both(_model, X, y, monkeypatch,
+                                      batch_size=16, epochs=3, shuffle=True)
+    steps = 3 * 13
+    assert calls == (steps - 3) * 3 * 2  # all but each epoch's last step; 3 layers, W and b
+    for a, b in zip(fused.get_weights(), unfused.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert fused.optimizer.iterations == unfused.optimizer.iterations == steps
+    # after fit every gradient is the last batch's, as without fusion
+    for a, b in zip(fused.trainable_variables, unfused.trainable_variables, strict=True):
+        np.testing.assert_allclose(a.grad, b.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_fused_steps_are_w_minus_lr_times_the_gradient(float64, monkeypatch):
+    X, y = _data(n=48)
+    monkeypatch.setattr(blas, "FUSED_SGD_MIN_PARAMS", 0)
+    model = _model(gn.optimizers.SGD(0.1))
+    by_hand = _model()
+    by_hand.set_weights(model.get_weights())
+    counter = CountsFusedSteps(monkeypatch)
+    model.fit(X, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    assert counter.calls == 2 * 3 * 2  # batches 1 and 2 fused (3 layers, W and b); 3 not
+    for start in (0, 16, 32):
+        grads = gn.inspect.gradients(by_hand, X[start:start + 16], y[start:start + 16])
+        by_hand.set_weights([v.value - 0.1 * grads[v.path] for v in by_hand.trainable_variables])
+    for a, b in zip(model.get_weights(), by_hand.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("case", ["schedule", "constraint"])
+def test_fused_sgd_follows_schedules_and_constraints(case, float64, monkeypatch):
+    X, y = _data()
+    if case == "schedule":
+        def make():
+            return _model(gn.optimizers.SGD(lambda step: 0.2 * 0.5 ** (step / 5)))
+    else:
+        def make():
+            return _model(kernel_constraint="non_neg")
+    fused, unfused, calls = _fit_both(make, X, y, monkeypatch, batch_size=20, epochs=2)
+    assert calls > 0
+    for a, b in zip(fused.get_weights(), unfused.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    if case == "constraint":
+        assert all((layer.kernel.value >= 0).all() for layer in fused.layers[:-1])
+
+
+@pytest.mark.parametrize("case", ["momentum", "regularizer", "small model", "frozen layer",
+                                  "reading callback", "numpy blas"])
+def test_fit_stays_unfused_where_fusing_would_change_the_result(case, monkeypatch):
+    X, y = _data()
+    optimizer, dense, callbacks = gn.optimizers.SGD(0.05), {}, None
+    if case != "small model":
+        monkeypatch.setattr(blas, "FUSED_SGD_MIN_PARAMS", 0)
+    if case == "momentum":
+        optimizer = gn.optimizers.SGD(0.05, momentum=0.9)
+    elif case == "regularizer":
+        dense = {"kernel_regularizer": "l2"}
+    elif case == "reading callback":
+        callbacks = [ReadsGradients()]
+    elif case == "numpy blas":
+        monkeypatch.setattr(blas, "_scipy_blas", False)
+    model = _model(optimizer, **dense)
+    if case == "frozen layer":
+        model.layers[0].trainable = False
+        model.compile(optimizer=optimizer, loss=model.loss)
+    frozen = model.layers[0].kernel.value.copy()
+    counter = CountsFusedSteps(monkeypatch)
+    model.fit(X, y, batch_size=20, epochs=2, verbose=0, callbacks=callbacks)
+    if case == "frozen layer":  # the other layers fuse; the frozen one stays as it was
+        assert counter.calls == 2 * 9 * 2 * 2
+        np.testing.assert_array_equal(model.layers[0].kernel.value, frozen)
+    else:
+        assert counter.calls == 0
+
+
+def test_a_big_model_fuses_by_default(monkeypatch):
+    X = RNG.standard_normal((64, 100)).astype(np.float32)
+    y = RNG.integers(0, 10, 64)
+    model = _model(sizes=(100, 400, 10))  # 44,410 parameters
+    assert model.count_params() >= blas.FUSED_SGD_MIN_PARAMS
+    counter = CountsFusedSteps(monkeypatch)
+    history = model.fit(X, y, batch_size=16, epochs=3, verbose=0)
+    assert counter.calls == 3 * 3 * 2 * 2
+    assert history.history["loss"][-1] < history.history["loss"][0]
