@@ -52,7 +52,10 @@ class Trainer:
         out = self._gather.get(key)
         if out is None or out.shape[1:] != array.shape[1:] or out.dtype != array.dtype:
             out = self._gather[key] = np.empty((index.shape[0],) + array.shape[1:], array.dtype)
-        return array.take(index, 0, out)
+        # mode="clip": take(mode="raise") writes into a temporary and then copies it to
+        # out (to leave out untouched on a bad index); fit's indices are a permutation
+        # of range(n), always valid, so clip's direct write is the same gather, faster.
+        return array.take(index, 0, out, mode="clip")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         for layer in self.layers:
