@@ -216,3 +216,16 @@ def test_a_big_model_fuses_by_default(monkeypatch):
     history = model.fit(X, y, batch_size=16, epochs=3, verbose=0)
     assert counter.calls == 3 * 3 * 2 * 2
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.mark.parametrize("shape", [(128, 300, 200), (4, 3, 5)])
+def test_affine_is_the_product_plus_the_bias(shape):
+    m, k, n = shape
+    x = RNG.standard_normal((m, k)).astype(np.float32)
+    w = RNG.standard_normal((k, n)).astype(np.float32)
+    b = RNG.standard_normal(n).astype(np.float32)
+    out = np.empty((m, n), np.float32)
+    assert blas.affine(x, w, b, out) is out
+    np.testing.assert_allclose(out, x.astype(np.float64) @ w + b, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(blas.affine(x, w, None, out), x.astype(np.float64) @ w,
+                               rtol=1e-5, atol=1e-4)

@@ -48,6 +48,8 @@ class ActivationFn:
     backward: Callable[..., np.ndarray]
     # "z" when backward needs the pre-activation, "a" when the output suffices.
     needs: str = "a"
+    # Whether backward may write its result over ``da`` (elementwise, da read once).
+    backward_in_place: bool = False
 
     def __call__(self, x) -> np.ndarray:
         x = np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float32))
@@ -186,7 +188,7 @@ ACTIVATIONS: dict[str, ActivationFn] = {
     fn.name: fn
     for fn in (
         ActivationFn("linear", _linear_f, _linear_b),
-        ActivationFn("relu", _relu_f, _relu_b),
+        ActivationFn("relu", _relu_f, _relu_b, backward_in_place=True),
         ActivationFn("sigmoid", _sigmoid, _sigmoid_b),
         ActivationFn("tanh", _tanh_f, _tanh_b),
         ActivationFn("softmax", _softmax_f, _softmax_b),

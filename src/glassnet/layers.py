@@ -324,11 +324,10 @@ class Dense(_BufferedLayer):
 
     def forward(self, x, training=False):
         # x (n, in) @ W (in, units) + b (units,) -> z (n, units); a = g(z)
+        bias = self.bias.value if self.use_bias else None
         if not training:
-            z = blas.product(x, self.kernel.value)
-            if self.use_bias:
-                z += self.bias.value
-            return self.activation.forward(z, z)
+            z = np.empty((x.shape[0], self.units), np.result_type(x.dtype, self.kernel.dtype))
+            return self.activation.forward(blas.affine(x, self.kernel.value, bias, z), z)
         n = x.shape[0]
         buffers = self._buffers_for(n)
         if buffers.z is None:
@@ -337,9 +336,7 @@ class Dense(_BufferedLayer):
             in_place = self.activation.needs == "a"
             buffers.a = buffers.z if in_place else np.empty_like(buffers.z)
         z, a = buffers.z, buffers.a
-        blas.matmul(x, self.kernel.value, z)
-        if self.use_bias:
-            z += self.bias.value
+        blas.affine(x, self.kernel.value, bias, z)
         if a is not z or self.activation is not gnactivations.linear:
             self.activation.forward(z, a)
         self._x, self._z, self._a = x, z, a
@@ -356,15 +353,17 @@ class Dense(_BufferedLayer):
         if z is None or z.dtype != x.dtype:
             z = buffers.z = np.empty((x.shape[0], self.units),
                                      dtype=np.result_type(x.dtype, self.kernel.dtype))
-        blas.matmul(x, self.kernel.value, z)
-        if self.use_bias:
-            z += self.bias.value
+        blas.affine(x, self.kernel.value, self.bias.value if self.use_bias else None, z)
         return self.activation.forward(z, z)
 
     def backward(self, da, need_dx=True, sgd_rate=None):
         # da, dz (n, units); W.grad (in, units); b.grad (units,); dx (n, in)
         if self.activation is gnactivations.linear:
             dz = da
+        elif self.activation.backward_in_place:
+            # da is the next layer's scratch buffer, read only here: writing dz over it
+            # keeps one buffer fewer in the cache than writing into a buffer of our own.
+            dz = self.activation.backward(self._z, self._a, da, da)
         else:
             buffers = self._buffers_for(da.shape[0])
             if buffers.dz is None:
