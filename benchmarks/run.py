@@ -51,11 +51,12 @@ RESULTS = HERE / "results"
 THREADS = 2
 BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
 
-# workload: contestants after glassnet; "gemm_bound" is NumPy's products alone.
+# workload: contestants after glassnet; "gemm_bound" is NumPy's products alone;
+# "glassnet-numpy" is glassnet without SciPy's BLAS (GLASSNET_BLAS=numpy, see glassnet/blas.py).
 PLAN = {
     "w1": ["torch", "keras", "sklearn"],
     "w2": ["torch", "keras", "sklearn"],
-    "w3": ["gemm_bound", "torch", "keras", "sklearn"],
+    "w3": ["gemm_bound", "glassnet-numpy", "torch", "keras", "sklearn"],
     "predict": ["torch", "onnxruntime"],
 }
 # Extra timed rounds for the workloads whose BLAS-bound runs suffer most when another
@@ -120,7 +121,7 @@ def command(workload: str, contestant: str, files: dict, onnx: str | None) -> li
     inputs = ["--weights", files[workload]["weights"]]
     if "order" in files[workload]:
         inputs += ["--order", files[workload]["order"]]
-    if contestant == "glassnet":
+    if contestant in ("glassnet", "glassnet-numpy"):
         return [sys.executable, "-m", "benchmarks.workloads", workload, *inputs]
     if contestant == "gemm_bound":
         return [sys.executable, "-m", "benchmarks.gemm_bound"]
@@ -128,11 +129,11 @@ def command(workload: str, contestant: str, files: dict, onnx: str | None) -> li
     return [str(BENCH_PYTHON), str(HERE / "peers.py"), workload, contestant, *inputs, *extra]
 
 
-def measure(argv: list[str], timeout: float = 600) -> dict:
+def measure(argv: list[str], timeout: float = 600, env: dict | None = None) -> dict:
     """Run one measurement subprocess; its JSON line, or {"error": ...}."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, env=thread_env(),
-                              cwd=ROOT, timeout=timeout)
+        done = subprocess.run(argv, capture_output=True, text=True,
+                              env={**thread_env(), **(env or {})}, cwd=ROOT, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     if done.returncode != 0:
@@ -151,7 +152,8 @@ def run_workload(workload: str, contestants: list[str], files: dict, onnx: str |
         for contestant in contestants:
             if contestant in errors:
                 continue
-            result = measure(command(workload, contestant, files, onnx))
+            env = {"GLASSNET_BLAS": "numpy"} if contestant == "glassnet-numpy" else None
+            result = measure(command(workload, contestant, files, onnx), env=env)
             if "error" in result:
                 errors[contestant] = result["error"]
                 log(f"  {workload} {contestant}: {result['error']}")
@@ -194,6 +196,9 @@ def summarize(workload: str, measured: dict) -> dict:
                 row["glassnet_over_bound_paired_min"] = min(pairs)
             elif contestant != "glassnet":
                 row["ratio_to_glassnet"] = row["median_s"] / base["median_s"]
+        if "glassnet-numpy" in rows and "gemm_bound" in rows:
+            rows["glassnet-numpy"]["over_bound"] = (rows["glassnet-numpy"]["median_s"]
+                                                    / rows["gemm_bound"]["median_s"])
     return {"rows": rows, "errors": measured["errors"]}
 
 
@@ -262,6 +267,8 @@ def _figure(workload: str, contestant: str, row: dict) -> str:
         parts.append(f"{row['us_per_step']:,.1f} µs/step")
     if workload == "w2" and "accuracy" in row:
         parts.append(f"test acc {row['accuracy']:.4f}")
+    if contestant == "glassnet-numpy" and "over_bound" in row:
+        parts.append(f"NumPy's BLAS only: {row['over_bound']:.2f}x the bound")
     if workload == "w3" and "peak_rss_mb" in row:
         parts.append(f"peak RSS {row['peak_rss_mb']:,.0f} MiB")
     if workload == "predict" and "rows_per_s" in row:
@@ -345,7 +352,7 @@ def main(argv=None) -> int:
             onnx, onnx_note = export_glassnet_onnx(folder, files["predict"]["weights"])
         for workload in (w for w in PLAN if w in chosen):
             contestants = ["glassnet"] + [c for c in PLAN[workload]
-                                          if c == "gemm_bound" or peers_ok]
+                                          if c in ("gemm_bound", "glassnet-numpy") or peers_ok]
             notes = [] if peers_ok else ["peers skipped: .venv-bench or peers.py missing"]
             if workload == "predict" and "onnxruntime" in contestants:
                 notes.append(onnx_note)
