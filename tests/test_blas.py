@@ -229,3 +229,18 @@ def test_affine_is_the_product_plus_the_bias(shape):
     np.testing.assert_allclose(out, x.astype(np.float64) @ w + b, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(blas.affine(x, w, None, out), x.astype(np.float64) @ w,
                                rtol=1e-5, atol=1e-4)
+
+
+def test_a_small_model_never_loads_scipy():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, glassnet as gn\n"
+            "m = gn.Sequential([gn.Input((1,)), gn.layers.Dense(1)])\n"
+            "m.compile(optimizer='sgd', loss='mse')\n"
+            "m.fit(np.array([[1.0], [2.0]]), np.array([[3.0], [5.0]]), epochs=3, verbose=0)\n"
+            "m.predict(np.ones((4, 1)), verbose=0)\n"
+            "print('scipy' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"

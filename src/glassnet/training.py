@@ -72,12 +72,12 @@ class Trainer:
         """
         model = self.model
         optimizer = model.optimizer
-        if not (getattr(optimizer, "fusable", None) and optimizer.fusable()
-                and blas.fusion_available() and not self.regularized and not model.profile_layers
-                and not any(c.reads_gradients for c in callbacks)):
-            return False
         trainable = model.trainable_variables
-        if sum(v.value.size for v in trainable) < blas.FUSED_SGD_MIN_PARAMS:
+        if not (getattr(optimizer, "fusable", None) and optimizer.fusable()
+                and not self.regularized and not model.profile_layers
+                and not any(c.reads_gradients for c in callbacks)
+                and sum(v.value.size for v in trainable) >= blas.FUSED_SGD_MIN_PARAMS
+                and blas.fusion_available()):  # last: it imports SciPy
             return False
         from glassnet.layers import Dense
 
