@@ -78,11 +78,11 @@ def test_big_products_go_to_scipy_and_small_ones_stay_with_numpy(monkeypatch):
 
 def test_glassnet_blas_numpy_turns_scipy_off(monkeypatch):
     monkeypatch.setenv("GLASSNET_BLAS", "numpy")
-    monkeypatch.setattr(blas, "_scipy_blas", None)
+    monkeypatch.setattr(blas, "_routines", None)
     assert not blas.fusion_available()
     a, b = RNG.standard_normal((256, 300)), RNG.standard_normal((300, 400))
     np.testing.assert_allclose(blas.matmul(a, b, np.empty((256, 400))), a @ b)
-    monkeypatch.setattr(blas, "_scipy_blas", None)  # let the next test load SciPy again
+    monkeypatch.setattr(blas, "_routines", None)  # let the next test load SciPy again
 
 
 @pytest.mark.parametrize("transposed", [False, True])
@@ -192,7 +192,7 @@ def test_fit_stays_unfused_where_fusing_would_change_the_result(case, monkeypatc
     elif case == "reading callback":
         callbacks = [ReadsGradients()]
     elif case == "numpy blas":
-        monkeypatch.setattr(blas, "_scipy_blas", False)
+        monkeypatch.setattr(blas, "_routines", {})
     model = _model(optimizer, **dense)
     if case == "frozen layer":
         model.layers[0].trainable = False

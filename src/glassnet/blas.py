@@ -34,33 +34,27 @@ THREADED_GEMV = 2304 * 4
 # extra BLAS calls of fusing it into the gradient products.
 FUSED_SGD_MIN_PARAMS = 32_768
 
-_scipy_blas = None  # scipy.linalg.blas once loaded; False when unavailable or turned off
+_routines: dict | None = None  # dtype -> (gemm, gemv) on SciPy; {} without SciPy
 
 
-def _scipy():
-    global _scipy_blas
-    if _scipy_blas is None:
-        _scipy_blas = False
+def _scipy_routines() -> dict:
+    global _routines
+    if _routines is None:
+        _routines = {}
         if os.environ.get("GLASSNET_BLAS", "").lower() != "numpy":
             try:
                 from scipy.linalg import blas
             except ImportError:
                 pass
             else:
-                _scipy_blas = blas
-    return _scipy_blas
+                _routines = {np.dtype(np.float32): (blas.sgemm, blas.sgemv),
+                             np.dtype(np.float64): (blas.dgemm, blas.dgemv)}
+    return _routines
 
 
 def fusion_available() -> bool:
     """Whether ``matmul_add`` can fuse a scaled product into its output (SciPy present)."""
-    return bool(_scipy())
-
-
-def _routines(dtype):
-    blas = _scipy()
-    if dtype == np.float32:
-        return blas.sgemm, blas.sgemv
-    return blas.dgemm, blas.dgemv
+    return bool(_scipy_routines())
 
 
 def _as_fortran_transpose(m: np.ndarray) -> tuple[np.ndarray, int]:
@@ -72,24 +66,32 @@ def _as_fortran_transpose(m: np.ndarray) -> tuple[np.ndarray, int]:
     return (m.T, 0) if m.flags.c_contiguous else (m, 1)
 
 
-def _scipy_can(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
-    """Whether SciPy can write ``a @ b`` into ``out`` in place: one float dtype, no copies."""
-    return (a.dtype == b.dtype == out.dtype and out.dtype in (np.float32, np.float64)
-            and out.flags.c_contiguous and out.flags.writeable and out.size > 0
-            and (a.flags.c_contiguous or a.flags.f_contiguous)
-            and (b.flags.c_contiguous or b.flags.f_contiguous))
+def _in_place_routines(a: np.ndarray, b: np.ndarray, out: np.ndarray):
+    """SciPy's (gemm, gemv) when they can write ``a @ b`` into ``out`` as it is, else None.
+
+    That needs one float dtype, a writeable C-contiguous ``out`` and operands that are
+    C- or Fortran-contiguous (anything else would be copied, silently, by the wrapper).
+    """
+    routines = (_routines if _routines is not None else _scipy_routines()).get(out.dtype)
+    if routines is None or a.dtype != out.dtype or b.dtype != out.dtype or out.size == 0:
+        return None
+    flags_out, flags_a, flags_b = out.flags, a.flags, b.flags
+    if (flags_out.c_contiguous and flags_out.writeable
+            and (flags_a.c_contiguous or flags_a.f_contiguous)
+            and (flags_b.c_contiguous or flags_b.f_contiguous)):
+        return routines
+    return None
 
 
-def _uses_scipy(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:
+def _big(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether OpenBLAS would thread ``a @ b`` (then it goes to SciPy, see above)."""
     if a.ndim == 1:  # vector @ matrix, gemv
-        big = b.shape[0] * b.shape[1] >= THREADED_GEMV
-    else:
-        big = a.shape[0] * a.shape[1] * b.shape[1] > THREADED_GEMM
-    return big and bool(_scipy()) and _scipy_can(a, b, out)
+        return b.shape[0] * b.shape[1] >= THREADED_GEMV
+    return a.shape[0] * a.shape[1] * b.shape[1] > THREADED_GEMM
 
 
-def _scipy_product(a, b, out, alpha: float, beta: float) -> None:
-    gemm, gemv = _routines(out.dtype)
+def _scipy_product(routines, a, b, out, alpha: float, beta: float) -> None:
+    gemm, gemv = routines
     if a.ndim == 1:
         # out = alpha * b.T @ a + beta * out, with b.T given to gemv as Fortran data.
         matrix, trans = _as_fortran_transpose(b)
@@ -104,8 +106,9 @@ def _scipy_product(a, b, out, alpha: float, beta: float) -> None:
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``a @ b`` written into ``out`` (``a`` a matrix, or a vector for ``v @ M``)."""
-    if _uses_scipy(a, b, out):
-        _scipy_product(a, b, out, 1.0, 0.0)
+    routines = _in_place_routines(a, b, out) if _big(a, b) else None
+    if routines is not None:
+        _scipy_product(routines, a, b, out, 1.0, 0.0)
         return out
     if a.dtype == b.dtype == out.dtype and out.flags.c_contiguous:
         # np.dot skips matmul's ufunc machinery, about half a microsecond a call, a tenth
@@ -122,9 +125,11 @@ def affine(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None,
     (beta = 1): one write pass over ``out`` instead of reading and writing it again
     after the product. Same sums, added in another order: equal up to rounding.
     """
-    if bias is not None and bias.dtype == out.dtype and _uses_scipy(x, kernel, out):
+    routines = (_in_place_routines(x, kernel, out)
+                if bias is not None and bias.dtype == out.dtype and _big(x, kernel) else None)
+    if routines is not None:
         np.copyto(out, bias)
-        _scipy_product(x, kernel, out, 1.0, 1.0)
+        _scipy_product(routines, x, kernel, out, 1.0, 1.0)
         return out
     matmul(x, kernel, out)
     if bias is not None:
@@ -137,8 +142,9 @@ def matmul_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float) -> n
 
     Falls back to a product and an add when the operands cannot go to BLAS as they are.
     """
-    if _scipy() and _scipy_can(a, b, out):
-        _scipy_product(a, b, out, alpha, 1.0)
+    routines = _in_place_routines(a, b, out)
+    if routines is not None:
+        _scipy_product(routines, a, b, out, alpha, 1.0)
         return out
     out += alpha * (a @ b)
     return out
