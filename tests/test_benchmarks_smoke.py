@@ -74,7 +74,8 @@ def test_replayed_order_feeds_fit_the_given_permutations():
 def test_summary_ratios_are_peer_median_over_glassnet_median():
     runs = {"glassnet": [{"seconds": s} for s in (1.0, 2.0, 3.0)],
             "torch": [{"seconds": s} for s in (10.0, 30.0, 20.0)],
-            "gemm_bound": [{"seconds": s} for s in (0.5, 1.0, 2.0)]}
+            "gemm_bound": [{"seconds": s} for s in (0.5, 1.0, 2.0)],
+            "glassnet-numpy": [{"seconds": s} for s in (2.0, 4.0, 3.0)]}
     summary = bench_run.summarize("w3", {"runs": runs, "errors": {}})
     rows = summary["rows"]
     assert rows["glassnet"]["median_s"] == 2.0
@@ -82,3 +83,6 @@ def test_summary_ratios_are_peer_median_over_glassnet_median():
     assert rows["torch"]["ratio_to_glassnet"] == pytest.approx(20.0 / 2.0)
     assert rows["gemm_bound"]["glassnet_over_bound"] == pytest.approx(2.0 / 1.0)
     assert rows["gemm_bound"]["glassnet_over_bound_paired_median"] == pytest.approx(2.0)
+    assert rows["gemm_bound"]["glassnet_over_bound_best"] == pytest.approx(1.0 / 0.5)
+    assert rows["glassnet-numpy"]["over_bound"] == pytest.approx(3.0 / 1.0)
+    assert rows["glassnet"]["seconds"] == [1.0, 2.0, 3.0]
