@@ -8,8 +8,8 @@ alike: a fresh interpreter, ``OMP_NUM_THREADS=MKL_NUM_THREADS=OPENBLAS_NUM_THREA
 set before NumPy is imported, no warm caches carried over from another contestant.
 Only the training (or predict) call is timed, inside each process.
 
-Within a workload the contestants run interleaved, A B C A B C ..., one warm-up
-round then ``--repeats`` timed rounds (5 by default; W3 and predict get 2 more,
+Within a workload the contestants run interleaved, A B C, B C A, C A B ..., one warm-up
+round then ``--repeats`` timed rounds (5 by default; W3 gets 6 more and predict 2,
 their BLAS-bound runs being the most sensitive to a busy neighbour), so slow drifts
 of a shared machine hit everyone alike. Everyone trains on the same arrays, from the same
 initial weights (a safetensors file) and, where the peer allows it, in the same
@@ -150,7 +150,10 @@ def run_workload(workload: str, contestants: list[str], files: dict, onnx: str |
     errors: dict[str, str] = {}
     rounds = ([False] if warmup else []) + [True] * repeats
     for number, timed in enumerate(rounds):
-        for contestant in contestants:
+        # Rotated each round (A B C, B C A, C A B ...): no contestant always runs first,
+        # right after the previous round's heaviest peer has freed its memory.
+        shift = number % len(contestants)
+        for contestant in contestants[shift:] + contestants[:shift]:
             if contestant in errors:
                 continue
             env = {"GLASSNET_BLAS": "numpy"} if contestant == "glassnet-numpy" else None
