@@ -110,6 +110,10 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     if routines is not None:
         _scipy_product(routines, a, b, out, 1.0, 0.0)
         return out
+    return _numpy_product(a, b, out)
+
+
+def _numpy_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     if a.dtype == b.dtype == out.dtype and out.flags.c_contiguous:
         # np.dot skips matmul's ufunc machinery, about half a microsecond a call, a tenth
         # of a small network's layer; it needs one dtype and a C-contiguous out.
@@ -125,13 +129,15 @@ def affine(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None,
     (beta = 1): one write pass over ``out`` instead of reading and writing it again
     after the product. Same sums, added in another order: equal up to rounding.
     """
-    routines = (_in_place_routines(x, kernel, out)
-                if bias is not None and bias.dtype == out.dtype and _big(x, kernel) else None)
-    if routines is not None:
+    routines = _in_place_routines(x, kernel, out) if _big(x, kernel) else None
+    if routines is None:
+        _numpy_product(x, kernel, out)
+    elif bias is not None and bias.dtype == out.dtype:
         np.copyto(out, bias)
         _scipy_product(routines, x, kernel, out, 1.0, 1.0)
         return out
-    matmul(x, kernel, out)
+    else:
+        _scipy_product(routines, x, kernel, out, 1.0, 0.0)
     if bias is not None:
         out += bias
     return out
