@@ -85,9 +85,9 @@ def _in_place_routines(a: np.ndarray, b: np.ndarray, out: np.ndarray):
 
 def _big(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether OpenBLAS would thread ``a @ b`` (then it goes to SciPy, see above)."""
-    if a.ndim == 1:  # vector @ matrix, gemv
-        return b.shape[0] * b.shape[1] >= THREADED_GEMV
-    return a.shape[0] * a.shape[1] * b.shape[1] > THREADED_GEMM
+    # m·k·n is a.size * n for a matrix a; a vector a (gemv) reads all of b once.
+    return (b.size >= THREADED_GEMV if a.ndim == 1
+            else a.size * b.shape[1] > THREADED_GEMM)
 
 
 def _scipy_product(routines, a, b, out, alpha: float, beta: float) -> None:
