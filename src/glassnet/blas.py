@@ -72,7 +72,7 @@ def _in_place_routines(a: np.ndarray, b: np.ndarray, out: np.ndarray):
     That needs one float dtype, a writeable C-contiguous ``out`` and operands that are
     C- or Fortran-contiguous (anything else would be copied, silently, by the wrapper).
     """
-    routines = (_routines if _routines is not None else _scipy_routines()).get(out.dtype)
+    routines = _scipy_routines().get(out.dtype)
     if routines is None or a.dtype != out.dtype or b.dtype != out.dtype or out.size == 0:
         return None
     flags_out, flags_a, flags_b = out.flags, a.flags, b.flags

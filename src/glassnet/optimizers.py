@@ -82,10 +82,14 @@ class Optimizer:
     def slot_initial_value(self, name: str) -> float:
         return 0.0
 
-    def step(self) -> None:
-        """One update of every weight and bias from its gradient."""
+    def _advance_schedule(self) -> None:
+        """Set the learning rate of the coming step from the schedule, if there is one."""
         if self._schedule is not None:
             self._learning_rate = float(self._schedule(self.iterations))
+
+    def step(self) -> None:
+        """One update of every weight and bias from its gradient."""
+        self._advance_schedule()
         self._clip()
         lr = self._learning_rate
         if self.weight_decay:
@@ -149,8 +153,7 @@ class SGD(Optimizer):
 
     def begin_fused_step(self) -> float:
         """Count a step that the gradient products apply (``fusable()``); its learning rate."""
-        if self._schedule is not None:
-            self._learning_rate = float(self._schedule(self.iterations))
+        self._advance_schedule()
         self.iterations += 1
         return self._learning_rate
 

@@ -129,18 +129,20 @@ class Trainer:
         model = self.model
         start = time.perf_counter() if model.profile_layers else 0.0
         model.optimizer.step()
-        for variable in self.constrained:
-            variable.constraint.apply(variable.value)
+        self.apply_constraints()
         if model.profile_layers:
             model.last_update_seconds = time.perf_counter() - start
+
+    def apply_constraints(self) -> None:
+        for variable in self.constrained:
+            variable.constraint.apply(variable.value)
 
     def train_step(self, x, y, sample_weight, fuse_sgd=False) -> tuple[float, np.ndarray]:
         output = self.forward(x)
         if fuse_sgd:
             rate = self.model.optimizer.begin_fused_step()
             value = self.loss_and_backward(y, sample_weight, output, rate)
-            for variable in self.constrained:
-                variable.constraint.apply(variable.value)
+            self.apply_constraints()
         else:
             value = self.loss_and_backward(y, sample_weight, output)
             self.apply_update()
