@@ -575,9 +575,14 @@ def main(argv=None) -> int:
     parser.add_argument("--predict-batch", type=int, default=None,
                         help="rows per predict call (default 1024)")
     args = parser.parse_args(argv)
+    return print_result(lambda: run(args.workload, args.peer, args.weights, args.order,
+                                    args.onnx, args.predict_batch))
+
+
+def print_result(measure) -> int:
+    """Print ``measure()`` as one JSON line (exit code 0), or the error for the harness."""
     try:
-        result = run(args.workload, args.peer, args.weights, args.order, args.onnx,
-                     args.predict_batch)
+        result = measure()
     except Exception as error:  # the harness reads "ErrorType: message" and the exit code
         print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return 1

@@ -24,7 +24,6 @@ file instead, so glassnet sees the same batches as PyTorch and Keras.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import sys
@@ -40,6 +39,7 @@ from benchmarks.peers import (  # noqa: E402
     WORKLOADS,
     load_order,
     load_weights,
+    print_result,
     w1_data,
     w2_data,
     w3_data,
@@ -199,17 +199,13 @@ def main(argv=None) -> int:
     parser.add_argument("--export-onnx", metavar="FILE",
                         help="instead of a workload run: write W3's network as ONNX")
     args = parser.parse_args(argv)
-    try:
+
+    def measure():
         if args.export_onnx:
-            ok = export_onnx(load_weights(args.weights, "w3"), args.export_onnx)
-            result = {"exported": ok}
-        else:
-            result = run(args.workload, args.weights, args.order, args.predict_batch)
-    except Exception as error:  # the harness reads "ErrorType: message" and the exit code
-        print(f"{type(error).__name__}: {error}", file=sys.stderr)
-        return 1
-    print(json.dumps(result, sort_keys=True))
-    return 0
+            return {"exported": export_onnx(load_weights(args.weights, "w3"), args.export_onnx)}
+        return run(args.workload, args.weights, args.order, args.predict_batch)
+
+    return print_result(measure)
 
 
 if __name__ == "__main__":
