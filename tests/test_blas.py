@@ -1,4 +1,4 @@
-"""glassnet.blas: products through SciPy's BLAS, and plain SGD fused into them in fit.
+"""glassnet.blas: products through NumPy's own OpenBLAS, and plain SGD fused into them.
 
 Truth here is NumPy's own matmul in float64 for the products, and fit's unfused path
 (every gradient written, then ``w -= lr * g``) for the fused steps, whose gradients are
@@ -7,6 +7,9 @@ themselves checked against finite differences in test_gradients.py.
 
 from __future__ import annotations
 
+import ctypes
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -14,7 +17,8 @@ import glassnet as gn
 from glassnet import blas
 from glassnet.callbacks import Callback
 
-pytest.importorskip("scipy")
+if not blas.fusion_available():  # NumPy built on another BLAS: nothing here to test
+    pytest.skip("NumPy's OpenBLAS not found", allow_module_level=True)
 RNG = np.random.default_rng(0)
 
 
@@ -40,6 +44,12 @@ class CountsFusedSteps:
         monkeypatch.setattr(blas, "matmul_add", counting)
 
 
+def _read_only(a):
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
 # -- products --------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(128, 300, 200), (4, 3, 5)])  # threaded, and not
@@ -53,17 +63,25 @@ def test_matmul_matches_numpy_in_every_layout_the_engine_uses(dtype, shape):
     exact = [(x, w, np.empty((m, n), dtype)),           # forward  x @ W
              (x.T, dz, np.empty((k, n), dtype)),        # kernel gradient  x.T @ dz
              (dz, w.T, np.empty((m, k), dtype)),        # input gradient  dz @ W.T
-             (ones, dz, np.empty(n, dtype))]            # bias gradient  ones @ dz
+             (ones, dz, np.empty(n, dtype)),            # bias gradient  ones @ dz
+             (ones, dz.T.copy().T, np.empty(n, dtype)),  # ... from a Fortran-ordered dz
+             (x.T.copy(), dz, np.empty((k, n), dtype)),  # a transposed copy, not a view
+             (np.asfortranarray(x), w, np.empty((m, n), dtype)),  # Fortran, owns its data
+             (np.concatenate([x, x])[m:], w, np.empty((m, n), dtype)),  # a view at an offset
+             (_read_only(x), _read_only(w), np.empty((m, n), dtype))]
     for a, b, out in exact:
         result = blas.matmul(a, b, out)
         assert result is out
         np.testing.assert_allclose(out, a.astype(np.float64) @ b.astype(np.float64), **tol)
+        before = RNG.standard_normal(out.shape).astype(dtype)
+        fused = blas.matmul_add(a, b, before.copy(), -0.5)
+        np.testing.assert_allclose(fused, before - 0.5 * (a.astype(np.float64) @ b), **tol)
 
 
-def test_big_products_go_to_scipy_and_small_ones_stay_with_numpy(monkeypatch):
+def test_big_products_go_through_cblas_and_small_ones_through_np_dot(monkeypatch):
     calls = []
-    original = blas._scipy_product
-    monkeypatch.setattr(blas, "_scipy_product", lambda *a: calls.append(a) or original(*a))
+    original = blas._blas_product
+    monkeypatch.setattr(blas, "_blas_product", lambda *a: calls.append(a) or original(*a))
     big = np.ones((128, 784), np.float32), np.ones((784, 512), np.float32)
     blas.matmul(*big, np.empty((128, 512), np.float32))
     assert len(calls) == 1
@@ -76,13 +94,13 @@ def test_big_products_go_to_scipy_and_small_ones_stay_with_numpy(monkeypatch):
     assert len(calls) == 1
 
 
-def test_glassnet_blas_numpy_turns_scipy_off(monkeypatch):
+def test_glassnet_blas_numpy_turns_cblas_off(monkeypatch):
     monkeypatch.setenv("GLASSNET_BLAS", "numpy")
     monkeypatch.setattr(blas, "_routines", None)
     assert not blas.fusion_available()
     a, b = RNG.standard_normal((256, 300)), RNG.standard_normal((300, 400))
     np.testing.assert_allclose(blas.matmul(a, b, np.empty((256, 400))), a @ b)
-    monkeypatch.setattr(blas, "_routines", None)  # let the next test load SciPy again
+    monkeypatch.setattr(blas, "_routines", None)  # let the next test bind CBLAS again
 
 
 @pytest.mark.parametrize("transposed", [False, True])
@@ -231,16 +249,34 @@ def test_affine_is_the_product_plus_the_bias(shape):
                                rtol=1e-5, atol=1e-4)
 
 
-def test_a_small_model_never_loads_scipy():
+def test_cblas_is_the_library_numpy_already_runs():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    path = next(p for p in blas._numpy_openblas_files() if blas._already_loaded(p))
+    handle = ctypes.CDLL(str(path))
+    get_threads = next(getattr(handle, name) for name in (
+        "scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+        "openblas_get_num_threads64_", "openblas_get_num_threads") if hasattr(handle, name))
+    # threadpoolctl limits the OpenBLAS NumPy loaded; the one glassnet calls sees it.
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        assert get_threads() == 1
+    assert not blas._already_loaded(Path(__file__))  # a file never loaded is not used
+
+
+def test_training_never_loads_scipy():
     import subprocess
     import sys
 
+    # A big model (fused SGD) and a small one: neither needs SciPy.
     code = ("import sys, numpy as np, glassnet as gn\n"
-            "m = gn.Sequential([gn.Input((1,)), gn.layers.Dense(1)])\n"
-            "m.compile(optimizer='sgd', loss='mse')\n"
-            "m.fit(np.array([[1.0], [2.0]]), np.array([[3.0], [5.0]]), epochs=3, verbose=0)\n"
-            "m.predict(np.ones((4, 1)), verbose=0)\n"
-            "print('scipy' in sys.modules)")
+            "from glassnet import blas\n"
+            "for sizes in ((300, 200, 10), (1, 1)):\n"
+            "    m = gn.Sequential([gn.Input((sizes[0],))]\n"
+            "                      + [gn.layers.Dense(u) for u in sizes[1:]])\n"
+            "    m.compile(optimizer='sgd', loss='mse')\n"
+            "    x = np.ones((64, sizes[0]), np.float32)\n"
+            "    m.fit(x, np.ones((64, sizes[-1])), batch_size=16, epochs=2, verbose=0)\n"
+            "    m.predict(x, verbose=0)\n"
+            "print(blas.fusion_available(), 'scipy' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
-    assert done.stdout.strip() == "False"
+    assert done.stdout.strip() == "True False"

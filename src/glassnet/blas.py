@@ -1,27 +1,32 @@
-"""The engine's matrix products, and which BLAS runs them.
+"""The engine's matrix products, on NumPy's own BLAS.
 
 NumPy's ``matmul`` computes ``C = A @ B``; BLAS's gemm computes ``C = alpha A B + beta C``.
 With ``beta = 1`` and ``alpha = -lr``, plain SGD's update ``W -= lr * x.T @ dz`` happens
 inside the product that computes the kernel's gradient, instead of in two more passes
 over every weight afterwards (on W3's 784-512-256-10 network those passes are a tenth
-of an epoch). NumPy does not expose alpha and beta; SciPy's ``scipy.linalg.blas`` does,
-so ``matmul_add`` needs SciPy, and ``fusion_available()`` says whether it is there.
+of an epoch). NumPy does not expose alpha and beta, but its wheels ship their OpenBLAS
+as a shared library beside the package (``numpy.libs/libscipy_openblas64_*.so`` on
+Linux and Windows, ``numpy/.dylibs`` on macOS), and ``ctypes`` can call its CBLAS
+functions. Opening a library the process has already loaded hands back that same
+library, so these calls share ``np.matmul``'s threads and thread limit: one BLAS in
+the process. (SciPy's ``scipy.linalg.blas`` exposes alpha and beta too, and was used
+first; but it is a second OpenBLAS, whose threads, spinning after each call, fought
+NumPy's for the cores unless every big product went to SciPy; and it was an optional
+dependency, so without it nothing fused.)
 
-NumPy and SciPy each ship their own OpenBLAS, and each one's threads spin for a while
-after a call. A threaded product on one library right after a threaded product on the
-other finds a core taken by the first one's spinning thread, and slows down several
-times. So the choice is made by size, the same way everywhere, training and inference:
-a product big enough for OpenBLAS to thread (its own thresholds, below) runs on SciPy
-when SciPy is installed; a small product, which OpenBLAS runs on the calling thread,
-stays with NumPy, whose call costs less. ``GLASSNET_BLAS=numpy`` turns SciPy off.
+Where NumPy was built on another BLAS (Accelerate, MKL, a system library) the library
+is not found, ``fusion_available()`` is False and everything runs on ``np.dot``;
+``GLASSNET_BLAS=numpy`` asks for that on purpose.
 
-Results are the same products either way, up to float rounding (the two libraries
-block the sums differently).
+Small products stay on ``np.dot`` either way: a ``ctypes`` call costs about two
+microseconds more, which only products big enough for OpenBLAS to thread can afford.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -34,46 +39,94 @@ THREADED_GEMV = 2304 * 4
 # extra BLAS calls of fusing it into the gradient products.
 FUSED_SGD_MIN_PARAMS = 32_768
 
-_routines: dict | None = None  # dtype -> (gemm, gemv) on SciPy; {} without SciPy
+# CBLAS enum values (cblas.h).
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+# How NumPy's wheels name CBLAS in their OpenBLAS: scipy-openblas64 (ILP64, 64-bit
+# integers) and its 32-bit sibling, then a plain OpenBLAS.
+_SYMBOLS = (("scipy_cblas_", "64_", ctypes.c_int64), ("scipy_cblas_", "", ctypes.c_int),
+            ("cblas_", "64_", ctypes.c_int64), ("cblas_", "", ctypes.c_int))
+
+_routines: dict | None = None  # dtype -> (gemm, gemv) ctypes functions; {} when none
 
 
-def _scipy_routines() -> dict:
+def _numpy_openblas_files() -> list[Path]:
+    """OpenBLAS libraries inside NumPy's installation, where its wheels put them."""
+    package = Path(np.__file__).resolve().parent
+    found = []
+    for folder in (package.parent / "numpy.libs", package / ".dylibs"):
+        if folder.is_dir():
+            found += sorted(p for p in folder.iterdir() if "openblas" in p.name.lower())
+    return found
+
+
+def _already_loaded(path: Path) -> bool:
+    """Whether the process has ``path`` mapped (Linux); elsewhere NumPy's folder is trusted.
+
+    Opening a file the process had not loaded would start a second OpenBLAS, with its
+    own threads: the very thing this module avoids.
+    """
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        return True
+    return str(path.resolve()) in maps.read_text()
+
+
+def _bind(library: ctypes.CDLL) -> dict:
+    for prefix, suffix, integer in _SYMBOLS:
+        names = [f"{prefix}{kind}{suffix}" for kind in ("sgemm", "sgemv", "dgemm", "dgemv")]
+        if not all(hasattr(library, name) for name in names):
+            continue
+        routines = {}
+        for dtype, real, (gemm_name, gemv_name) in (
+                (np.float32, ctypes.c_float, names[:2]), (np.float64, ctypes.c_double, names[2:])):
+            pointer, enum = ctypes.c_void_p, ctypes.c_int
+            gemm = getattr(library, gemm_name)
+            # order, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc
+            gemm.argtypes = [enum, enum, enum, integer, integer, integer, real, pointer,
+                             integer, pointer, integer, real, pointer, integer]
+            gemv = getattr(library, gemv_name)
+            # order, trans, M, N, alpha, A, lda, X, incX, beta, Y, incY
+            gemv.argtypes = [enum, enum, integer, integer, real, pointer, integer, pointer,
+                             integer, real, pointer, integer]
+            gemm.restype = gemv.restype = None
+            routines[np.dtype(dtype)] = (gemm, gemv)
+        return routines
+    return {}
+
+
+def _load_routines() -> dict:
     global _routines
     if _routines is None:
         _routines = {}
         if os.environ.get("GLASSNET_BLAS", "").lower() != "numpy":
-            try:
-                from scipy.linalg import blas
-            except ImportError:
-                pass
-            else:
-                _routines = {np.dtype(np.float32): (blas.sgemm, blas.sgemv),
-                             np.dtype(np.float64): (blas.dgemm, blas.dgemv)}
+            for path in _numpy_openblas_files():
+                if not _already_loaded(path):
+                    continue
+                try:
+                    library = ctypes.CDLL(str(path))
+                except OSError:
+                    continue
+                _routines = _bind(library)
+                if _routines:
+                    break
     return _routines
 
 
 def fusion_available() -> bool:
-    """Whether ``matmul_add`` can fuse a scaled product into its output (SciPy present)."""
-    return bool(_scipy_routines())
-
-
-def _as_fortran_transpose(m: np.ndarray) -> tuple[np.ndarray, int]:
-    """(array, trans) with op(array) == m.T and array Fortran-ordered, as SciPy's BLAS wants.
-
-    A C-ordered m is m.T in Fortran order; a Fortran-ordered m (a transposed view) is
-    passed as it is, with BLAS's transpose flag.
-    """
-    return (m.T, 0) if m.flags.c_contiguous else (m, 1)
+    """Whether ``matmul_add`` fuses a scaled product into its output (NumPy's OpenBLAS found)."""
+    return bool(_load_routines())
 
 
 def _in_place_routines(a: np.ndarray, b: np.ndarray, out: np.ndarray):
-    """SciPy's (gemm, gemv) when they can write ``a @ b`` into ``out`` as it is, else None.
+    """The (gemm, gemv) that can write ``a @ b`` into ``out`` as they are, else None.
 
-    That needs one float dtype, a writeable C-contiguous ``out`` and operands that are
-    C- or Fortran-contiguous (anything else would be copied, silently, by the wrapper).
+    That needs one float dtype, a writeable C-contiguous ``out``, operands that are C-
+    or Fortran-contiguous (read through BLAS's transpose flag) and no empty dimension.
     """
-    routines = _scipy_routines().get(out.dtype)
-    if routines is None or a.dtype != out.dtype or b.dtype != out.dtype or out.size == 0:
+    routines = (_routines if _routines is not None else _load_routines()).get(out.dtype)
+    if (routines is None or a.dtype != out.dtype or b.dtype != out.dtype
+            or out.size == 0 or a.size == 0):
         return None
     flags_out, flags_a, flags_b = out.flags, a.flags, b.flags
     if (flags_out.c_contiguous and flags_out.writeable
@@ -83,32 +136,54 @@ def _in_place_routines(a: np.ndarray, b: np.ndarray, out: np.ndarray):
     return None
 
 
+def _address(m: np.ndarray) -> int:
+    """Address of m's first element (about 0.3 µs, against 1 µs for ``m.ctypes.data``)."""
+    if not m.flags.c_contiguous:
+        m = m.T  # Fortran-ordered: its transpose is C-ordered and starts at the same byte
+    if m.flags.writeable:
+        return ctypes.addressof(ctypes.c_char.from_buffer(m))
+    return m.ctypes.data
+
+
+def _operand(m: np.ndarray) -> tuple[int, int]:
+    """(transpose flag, leading dimension) of m for row-major CBLAS."""
+    if m.flags.c_contiguous:
+        return _NO_TRANS, max(1, m.shape[-1])
+    return _TRANS, max(1, m.shape[0])  # Fortran-ordered: m.T is row-major
+
+
+def _blas_product(routines, a, b, out, alpha: float, beta: float) -> None:
+    """out = alpha * a @ b + beta * out, in one CBLAS call (checks done by the caller)."""
+    gemm, gemv = routines
+    if a.ndim == 1:
+        # out (n,) = alpha * b.T @ a + beta * out; b is (k, n).
+        k, n = b.shape
+        if b.flags.c_contiguous:
+            gemv(_ROW_MAJOR, _TRANS, k, n, alpha, _address(b), max(1, n), _address(a), 1,
+                 beta, _address(out), 1)
+        else:  # b.T is a row-major (n, k) matrix
+            gemv(_ROW_MAJOR, _NO_TRANS, n, k, alpha, _address(b), max(1, k), _address(a), 1,
+                 beta, _address(out), 1)
+        return
+    (m, k), n = a.shape, b.shape[1]
+    trans_a, lda = _operand(a)
+    trans_b, ldb = _operand(b)
+    gemm(_ROW_MAJOR, trans_a, trans_b, m, n, k, alpha, _address(a), lda, _address(b), ldb,
+         beta, _address(out), max(1, n))
+
+
 def _big(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether OpenBLAS would thread ``a @ b`` (then it goes to SciPy, see above)."""
+    """Whether OpenBLAS would thread ``a @ b``: only those repay a ctypes call."""
     # m·k·n is a.size * n for a matrix a; a vector a (gemv) reads all of b once.
     return (b.size >= THREADED_GEMV if a.ndim == 1
             else a.size * b.shape[1] > THREADED_GEMM)
-
-
-def _scipy_product(routines, a, b, out, alpha: float, beta: float) -> None:
-    gemm, gemv = routines
-    if a.ndim == 1:
-        # out = alpha * b.T @ a + beta * out, with b.T given to gemv as Fortran data.
-        matrix, trans = _as_fortran_transpose(b)
-        gemv(alpha, matrix, a, beta=beta, y=out, trans=trans, overwrite_y=1)
-        return
-    # C-ordered out is out.T in Fortran order, and out.T = b.T @ a.T.
-    first, trans_a = _as_fortran_transpose(b)
-    second, trans_b = _as_fortran_transpose(a)
-    gemm(alpha, first, second, beta=beta, c=out.T, trans_a=trans_a, trans_b=trans_b,
-         overwrite_c=1)
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``a @ b`` written into ``out`` (``a`` a matrix, or a vector for ``v @ M``)."""
     routines = _in_place_routines(a, b, out) if _big(a, b) else None
     if routines is not None:
-        _scipy_product(routines, a, b, out, 1.0, 0.0)
+        _blas_product(routines, a, b, out, 1.0, 0.0)
         return out
     return _numpy_product(a, b, out)
 
@@ -125,7 +200,7 @@ def affine(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None,
            out: np.ndarray) -> np.ndarray:
     """``x @ kernel + bias`` written into ``out`` (``bias`` None: the product alone).
 
-    On SciPy's BLAS the bias is copied into ``out`` and gemm adds the product to it
+    Through CBLAS the bias is copied into ``out`` and gemm adds the product to it
     (beta = 1): one write pass over ``out`` instead of reading and writing it again
     after the product. Same sums, added in another order: equal up to rounding.
     """
@@ -134,23 +209,23 @@ def affine(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None,
         _numpy_product(x, kernel, out)
     elif bias is not None and bias.dtype == out.dtype:
         np.copyto(out, bias)
-        _scipy_product(routines, x, kernel, out, 1.0, 1.0)
+        _blas_product(routines, x, kernel, out, 1.0, 1.0)
         return out
     else:
-        _scipy_product(routines, x, kernel, out, 1.0, 0.0)
+        _blas_product(routines, x, kernel, out, 1.0, 0.0)
     if bias is not None:
         out += bias
     return out
 
 
 def matmul_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float) -> np.ndarray:
-    """``out += alpha * (a @ b)`` in one BLAS call; needs ``fusion_available()``.
+    """``out += alpha * (a @ b)`` in one BLAS call when ``fusion_available()``.
 
     Falls back to a product and an add when the operands cannot go to BLAS as they are.
     """
     routines = _in_place_routines(a, b, out)
     if routines is not None:
-        _scipy_product(routines, a, b, out, alpha, 1.0)
+        _blas_product(routines, a, b, out, alpha, 1.0)
         return out
     out += alpha * (a @ b)
     return out

@@ -257,7 +257,7 @@ class Sequential:
             self._flatten_variables()
             self._resolve_metrics()
             if self.count_params() >= blas.FUSED_SGD_MIN_PARAMS:
-                blas.fusion_available()  # loads SciPy's BLAS (0.2 s) now, not in a fit step
+                blas.fusion_available()  # binds NumPy's CBLAS now, not in a fit step
 
     def _resolve_metrics(self):
         units = self.output_shape[-1] if self.built else None

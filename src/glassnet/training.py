@@ -65,7 +65,7 @@ class Trainer:
     def can_fuse_sgd(self, callbacks) -> bool:
         """Whether ``fit``'s steps can be plain SGD applied inside the gradient products.
 
-        That needs SciPy's BLAS, an SGD step that is ``w -= lr * g`` alone, a model big
+        That needs NumPy's OpenBLAS (``blas.fusion_available``), an SGD step that is ``w -= lr * g`` alone, a model big
         enough for it to pay, every trainable Variable a Dense kernel or bias that no
         regularizer touches, every Dense in the backward pass trainable, and no callback
         reading ``Variable.grad``.
@@ -77,7 +77,7 @@ class Trainer:
                 and not self.regularized and not model.profile_layers
                 and not any(c.reads_gradients for c in callbacks)
                 and sum(v.value.size for v in trainable) >= blas.FUSED_SGD_MIN_PARAMS
-                and blas.fusion_available()):  # last: it imports SciPy
+                and blas.fusion_available()):
             return False
         from glassnet.layers import Dense
 
