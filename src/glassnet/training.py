@@ -65,10 +65,10 @@ class Trainer:
     def can_fuse_sgd(self, callbacks) -> bool:
         """Whether ``fit``'s steps can be plain SGD applied inside the gradient products.
 
-        That needs NumPy's OpenBLAS (``blas.fusion_available``), an SGD step that is ``w -= lr * g`` alone, a model big
-        enough for it to pay, every trainable Variable a Dense kernel or bias that no
-        regularizer touches, every Dense in the backward pass trainable, and no callback
-        reading ``Variable.grad``.
+        That needs NumPy's OpenBLAS (``blas.fusion_available``), an SGD step that is
+        ``w -= lr * g`` alone, a model big enough for it to pay, every trainable Variable
+        a Dense kernel or bias that no regularizer touches, every Dense in the backward
+        pass trainable, and no callback reading ``Variable.grad``.
         """
         model = self.model
         optimizer = model.optimizer
