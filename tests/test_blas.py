@@ -78,20 +78,23 @@ def test_matmul_matches_numpy_in_every_layout_the_engine_uses(dtype, shape):
         np.testing.assert_allclose(fused, before - 0.5 * (a.astype(np.float64) @ b), **tol)
 
 
-def test_big_products_go_through_cblas_and_small_ones_through_np_dot(monkeypatch):
+def test_affine_sends_big_products_through_cblas_and_small_ones_to_np_dot(monkeypatch):
     calls = []
     original = blas._blas_product
     monkeypatch.setattr(blas, "_blas_product", lambda *a: calls.append(a) or original(*a))
+    bias = np.ones(512, np.float32)
     big = np.ones((128, 784), np.float32), np.ones((784, 512), np.float32)
-    blas.matmul(*big, np.empty((128, 512), np.float32))
+    blas.affine(*big, bias, np.empty((128, 512), np.float32))
     assert len(calls) == 1
     small = np.ones((32, 64), np.float32), np.ones((64, 25), np.float32)
-    blas.matmul(*small, np.empty((32, 25), np.float32))
+    blas.affine(*small, bias[:25], np.empty((32, 25), np.float32))
+    blas.matmul(*big, np.empty((128, 512), np.float32))  # plain products: always np.dot
     assert len(calls) == 1
     # mixed dtypes or a strided out cannot go to BLAS as they are: NumPy computes them
     out = np.empty((128, 1024), np.float32)[:, ::2]
-    np.testing.assert_array_equal(blas.matmul(*big, out), big[0] @ big[1])
-    assert len(calls) == 1
+    np.testing.assert_array_equal(blas.affine(*big, bias, out), big[0] @ big[1] + bias)
+    wide = np.empty((128, 1024))[:, ::2]
+    np.testing.assert_array_equal(blas.affine(*big, bias, wide), big[0] @ big[1] + bias)
 
 
 def test_glassnet_blas_numpy_turns_cblas_off(monkeypatch):

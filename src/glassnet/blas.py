@@ -18,8 +18,9 @@ Where NumPy was built on another BLAS (Accelerate, MKL, a system library) the li
 is not found, ``fusion_available()`` is False and everything runs on ``np.dot``;
 ``GLASSNET_BLAS=numpy`` asks for that on purpose.
 
-Small products stay on ``np.dot`` either way: a ``ctypes`` call costs about two
-microseconds more, which only products big enough for OpenBLAS to thread can afford.
+Plain products (``matmul``) stay on ``np.dot``, the same library for less: a ``ctypes``
+call costs about two microseconds more. ``affine`` takes the ``ctypes`` route only for
+products big enough for OpenBLAS to thread, where saving a pass over the output pays.
 """
 
 from __future__ import annotations
@@ -30,10 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-# OpenBLAS runs gemm on one thread while m*n*k <= 65536 * 4 and gemv while
-# m*n < 2304 * 4 (interface/gemm.c, interface/gemv.c, GEMM_MULTITHREAD_THRESHOLD = 4).
+# OpenBLAS runs gemm on one thread while m*n*k <= 65536 * 4 (interface/gemm.c,
+# GEMM_MULTITHREAD_THRESHOLD = 4).
 THREADED_GEMM = 65536 * 4
-THREADED_GEMV = 2304 * 4
 
 # Below this many trainable parameters, SGD's separate update pass costs less than the
 # extra BLAS calls of fusing it into the gradient products.
@@ -118,77 +118,65 @@ def fusion_available() -> bool:
     return bool(_load_routines())
 
 
-def _in_place_routines(a: np.ndarray, b: np.ndarray, out: np.ndarray):
-    """The (gemm, gemv) that can write ``a @ b`` into ``out`` as they are, else None.
-
-    That needs one float dtype, a writeable C-contiguous ``out``, operands that are C-
-    or Fortran-contiguous (read through BLAS's transpose flag) and no empty dimension.
-    """
-    routines = (_routines if _routines is not None else _load_routines()).get(out.dtype)
-    if (routines is None or a.dtype != out.dtype or b.dtype != out.dtype
-            or out.size == 0 or a.size == 0):
-        return None
-    flags_out, flags_a, flags_b = out.flags, a.flags, b.flags
-    if (flags_out.c_contiguous and flags_out.writeable
-            and (flags_a.c_contiguous or flags_a.f_contiguous)
-            and (flags_b.c_contiguous or flags_b.f_contiguous)):
-        return routines
-    return None
-
-
-def _address(m: np.ndarray) -> int:
-    """Address of m's first element (about 0.3 µs, against 1 µs for ``m.ctypes.data``)."""
-    if not m.flags.c_contiguous:
-        m = m.T  # Fortran-ordered: its transpose is C-ordered and starts at the same byte
+def _pointer(m: np.ndarray) -> int:
+    """Address of a C-ordered m's first element (0.3 µs; ``m.ctypes.data`` takes 1 µs)."""
     if m.flags.writeable:
         return ctypes.addressof(ctypes.c_char.from_buffer(m))
     return m.ctypes.data
 
 
-def _operand(m: np.ndarray) -> tuple[int, int]:
-    """(transpose flag, leading dimension) of m for row-major CBLAS."""
-    if m.flags.c_contiguous:
-        return _NO_TRANS, max(1, m.shape[-1])
-    return _TRANS, max(1, m.shape[0])  # Fortran-ordered: m.T is row-major
+def _blas_product(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float,
+                  beta: float) -> bool:
+    """``out = alpha * a @ b + beta * out`` in one CBLAS call; False if it cannot be.
 
-
-def _blas_product(routines, a, b, out, alpha: float, beta: float) -> None:
-    """out = alpha * a @ b + beta * out, in one CBLAS call (checks done by the caller)."""
+    CBLAS gets only what it can read as it is: one float dtype, a writeable C-ordered
+    ``out``, operands that are C-ordered or Fortran-ordered (a transposed view: read
+    through the transpose flag, from its C-ordered transpose's address), nothing empty.
+    """
+    routines = (_routines if _routines is not None else _load_routines()).get(out.dtype)
+    flags_out = out.flags
+    if (routines is None or a.dtype != out.dtype or b.dtype != out.dtype
+            or not (flags_out.c_contiguous and flags_out.writeable)
+            or out.size == 0 or a.size == 0 or b.ndim != 2):
+        return False
+    flags_b = b.flags
+    if flags_b.c_contiguous:
+        trans_b, b_rows = _NO_TRANS, b
+    elif flags_b.f_contiguous:
+        trans_b, b_rows = _TRANS, b.T
+    else:
+        return False
     gemm, gemv = routines
-    if a.ndim == 1:
-        # out (n,) = alpha * b.T @ a + beta * out; b is (k, n).
-        k, n = b.shape
-        if b.flags.c_contiguous:
-            gemv(_ROW_MAJOR, _TRANS, k, n, alpha, _address(b), max(1, n), _address(a), 1,
-                 beta, _address(out), 1)
-        else:  # b.T is a row-major (n, k) matrix
-            gemv(_ROW_MAJOR, _NO_TRANS, n, k, alpha, _address(b), max(1, k), _address(a), 1,
-                 beta, _address(out), 1)
-        return
+    if a.ndim == 1:  # out (n,) = alpha * b.T @ a + beta * out, a gemv on b's rows
+        if not a.flags.c_contiguous:
+            return False
+        k, n = b_rows.shape
+        gemv(_ROW_MAJOR, _TRANS if trans_b == _NO_TRANS else _NO_TRANS, k, n, alpha,
+             _pointer(b_rows), n, _pointer(a), 1, beta, _pointer(out), 1)
+        return True
+    flags_a = a.flags
+    if flags_a.c_contiguous:
+        trans_a, a_rows = _NO_TRANS, a
+    elif flags_a.f_contiguous:
+        trans_a, a_rows = _TRANS, a.T
+    else:
+        return False
     (m, k), n = a.shape, b.shape[1]
-    trans_a, lda = _operand(a)
-    trans_b, ldb = _operand(b)
-    gemm(_ROW_MAJOR, trans_a, trans_b, m, n, k, alpha, _address(a), lda, _address(b), ldb,
-         beta, _address(out), max(1, n))
+    gemm(_ROW_MAJOR, trans_a, trans_b, m, n, k, alpha, _pointer(a_rows), a_rows.shape[1],
+         _pointer(b_rows), b_rows.shape[1], beta, _pointer(out), n)
+    return True
 
 
 def _big(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether OpenBLAS would thread ``a @ b``: only those repay a ctypes call."""
-    # m·k·n is a.size * n for a matrix a; a vector a (gemv) reads all of b once.
-    return (b.size >= THREADED_GEMV if a.ndim == 1
-            else a.size * b.shape[1] > THREADED_GEMM)
+    return a.size * b.shape[1] > THREADED_GEMM  # m·k·n
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``a @ b`` written into ``out`` (``a`` a matrix, or a vector for ``v @ M``)."""
-    routines = _in_place_routines(a, b, out) if _big(a, b) else None
-    if routines is not None:
-        _blas_product(routines, a, b, out, 1.0, 0.0)
-        return out
-    return _numpy_product(a, b, out)
+    """``a @ b`` written into ``out`` (``a`` a matrix, or a vector for ``v @ M``).
 
-
-def _numpy_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    NumPy's own call: it runs on the same OpenBLAS as the fused products, for less.
+    """
     if a.dtype == b.dtype == out.dtype and out.flags.c_contiguous:
         # np.dot skips matmul's ufunc machinery, about half a microsecond a call, a tenth
         # of a small network's layer; it needs one dtype and a C-contiguous out.
@@ -204,15 +192,11 @@ def affine(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None,
     (beta = 1): one write pass over ``out`` instead of reading and writing it again
     after the product. Same sums, added in another order: equal up to rounding.
     """
-    routines = _in_place_routines(x, kernel, out) if _big(x, kernel) else None
-    if routines is None:
-        _numpy_product(x, kernel, out)
-    elif bias is not None and bias.dtype == out.dtype:
+    if bias is not None and bias.dtype == out.dtype and x.ndim == 2 and _big(x, kernel):
         np.copyto(out, bias)
-        _blas_product(routines, x, kernel, out, 1.0, 1.0)
-        return out
-    else:
-        _blas_product(routines, x, kernel, out, 1.0, 0.0)
+        if _blas_product(x, kernel, out, 1.0, 1.0):
+            return out
+    matmul(x, kernel, out)
     if bias is not None:
         out += bias
     return out
@@ -223,9 +207,6 @@ def matmul_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float) -> n
 
     Falls back to a product and an add when the operands cannot go to BLAS as they are.
     """
-    routines = _in_place_routines(a, b, out)
-    if routines is not None:
-        _blas_product(routines, a, b, out, alpha, 1.0)
-        return out
-    out += alpha * (a @ b)
+    if not _blas_product(a, b, out, alpha, 1.0):
+        out += alpha * (a @ b)
     return out
