@@ -125,6 +125,19 @@ def _pointer(m: np.ndarray) -> int:
     return m.ctypes.data
 
 
+def _row_major(m: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """(transpose flag, the C-ordered array CBLAS reads) for m, or None if m is strided.
+
+    A Fortran-ordered m (a transposed view) is its C-ordered transpose, read transposed.
+    """
+    flags = m.flags
+    if flags.c_contiguous:
+        return _NO_TRANS, m
+    if flags.f_contiguous:
+        return _TRANS, m.T
+    return None
+
+
 def _blas_product(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float,
                   beta: float) -> bool:
     """``out = alpha * a @ b + beta * out`` in one CBLAS call; False if it cannot be.
@@ -139,28 +152,16 @@ def _blas_product(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float,
             or not (flags_out.c_contiguous and flags_out.writeable)
             or out.size == 0 or a.size == 0 or b.ndim != 2):
         return False
-    flags_b = b.flags
-    if flags_b.c_contiguous:
-        trans_b, b_rows = _NO_TRANS, b
-    elif flags_b.f_contiguous:
-        trans_b, b_rows = _TRANS, b.T
-    else:
+    layout_a, layout_b = _row_major(a), _row_major(b)
+    if layout_a is None or layout_b is None:
         return False
+    (trans_a, a_rows), (trans_b, b_rows) = layout_a, layout_b
     gemm, gemv = routines
     if a.ndim == 1:  # out (n,) = alpha * b.T @ a + beta * out, a gemv on b's rows
-        if not a.flags.c_contiguous:
-            return False
         k, n = b_rows.shape
         gemv(_ROW_MAJOR, _TRANS if trans_b == _NO_TRANS else _NO_TRANS, k, n, alpha,
              _pointer(b_rows), n, _pointer(a), 1, beta, _pointer(out), 1)
         return True
-    flags_a = a.flags
-    if flags_a.c_contiguous:
-        trans_a, a_rows = _NO_TRANS, a
-    elif flags_a.f_contiguous:
-        trans_a, a_rows = _TRANS, a.T
-    else:
-        return False
     (m, k), n = a.shape, b.shape[1]
     gemm(_ROW_MAJOR, trans_a, trans_b, m, n, k, alpha, _pointer(a_rows), a_rows.shape[1],
          _pointer(b_rows), b_rows.shape[1], beta, _pointer(out), n)
