@@ -17,8 +17,8 @@ import glassnet as gn
 from glassnet import blas
 from glassnet.callbacks import Callback
 
-if not blas.fusion_available():  # NumPy built on another BLAS: nothing here to test
-    pytest.skip("NumPy's OpenBLAS not found", allow_module_level=True)
+if not blas._numpy_openblas_files():  # NumPy built on another BLAS: nothing to test
+    pytest.skip("this NumPy ships no OpenBLAS of its own", allow_module_level=True)
 RNG = np.random.default_rng(0)
 
 
@@ -42,6 +42,12 @@ class CountsFusedSteps:
             self.calls += 1
             return original(*args)
         monkeypatch.setattr(blas, "matmul_add", counting)
+
+
+def test_numpys_own_openblas_is_found_and_bound():
+    # NumPy ships one (the module would have skipped otherwise): it must be usable.
+    assert blas.fusion_available()
+    assert set(blas._routines) == {np.dtype(np.float32), np.dtype(np.float64)}
 
 
 def _read_only(a):
