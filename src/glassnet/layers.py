@@ -324,10 +324,9 @@ class Dense(_BufferedLayer):
 
     def forward(self, x, training=False):
         # x (n, in) @ W (in, units) + b (units,) -> z (n, units); a = g(z)
-        bias = self.bias.value if self.use_bias else None
         if not training:
-            z = np.empty((x.shape[0], self.units), np.result_type(x.dtype, self.kernel.dtype))
-            return self.activation.forward(blas.affine(x, self.kernel.value, bias, z), z)
+            return self._infer(x, np.empty((x.shape[0], self.units),
+                                           np.result_type(x.dtype, self.kernel.dtype)))
         n = x.shape[0]
         buffers = self._buffers_for(n)
         if buffers.z is None:
@@ -336,7 +335,7 @@ class Dense(_BufferedLayer):
             in_place = self.activation.needs == "a"
             buffers.a = buffers.z if in_place else np.empty_like(buffers.z)
         z, a = buffers.z, buffers.a
-        blas.affine(x, self.kernel.value, bias, z)
+        blas.affine(x, self.kernel.value, self.bias.value if self.use_bias else None, z)
         if a is not z or self.activation is not gnactivations.linear:
             self.activation.forward(z, a)
         self._x, self._z, self._a = x, z, a
@@ -353,6 +352,10 @@ class Dense(_BufferedLayer):
         if z is None or z.dtype != x.dtype:
             z = buffers.z = np.empty((x.shape[0], self.units),
                                      dtype=np.result_type(x.dtype, self.kernel.dtype))
+        return self._infer(x, z)
+
+    def _infer(self, x, z):
+        """g(x @ W + b) computed in z (inference: nothing kept for a backward pass)."""
         blas.affine(x, self.kernel.value, self.bias.value if self.use_bias else None, z)
         return self.activation.forward(z, z)
 

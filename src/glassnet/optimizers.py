@@ -82,6 +82,11 @@ class Optimizer:
     def slot_initial_value(self, name: str) -> float:
         return 0.0
 
+    def fusable(self) -> bool:
+        """Whether a step is ``w -= lr * g`` alone, which a gradient product can apply
+        itself (``fit`` then fuses it; see ``glassnet.blas``). Only plain SGD says yes."""
+        return False
+
     def _advance_schedule(self) -> None:
         """Set the learning rate of the coming step from the schedule, if there is one."""
         if self._schedule is not None:
@@ -142,11 +147,8 @@ class SGD(Optimizer):
         return ("momentum",) if self.momentum else ()
 
     def fusable(self) -> bool:
-        """Whether a step is ``w -= lr * g`` alone, which a gradient product can apply itself.
-
-        True for SGD without momentum, weight decay or clipping (not for subclasses,
-        which may change ``update``).
-        """
+        """True without momentum, weight decay or clipping (not for subclasses, which
+        may change ``update``)."""
         return (type(self) is SGD and not self.momentum and not self.weight_decay
                 and self.clipnorm is None and self.clipvalue is None
                 and self.global_clipnorm is None)

@@ -43,7 +43,9 @@ class Trainer:
         # The backward pass as a fixed list of (layer, need_dx), planned once: with a
         # fused output the last Dense (or Activation) is handled by the loss step.
         last = len(layers) - 1 - (self.fused is not None)
-        self._backward_plan = [(layers[i], i > self.first_backward)
+        # The third entry: whether the layer has weights (a fused SGD step passes those
+        # layers the rate), decided here rather than by building a list every step.
+        self._backward_plan = [(layers[i], i > self.first_backward, bool(layers[i].weights))
                                for i in range(last, self.first_backward - 1, -1)]
         self._output_needs_dx = len(layers) - 1 > self.first_backward
 
@@ -73,7 +75,7 @@ class Trainer:
         model = self.model
         optimizer = model.optimizer
         trainable = model.trainable_variables
-        if not (getattr(optimizer, "fusable", None) and optimizer.fusable()
+        if not (optimizer.fusable()
                 and not self.regularized and not model.profile_layers
                 and not any(c.reads_gradients for c in callbacks)
                 and sum(v.value.size for v in trainable) >= blas.FUSED_SGD_MIN_PARAMS
@@ -82,7 +84,7 @@ class Trainer:
         from glassnet.layers import Dense
 
         in_plan = [self.layers[-1]] if self.fused == "dense" else []
-        in_plan += [layer for layer, _ in self._backward_plan]
+        in_plan += [layer for layer, _, _ in self._backward_plan]
         fused = {id(v) for layer in in_plan if isinstance(layer, Dense) for v in layer.weights}
         with_weights = [layer for layer in in_plan if layer.weights]
         return (all(isinstance(layer, Dense) for layer in with_weights)
@@ -110,16 +112,16 @@ class Trainer:
         else:
             value = model.loss.value_and_grad(y, output, sample_weight, grad)
         if profile:
-            for layer, need_dx in self._backward_plan:
+            for layer, need_dx, _ in self._backward_plan:
                 start = time.perf_counter()
                 grad = layer.backward(grad, need_dx)
                 model.last_step_timing[layer.name] = time.perf_counter() - start
         elif sgd_rate is None:
-            for layer, need_dx in self._backward_plan:
+            for layer, need_dx, _ in self._backward_plan:
                 grad = layer.backward(grad, need_dx)
         else:
-            for layer, need_dx in self._backward_plan:
-                grad = (layer.backward(grad, need_dx, sgd_rate) if layer.weights
+            for layer, need_dx, has_weights in self._backward_plan:
+                grad = (layer.backward(grad, need_dx, sgd_rate) if has_weights
                         else layer.backward(grad, need_dx))
         for variable in self.regularized:
             value += variable.regularizer.penalty(variable.value)
