@@ -49,12 +49,16 @@ def test_a_run_with_nothing_to_rebuild_from_says_what_is_missing(tmp_path):
         data_for_run(store, record)
 
 
-def test_the_recorded_architecture_rebuilds_a_model_whose_names_and_config_say_nothing(tmp_path):
-    """No logged model, no train config: the watch's model config and the snapshot suffice."""
+def _coffee_and_adapted_normalization():
     x, y = gn.datasets.load_coffee()
-    y = y.astype(np.float32)
     norm = gn.layers.Normalization(name="scale")
     norm.adapt(x)
+    return x, y.astype(np.float32), norm
+
+
+def test_the_recorded_architecture_rebuilds_a_model_whose_names_and_config_say_nothing(tmp_path):
+    """No logged model, no train config: the watch's model config and the snapshot suffice."""
+    x, y, norm = _coffee_and_adapted_normalization()
     model = gn.Sequential([gn.layers.Input(shape=(2,)), norm,
                            gn.layers.Dense(3, activation="tanh", name="zeta"),
                            gn.layers.Dense(1, activation="sigmoid", name="alpha")])
@@ -79,10 +83,7 @@ def test_the_recorded_architecture_rebuilds_a_model_whose_names_and_config_say_n
 
 
 def test_snapshots_keep_scalars_and_older_ones_with_shape_1_still_load(tmp_path):
-    x, y = gn.datasets.load_coffee()
-    y = y.astype(np.float32)
-    norm = gn.layers.Normalization(name="scale")
-    norm.adapt(x)
+    x, y, norm = _coffee_and_adapted_normalization()
     model = gn.Sequential([gn.layers.Input(shape=(2,)), norm,
                            gn.layers.Dense(1, activation="sigmoid", name="out")])
     model.compile(optimizer="sgd", loss="binary_crossentropy")
