@@ -126,6 +126,78 @@ def test_matmul_add_is_out_plus_alpha_times_the_product(transposed):
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
 
 
+class CountsPreparations:
+    """Counts the checked preparations of CBLAS calls (a cached call skips them)."""
+
+    def __init__(self, monkeypatch):
+        self.calls = 0
+        original = blas._cblas_call
+
+        def counting(*args):
+            self.calls += 1
+            return original(*args)
+        monkeypatch.setattr(blas, "_cblas_call", counting)
+
+
+def test_a_cached_product_follows_its_arrays_contents_and_alpha(monkeypatch):
+    a = RNG.standard_normal((40, 50)).astype(np.float32)
+    b = RNG.standard_normal((40, 30)).astype(np.float32)
+    out = RNG.standard_normal((50, 30)).astype(np.float32)
+    cache, counter = blas.CachedProduct(), CountsPreparations(monkeypatch)
+    a_t = a.T  # one view object, as Dense keeps its input's transpose
+    for alpha in (-0.5, -0.25, 2.0):
+        a[...] = RNG.standard_normal(a.shape)  # new contents, same arrays
+        b[...] = RNG.standard_normal(b.shape)
+        expected = out.astype(np.float64) + alpha * (a.T.astype(np.float64) @ b)
+        blas.matmul_add(a_t, b, out, alpha, cache)
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    assert counter.calls == 1  # checked and converted once, then repeated
+
+
+def test_a_cached_product_prepares_again_for_other_arrays(monkeypatch):
+    def arrays():  # big enough for affine's CBLAS route
+        return (RNG.standard_normal((128, 300)).astype(np.float32),
+                RNG.standard_normal((300, 200)).astype(np.float32),
+                RNG.standard_normal(200).astype(np.float32),
+                np.empty((128, 200), np.float32))
+    cache, counter = blas.CachedProduct(), CountsPreparations(monkeypatch)
+    first, second = arrays(), arrays()
+    blas.affine(*first, cache)
+    kept = first[3].copy()
+    for _ in range(2):
+        blas.affine(*second, cache)
+        x, kernel, bias, out = second
+        np.testing.assert_allclose(out, x.astype(np.float64) @ kernel + bias,
+                                   rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(first[3], kept)  # the old out is left alone
+    assert counter.calls == 2
+    shorter = np.empty((100, 200), np.float32)  # a new out of another shape
+    blas.matmul_add(x[:100], kernel, shorter, 1.0, cache)
+    assert counter.calls == 3
+
+
+def test_a_cached_product_declines_what_cblas_cannot_read():
+    cache = blas.CachedProduct()
+    a = RNG.standard_normal((8, 6)).astype(np.float32)
+    b = RNG.standard_normal((6, 4)).astype(np.float32)
+    strided = np.zeros((8, 8), np.float32)[:, ::2]
+    assert not cache(a, b, strided, 1.0, 0.0)
+    assert not cache(a, b.astype(np.float64), np.zeros((8, 4)), 1.0, 0.0)
+    out = np.zeros((8, 4), np.float32)
+    assert cache(a, b, out, 1.0, 0.0)
+    np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-5)
+
+
+def test_a_cached_bias_step_is_a_gemv():
+    dz = RNG.standard_normal((128, 30)).astype(np.float32)
+    ones, bias = np.ones(128, np.float32), RNG.standard_normal(30).astype(np.float32)
+    cache = blas.CachedProduct()
+    for _ in range(2):
+        expected = bias.astype(np.float64) - 0.1 * dz.sum(axis=0, dtype=np.float64)
+        blas.matmul_add(ones, dz, bias, -0.1, cache)
+        np.testing.assert_allclose(bias, expected, rtol=1e-5, atol=1e-5)
+
+
 # -- fused SGD in fit ------------------------------------------------------------------
 def _model(optimizer=None, sizes=(6, 16, 8, 3), **dense):
     model = gn.Sequential([gn.Input((sizes[0],))]
@@ -186,6 +258,25 @@ def test_fused_steps_are_w_minus_lr_times_the_gradient(float64, monkeypatch):
         by_hand.set_weights([v.value - 0.1 * grads[v.path] for v in by_hand.trainable_variables])
     for a, b in zip(model.get_weights(), by_hand.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_fused_steps_follow_new_weights_and_batch_sizes_between_fits(float64, monkeypatch):
+    # Cached CBLAS calls hold the arrays of the last fit: set_weights, a new batch size
+    # and refitting must land every update in the model's current arrays.
+    X, y = _data(n=120)
+    runs = []
+    for reads_gradients in (False, True):
+        monkeypatch.setattr(blas, "FUSED_SGD_MIN_PARAMS", 0)
+        model = _model(gn.optimizers.SGD(0.1))
+        model.set_weights(_model().get_weights() if not runs else runs[0][0])
+        callbacks = [ReadsGradients()] if reads_gradients else []
+        start = model.get_weights()
+        model.fit(X, y, batch_size=16, epochs=2, shuffle=False, verbose=0, callbacks=callbacks)
+        model.set_weights([w * 0.5 for w in model.get_weights()])
+        model.fit(X, y, batch_size=24, epochs=2, shuffle=False, verbose=0, callbacks=callbacks)
+        runs.append((start, model.get_weights()))
+    for a, b in zip(runs[0][1], runs[1][1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", ["schedule", "constraint"])

@@ -163,7 +163,7 @@ class Layer:
         # Copies (pickling by joblib, copy.deepcopy) carry the weights, not the training
         # buffers nor the arrays cached for the last backward pass.
         state = self.__dict__.copy()
-        for key in ("_buffers", "_x", "_z", "_a", "_mask", "_in_shape"):
+        for key in ("_buffers", "_x", "_x_t", "_z", "_a", "_mask", "_in_shape"):
             if key in state:
                 state[key] = {} if key == "_buffers" else None
         return state
@@ -234,10 +234,12 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, **kwargs) -> Input
 class _Buffers:
     """Arrays a layer writes into during training, for one batch size."""
 
-    __slots__ = ("z", "a", "dz", "dx", "mask", "ones")
+    __slots__ = ("z", "a", "dz", "dx", "mask", "ones", "products")
 
     def __init__(self):
         self.z = self.a = self.dz = self.dx = self.mask = self.ones = None
+        # Dense's CBLAS calls, kept ready across steps: forward, kernel step, bias step.
+        self.products: tuple[blas.CachedProduct, ...] | None = None
 
 
 class _BufferedLayer(Layer):
@@ -291,7 +293,7 @@ class Dense(_BufferedLayer):
         self.bias_constraint = gnconstraints.get(bias_constraint)
         self.kernel: Variable | None = None
         self.bias: Variable | None = None
-        self._x = self._z = self._a = None
+        self._x = self._x_t = self._z = self._a = None
 
     @property
     def activation_name(self) -> str:
@@ -334,11 +336,16 @@ class Dense(_BufferedLayer):
             # Activations that differentiate from their output run in place over z.
             in_place = self.activation.needs == "a"
             buffers.a = buffers.z if in_place else np.empty_like(buffers.z)
+            buffers.products = (blas.CachedProduct(), blas.CachedProduct(),
+                                 blas.CachedProduct())
         z, a = buffers.z, buffers.a
-        blas.affine(x, self.kernel.value, self.bias.value if self.use_bias else None, z)
+        blas.affine(x, self.kernel.value, self.bias.value if self.use_bias else None, z,
+                    buffers.products[0])
         if a is not z or self.activation is not gnactivations.linear:
             self.activation.forward(z, a)
-        self._x, self._z, self._a = x, z, a
+        if x is not self._x:  # one transposed view per input array, the same object each
+            self._x, self._x_t = x, x.T  # step, so the kernel step's product stays cached
+        self._z, self._a = z, a
         return a
 
     def forward_reusing(self, x):
@@ -391,11 +398,12 @@ class Dense(_BufferedLayer):
         if bias is not None and buffers.ones is None:
             buffers.ones = np.ones(dz.shape[0], dtype=dz.dtype)
         if sgd_rate is not None:
-            blas.matmul_add(self._x.T, dz, kernel.value, -sgd_rate)
+            _, kernel_step, bias_step = buffers.products
+            blas.matmul_add(self._x_t, dz, kernel.value, -sgd_rate, kernel_step)
             if bias is not None:
-                blas.matmul_add(buffers.ones, dz, bias.value, -sgd_rate)
+                blas.matmul_add(buffers.ones, dz, bias.value, -sgd_rate, bias_step)
             return dx
-        blas.matmul(self._x.T, dz, kernel.grad)
+        blas.matmul(self._x_t, dz, kernel.grad)
         if kernel.regularizer is not None:
             kernel.regularizer.add_gradient(kernel.value, kernel.grad)
         if bias is not None:
