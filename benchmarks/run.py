@@ -52,7 +52,7 @@ THREADS = 2
 BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
 
 # workload: contestants after glassnet; "gemm_bound" is NumPy's products alone;
-# "glassnet-numpy" is glassnet without SciPy's BLAS (GLASSNET_BLAS=numpy, see glassnet/blas.py).
+# "glassnet-numpy" is glassnet without its CBLAS calls (GLASSNET_BLAS=numpy, see glassnet/blas.py).
 PLAN = {
     "w1": ["torch", "keras", "sklearn"],
     "w2": ["torch", "keras", "sklearn"],
