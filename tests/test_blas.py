@@ -33,15 +33,19 @@ class ReadsGradients(Callback):
         self.kernel_grads.append(self.model.layers[0].kernel.grad.copy())
 
 
-class CountsFusedSteps:
-    def __init__(self, monkeypatch):
+class CountsCalls:
+    """Counts the calls of one ``glassnet.blas`` function: ``matmul_add`` counts fused
+    steps, ``_cblas_call`` the checked preparations of a CBLAS call (a cached call
+    skips them)."""
+
+    def __init__(self, monkeypatch, name):
         self.calls = 0
-        original = blas.matmul_add
+        original = getattr(blas, name)
 
         def counting(*args):
             self.calls += 1
             return original(*args)
-        monkeypatch.setattr(blas, "matmul_add", counting)
+        monkeypatch.setattr(blas, name, counting)
 
 
 def test_numpys_own_openblas_is_found_and_bound():
@@ -126,24 +130,11 @@ def test_matmul_add_is_out_plus_alpha_times_the_product(transposed):
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
 
 
-class CountsPreparations:
-    """Counts the checked preparations of CBLAS calls (a cached call skips them)."""
-
-    def __init__(self, monkeypatch):
-        self.calls = 0
-        original = blas._cblas_call
-
-        def counting(*args):
-            self.calls += 1
-            return original(*args)
-        monkeypatch.setattr(blas, "_cblas_call", counting)
-
-
 def test_a_cached_product_follows_its_arrays_contents_and_alpha(monkeypatch):
     a = RNG.standard_normal((40, 50)).astype(np.float32)
     b = RNG.standard_normal((40, 30)).astype(np.float32)
     out = RNG.standard_normal((50, 30)).astype(np.float32)
-    cache, counter = blas.CachedProduct(), CountsPreparations(monkeypatch)
+    cache, counter = blas.CachedProduct(), CountsCalls(monkeypatch, "_cblas_call")
     a_t = a.T  # one view object, as Dense keeps its input's transpose
     for alpha in (-0.5, -0.25, 2.0):
         a[...] = RNG.standard_normal(a.shape)  # new contents, same arrays
@@ -160,7 +151,7 @@ def test_a_cached_product_prepares_again_for_other_arrays(monkeypatch):
                 RNG.standard_normal((300, 200)).astype(np.float32),
                 RNG.standard_normal(200).astype(np.float32),
                 np.empty((128, 200), np.float32))
-    cache, counter = blas.CachedProduct(), CountsPreparations(monkeypatch)
+    cache, counter = blas.CachedProduct(), CountsCalls(monkeypatch, "_cblas_call")
     first, second = arrays(), arrays()
     blas.affine(*first, cache)
     kept = first[3].copy()
@@ -220,7 +211,7 @@ def _fit_both(make, X, y, monkeypatch, **fit):
     fused, unfused = make(), make()
     fused.set_weights(start)
     unfused.set_weights(start)
-    counter = CountsFusedSteps(monkeypatch)
+    counter = CountsCalls(monkeypatch, "matmul_add")
     gn.utils.set_random_seed(7)
     fused.fit(X, y, verbose=0, **fit)
     calls = counter.calls
@@ -250,7 +241,7 @@ def test_fused_steps_are_w_minus_lr_times_the_gradient(float64, monkeypatch):
     model = _model(gn.optimizers.SGD(0.1))
     by_hand = _model()
     by_hand.set_weights(model.get_weights())
-    counter = CountsFusedSteps(monkeypatch)
+    counter = CountsCalls(monkeypatch, "matmul_add")
     model.fit(X, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
     assert counter.calls == 2 * 3 * 2  # batches 1 and 2 fused (3 layers, W and b); 3 not
     for start in (0, 16, 32):
@@ -316,7 +307,7 @@ def test_fit_stays_unfused_where_fusing_would_change_the_result(case, monkeypatc
         model.layers[0].trainable = False
         model.compile(optimizer=optimizer, loss=model.loss)
     frozen = model.layers[0].kernel.value.copy()
-    counter = CountsFusedSteps(monkeypatch)
+    counter = CountsCalls(monkeypatch, "matmul_add")
     model.fit(X, y, batch_size=20, epochs=2, verbose=0, callbacks=callbacks)
     if case == "frozen layer":  # the other layers fuse; the frozen one stays as it was
         assert counter.calls == 2 * 9 * 2 * 2
@@ -330,7 +321,7 @@ def test_a_big_model_fuses_by_default(monkeypatch):
     y = RNG.integers(0, 10, 64)
     model = _model(sizes=(100, 400, 10))  # 44,410 parameters
     assert model.count_params() >= blas.FUSED_SGD_MIN_PARAMS
-    counter = CountsFusedSteps(monkeypatch)
+    counter = CountsCalls(monkeypatch, "matmul_add")
     history = model.fit(X, y, batch_size=16, epochs=3, verbose=0)
     assert counter.calls == 3 * 3 * 2 * 2
     assert history.history["loss"][-1] < history.history["loss"][0]
