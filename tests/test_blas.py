@@ -179,6 +179,28 @@ def test_a_cached_product_declines_what_cblas_cannot_read():
     np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=1e-5)
 
 
+@pytest.mark.parametrize("case", ["inner sizes", "out shape", "gemv out", "3-D"])
+def test_shapes_that_do_not_chain_never_reach_cblas(case):
+    # CBLAS takes sizes on trust: a wrong out would be written past its end. These go
+    # to NumPy, whose own error names the shapes, and nothing is written.
+    a, b = np.ones((8, 6), np.float32), np.ones((6, 4), np.float32)
+    out = np.zeros((8, 4), np.float32)
+    if case == "inner sizes":
+        b = np.ones((5, 4), np.float32)
+    elif case == "out shape":
+        out = np.zeros((4, 8), np.float32)
+    elif case == "gemv out":
+        a, out = np.ones(6, np.float32), np.zeros(5, np.float32)
+    else:
+        a = np.ones((2, 8, 6), np.float32)
+    before = out.copy()
+    assert blas._cblas_call(a, b, out, 1.0, 1.0) is None
+    assert not blas.CachedProduct()(a, b, out, 1.0, 1.0)
+    with pytest.raises(ValueError):
+        blas.matmul_add(a, b, out, 1.0, blas.CachedProduct())
+    np.testing.assert_array_equal(out, before)
+
+
 def test_a_cached_bias_step_is_a_gemv():
     dz = RNG.standard_normal((128, 30)).astype(np.float32)
     ones, bias = np.ones(128, np.float32), RNG.standard_normal(30).astype(np.float32)

@@ -159,6 +159,9 @@ def _cblas_call(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float,
         return None
     (trans_a, a_rows), (trans_b, b_rows) = layout_a, layout_b
     gemm, gemv = routines
+    # CBLAS trusts the sizes it is given: shapes that do not chain go to NumPy's error.
+    if a.ndim > 2 or a.shape[-1] != b.shape[0] or out.shape != a.shape[:-1] + b.shape[1:]:
+        return None
     if a.ndim == 1:  # out (n,) = alpha * b.T @ a + beta * out, a gemv on b's rows
         k, n = b_rows.shape
         return gemv, (_ROW_MAJOR, _TRANS if trans_b == _NO_TRANS else _NO_TRANS, k, n, alpha,

@@ -238,8 +238,15 @@ class _Buffers:
 
     def __init__(self):
         self.z = self.a = self.dz = self.dx = self.mask = self.ones = None
-        # Dense's CBLAS calls, kept ready across steps: forward, kernel step, bias step.
+        # Dense's CBLAS calls, kept ready across steps (see _products).
         self.products: tuple[blas.CachedProduct, ...] | None = None
+
+
+def _products(buffers: _Buffers) -> tuple[blas.CachedProduct, ...]:
+    """A Dense layer's CBLAS calls for one batch size: forward, kernel step, bias step."""
+    if buffers.products is None:
+        buffers.products = (blas.CachedProduct(), blas.CachedProduct(), blas.CachedProduct())
+    return buffers.products
 
 
 class _BufferedLayer(Layer):
@@ -336,11 +343,9 @@ class Dense(_BufferedLayer):
             # Activations that differentiate from their output run in place over z.
             in_place = self.activation.needs == "a"
             buffers.a = buffers.z if in_place else np.empty_like(buffers.z)
-            buffers.products = (blas.CachedProduct(), blas.CachedProduct(),
-                                 blas.CachedProduct())
         z, a = buffers.z, buffers.a
         blas.affine(x, self.kernel.value, self.bias.value if self.use_bias else None, z,
-                    buffers.products[0])
+                    _products(buffers)[0])
         if a is not z or self.activation is not gnactivations.linear:
             self.activation.forward(z, a)
         if x is not self._x:  # one transposed view per input array, the same object each
@@ -398,7 +403,7 @@ class Dense(_BufferedLayer):
         if bias is not None and buffers.ones is None:
             buffers.ones = np.ones(dz.shape[0], dtype=dz.dtype)
         if sgd_rate is not None:
-            _, kernel_step, bias_step = buffers.products
+            _, kernel_step, bias_step = _products(buffers)
             blas.matmul_add(self._x_t, dz, kernel.value, -sgd_rate, kernel_step)
             if bias is not None:
                 blas.matmul_add(buffers.ones, dz, bias.value, -sgd_rate, bias_step)
