@@ -232,9 +232,10 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     NumPy's own call: it runs on the same OpenBLAS as the fused products, for less.
     """
     if a.dtype == b.dtype == out.dtype and out.flags.c_contiguous:
-        # np.dot skips matmul's ufunc machinery, about half a microsecond a call, a tenth
-        # of a small network's layer; it needs one dtype and a C-contiguous out.
-        return np.dot(a, b, out=out)
+        # ndarray.dot skips matmul's ufunc machinery (about half a microsecond a call, a
+        # tenth of a small network's layer) and np.dot's __array_function__ dispatch (a
+        # fifth of a microsecond more); it needs one dtype and a C-contiguous out.
+        return a.dot(b, out=out)
     return np.matmul(a, b, out=out)
 
 
