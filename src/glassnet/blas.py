@@ -172,8 +172,13 @@ def _cblas_call(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float,
 
 
 def _blas_product(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float,
-                  beta: float) -> bool:
-    """``out = alpha * a @ b + beta * out`` in one CBLAS call; False if it cannot be."""
+                  beta: float, cache: CachedProduct | None = None) -> bool:
+    """``out = alpha * a @ b + beta * out`` in one CBLAS call; False if it cannot be.
+
+    With ``cache`` (a call site's ``CachedProduct``) the prepared call is reused.
+    """
+    if cache is not None:
+        return cache(a, b, out, alpha, beta)
     call = _cblas_call(a, b, out, alpha, beta)
     if call is None:
         return False
@@ -250,8 +255,7 @@ def affine(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None,
     """
     if bias is not None and bias.dtype == out.dtype and x.ndim == 2 and _big(x, kernel):
         np.copyto(out, bias)
-        if (cache(x, kernel, out, 1.0, 1.0) if cache is not None
-                else _blas_product(x, kernel, out, 1.0, 1.0)):
+        if _blas_product(x, kernel, out, 1.0, 1.0, cache):
             return out
     matmul(x, kernel, out)
     if bias is not None:
@@ -266,7 +270,6 @@ def matmul_add(a: np.ndarray, b: np.ndarray, out: np.ndarray, alpha: float,
     Falls back to a product and an add when the operands cannot go to BLAS as they are.
     ``cache``: the call site's ``CachedProduct``, for a product repeated on the same arrays.
     """
-    if not (cache(a, b, out, alpha, 1.0) if cache is not None
-            else _blas_product(a, b, out, alpha, 1.0)):
+    if not _blas_product(a, b, out, alpha, 1.0, cache):
         out += alpha * (a @ b)
     return out

@@ -345,7 +345,7 @@ class Dense(_BufferedLayer):
             buffers.a = buffers.z if in_place else np.empty_like(buffers.z)
         z, a = buffers.z, buffers.a
         blas.affine(x, self.kernel.value, self.bias.value if self.use_bias else None, z,
-                    (buffers.products or _products(buffers))[0])
+                    _products(buffers)[0])
         if a is not z or self.activation is not gnactivations.linear:
             self.activation.forward(z, a)
         if x is not self._x:  # one transposed view per input array, the same object each
@@ -403,7 +403,7 @@ class Dense(_BufferedLayer):
         if bias is not None and buffers.ones is None:
             buffers.ones = np.ones(dz.shape[0], dtype=dz.dtype)
         if sgd_rate is not None:
-            _, kernel_step, bias_step = buffers.products or _products(buffers)
+            _, kernel_step, bias_step = _products(buffers)
             blas.matmul_add(self._x_t, dz, kernel.value, -sgd_rate, kernel_step)
             if bias is not None:
                 blas.matmul_add(buffers.ones, dz, bias.value, -sgd_rate, bias_step)

@@ -40,11 +40,10 @@ class Trainer:
         self.constrained = [v for v in model.trainable_variables if v.constraint is not None]
         self._dz: dict[int, np.ndarray] = {}
         self._gather: dict[tuple, np.ndarray] = {}
-        # The backward pass as a fixed list of (layer, need_dx), planned once: with a
-        # fused output the last Dense (or Activation) is handled by the loss step.
+        # The backward pass as a fixed list of (layer, need_dx, has_weights), planned once:
+        # with a fused output the last Dense (or Activation) is handled by the loss step;
+        # has_weights says which layers a fused SGD step passes the rate to.
         last = len(layers) - 1 - (self.fused is not None)
-        # The third entry: whether the layer has weights (a fused SGD step passes those
-        # layers the rate), decided here rather than by building a list every step.
         self._backward_plan = [(layers[i], i > self.first_backward, bool(layers[i].weights))
                                for i in range(last, self.first_backward - 1, -1)]
         self._output_needs_dx = len(layers) - 1 > self.first_backward
