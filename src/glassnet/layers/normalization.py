@@ -1,0 +1,78 @@
+"""Normalization: standardises each feature with a mean and variance from ``adapt``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from glassnet.backend import epsilon
+from glassnet.errors import ConfigError, DataError
+from glassnet.layers.base import Layer
+
+
+class Normalization(Layer):
+    """Standardises each feature: ``(x - mean) / max(sqrt(variance), epsilon)``.
+
+    Call ``adapt(data)`` to compute the mean and variance, or pass them. A feature
+    with zero variance is divided by epsilon (as Keras), so it never gives inf or NaN.
+    """
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            # axis=None (one mean for all features) is not implemented: refuse, not ignore.
+            raise ConfigError(f"Normalization normalizes each feature of the last axis: axis "
+                              f"must be -1 (or the last axis' index), got {axis!r}")
+        if (mean is None) != (variance is None):
+            raise ConfigError("Normalization needs both mean and variance, or neither")
+        self.axis = axis
+        self.invert = bool(invert)
+        self._given = (mean, variance)
+        self.mean = self.variance = self.count = None
+
+    def build(self, input_shape):
+        if self.axis not in (-1, len(input_shape) - 1):
+            raise ConfigError(f"Normalization {self.name!r} normalizes the last axis of input "
+                              f"{tuple(input_shape)}: axis must be -1 or "
+                              f"{len(input_shape) - 1}, got {self.axis}")
+        features = (input_shape[-1],)
+        self.mean = self.add_weight("mean", features, "zeros", trainable=False)
+        self.variance = self.add_weight("variance", features, "ones", trainable=False)
+        self.count = self.add_weight("count", (), "zeros", trainable=False)
+        if self._given[0] is not None:
+            self.mean.assign(np.broadcast_to(np.asarray(self._given[0], float), features))
+            self.variance.assign(np.broadcast_to(np.asarray(self._given[1], float), features))
+        super().build(input_shape)
+
+    def adapt(self, data) -> None:
+        """Compute the per-feature mean and (population) variance of ``data``."""
+        data = np.asarray(data, dtype=np.float64)
+        if data.ndim == 1:
+            data = data.reshape(-1, 1)
+        if data.shape[0] == 0:
+            raise DataError("Normalization.adapt needs at least one sample, got an empty array")
+        if not np.isfinite(data).all():
+            raise DataError("Normalization.adapt got NaN or inf in its data")
+        if not self.built:
+            self.build((None,) + data.shape[1:])
+        flat = data.reshape(-1, data.shape[-1])
+        self.mean.assign(flat.mean(axis=0))
+        self.variance.assign(flat.var(axis=0))
+        self.count.assign(flat.shape[0])
+
+    def _denominator(self):
+        return np.maximum(np.sqrt(self.variance.value), epsilon()).astype(self.dtype)
+
+    def forward(self, x, training=False):
+        if self.invert:
+            return x * self._denominator() + self.mean.value
+        return (x - self.mean.value) / self._denominator()
+
+    def backward(self, dy, need_dx=True):
+        if not need_dx:
+            return None
+        return dy * self._denominator() if self.invert else dy / self._denominator()
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"axis": self.axis, "invert": self.invert})
+        return config
