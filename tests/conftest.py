@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # real Keras, where a test uses it
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 try:  # the package may not be installed in the venv yet; tests run against ./src
