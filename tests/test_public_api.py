@@ -33,8 +33,10 @@ PUBLIC = {
         "Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform", "INITIALIZERS",
         "Initializer", "LecunNormal", "LecunUniform", "Ones", "RandomNormal", "RandomUniform",
         "TruncatedNormal", "VarianceScaling", "Zeros", "get", "serialize"],
-    "glassnet.layers": ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer",
-                        "Layer", "Normalization", "deserialize", "serialize"],
+    "glassnet.layers": ["Activation", "BatchNormalization", "Dense", "Dropout", "Flatten",
+                        "GaussianNoise", "Input", "InputLayer", "Layer", "LeakyReLU",
+                        "Normalization", "ReLU", "Rescaling", "Softmax", "deserialize",
+                        "serialize"],
     "glassnet.losses": [
         "BinaryCrossentropy", "CategoricalCrossentropy", "Huber", "LOSSES", "Loss",
         "MeanAbsoluteError", "MeanSquaredError", "SparseCategoricalCrossentropy", "get",

@@ -23,10 +23,9 @@ def summary_text(model) -> str:
     for layer in model.layers:
         if shape is not None:
             shape = layer.compute_output_shape(shape)
-        kernel = getattr(layer, "kernel", None)
-        bias = getattr(layer, "bias", None)
-        n_weights = kernel.size if kernel is not None else 0
-        n_biases = bias.size if bias is not None else 0
+        kernels, biases = layer.weights_and_biases()
+        n_weights = sum(v.size for v in kernels)
+        n_biases = sum(v.size for v in biases)
         weights_total += n_weights
         biases_total += n_biases
         rows.append((f"{layer.name} ({type(layer).__name__})",

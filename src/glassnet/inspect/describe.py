@@ -29,10 +29,8 @@ def describe(model) -> Table:
                 name += " (not trained)"
             rows.append((layer.name, name, tuple(variable.shape), stats["count"],
                          *(stats[k] for k in COLUMNS[4:])))
-    weights = sum(v.size for layer in model.layers for v in layer.weights
-                  if v.path.endswith("/kernel"))
-    biases = sum(v.size for layer in model.layers for v in layer.weights
-                 if v.path.endswith("/bias"))
+    weights = sum(v.size for layer in model.layers for v in layer.weights_and_biases()[0])
+    biases = sum(v.size for layer in model.layers for v in layer.weights_and_biases()[1])
     return Table(COLUMNS, rows, title=f"Weights and biases of {model.name!r}",
                  notes=[f"{weights} weights and {biases} biases; std is the population std; "
                         f"neg_share = share of values < 0"])

@@ -82,6 +82,12 @@ def check_gradients(model, X, y, epsilon: float = 1e-6, max_per_variable: int = 
     if any(type(layer).__name__ == "Dropout" and layer.rate > 0 for layer in model.layers):
         raise ConfigError("check_gradients needs a deterministic loss: the model has Dropout, "
                           "whose random mask changes on every forward pass")
+    different = [layer.name for layer in model.layers
+                 if getattr(layer, "trains_differently", False)]
+    if different:
+        raise ConfigError(f"check_gradients compares the training pass with inference, but "
+                          f"layer(s) {', '.join(different)} compute a different function "
+                          f"in training (batch statistics or noise)")
     copy = float64_copy(model)
     X = np.asarray(X, dtype=np.float64)
     analytic = gradients(copy, X, y)

@@ -47,7 +47,13 @@ def forward(model, x) -> list[LayerPass]:
     passes = []
     for layer in model.layers:
         kind = type(layer).__name__
-        if kind == "Dense":
+        trace_forward = getattr(layer, "trace_forward", None)
+        if trace_forward is not None:
+            # The layer writes out its own textbook math (BatchNormalization, ReLU...).
+            a, extra = trace_forward(x)
+            passes.append(LayerPass(layer.name, kind, getattr(layer, "activation_name", None),
+                                    x, a, extra={**extra, "traced": True}))
+        elif kind == "Dense":
             W = layer.kernel.value.astype(np.float64)
             b = layer.bias.value.astype(np.float64) if layer.bias is not None else None
             z = x @ W if b is None else x @ W + b
@@ -113,6 +119,11 @@ def backward(model, passes: list[LayerPass]) -> np.ndarray:
     grad = None
     for i in range(len(passes) - 1, -1, -1):
         p = passes[i]
+        if p.extra.get("traced"):
+            if p.da is None:
+                p.da = grad
+            grad, p.extra["grads"] = layers[p.name].trace_backward(p.x, p.a, p.da, p.extra)
+            continue
         if p.dz is None:
             if p.da is None:
                 p.da = grad

@@ -1,7 +1,6 @@
 """Translating a Keras 3 model config (the ``config.json`` of a ``.keras`` file) to glassnet.
 
-Only Sequential models of InputLayer, Dense, Activation, Dropout, Flatten and
-Normalization are translated. Every setting is either carried over, known to be
+Only Sequential models of the layers in ``SUPPORTED_LAYERS`` are translated. Every setting is either carried over, known to be
 harmless at its value (``sparse: false``, ``quantization_config: null``...), or
 refused with an error naming the layer, the setting and its value: nothing a
 Keras model does is silently dropped, so a loaded model predicts what Keras did.
@@ -25,7 +24,9 @@ from glassnet import optimizers as gnoptimizers
 from glassnet import regularizers as gnregularizers
 from glassnet.errors import FileFormatError, GlassnetError
 
-SUPPORTED_LAYERS = ("Activation", "Dense", "Dropout", "Flatten", "InputLayer", "Normalization")
+SUPPORTED_LAYERS = ("Activation", "BatchNormalization", "Dense", "Dropout", "Flatten",
+                    "GaussianNoise", "InputLayer", "LeakyReLU", "Normalization", "ReLU",
+                    "Rescaling", "Softmax")
 _ANY = object()
 # Keras settings glassnet has no counterpart for, with the values at which they change
 # nothing (``_ANY``: no value changes predictions or training).
@@ -200,6 +201,36 @@ def _normalization(config, where, input_rank):
                                   invert=config.get("invert", False), **_common(config, where))
 
 
+# Keras BatchNormalization settings glassnet has not, harmless at these values.
+_BATCH_NORM_DEFAULTS = {"renorm": False, "renorm_clipping": None, "renorm_momentum": _ANY,
+                        "synchronized": False}
+_OBJECT_KEYS = (("_initializer", gninitializers, "initializer"),
+                ("_regularizer", gnregularizers, "regularizer"),
+                ("_constraint", gnconstraints, "constraint"))
+
+
+def _settings_layer(class_name, config, where):
+    """The layers whose Keras settings are glassnet's own keyword arguments."""
+    cls = gnlayers.LAYERS[class_name]
+    config = dict(config)
+    if class_name == "BatchNormalization":
+        for key, harmless in _BATCH_NORM_DEFAULTS.items():
+            value = config.pop(key, harmless)
+            if harmless is not _ANY and value != harmless:
+                raise _fail(where, f"BatchNormalization setting {key}={value!r} is not "
+                                   f"supported by glassnet")
+    common = _common(config, where)
+    kwargs = _kwargs_for(cls, {k: v for k, v in config.items()
+                               if k not in ("trainable", "dtype")}, where, class_name)
+    for key, value in kwargs.items():
+        for suffix, module, what in _OBJECT_KEYS:
+            if key.endswith(suffix):
+                lenient = what == "initializer"
+                kwargs[key] = _object(module, value, where, what, lenient=lenient) or \
+                    inspect.signature(cls.__init__).parameters[key].default
+    return cls(**kwargs, **common)
+
+
 def _input_shape(layer_config: dict, where: str) -> tuple:
     shape = layer_config.get("batch_shape", layer_config.get("batch_input_shape"))
     if not isinstance(shape, list) or len(shape) < 2 or \
@@ -245,6 +276,9 @@ def sequential_from_keras(config: dict, where: str, max_weights: int | None = No
             if class_name == "Normalization":
                 rank = 1 + len(input_shape) if input_shape else 2
                 layers.append(_normalization(layer_config, at, rank))
+            elif class_name in ("BatchNormalization", "GaussianNoise", "LeakyReLU", "ReLU",
+                                "Rescaling", "Softmax"):
+                layers.append(_settings_layer(class_name, layer_config, at))
             else:
                 builder = {"Dense": _dense, "Activation": _activation_layer,
                            "Dropout": _dropout, "Flatten": _flatten}[class_name]

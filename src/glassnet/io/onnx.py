@@ -9,7 +9,12 @@ Each layer becomes standard ONNX operators, for inference:
   ``Erf``), linear as nothing;
 - Normalization: ``Sub`` the mean, ``Div`` by ``max(sqrt(variance), epsilon)``
   computed here once (``Mul``/``Add`` when ``invert``);
-- Dropout: nothing (it is the identity at inference); Flatten: ``Flatten(axis=1)``.
+- Dropout: nothing (it is the identity at inference); Flatten: ``Flatten(axis=1)``;
+- layers with an ``onnx_nodes(graph, x, scope)`` method write their own nodes:
+  BatchNormalization as ``Mul``/``Add`` of its inference affine map, ReLU as
+  ``Where(x > threshold, Min(x, max_value), slope (x - threshold))``, LeakyReLU as
+  ``LeakyRelu(alpha=negative_slope)``, Softmax, Rescaling as ``Mul``/``Add``,
+  GaussianNoise as nothing.
 
 The batch axis is dynamic (``"batch"``). Initializers are named by Variable path
 (``"hidden/kernel"``), and the model's metadata records glassnet's version, the
@@ -86,6 +91,9 @@ def _layer(graph: _Graph, layer, x: str, input_rank: int) -> str:
     from glassnet import layers as gnlayers
 
     scope = layer.name
+    declared = getattr(layer, "onnx_nodes", None)
+    if declared is not None:  # the layer says its own translation (BatchNormalization...)
+        return declared(graph, x, scope)
     if isinstance(layer, gnlayers.Dense):
         z = graph.node("MatMul", [x, graph.constant(layer.kernel.path, layer.kernel.value)],
                        scope)

@@ -1,7 +1,9 @@
-"""Layers: Input, Dense, Activation, Dropout, Flatten, Normalization.
+"""Layers: Input, Dense, Activation, Dropout, Flatten, Normalization, BatchNormalization,
+ReLU, LeakyReLU, Softmax, GaussianNoise, Rescaling.
 
 One module a concept: ``base`` (Layer, Input, naming, training buffers), ``dense``,
-``core`` (layers without weights), ``normalization``. This package's namespace is what
+``core`` (layers without weights), ``normalization``, ``batch_normalization``,
+``activation_layers``, ``noise``, ``preprocessing``. This package's namespace is what
 users import, as ``tensorflow.keras.layers``.
 """
 
@@ -16,12 +18,18 @@ from glassnet.layers.base import (  # noqa: F401
     reset_names,
     unique_name,
 )
+from glassnet.layers.activation_layers import LeakyReLU, ReLU, Softmax
+from glassnet.layers.batch_normalization import BatchNormalization
 from glassnet.layers.core import Activation, Dropout, Flatten
 from glassnet.layers.dense import Dense
+from glassnet.layers.noise import GaussianNoise
 from glassnet.layers.normalization import Normalization
+from glassnet.layers.preprocessing import Rescaling
 
 LAYERS = {cls.__name__: cls for cls in (InputLayer, Dense, Activation, Dropout, Flatten,
                                         Normalization)}
+LAYERS.update({cls.__name__: cls for cls in (BatchNormalization, ReLU, LeakyReLU, Softmax,
+                                             GaussianNoise, Rescaling)})
 
 
 def deserialize(config: dict) -> Layer:
@@ -38,5 +46,6 @@ def serialize(layer: Layer) -> dict:
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
-__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer",
-           "Normalization", "deserialize", "serialize"]
+__all__ = ["Activation", "BatchNormalization", "Dense", "Dropout", "Flatten", "GaussianNoise",
+           "Input", "InputLayer", "Layer", "LeakyReLU", "Normalization", "ReLU", "Rescaling",
+           "Softmax", "deserialize", "serialize"]

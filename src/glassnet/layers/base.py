@@ -28,7 +28,10 @@ _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
 
 
 def _snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """Keras's automatic layer names: ``BatchNormalization`` -> ``batch_normalization``,
+    ``ReLU`` -> ``re_lu``, ``LeakyReLU`` -> ``leaky_re_lu``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(prefix: str) -> str:
@@ -118,6 +121,15 @@ class Layer:
                    if v.regularizer)
 
     # -- weights -------------------------------------------------------------------
+    def weights_and_biases(self) -> tuple[list[Variable], list[Variable]]:
+        """The Variables counted as weights and as biases (summary, describe).
+
+        By default the layer's ``kernel`` and ``bias``; BatchNormalization counts its
+        gamma as weights and its beta as biases.
+        """
+        kernel, bias = getattr(self, "kernel", None), getattr(self, "bias", None)
+        return ([kernel] if kernel is not None else []), ([bias] if bias is not None else [])
+
     @property
     def weights(self) -> list[Variable]:
         return list(self._weights)
