@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from frameworks import need
 
 import glassnet as gn
+from frameworks import need
 from glassnet.errors import ConfigError
-from glassnet.layers import (BatchNormalization, Dense, GaussianNoise, Input, LeakyReLU, ReLU,
-                             Rescaling, Softmax)
+from glassnet.layers import (
+    BatchNormalization,
+    Dense,
+    GaussianNoise,
+    Input,
+    LeakyReLU,
+    ReLU,
+    Rescaling,
+    Softmax,
+)
 from glassnet.regularizers import L1, L2
 
 
@@ -257,7 +265,8 @@ def test_gaussian_noise_passes_through_at_inference_as_keras():
     keras = need("keras")
     x = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
     theirs = keras.layers.GaussianNoise(0.4, seed=2)
-    np.testing.assert_array_equal(GaussianNoise(0.4, seed=2)(x), keras.ops.convert_to_numpy(theirs(x)))
+    np.testing.assert_array_equal(GaussianNoise(0.4, seed=2)(x),
+                                  keras.ops.convert_to_numpy(theirs(x)))
 
 
 def test_keras_file_with_every_new_layer_loads_and_predicts_alike(tmp_path):

@@ -9,6 +9,7 @@ users import, as ``tensorflow.keras.layers``.
 
 from __future__ import annotations
 
+from glassnet.layers.activation_layers import LeakyReLU, ReLU, Softmax
 from glassnet.layers.base import (  # noqa: F401
     Input,
     InputLayer,
@@ -18,7 +19,6 @@ from glassnet.layers.base import (  # noqa: F401
     reset_names,
     unique_name,
 )
-from glassnet.layers.activation_layers import LeakyReLU, ReLU, Softmax
 from glassnet.layers.batch_normalization import BatchNormalization
 from glassnet.layers.core import Activation, Dropout, Flatten
 from glassnet.layers.dense import Dense
