@@ -1,7 +1,8 @@
 """Translating a Keras 3 model config (the ``config.json`` of a ``.keras`` file) to glassnet.
 
-Only Sequential models of the layers in ``SUPPORTED_LAYERS`` are translated. Every
-setting is either carried over, known to be harmless at its value (``sparse: false``, ``quantization_config: null``...), or
+Only Sequential models of the layers in ``SUPPORTED_LAYERS`` are translated.
+Every setting is either carried over, known to be
+harmless at its value (``sparse: false``, ``quantization_config: null``...), or
 refused with an error naming the layer, the setting and its value: nothing a
 Keras model does is silently dropped, so a loaded model predicts what Keras did.
 
