@@ -14,8 +14,16 @@ import pytest
 import glassnet as gn
 from glassnet.inspect.gradcheck import float64_copy
 from glassnet.inspect.propagation import forward, output_gradient
-from glassnet.layers import (BatchNormalization, Dense, GaussianNoise, Input, LeakyReLU, ReLU,
-                             Rescaling, Softmax)
+from glassnet.layers import (
+    BatchNormalization,
+    Dense,
+    GaussianNoise,
+    Input,
+    LeakyReLU,
+    ReLU,
+    Rescaling,
+    Softmax,
+)
 from glassnet.summary import summary_text
 from glassnet.track import init
 
