@@ -213,9 +213,9 @@ def test_layer_rejects_input_of_the_wrong_width():
         layer(np.ones((2, 4)))
 
 
-@pytest.mark.parametrize("axis", [None, 0, (0, 1)])
+@pytest.mark.parametrize("axis", [0, (0, 1)])
 def test_normalization_refuses_axes_it_does_not_implement(axis):
-    with pytest.raises(gn.errors.ConfigError, match="axis must be -1"):
+    with pytest.raises(gn.errors.ConfigError, match=r"axis(=| must be -1)"):
         layer = Normalization(axis=axis)
         layer.build((None, 3))
 

@@ -294,3 +294,52 @@ def test_onnx_export_runs_alike_in_onnxruntime(tmp_path):
     session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     (out,) = session.run(None, {session.get_inputs()[0].name: x})
     np.testing.assert_allclose(out, model.predict(x), atol=1e-5)
+
+
+# -- Normalization(axis=None) --------------------------------------------------------------
+def test_normalization_axis_none_uses_one_mean_and_variance():
+    data = np.array([[1.0, 2.0], [3.0, 6.0]])
+    layer = gn.layers.Normalization(axis=None)
+    layer.adapt(data)
+    assert layer.mean.shape == () and layer.variance.shape == ()
+    assert layer.mean.numpy() == 3.0 and layer.variance.numpy() == pytest.approx(3.5)
+    np.testing.assert_allclose(layer(data), (data - 3.0) / np.sqrt(3.5), rtol=1e-6)
+    given = gn.layers.Normalization(axis=None, mean=[3.0], variance=4.0)
+    np.testing.assert_allclose(given(data), (data - 3.0) / 2.0)
+    with pytest.raises(ConfigError, match="takes one mean"):
+        gn.layers.Normalization(axis=None, mean=[1.0, 2.0], variance=[1.0, 1.0]).build((None, 2))
+
+
+def test_normalization_axis_none_equals_keras_in_the_regression_tutorial(tmp_path):
+    # tensorflow.org's regression tutorial: one column, Normalization(axis=None), adapt.
+    keras = need("keras")
+    horsepower = np.random.default_rng(0).uniform(40, 230, 50).astype(np.float32)
+    theirs = keras.layers.Normalization(axis=None)
+    theirs.adapt(horsepower)
+    ours = gn.layers.Normalization(input_shape=[1], axis=None)
+    ours.adapt(horsepower)
+    np.testing.assert_allclose(ours.mean.numpy(), keras.ops.convert_to_numpy(theirs.mean)
+                               .reshape(()), rtol=1e-6)
+    np.testing.assert_allclose(ours(horsepower[:5]), keras.ops.convert_to_numpy(
+        theirs(horsepower[:5])).reshape(5, -1), rtol=1e-5)
+    # a Keras file with it loads and predicts alike
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=(1,)), theirs, keras.layers.Dense(1)])
+    model.save(tmp_path / "hp.keras")
+    loaded = gn.io.load_keras(tmp_path / "hp.keras")
+    assert loaded.layers[0].axis is None
+    x = horsepower.reshape(-1, 1)
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x, verbose=0), rtol=1e-5)
+    # and the native file round-trips it
+    loaded.save(tmp_path / "hp.glassnet")
+    np.testing.assert_array_equal(gn.models.load_model(tmp_path / "hp.glassnet").predict(x),
+                                  loaded.predict(x))
+
+
+def test_check_gradients_refuses_layers_that_train_differently():
+    model = _network("float32")
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.build((None, 4))
+    with pytest.raises(ConfigError, match="batch_normalization, gaussian_noise, "
+                                          "batch_normalization_1 compute a different"):
+        gn.inspect.check_gradients(model, np.ones((4, 4)), np.zeros(4))

@@ -195,6 +195,11 @@ def _normalization(config, where, input_rank):
     _check_keys(config, {"axis", "mean", "variance", "invert"}, where, "Normalization")
     axis = config.get("axis", -1)
     axis = axis[0] if isinstance(axis, list) and len(axis) == 1 else axis
+    if axis in ([], None):  # Keras saves axis=None as ()
+        return gnlayers.Normalization(axis=None, mean=config.get("mean"),
+                                      variance=config.get("variance"),
+                                      invert=config.get("invert", False),
+                                      **_common(config, where))
     if axis not in (-1, input_rank - 1):
         raise _fail(where, f"Normalization over axis {config.get('axis')!r} is not supported "
                            f"(glassnet normalizes the last axis)")

@@ -278,7 +278,7 @@ def planned_weight_count(input_shape, layers) -> int:
         elif isinstance(layer, Flatten):
             shape = (shape[0], int(np.prod([int(d) for d in shape[1:]], dtype=object)))
         elif isinstance(layer, Normalization):
-            total += 2 * int(shape[-1]) + 1
+            total += 2 * (1 if layer.axis is None else int(shape[-1])) + 1
     return total
 
 

@@ -1,4 +1,8 @@
-"""Normalization: standardises each feature with a mean and variance from ``adapt``."""
+"""Normalization: standardises each feature with a mean and variance from ``adapt``.
+
+``axis=None`` uses one mean and one variance for every value, over all features
+(Keras's choice for a single input column: ``Normalization(axis=None)``).
+"""
 
 from __future__ import annotations
 
@@ -14,14 +18,17 @@ class Normalization(Layer):
 
     Call ``adapt(data)`` to compute the mean and variance, or pass them. A feature
     with zero variance is divided by epsilon (as Keras), so it never gives inf or NaN.
+    ``axis=-1`` (the default) keeps a mean and variance per feature; ``axis=None``
+    keeps one of each, over all values (scalars, as Keras's).
     """
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            # axis=None (one mean for all features) is not implemented: refuse, not ignore.
-            raise ConfigError(f"Normalization normalizes each feature of the last axis: axis "
-                              f"must be -1 (or the last axis' index), got {axis!r}")
+        if axis is not None and (isinstance(axis, bool) or
+                                 not isinstance(axis, (int, np.integer))):
+            raise ConfigError(f"Normalization normalizes each feature of the last axis "
+                              f"(axis=-1, or the last axis' index) or all values alike "
+                              f"(axis=None), got axis={axis!r}")
         if (mean is None) != (variance is None):
             raise ConfigError("Normalization needs both mean and variance, or neither")
         self.axis = axis
@@ -30,17 +37,22 @@ class Normalization(Layer):
         self.mean = self.variance = self.count = None
 
     def build(self, input_shape):
-        if self.axis not in (-1, len(input_shape) - 1):
+        if self.axis is not None and self.axis not in (-1, len(input_shape) - 1):
             raise ConfigError(f"Normalization {self.name!r} normalizes the last axis of input "
                               f"{tuple(input_shape)}: axis must be -1 or "
                               f"{len(input_shape) - 1}, got {self.axis}")
-        features = (input_shape[-1],)
+        features = () if self.axis is None else (input_shape[-1],)
         self.mean = self.add_weight("mean", features, "zeros", trainable=False)
         self.variance = self.add_weight("variance", features, "ones", trainable=False)
         self.count = self.add_weight("count", (), "zeros", trainable=False)
         if self._given[0] is not None:
-            self.mean.assign(np.broadcast_to(np.asarray(self._given[0], float), features))
-            self.variance.assign(np.broadcast_to(np.asarray(self._given[1], float), features))
+            for variable, given in zip((self.mean, self.variance), self._given):
+                value = np.asarray(given, float)
+                if self.axis is None and value.size != 1:
+                    raise ConfigError(f"Normalization {self.name!r} with axis=None takes one "
+                                      f"{variable.name}, got {value.size} values")
+                variable.assign(np.broadcast_to(value.reshape(()) if self.axis is None
+                                                else value, features))
         super().build(input_shape)
 
     def adapt(self, data) -> None:
@@ -54,7 +66,7 @@ class Normalization(Layer):
             raise DataError("Normalization.adapt got NaN or inf in its data")
         if not self.built:
             self.build((None,) + data.shape[1:])
-        flat = data.reshape(-1, data.shape[-1])
+        flat = data.reshape(-1) if self.axis is None else data.reshape(-1, data.shape[-1])
         self.mean.assign(flat.mean(axis=0))
         self.variance.assign(flat.var(axis=0))
         self.count.assign(flat.shape[0])
