@@ -202,6 +202,13 @@ class Sequential:
     trainable_weights = trainable_variables
 
     @property
+    def losses(self) -> list[np.ndarray]:
+        """The regularization penalties, one per regularized trainable Variable (Keras's
+        ``model.losses``): ``sum(model.losses)`` is what ``fit`` adds to the loss."""
+        return [np.asarray(v.regularizer.penalty(v.value), dtype=v.dtype)
+                for v in self.trainable_variables if v.regularizer is not None]
+
+    @property
     def non_trainable_variables(self) -> list[Variable]:
         trainable = {id(v) for v in self.trainable_variables}
         return [v for v in self.weights if id(v) not in trainable]

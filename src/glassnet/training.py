@@ -19,6 +19,7 @@ from glassnet import random as gnrandom
 from glassnet.callbacks import CallbackList, History, ProgbarLogger
 from glassnet.data_checks import as_float_array, check_features, check_finite, check_same_length
 from glassnet.errors import ConfigError, DataError
+from glassnet.fit_steps import EpochBatches, check_validation_freq, should_validate
 
 
 class Trainer:
@@ -280,7 +281,11 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         raise DataError("fit needs at least one sample, got an empty x")
 
     trainer = model._get_trainer()
-    steps = math.ceil(n / batch_size) if steps_per_epoch is None else int(steps_per_epoch)
+    _check_positive_int(initial_epoch, "initial_epoch", allow_zero=True)
+    check_validation_freq(validation_freq)
+    rng = gnrandom.generator()
+    batches = EpochBatches(n, batch_size, steps_per_epoch, shuffle, rng)
+    steps = batches.steps
     history = History()
     callback_list = [history]
     verbose = 1 if verbose == "auto" else verbose
@@ -294,22 +299,19 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     # Fused steps leave Variable.grad unwritten; each epoch's last batch runs unfused, so
     # after fit every grad holds the last batch's gradient, as without fusion.
     fuse = trainer.can_fuse_sgd(hooks.callbacks)
-    last_step = steps - 1
     metrics = model.metrics
-    rng = gnrandom.generator()
     full = np.arange(n)
     logs: dict = {}
 
     hooks.call("on_train_begin", logs)
     for epoch in range(initial_epoch, epochs):
         hooks.call("on_epoch_begin", epoch, {})
-        order = rng.permutation(n) if shuffle else None
+        epoch_steps = batches.epoch()
+        last_step = len(epoch_steps) - 1
         for metric in metrics:
             metric.reset_state()
         loss_sum, seen = 0.0, 0
-        for step in range(steps):
-            start = (step * batch_size) % n
-            stop = min(start + batch_size, n)
+        for step, start, stop, order in epoch_steps:
             if order is not None:
                 index = order[start:stop]
                 xb = trainer.gather(x, index, "x")
@@ -338,7 +340,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         logs = {"loss": loss_sum / max(seen, 1)}
         for metric in metrics:
             logs[metric.name] = metric.result()
-        if val is not None and (epoch + 1) % validation_freq == 0:
+        if val is not None and should_validate(epoch, validation_freq):
             val_logs = _evaluate_arrays(model, *val,
                                         batch_size=validation_batch_size or batch_size)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
