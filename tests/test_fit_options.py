@@ -8,9 +8,9 @@ import warnings
 
 import numpy as np
 import pytest
-from frameworks import need
 
 import glassnet as gn
+from frameworks import need
 from glassnet.errors import ConfigError
 from glassnet.fit_steps import EpochBatches
 
