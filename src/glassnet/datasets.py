@@ -98,14 +98,19 @@ def names() -> list[str]:
 def load_csv(path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Read a numeric CSV with a header row: (X, y, feature_names), y from column ``target``.
 
-    Errors name the file and say what is wrong: a missing file, an empty file, no such
-    column, a value that is not a number, or a missing value.
+    Errors name the file and say what is wrong: a missing file, a directory or device,
+    text that is not UTF-8, an empty file, no such column, a field longer than
+    ``MAX_CSV_FIELD`` characters, a value that is not a number, a missing value, or a
+    value beyond float32's range (the dtype the network trains in).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise NotFoundError(f"{path}: no such CSV file")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not a CSV file")
+    if not path.is_file():
+        raise DataError(f"{path}: is not a regular file (a device or a pipe?); give a CSV file")
+    rows = _read_rows(path)
     rows = [row for row in rows if row and any(cell.strip() for cell in row)]
     if not rows:
         raise DataError(f"{path}: the file is empty (expected a header row and data rows)")
@@ -115,6 +120,7 @@ def load_csv(path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     if len(rows) < 2:
         raise DataError(f"{path}: the file has a header but no data rows")
     values = np.empty((len(rows) - 1, len(header)))
+    limit = float(np.finfo(np.float32).max)
     for i, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise DataError(f"{path}: line {i} has {len(row)} values, the header has "
@@ -129,11 +135,36 @@ def load_csv(path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
             if math.isnan(number) or math.isinf(number):
                 raise DataError(f"{path}: line {i}, column {header[j]!r} is missing or not "
                                 f"finite ({cell!r}); fill or drop such rows first")
+            if abs(number) > limit:
+                raise DataError(f"{path}: line {i}, column {header[j]!r}: {cell} is beyond "
+                                f"float32's range (|x| <= {limit:.3g}); rescale the column")
             values[i - 2, j] = number
     column = header.index(target)
     features = [name for k, name in enumerate(header) if k != column]
     x = np.delete(values, column, axis=1).astype(np.float32)
     return x, values[:, column], features
+
+
+MAX_CSV_FIELD = csv.field_size_limit()  # 131,072 characters: Python's own default
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    """The rows of a CSV file, or a DataError naming the file, the line and the problem."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            try:
+                return list(reader)
+            except csv.Error as exc:
+                raise DataError(f"{path}: line {reader.line_num}: not a valid CSV row "
+                                f"({exc}; a field may hold at most {MAX_CSV_FIELD:,} "
+                                f"characters)") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}: "
+                        f"{exc.object[exc.start:exc.start + 1]!r}); save the CSV as "
+                        f"UTF-8") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
 __all__ = ["FRAUD_FEATURES", "load", "load_coffee", "load_csv", "load_digits", "load_fraud",

@@ -164,6 +164,16 @@ class BinaryCrossentropy(Loss):
         self.from_logits = bool(from_logits)
         self.label_smoothing = float(label_smoothing)
 
+    def prepare_targets(self, y_true, pred_shape):
+        y = super().prepare_targets(y_true, pred_shape)
+        if y.size and (y.min() < 0 or y.max() > 1):
+            bad = y[(y < 0) | (y > 1)].flat[0]
+            raise DataError(f"{self.name} expects labels (probabilities) in [0, 1], got "
+                            f"{bad:g} (labels range from {y.min():g} to {y.max():g}): scale "
+                            f"them into [0, 1], or use sparse_categorical_crossentropy for "
+                            f"class labels 0..k-1")
+        return y
+
     def _smooth(self, y):
         if self.label_smoothing:
             return y * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing

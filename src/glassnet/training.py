@@ -17,7 +17,15 @@ import numpy as np
 from glassnet import blas
 from glassnet import random as gnrandom
 from glassnet.callbacks import CallbackList, History, ProgbarLogger
-from glassnet.data_checks import as_float_array, check_features, check_finite, check_same_length
+from glassnet.data_checks import (
+    as_float_array,
+    check_array_like,
+    check_features,
+    check_finite,
+    check_fit_options,
+    check_same_length,
+    class_weights,
+)
 from glassnet.errors import ConfigError, DataError
 from glassnet.fit_steps import EpochBatches, check_validation_freq, should_validate
 
@@ -174,12 +182,13 @@ def _fused_output(loss, last_layer) -> str | None:
 def _prepare_x(model, x, name="x") -> np.ndarray:
     dtype = model.weights[0].dtype if model.built and model.weights else _floatx()
     x = as_float_array(x, name, dtype)
+    given_shape = x.shape
     if x.ndim == 1:
         # tf.keras expanded 1-D inputs to a column; course code relies on it.
         x = x.reshape(-1, 1)
     if not model.built:
         model.build((None,) + x.shape[1:])
-    check_features(x, model.input_shape[1:], f"model {model.name!r}")
+    check_features(x, model.input_shape[1:], f"model {model.name!r}", given_shape)
     return x
 
 
@@ -192,6 +201,7 @@ def _floatx():
 def _prepare_y(model, y, name="y") -> np.ndarray:
     if y is None:
         raise DataError(f"{name} is required to train or evaluate, got None")
+    check_array_like(y, name)
     try:
         raw = np.asarray(y)
     except ValueError as exc:
@@ -205,7 +215,8 @@ def _prepare_y(model, y, name="y") -> np.ndarray:
     return prepared
 
 
-def _prepare_sample_weight(sample_weight, class_weight, y, n) -> np.ndarray | None:
+def _prepare_sample_weight(sample_weight, class_weight, y, n,
+                           n_classes=2) -> np.ndarray | None:
     weights = None
     if sample_weight is not None:
         weights = as_float_array(sample_weight, "sample_weight", np.float64).reshape(-1)
@@ -215,17 +226,7 @@ def _prepare_sample_weight(sample_weight, class_weight, y, n) -> np.ndarray | No
         if (weights < 0).any():
             raise DataError("sample_weight must be >= 0")
     if class_weight:
-        if not isinstance(class_weight, dict):
-            raise ConfigError(f"class_weight must be a dict {{class: weight}}, got "
-                              f"{type(class_weight).__name__}")
-        labels = np.asarray(y)
-        if labels.ndim > 1 and labels.shape[-1] > 1:
-            labels = labels.argmax(axis=-1)
-        labels = np.rint(labels.reshape(-1)).astype(int)
-        table = np.ones(max(max(class_weight) + 1, labels.max() + 1))
-        for cls, weight in class_weight.items():
-            table[int(cls)] = float(weight)
-        per_class = table[labels]
+        per_class = class_weights(class_weight, y, n_classes)
         weights = per_class if weights is None else weights * per_class
     return weights
 
@@ -240,7 +241,8 @@ def _prepare_data(model, x, y, sample_weight, class_weight, training: bool):
         model._resolve_metrics()
     y = _prepare_y(model, y)
     n = check_same_length(x=x, y=y)
-    return x, y, _prepare_sample_weight(sample_weight, class_weight, y, n)
+    n_classes = max(2, model.output_shape[-1])  # one sigmoid unit: classes 0 and 1
+    return x, y, _prepare_sample_weight(sample_weight, class_weight, y, n, n_classes)
 
 
 def _check_positive_int(value, name, allow_zero=False):
@@ -255,6 +257,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         validation_data, shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch,
         validation_batch_size, validation_freq):
     model._require_compiled()
+    callbacks = check_fit_options(verbose, shuffle, callbacks)
     batch_size = 32 if batch_size is None else batch_size
     _check_positive_int(batch_size, "batch_size")
     _check_positive_int(epochs, "epochs", allow_zero=True)
@@ -291,7 +294,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     verbose = 1 if verbose == "auto" else verbose
     if verbose:
         callback_list.append(ProgbarLogger(verbose))
-    callback_list.extend(callbacks or [])
+    callback_list.extend(callbacks)
     hooks = CallbackList(callback_list, model,
                          {"epochs": epochs, "steps": steps, "verbose": verbose})
     model.history = history

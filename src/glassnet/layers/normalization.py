@@ -67,17 +67,39 @@ class Normalization(Layer):
         if not self.built:
             self.build((None,) + data.shape[1:])
         flat = data.reshape(-1) if self.axis is None else data.reshape(-1, data.shape[-1])
-        self.mean.assign(flat.mean(axis=0))
-        self.variance.assign(flat.var(axis=0))
+        # float64 statistics: a float32 sum of squares overflows for values near 1e19.
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, variance = flat.mean(axis=0), flat.var(axis=0)
+        self._check_representable("mean", mean)
+        self._check_representable("variance", variance)
+        self.mean.assign(mean)
+        self.variance.assign(variance)
         self.count.assign(flat.shape[0])
+
+    def _check_representable(self, what: str, values: np.ndarray) -> None:
+        """Refuse a statistic the layer's dtype would store as inf (its output: zeros)."""
+        limit = np.finfo(self.dtype).max
+        values = np.atleast_1d(values)
+        too_big = ~(np.abs(values) <= limit)
+        if too_big.any():
+            feature = int(np.argmax(too_big))
+            which = "the data" if self.axis is None else f"feature {feature}"
+            raise DataError(
+                f"Normalization {self.name!r}: {which} has {what} "
+                f"{values[feature]:.3g}, beyond {np.dtype(self.dtype).name}'s range "
+                f"({limit:.3g}); scale the data down first, or use "
+                f"Normalization(dtype='float64')")
 
     def _denominator(self):
         return np.maximum(np.sqrt(self.variance.value), epsilon()).astype(self.dtype)
 
     def forward(self, x, training=False):
+        # A float64 layer (for statistics beyond float32's range) gives x's dtype back.
         if self.invert:
-            return x * self._denominator() + self.mean.value
-        return (x - self.mean.value) / self._denominator()
+            out = x * self._denominator() + self.mean.value
+        else:
+            out = (x - self.mean.value) / self._denominator()
+        return out.astype(x.dtype, copy=False)
 
     def backward(self, dy, need_dx=True):
         if not need_dx:
