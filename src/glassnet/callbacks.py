@@ -102,6 +102,21 @@ def _monitor_op(mode: str, monitor: str):
     return np.less
 
 
+def _warn_missing(callback, logs, what: str) -> None:
+    """Warn, once per fit, that ``callback.monitor`` is not in the logs (Keras's words)."""
+    if getattr(callback, "_warned_missing", False):
+        return
+    callback._warned_missing = True
+    import warnings
+
+    available = ", ".join(logs) or "none"
+    hint = (" (val_ metrics need validation_data or validation_split)"
+            if callback.monitor.startswith("val_") and not any(k.startswith("val_")
+                                                                for k in logs) else "")
+    warnings.warn(f"{what} conditioned on metric `{callback.monitor}` which is not "
+                  f"available. Available metrics are: {available}{hint}", stacklevel=3)
+
+
 class EarlyStopping(Callback):
     """Stop training when ``monitor`` stops improving for ``patience`` epochs.
 
@@ -128,9 +143,12 @@ class EarlyStopping(Callback):
         self.best = np.inf if self.monitor_op is np.less else -np.inf
         self.best_weights = None
         self.best_epoch = 0
+        self._warned_missing = False
 
     def on_epoch_end(self, epoch, logs=None):
         current = (logs or {}).get(self.monitor)
+        if current is None:
+            _warn_missing(self, logs or {}, "Early stopping")
         if current is None or epoch < self.start_from_epoch:
             return
         if self.restore_best_weights and self.best_weights is None:
@@ -178,11 +196,16 @@ class ModelCheckpoint(Callback):
         self.monitor_op = _monitor_op(mode, monitor)
         self.best = np.inf if self.monitor_op is np.less else -np.inf
 
+    def on_train_begin(self, logs=None):
+        self._warned_missing = False
+
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
             current = logs.get(self.monitor)
+            if current is None:
+                _warn_missing(self, logs, "Saving the best model")
             if current is None or not self.monitor_op(current, self.best):
                 return
             self.best = current
@@ -246,10 +269,12 @@ class ReduceLROnPlateau(Callback):
     def on_train_begin(self, logs=None):
         self.wait = self.cooldown_counter = 0
         self.best = np.inf if self.monitor_op is np.less else -np.inf
+        self._warned_missing = False
 
     def on_epoch_end(self, epoch, logs=None):
         current = (logs or {}).get(self.monitor)
         if current is None:
+            _warn_missing(self, logs or {}, "Learning rate reduction")
             return
         # Improvement means beating the best by more than min_delta, in the monitored direction.
         margin = -self.min_delta if self.monitor_op is np.less else self.min_delta

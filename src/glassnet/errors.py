@@ -39,6 +39,10 @@ class NotBuiltError(GlassnetError, RuntimeError):
     """A layer or model was asked for its weights before they exist."""
 
 
+class NonFiniteLossError(GlassnetError, ArithmeticError):
+    """Training ended with a NaN or infinite loss (``glassnet train`` and ``sweep``)."""
+
+
 class FileFormatError(GlassnetError, ValueError):
     """A file is missing, truncated, not of the expected format, or tampered with."""
 

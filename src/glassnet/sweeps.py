@@ -42,6 +42,8 @@ class SweepResult:
     task: str
     trials: list[dict]
     run_ids: list[str] = field(default_factory=list)
+    #: runs whose training loss ended NaN or inf (``glassnet sweep`` then exits non-zero)
+    diverged: list[str] = field(default_factory=list)
 
     @property
     def best(self) -> dict:
@@ -170,14 +172,15 @@ def _fit_one(X, y, train, test, params, base, task, fold, trial, trial_key, swee
         fit_time = time.perf_counter() - start
         score = float(estimator.score(x_test, y[test]))
         weights = _weight_stats(estimator.model_)
-        run.log({"cv_score": score, "fit_time": fit_time, **{f"final/{k}": v
-                                                              for k, v in weights.items()}})
+        loss = float(estimator.loss_curve_[-1]) if estimator.loss_curve_ else 0.0
+        run.log({"cv_score": score, "fit_time": fit_time, "final_loss": loss,
+                 **{f"final/{k}": v for k, v in weights.items()}})
     except BaseException as exc:
         run.finish("failed", error=f"{type(exc).__name__}: {exc}")
         raise
     run.finish()
     return {"trial_key": trial_key, "fold": fold, "score": score, "fit_time": fit_time,
-            "weights": weights, "run_id": run.id}
+            "weights": weights, "run_id": run.id, "final_loss": loss}
 
 
 def _recorded(store, sweep_id: str) -> dict[tuple[str, int], dict]:
@@ -191,7 +194,8 @@ def _recorded(store, sweep_id: str) -> dict[tuple[str, int], dict]:
         done[(config["trial_key"], int(config["fold"]))] = {
             "trial_key": config["trial_key"], "fold": int(config["fold"]),
             "score": summary["cv_score"], "fit_time": summary.get("fit_time", float("nan")),
-            "weights": weights, "run_id": record["id"]}
+            "weights": weights, "run_id": record["id"],
+            "final_loss": summary.get("final_loss", 0.0)}
     return done
 
 
@@ -284,7 +288,10 @@ def sweep(X, y, params: dict, *, method: str = "grid", n_iter: int = 10, cv: int
                        "fit_time": float(np.mean([fit["fit_time"] for fit in fits])),
                        "weights": weights, "run_ids": [fit["run_id"] for fit in fits]})
     run_ids = [rid for trial in trials for rid in trial["run_ids"]]
-    return SweepResult(sweep_id=sweep_id, task=task, trials=trials, run_ids=run_ids)
+    diverged = [fit["run_id"] for fit in done.values() if fit["run_id"] in run_ids
+                and not np.isfinite(fit.get("final_loss", 0.0))]
+    return SweepResult(sweep_id=sweep_id, task=task, trials=trials, run_ids=run_ids,
+                       diverged=diverged)
 
 
 def _report_interrupt(store, sweep_id, total):

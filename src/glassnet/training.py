@@ -305,6 +305,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     metrics = model.metrics
     full = np.arange(n)
     logs: dict = {}
+    warned_nonfinite = False
 
     hooks.call("on_train_begin", logs)
     for epoch in range(initial_epoch, epochs):
@@ -328,6 +329,11 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
                 hooks.call("on_train_batch_begin", step, {})
             value, output = trainer.train_step(xb, yb, wb, fuse and step != last_step)
             model.last_batch_loss = value
+            if not (warned_nonfinite or math.isfinite(value)):  # free while finite
+                from glassnet.nonfinite import warn_nonfinite
+
+                warned_nonfinite = warn_nonfinite(model, value, epoch, step, xb,
+                                                  hooks.callbacks)
             size = stop - start
             loss_sum += value * size
             seen += size

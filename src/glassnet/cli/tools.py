@@ -86,6 +86,13 @@ def sweep(config_file, resume, jobs, store):
                      f"cv score {result.best_score:.4f}"))
     emit(f"{len(result.run_ids)} runs recorded in {store_path(store)}; "
          f"`glassnet runs` lists them")
+    if result.diverged:
+        from glassnet.errors import NonFiniteLossError
+
+        raise NonFiniteLossError(f"{len(result.diverged)} of {len(result.run_ids)} fits "
+                                 f"ended with a NaN or infinite loss (runs "
+                                 f"{', '.join(result.diverged[:5])}); try smaller "
+                                 f"learning rates or standardize = true")
 
 
 def feature(module: str, name: str, what: str):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from glassnet.cli.common import common_options, emit, open_store, progress_callback
@@ -60,3 +62,10 @@ def train(config_file, store, **flags):
     if config.save:
         emit(f"Saved the model to {config.save}")
     emit(f"Next: glassnet show {run.id}  |  glassnet report {run.id}")
+    loss = result.metrics.get("loss")
+    if loss is not None and not math.isfinite(loss):
+        from glassnet.errors import NonFiniteLossError
+
+        raise NonFiniteLossError(f"run {run.id}: the training loss ended {loss}; the "
+                                 f"network learned nothing (see the warning above: try a "
+                                 f"smaller learning_rate, or standardize = true)")

@@ -68,6 +68,13 @@ class Dense(_BufferedLayer):
                                         self.bias_regularizer, self.bias_constraint)
         super().build(input_shape)
 
+    def __call__(self, x, training=False):
+        if np.ndim(x) == 1:  # as Keras: a 1-D array is refused, not taken as a column
+            raise ShapeError(f"Dense layer {self.name!r} expects input of shape (n_samples, "
+                             f"n_features) (min_ndim=2), got {np.shape(x)}: reshape it, "
+                             f"x.reshape(-1, 1) for one feature per sample")
+        return super().__call__(x, training)
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
