@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import tomllib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,8 +230,15 @@ def sweep(X, y, params: dict, *, method: str = "grid", n_iter: int = 10, cv: int
     if X.ndim != 2 or len(X) != len(y):
         raise ConfigError(f"sweep expects X of shape (n_samples, n_features) and y of "
                           f"(n_samples,), got {X.shape} and {y.shape}")
-    if not isinstance(cv, int) or cv < 2:
+    if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
         raise ConfigError(f"cv must be an int >= 2, got {cv!r}")
+    if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 1:
+        raise ConfigError(f"n_iter must be a positive int, got {n_iter!r}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+        raise ConfigError(f"n_jobs must be a positive int (or -1: one per core), got "
+                          f"{n_jobs!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be an int >= 0, got {seed!r}")
     if backend not in ("loky", "dask", "threading", "sequential"):
         raise ConfigError(f"backend must be 'loky', 'dask', 'threading' or 'sequential', got "
                           f"{backend!r}")
@@ -301,48 +307,35 @@ def _report_interrupt(store, sweep_id, total):
 
 
 # -- sweep files ---------------------------------------------------------------------------
-_FILE_KEYS = {"project", "dataset", "csv", "target", "method", "n_iter", "cv", "n_jobs",
-              "backend", "scheduler", "seed", "standardize", "fixed", "params"}
-
-
 def run_sweep_file(path, store=None, resume: str | None = None, n_jobs: int | None = None,
                    verbose: bool = True) -> SweepResult:
-    """Run the sweep a TOML file describes (see docs/sweeps.md); ``resume`` a sweep id."""
+    """Run the sweep a TOML file describes (see docs/sweeps.md); ``resume`` a sweep id.
+
+    The file is checked key by key first (``glassnet.sweep_file``): nothing runs on a
+    bad file.
+    """
+    from glassnet.sweep_file import read_sweep_file
+
     path = Path(path)
-    try:
-        spec = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such sweep file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = sorted(set(spec) - _FILE_KEYS)
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; valid keys: "
-                          f"{', '.join(sorted(_FILE_KEYS))}")
-    if not isinstance(spec.get("params"), dict) or not spec["params"]:
-        raise ConfigError(f"{path}: a [params] table of values to sweep is required")
+    spec = read_sweep_file(path)
     X, y = _sweep_data(path, spec)
     client = None
-    if spec.get("backend") == "dask" and spec.get("scheduler"):
+    if spec["backend"] == "dask" and spec["scheduler"]:
         client = require("distributed", "dask").Client(spec["scheduler"])
-    return sweep(X, y, spec["params"], method=spec.get("method", "grid"),
-                 n_iter=spec.get("n_iter", 10), cv=spec.get("cv", 3),
-                 base=spec.get("fixed", {}), n_jobs=n_jobs or spec.get("n_jobs", 1),
-                 backend=spec.get("backend", "loky"), client=client, store=store,
-                 project=spec.get("project", path.stem), sweep_id=resume,
-                 seed=spec.get("seed", 0), standardize=spec.get("standardize", True),
-                 verbose=verbose)
+    return sweep(X, y, spec["params"], method=spec["method"], n_iter=spec["n_iter"],
+                 cv=spec["cv"], base=spec["fixed"], n_jobs=n_jobs or spec["n_jobs"],
+                 backend=spec["backend"], client=client, store=store,
+                 project=spec["project"], sweep_id=resume, seed=spec["seed"],
+                 standardize=spec["standardize"], verbose=verbose)
 
 
 def _sweep_data(path: Path, spec: dict):
     from glassnet import datasets
 
-    if "csv" in spec:
-        if "target" not in spec:
-            raise ConfigError(f"{path}: 'csv' needs a 'target' column name")
+    if spec["csv"] is not None:
         x, y, _ = datasets.load_csv(path.parent / spec["csv"], spec["target"])
         return x, y
-    return datasets.load(spec.get("dataset", "digits"))
+    return datasets.load(spec["dataset"])
 
 
 __all__ = ["SweepInterrupted", "SweepResult", "run_sweep_file", "sweep"]

@@ -75,6 +75,10 @@ def load_config(path) -> dict:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}: "
+                          f"{exc.object[exc.start:exc.start + 1]!r}); TOML files are "
+                          f"UTF-8") from None
 
 
 def make_config(values: dict, source: str = "train config") -> TrainConfig:

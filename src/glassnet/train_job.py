@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from glassnet import datasets, losses, optimizers
-from glassnet.errors import DataError
+from glassnet.errors import ConfigError, DataError
 from glassnet.layers import Dense, Input, Normalization
 from glassnet.models import Sequential
 from glassnet.train_config import TrainConfig
@@ -69,13 +69,59 @@ def detect_task(y: np.ndarray, requested: str = "auto", source: str = "target") 
     if requested == "classification" and values.max() >= MAX_CLASSES:
         raise DataError(f"{source}: classification labels must be 0..k-1 with k <= "
                         f"{MAX_CLASSES}, got labels up to {values.max():g}")
-    if requested in ("binary", "classification"):
+    if requested == "classification":
+        return _check_all_classes(values, source)
+    if requested == "binary":
         return requested
     if integral and set(values.tolist()) <= {0, 1}:
         return "binary"
     if integral and len(values) <= MAX_AUTO_CLASSES and values.max() < MAX_AUTO_CLASSES:
-        return "classification"
+        return _check_all_classes(values, source)
     return "regression"
+
+
+def _check_all_classes(values: np.ndarray, source: str) -> str:
+    """Classes are 0..k-1, one output each: labels {3, 7} would train 8 outputs for 2."""
+    k = int(values.max()) + 1
+    if len(values) < k:
+        missing = sorted(set(range(k)) - set(values.astype(int).tolist()))
+        shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+        raise DataError(f"{source}: classification labels must be 0..k-1, got "
+                        f"{len(values)} classes "
+                        f"({', '.join(f'{v:g}' for v in values[:10])}) that would train "
+                        f"{k} outputs, with no sample of class {shown}; map the labels to "
+                        f"0..{len(values) - 1} first (np.unique(y, return_inverse=True)), "
+                        f"or set task = \"regression\"")
+    return "classification"
+
+
+#: optimizer -> Variables of state it keeps per weight (Adam: m and v)
+_OPTIMIZER_SLOTS = {"sgd": 1, "adam": 2, "adamw": 2, "rmsprop": 1, "adagrad": 1}
+
+
+def check_memory(config: TrainConfig, n_features: int, n_outputs: int) -> None:
+    """Refuse, before allocating anything, a network larger than this machine's memory."""
+    import os
+
+    units = [n_features, *config.hidden, n_outputs]
+    n_params = sum((a + 1) * b for a, b in zip(units, units[1:]))
+    # float32 weights, their gradients, and the optimizer's state, per weight
+    copies = 2 + _OPTIMIZER_SLOTS.get(config.optimizer, 2)
+    needed = 4 * n_params * copies
+    try:
+        available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not on this platform: cannot tell
+        return
+    if needed > available:
+        raise ConfigError(f"'hidden' = {list(config.hidden)} asks for {n_params:,} weights "
+                          f"and biases ({n_features} features in, {n_outputs} out): "
+                          f"{_gigabytes(4 * n_params)} as float32, about "
+                          f"{_gigabytes(needed)} with gradients and {config.optimizer}'s "
+                          f"state, more than this machine's {_gigabytes(available)} of memory")
+
+
+def _gigabytes(n_bytes: float) -> str:
+    return f"{n_bytes / 1e9:,.1f} GB"
 
 
 def build_model(n_features: int, hidden, activation: str, task: str, n_classes: int,
@@ -139,9 +185,14 @@ def train(config: TrainConfig, store=None, callbacks=(), verbose=0) -> TrainResu
         raise DataError(f"validation_split={config.validation_split} leaves no rows to train "
                         f"on ({len(x)} rows)")
     project = config.project or data_name
-    model = build_model(x.shape[1], config.hidden, config.activation, task, n_classes,
-                        x_train=x[:n_train] if config.standardize else None,
-                        name=config.name or f"{project}-mlp")
+    check_memory(config, x.shape[1], n_classes)
+    try:
+        model = build_model(x.shape[1], config.hidden, config.activation, task, n_classes,
+                            x_train=x[:n_train] if config.standardize else None,
+                            name=config.name or f"{project}-mlp")
+    except MemoryError:
+        raise ConfigError(f"'hidden' = {list(config.hidden)}: not enough memory for "
+                          f"the weights of this network; use fewer units") from None
     compile_for_task(model, task, config.optimizer, config.learning_rate)
 
     run_config = {**config.to_dict(), "task": task, "n_samples": int(len(x)),
