@@ -51,8 +51,8 @@ def _first_nonfinite(layers, batch_x: np.ndarray) -> str:
             if previous is not None:
                 inputs = f" from finite inputs up to {_largest(previous):.3g} in size"
             return (f"layer {layer.name!r} is the first whose activations hold {kind}"
-                    f"{inputs} (its weights reach {_largest_weight(layer)}), so its "
-                    f"weights or inputs are too large")
+                    f"{inputs} (its weights {_largest_weight(layer)}): its weights or "
+                    f"inputs are too large")
         previous = output
     for layer in layers:
         broken = [v.name for v in layer.weights if not _finite(v.value)]
@@ -77,9 +77,10 @@ def _largest(array: np.ndarray) -> float:
 def _largest_weight(layer) -> str:
     values = [_largest(v.value) for v in layer.weights if v.value.size]
     if not values:
-        return "nothing"
+        return "are none"
     largest = max(values)
-    return "NaN now" if math.isnan(largest) else f"{largest:.3g} after the step"
+    return ("are NaN after this step" if math.isnan(largest)
+            else f"reach {largest:.3g} after this step")
 
 
 __all__ = ["NonFiniteLossWarning", "warn_nonfinite"]
