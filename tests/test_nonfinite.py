@@ -11,7 +11,6 @@ import re
 import warnings
 
 import numpy as np
-import pytest
 
 import glassnet as gn
 from glassnet.callbacks import TerminateOnNaN

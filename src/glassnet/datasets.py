@@ -148,6 +148,18 @@ def load_csv(path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
 MAX_CSV_FIELD = csv.field_size_limit()  # 131,072 characters: Python's own default
 
 
+def _first_non_utf8(path: Path) -> str:
+    """Where the first byte that is not UTF-8 is, as 'line N, byte B: b'\\xe9''."""
+    # The decoder's own offset counts from the start of its chunk, not of the file.
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return f"line {number}, byte {exc.start + 1}: {line[exc.start:exc.start + 1]!r}"
+    return "an incomplete character at the end"
+
+
 def _read_rows(path: Path) -> list[list[str]]:
     """The rows of a CSV file, or a DataError naming the file, the line and the problem."""
     try:
@@ -159,10 +171,9 @@ def _read_rows(path: Path) -> list[list[str]]:
                 raise DataError(f"{path}: line {reader.line_num}: not a valid CSV row "
                                 f"({exc}; a field may hold at most {MAX_CSV_FIELD:,} "
                                 f"characters)") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}: "
-                        f"{exc.object[exc.start:exc.start + 1]!r}); save the CSV as "
-                        f"UTF-8") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text ({_first_non_utf8(path)}); save the CSV "
+                        f"as UTF-8") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
