@@ -15,6 +15,7 @@ from glassnet.callbacks import (
     TerminateOnNaN,
 )
 from glassnet.layers import Dense, Input
+from glassnet.nonfinite import NonFiniteLossWarning
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(16, 3))
@@ -147,7 +148,10 @@ def test_terminate_on_nan_stops_at_the_first_non_finite_batch_loss(capsys):
     model.compile(optimizer=gn.optimizers.SGD(learning_rate=1e30), loss="mse")
     batches = []
     count = LambdaCallback(on_train_batch_end=lambda batch, logs: batches.append(logs["loss"]))
-    with np.errstate(all="ignore"):  # the divergence is the point of this test
+    with np.errstate(all="ignore"), pytest.warns(  # the divergence is the point of this test
+            NonFiniteLossWarning, match=r"the loss became inf at epoch 1, batch \d+: every "
+                                        r"layer's activations are finite \(the outputs "
+                                        r"reach \S+\): the loss itself overflowed"):
         history = model.fit(X, Y * 1e3, epochs=50, batch_size=2, verbose=0,
                             callbacks=[count, TerminateOnNaN()])
     assert not np.isfinite(batches[-1]) and all(np.isfinite(batches[:-1]))

@@ -215,3 +215,13 @@ def test_pandas_text_and_missing_columns_are_named():
     numeric = pd.DataFrame({"size": [1.0, 2.0, 3.0], "age": [4, 5, 6]})
     history = model.fit(numeric, pd.Series(y), epochs=1, verbose=0)
     assert math.isfinite(history.history["loss"][0])
+
+
+def test_a_checkpoint_path_naming_a_missing_key_says_which(tmp_path):
+    model = _binary_model()
+    x, y = _data()
+    checkpoint = ModelCheckpoint(str(tmp_path / "m-{val_loss:.3f}.glassnet"))
+    with pytest.raises(ConfigError, match=r"ModelCheckpoint filepath .* names \{val_loss\}, "
+                                          r"which is not in this epoch's logs; available: "
+                                          r"epoch, loss"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint])

@@ -201,7 +201,12 @@ class ModelCheckpoint(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        try:
+            path = self.filepath.format(epoch=epoch + 1, **logs)
+        except KeyError as exc:
+            raise ConfigError(f"ModelCheckpoint filepath {self.filepath!r} names "
+                              f"{{{exc.args[0]}}}, which is not in this epoch's logs; "
+                              f"available: epoch, {', '.join(logs) or 'none'}") from None
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:

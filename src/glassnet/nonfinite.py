@@ -40,10 +40,12 @@ def warn_nonfinite(model, loss: float, epoch: int, step: int, batch_x: np.ndarra
 def _first_nonfinite(layers, batch_x: np.ndarray) -> str:
     """Which layer's activations (or else weights) first hold NaN or inf, in words."""
     previous = batch_x
+    all_seen = True
     for layer in layers:
         output = getattr(layer, "last_output", None)
         if output is None:
             previous = None  # a layer that keeps no activations: its output is unknown
+            all_seen = all_seen and not layer.weights
             continue
         if not _finite(output):
             kind = "NaN" if np.isnan(output).any() else "inf"
@@ -54,13 +56,15 @@ def _first_nonfinite(layers, batch_x: np.ndarray) -> str:
                     f"{inputs} (its weights {_largest_weight(layer)}): its weights or "
                     f"inputs are too large")
         previous = output
-    for layer in layers:
-        broken = [v.name for v in layer.weights if not _finite(v.value)]
-        if broken:
-            return (f"layer {layer.name!r} is the first with non-finite weights "
-                    f"({', '.join(broken)})")
-    return ("every layer's activations are finite: the loss itself overflowed (outputs "
-            "far from the targets)")
+    if not all_seen:  # after the step, so only a hint: the update may have broken them
+        for layer in layers:
+            broken = [v.name for v in layer.weights if not _finite(v.value)]
+            if broken:
+                return (f"layer {layer.name!r} is the first with non-finite weights "
+                        f"({', '.join(broken)})")
+    size = f" (the outputs reach {_largest(previous):.3g})" if previous is not None else ""
+    return (f"every layer's activations are finite{size}: the loss itself overflowed, "
+            f"the outputs are too far from the targets")
 
 
 def _finite(array: np.ndarray) -> bool:
