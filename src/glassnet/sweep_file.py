@@ -54,12 +54,13 @@ def read_sweep_file(path) -> dict:
 
 
 def _parse(path: Path) -> dict:
+    if path.exists() and not path.is_file():  # /dev/zero would be read forever
+        kind = "a directory" if path.is_dir() else "not a regular file (a device or a pipe?)"
+        raise ConfigError(f"{path}: is {kind}, not a sweep file")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such sweep file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a sweep file") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}: "
                           f"{exc.object[exc.start:exc.start + 1]!r}); TOML files are "

@@ -68,8 +68,11 @@ VALID_KEYS = tuple(sorted(f.name for f in dataclasses.fields(TrainConfig)))
 def load_config(path) -> dict:
     """Read a TOML training config file into a dict (checked later by :func:`make_config`)."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise NotFoundError(f"{path}: no such config file")
+    if not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file (a device or a pipe?)"
+        raise ConfigError(f"{path}: is {kind}, not a TOML config file")
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

@@ -111,6 +111,11 @@ def test_a_directory_or_a_device_is_not_reported_as_missing(tmp_path):
         load_csv("/dev/zero", "b")
     with pytest.raises(ConfigError, match=r": is a directory, not a sweep file"):
         run_sweep_file(tmp_path)
+    with pytest.raises(ConfigError, match=r"/dev/zero: is not a regular file \(a device or a "
+                                          r"pipe\?\), not a sweep file"):
+        run_sweep_file("/dev/zero")
+    with pytest.raises(ConfigError, match=r": is a directory, not a TOML config file"):
+        load_config(tmp_path)
 
 
 def test_csv_values_beyond_float32_name_the_column_and_line(tmp_path):
