@@ -141,9 +141,17 @@ def _params(source, key, value):
 
 
 def check_parameter(source: str, where: str, name: str, value):
-    """One estimator parameter's value, checked as ``glassnet train`` checks its keys."""
+    """One estimator parameter's value, checked as ``glassnet train`` checks its keys.
+
+    The value is returned as given (a sweep's trial keys hash the values as written).
+    """
+    _check_parameter(source, where, name, value)
+    return value
+
+
+def _check_parameter(source: str, where: str, name: str, value) -> None:
     from glassnet.sweeps import ESTIMATOR_PARAMS
-    from glassnet.train_config import _CHECKS as TRAIN_CHECKS
+    from glassnet.train_config import VALID_KEYS, check_value
 
     if name not in ESTIMATOR_PARAMS:
         raise ConfigError(f"{source}: unknown sweep parameter {name!r} ({where}); valid: "
@@ -153,17 +161,15 @@ def check_parameter(source: str, where: str, name: str, value):
         if isinstance(units, str):
             raise _expected(source, where, "a list of positive unit counts, e.g. [25, 15]",
                             value)
-        return list(TRAIN_CHECKS["hidden"](source, where, units))
-    if name in TRAIN_CHECKS:
-        return TRAIN_CHECKS[name](source, where, value)
-    if name == "early_stopping":
-        return _bool(source, where, value)
-    if name == "patience":
-        return _int(0)(source, where, value)
-    # validation_fraction
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise _expected(source, where, "a number in (0, 1)", value)
-    return float(value)
+        check_value(source, "hidden", units, where)
+    elif name in VALID_KEYS:
+        check_value(source, name, value, where)
+    elif name == "early_stopping":
+        _bool(source, where, value)
+    elif name == "patience":
+        _int(0)(source, where, value)
+    elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise _expected(source, where, "a number in (0, 1)", value)  # validation_fraction
 
 
 _CHECKS = {

@@ -105,6 +105,12 @@ def make_config(values: dict, source: str = "train config") -> TrainConfig:
     return config
 
 
+def check_value(source: str, key: str, value, shown_as: str | None = None):
+    """One key's value checked; errors name it ``shown_as`` (the sweep file's
+    ``params.epochs``) or ``key``."""
+    return _CHECKS[key](source, shown_as or key, value)
+
+
 # -- one check per key: each returns the value to use or raises ConfigError ------------
 def _expected(source, key, what, value) -> ConfigError:
     return ConfigError(f"{source}: {key!r} must be {what}, got {value!r}")
