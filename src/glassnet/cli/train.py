@@ -66,6 +66,8 @@ def train(config_file, store, **flags):
     if loss is not None and not math.isfinite(loss):
         from glassnet.errors import NonFiniteLossError
 
+        remedy = "a smaller learning_rate" + ("" if config.standardize
+                                              else ", or standardize = true")
         raise NonFiniteLossError(f"run {run.id}: the training loss ended {loss}; the "
-                                 f"network learned nothing (see the warning above: try a "
-                                 f"smaller learning_rate, or standardize = true)")
+                                 f"network learned nothing (see the warning above; try "
+                                 f"{remedy})")
