@@ -225,3 +225,21 @@ def test_a_checkpoint_path_naming_a_missing_key_says_which(tmp_path):
                                           r"which is not in this epoch's logs; available: "
                                           r"epoch, loss"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint])
+
+
+def test_keras_also_refuses_1d_input_and_warns_in_the_same_words():
+    from frameworks import need
+
+    keras = need("keras")
+    with pytest.raises(ValueError):
+        keras.layers.Dense(1)(np.ones(3, dtype="float32"))
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = _data()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(x, y, epochs=1, verbose=0,
+                  callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss")])
+    ours = ("Early stopping conditioned on metric `val_loss` which is not available. "
+            "Available metrics are: ")
+    assert any(str(w.message).startswith(ours) for w in caught)
