@@ -76,7 +76,7 @@ def show(run_name, store):
     """One run: config, model, weights and biases, metrics."""
     from glassnet.errors import NotFoundError
     from glassnet.recorded import model_for_run
-    from glassnet.summary import summary_text
+    from glassnet.summary_table import summary_table
     from glassnet.table import Table
 
     store = open_existing_store(store)
@@ -90,7 +90,7 @@ def show(run_name, store):
     except NotFoundError as exc:
         emit(f"(no model to show: {exc})")
     else:
-        emit(summary_text(model))
+        emit(summary_table(model))
         _emit_describe(model)
     emit(Table(["metric", "value"], sorted(final_metrics(run.summary).items()),
                title="Final metrics"))
