@@ -92,10 +92,21 @@ def show(run_name, store):
     else:
         emit(summary_table(model))
         _emit_describe(model)
-    emit(Table(["metric", "value"], sorted(final_metrics(run.summary).items()),
-               title="Final metrics"))
+    emit(final_metrics_table(run.summary))
     if run.error:
         emit(f"error: {run.error.splitlines()[0]}")
+
+
+def final_metrics_table(summary: dict):
+    """Every last-logged value, each saying what it was measured on (last batch, epoch...)."""
+    from glassnet.report.metric_labels import metric_label
+    from glassnet.table import Table
+
+    rows = [(key, value, metric_label(key, summary)) for key, value in sorted(summary.items())
+            if key != "epoch"]
+    return Table(["metric", "value", "measured on"], rows, title="Final metrics",
+                 notes=["`loss` is logged after every batch, `epoch/loss` once per epoch as "
+                        "the mean of its batches"] if "epoch/loss" in summary else [])
 
 
 def _plain(value):
