@@ -255,6 +255,8 @@ def imbalanced_demo(emit, store=None, epochs: int = 5) -> dict:
                                  "optimizer": "adam", "epochs": epochs, "batch_size": 32,
                                  "output_bias_init": bias, "seed": SEED})
         with run:
+            # logged so that `glassnet diagnose RUN` finds the data the run trained on
+            run.log_dataset("fraud", X=x[train], y=y_train)
             model.fit(x[train], y_train, epochs=epochs, batch_size=32, verbose=0,
                       callbacks=[run.watch(log_freq=50, snapshots="end")])
         predicted = model.predict(x[test], verbose=0)[:, 0] >= 0.5

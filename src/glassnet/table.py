@@ -111,7 +111,7 @@ class Table:
                                           strict=True):
             # numbers never wrap nor get an ellipsis; text wraps at spaces
             table.add_column(column, justify="right" if numeric else "left", width=fixed,
-                             no_wrap=numeric, overflow="fold")
+                             no_wrap=numeric or not table.columns, overflow="fold")
         for row in self.rows:
             table.add_row(*(format_value(v) for v in row))
         return table
@@ -198,12 +198,12 @@ def terminal_parts(table: Table, width: int, constant: Sequence[str] = ("run",))
     if _min_width(table, range(len(table.columns))) <= width:
         return [table]
     numeric = table._numeric_columns()
-    for keys in _key_choices(table, numeric):
-        groups = _split(table, keys, width)
-        if groups:
-            break
-    else:
+    choices = [(keys, _split(table, keys, width)) for keys in _key_choices(table, numeric)]
+    choices = [(keys, groups) for keys, groups in choices if groups]
+    if not choices:
         return [table]  # not even one column beside the keys fits: let it be wide
+    # the fewest parts; on a tie the first choice, which repeats more of the row's keys
+    keys, groups = min(choices, key=lambda choice: len(choice[1]))
     parts = []
     names = [[table.columns[i] for i in group if i not in keys] for group in groups]
     key_names = ", ".join(table.columns[i] for i in keys)
@@ -241,7 +241,7 @@ def column_widths(table: Table, width: int) -> list[int]:
 
 
 def _without_constant(table: Table, constant) -> Table:
-    drop = [i for i, c in enumerate(table.columns) if c in constant and table.rows and
+    drop = [i for i, c in enumerate(table.columns) if c in constant and len(table.rows) > 1 and
             len({row[i] for row in table.rows}) == 1 and len(table.columns) > 1]
     if not drop:
         return table
@@ -263,10 +263,13 @@ def _natural(table: Table, index: int) -> int:
 
 
 def _least(table: Table, index: int) -> int:
-    """Numbers (and headers of number columns) whole; text as narrow as its longest word."""
+    """Numbers and the first column (the row's name) whole; text as narrow as its longest word.
+
+    The first column never wraps so that a row's continuation lines read as such.
+    """
     from rich.cells import cell_len
 
-    if table._numeric_columns()[index]:
+    if index == 0 or table._numeric_columns()[index]:
         return _natural(table, index)
     words = [w for text in [table.columns[index], *_cells(table, index)] for w in text.split()]
     return max((cell_len(w) for w in words), default=1)

@@ -166,15 +166,21 @@ def progress_callback(total_epochs: int, description: str = "training"):
         reads_gradients = False
 
         def on_train_begin(self, logs=None):
+            from rich.table import Column
+
+            # a narrow terminal wraps the metrics onto more lines rather than cutting them
             self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("epochs"), TimeElapsedColumn(), TextColumn("{task.fields[logs]}"),
+                TextColumn("{task.description}"), BarColumn(bar_width=20),
+                MofNCompleteColumn(), TextColumn("epochs"), TimeElapsedColumn(),
+                TextColumn("{task.fields[logs]}", table_column=Column(overflow="fold")),
                 console=console(), transient=False)
             self.task = self.progress.add_task(description, total=total_epochs, logs="")
             self.progress.start()
 
         def on_epoch_end(self, epoch, logs=None):
-            text = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items())
+            from glassnet.table import format_value
+
+            text = "  ".join(f"{k} {format_value(float(v))}" for k, v in (logs or {}).items())
             self.progress.update(self.task, advance=1, logs=text)
 
         def on_train_end(self, logs=None):
