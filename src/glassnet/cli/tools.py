@@ -52,10 +52,9 @@ def load_model_named(name: str, store):
 @common_options
 def models(store):
     """List the model registry: every name, version, alias and the run that logged it."""
+    from glassnet.cli.runs import when
     from glassnet.table import Table
     from glassnet.track.registry import list_models
-
-    from glassnet.cli.runs import when
 
     entries = list_models(open_existing_store(store))
     rows = [(m["name"], f"v{m['version']}", ", ".join(m["aliases"]), m["run_id"] or "",

@@ -26,7 +26,8 @@ _FLAGS = ("data", "target", "dataset", "task", "hidden", "activation", "optimize
 @click.option("--learning-rate", type=float, help="Default 0.001.")
 @click.option("--batch-size", type=int, help="Default 32.")
 @click.option("--epochs", type=int, help="Default 30.")
-@click.option("--validation-split", type=float, help="Share of rows held out for validation (default 0.2; 0 holds out none).")
+@click.option("--validation-split", type=float,
+              help="Share of rows held out for validation (default 0.2; 0 holds out none).")
 @click.option("--standardize/--no-standardize", default=None,
               help="Standardise the features with a Normalization layer (default: yes).")
 @click.option("--seed", type=int, help="Seeds the weights, the shuffles and the split (default 0).")
