@@ -107,11 +107,11 @@ class Table:
         table = RichTable(title=self.title or None, caption="\n".join(self.notes) or None,
                           caption_justify="left")
         widths = column_widths(self, width) if width else [None] * len(self.columns)
-        for column, numeric, fixed in zip(self.columns, self._numeric_columns(), widths,
-                                          strict=True):
-            # numbers never wrap nor get an ellipsis; text wraps at spaces
+        for index, (column, numeric, fixed) in enumerate(
+                zip(self.columns, self._numeric_columns(), widths, strict=True)):
+            # numbers and the row's name never wrap nor get an ellipsis; text wraps at spaces
             table.add_column(column, justify="right" if numeric else "left", width=fixed,
-                             no_wrap=numeric or not table.columns, overflow="fold")
+                             no_wrap=numeric or index == 0, overflow="fold")
         for row in self.rows:
             table.add_row(*(format_value(v) for v in row))
         return table
