@@ -109,9 +109,10 @@ class Table:
         widths = column_widths(self, width) if width else [None] * len(self.columns)
         for index, (column, numeric, fixed) in enumerate(
                 zip(self.columns, self._numeric_columns(), widths, strict=True)):
-            # numbers and the row's name never wrap nor get an ellipsis; text wraps at spaces
+            # the row's name never wraps; text and headers wrap at spaces; numbers, which
+            # have none, fit their column whole (column_widths): never an ellipsis
             table.add_column(column, justify="right" if numeric else "left", width=fixed,
-                             no_wrap=numeric or index == 0, overflow="fold")
+                             no_wrap=index == 0 or (numeric and fixed is None), overflow="fold")
         for row in self.rows:
             table.add_row(*(format_value(v) for v in row))
         return table
@@ -263,15 +264,19 @@ def _natural(table: Table, index: int) -> int:
 
 
 def _least(table: Table, index: int) -> int:
-    """Numbers and the first column (the row's name) whole; text as narrow as its longest word.
+    """The first column (the row's name) whole; numbers whole; text and headers as narrow
+    as their longest word.
 
-    The first column never wraps so that a row's continuation lines read as such.
+    The first column never wraps so that a row's continuation lines read as such; a
+    number has no space, so a column at least as wide as its longest never wraps it.
     """
     from rich.cells import cell_len
 
-    if index == 0 or table._numeric_columns()[index]:
+    if index == 0:
         return _natural(table, index)
     words = [w for text in [table.columns[index], *_cells(table, index)] for w in text.split()]
+    if table._numeric_columns()[index]:
+        words += _cells(table, index)  # "-inf", "1.235e+04": never split
     return max((cell_len(w) for w in words), default=1)
 
 
