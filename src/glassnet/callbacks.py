@@ -337,7 +337,7 @@ class ProgbarLogger(Callback):
         per_step = elapsed / max(done, 1)
         metrics = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
         return (f"{done:>{len(str(self.steps))}}/{self.steps} {bar} {elapsed:.0f}s "
-                f"{per_step * 1e3:.0f}ms/step - {metrics}")
+                f"{time_per_step(per_step)} - {metrics}")
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
@@ -348,6 +348,15 @@ class ProgbarLogger(Callback):
             self.stream.write(f"Epoch {epoch + 1}/{self.params.get('epochs')} - " +
                               line.split(" ", 2)[2] + "\n")
         self.stream.flush()
+
+
+def time_per_step(seconds: float) -> str:
+    """``2s/step``, ``15ms/step`` or ``850us/step``: Keras's Progbar units, never ``0ms``."""
+    if seconds >= 1 or seconds == 0:
+        return f"{seconds:.0f}s/step"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms/step"
+    return f"{seconds * 1e6:.0f}us/step"
 
 
 __all__ = ["Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",

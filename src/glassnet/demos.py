@@ -81,7 +81,7 @@ def _train_digits(activation, split, store, project, name, epochs, callbacks=(),
 def digits_demo(emit, store=None, callbacks=(), store_hint: str = "") -> dict:
     """The main job: train the digits network, record it, show its weights and tables."""
     from glassnet.inspect import describe
-    from glassnet.summary import summary_text
+    from glassnet.summary_table import summary_table
 
     x, y = datasets.load_digits()
     split = stratified_split(y)
@@ -91,7 +91,7 @@ def digits_demo(emit, store=None, callbacks=(), store_hint: str = "") -> dict:
     run, model, _, accuracy = _train_digits("relu", split, store, "digits", "demo",
                                             DIGITS_EPOCHS, callbacks)
     emit(f"Recorded run {run.id} ({run.name}) in {run.store.root}")
-    emit(summary_text(model))
+    emit(summary_table(model))
     emit(describe(model))
     emit_run_tables(emit, run.id, run.store, epoch_step=DEMO_EPOCH_STEP)
     emit_findings(emit, model, x[split[0]], y[split[0]])
@@ -104,12 +104,13 @@ def emit_run_tables(emit, run_ids, store, epoch_step: int | None = None) -> None
     """The ten report tables of recorded runs, each with its title.
 
     With ``epoch_step``, tables with a row per epoch keep every ``epoch_step``-th epoch
-    and the last (the demo's 30 epochs x 3 layers would be 90 rows each).
+    and the last (the demo's 30 epochs x 3 layers would be 90 rows each). The loss
+    table is already a sample of the steps: filtering it again would leave a few rows.
     """
     from glassnet.report import tables
 
-    for table in tables(run_ids, store).values():
-        emit(every_nth_epoch(table, epoch_step) if epoch_step else table)
+    for name, table in tables(run_ids, store).items():
+        emit(every_nth_epoch(table, epoch_step) if epoch_step and name != "loss" else table)
 
 
 def every_nth_epoch(table: Table, step: int) -> Table:
@@ -254,6 +255,8 @@ def imbalanced_demo(emit, store=None, epochs: int = 5) -> dict:
                                  "optimizer": "adam", "epochs": epochs, "batch_size": 32,
                                  "output_bias_init": bias, "seed": SEED})
         with run:
+            # logged so that `glassnet diagnose RUN` finds the data the run trained on
+            run.log_dataset("fraud", X=x[train], y=y_train)
             model.fit(x[train], y_train, epochs=epochs, batch_size=32, verbose=0,
                       callbacks=[run.watch(log_freq=50, snapshots="end")])
         predicted = model.predict(x[test], verbose=0)[:, 0] >= 0.5

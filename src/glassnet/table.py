@@ -98,12 +98,21 @@ class Table:
         return "\n".join(lines) + "\n"
 
     def __rich__(self):
+        return self.rich_table()
+
+    def rich_table(self, width: int | None = None):
+        """A rich Table; with ``width``, its columns sized to fit it (see terminal_parts)."""
         from rich.table import Table as RichTable
 
         table = RichTable(title=self.title or None, caption="\n".join(self.notes) or None,
                           caption_justify="left")
-        for column, numeric in zip(self.columns, self._numeric_columns(), strict=True):
-            table.add_column(column, justify="right" if numeric else "left")
+        widths = column_widths(self, width) if width else [None] * len(self.columns)
+        for index, (column, numeric, fixed) in enumerate(
+                zip(self.columns, self._numeric_columns(), widths, strict=True)):
+            # the row's name never wraps; text and headers wrap at spaces; numbers, which
+            # have none, fit their column whole (column_widths): never an ellipsis
+            table.add_column(column, justify="right" if numeric else "left", width=fixed,
+                             no_wrap=index == 0 or (numeric and fixed is None), overflow="fold")
         for row in self.rows:
             table.add_row(*(format_value(v) for v in row))
         return table
@@ -171,3 +180,130 @@ def _json_value(value):
 
 def _escape(text: str) -> str:
     return str(text).replace("|", "\\|")
+
+
+# -- fitting a terminal -------------------------------------------------------------------
+# A rich table with the default box and one space of padding each side of a cell.
+BORDER_PER_COLUMN = 3
+
+
+def terminal_parts(table: Table, width: int, constant: Sequence[str] = ("run",)) -> list[Table]:
+    """``table`` as one or more Tables that each fit ``width`` columns, no number cut.
+
+    A column named in ``constant`` holding one value in every row (a single run's
+    report) leaves the table and goes into its title. Text cells may wrap at spaces;
+    numbers never wrap. When the numbers still do not fit, the columns are split over
+    parts, each repeating the row's key columns, with a note saying which went where.
+    """
+    table = _without_constant(table, constant)
+    if _min_width(table, range(len(table.columns))) <= width:
+        return [table]
+    numeric = table._numeric_columns()
+    choices = [(keys, _split(table, keys, width)) for keys in _key_choices(table, numeric)]
+    choices = [(keys, groups) for keys, groups in choices if groups]
+    if not choices:
+        return [table]  # not even one column beside the keys fits: let it be wide
+    # the fewest parts; on a tie the first choice, which repeats more of the row's keys
+    keys, groups = min(choices, key=lambda choice: len(choice[1]))
+    parts = []
+    names = [[table.columns[i] for i in group if i not in keys] for group in groups]
+    key_names = ", ".join(table.columns[i] for i in keys)
+    for number, group in enumerate(groups, start=1):
+        where = "; ".join(f"part {n}: {', '.join(cols)}" for n, cols in
+                          enumerate(names, start=1))
+        notes = [f"too wide for {width} columns, split in {len(groups)} parts ({where}); "
+                 f"{key_names} repeated in each"] if number == 1 else []
+        if number == len(groups):
+            notes += table.notes
+        parts.append(Table([table.columns[i] for i in group],
+                           [[row[i] for i in group] for row in table.rows],
+                           title=f"{table.title} (part {number} of {len(groups)})",
+                           notes=notes))
+    return parts
+
+
+def column_widths(table: Table, width: int) -> list[int]:
+    """Content width per column: natural when it fits, else text columns narrowed to wrap."""
+    natural = [_natural(table, i) for i in range(len(table.columns))]
+    least = [_least(table, i) for i in range(len(table.columns))]
+    spare = width - _min_width(table, range(len(natural)))
+    if sum(natural) + BORDER_PER_COLUMN * len(natural) + 1 <= width or spare < 0:
+        return natural
+    widths = list(least)
+    # hand the spare columns out one at a time to the text column wrapped the most
+    while spare > 0:
+        short = [i for i in range(len(widths)) if widths[i] < natural[i]]
+        if not short:
+            break
+        i = max(short, key=lambda j: natural[j] - widths[j])
+        widths[i] += 1
+        spare -= 1
+    return widths
+
+
+def _without_constant(table: Table, constant) -> Table:
+    drop = [i for i, c in enumerate(table.columns) if c in constant and len(table.rows) > 1 and
+            len({row[i] for row in table.rows}) == 1 and len(table.columns) > 1]
+    if not drop:
+        return table
+    said = ", ".join(f"{table.columns[i]} {format_value(table.rows[0][i])}" for i in drop)
+    keep = [i for i in range(len(table.columns)) if i not in drop]
+    return Table([table.columns[i] for i in keep], [[row[i] for i in keep] for row in table.rows],
+                 title=f"{table.title}, {said}" if table.title else said, notes=table.notes)
+
+
+def _cells(table: Table, index: int) -> list[str]:
+    return [format_value(row[index]) for row in table.rows]
+
+
+def _natural(table: Table, index: int) -> int:
+    from rich.cells import cell_len
+
+    return max([cell_len(table.columns[index])] +
+               [cell_len(line) for cell in _cells(table, index) for line in cell.split("\n")])
+
+
+def _least(table: Table, index: int) -> int:
+    """The first column (the row's name) whole; numbers whole; text and headers as narrow
+    as their longest word.
+
+    The first column never wraps so that a row's continuation lines read as such; a
+    number has no space, so a column at least as wide as its longest never wraps it.
+    """
+    from rich.cells import cell_len
+
+    if index == 0:
+        return _natural(table, index)
+    words = [w for text in [table.columns[index], *_cells(table, index)] for w in text.split()]
+    if table._numeric_columns()[index]:
+        words += _cells(table, index)  # "-inf", "1.235e+04": never split
+    return max((cell_len(w) for w in words), default=1)
+
+
+def _min_width(table: Table, indices) -> int:
+    indices = list(indices)
+    return sum(_least(table, i) for i in indices) + BORDER_PER_COLUMN * len(indices) + 1
+
+
+def _key_choices(table: Table, numeric: list[bool]) -> list[list[int]]:
+    """The columns to repeat in each part: the first and the text ones, else the first only."""
+    text = [i for i in range(1, len(numeric)) if not numeric[i]]
+    choices = [[0, *text]] if text else []
+    return choices + [[0]]
+
+
+def _split(table: Table, keys: list[int], width: int) -> list[list[int]] | None:
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for i in range(len(table.columns)):
+        if i in keys:
+            continue
+        if current and _min_width(table, sorted({*keys, *current, i})) > width:
+            groups.append(current)
+            current = []
+        if _min_width(table, sorted({*keys, i})) > width:
+            return None
+        current.append(i)
+    if current:
+        groups.append(current)
+    return [sorted({*keys, *group}) for group in groups]

@@ -46,7 +46,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     batch_size: int = 32
     epochs: int = 30
-    validation_split: float = 0.0
+    validation_split: float = 0.2  # held out by default: a figure not on the training rows
     seed: int = 0
     standardize: bool = True
     log_freq: int = 10

@@ -156,13 +156,18 @@ def compile_for_task(model: Sequential, task: str, optimizer: str, learning_rate
     return model
 
 
+def registry_name(project: str) -> str:
+    """The registry name ``glassnet train`` gives its models: ``<project>-train``."""
+    return f"{project}-train"
+
+
 def train(config: TrainConfig, store=None, callbacks=(), verbose=0) -> TrainResult:
     """Load the data, build and compile the network, fit it while recording a run.
 
     The data is shuffled once with ``config.seed`` so that ``validation_split`` (the
     last fraction, as in Keras) is a random sample. The run records the config, the
     data set, per-step metrics, weight statistics, a snapshot per epoch and the model
-    (registry name ``<project>-mlp``).
+    (registry name ``<project>-train``, apart from the demo's ``digits-mlp``).
     """
     from glassnet import track
 
@@ -206,7 +211,8 @@ def train(config: TrainConfig, store=None, callbacks=(), verbose=0) -> TrainResu
                             validation_split=config.validation_split, verbose=verbose,
                             callbacks=[run.watch(log_freq=config.log_freq, snapshots="epoch"),
                                        *callbacks])
-        run.log_model(model, f"{project}-mlp")
+        # its own registry name: training on digits must not move the demo's digits-mlp
+        run.log_model(model, registry_name(project))
         if config.save:
             model.save(config.save)
     final = {k: float(v[-1]) for k, v in history.history.items() if len(v)}
@@ -214,4 +220,4 @@ def train(config: TrainConfig, store=None, callbacks=(), verbose=0) -> TrainResu
 
 
 __all__ = ["BUILT_IN_TASKS", "MAX_AUTO_CLASSES", "MAX_CLASSES", "TrainResult", "build_model",
-           "compile_for_task", "detect_task", "load_data", "train"]
+           "compile_for_task", "detect_task", "load_data", "registry_name", "train"]

@@ -149,7 +149,7 @@ def test_help_lists_the_commands_in_learning_order():
     listed = result.stdout.split("Commands:\n")[1].splitlines()
     assert [line.split()[0] for line in listed] == [
         "demo", "train", "runs", "show", "report", "diagnose", "compare", "export", "ui",
-        "sweep"]
+        "sweep", "models"]
     assert "  demo      Train and record the digits network; show its weights." in listed
 
 

@@ -57,7 +57,14 @@ def test_show_by_unique_prefix(filled):
     row = next(r for r in rows if r[:2] == ["dense_1", "kernel"])
     assert row[4:6] == [format_value(float(kernel.mean())), format_value(float(kernel.std()))]
     summary = gn.track.open_store(filled.store).run(filled.demo_id).summary
-    assert ["test/accuracy", format_value(summary["test/accuracy"])] in rows
+    assert ["test/accuracy", format_value(summary["test/accuracy"]), "test set"] in rows
+    # the last batch's loss and the epoch's mean loss differ, and each says which it is
+    assert summary["loss"] != summary["epoch/loss"]
+    assert ["loss", format_value(summary["loss"]), "training, last batch only"] in rows
+    assert ["epoch/loss", format_value(summary["epoch/loss"]),
+            "training, mean over the last epoch's batches"] in rows
+    assert ("`loss` is logged after every batch, `epoch/loss` once per epoch as the mean of "
+            "its batches") in lines
 
 
 def test_report_formats(filled, tmp_path):
@@ -111,7 +118,7 @@ def test_diagnose_rebuilds_the_run_on_its_data(tmp_path):
     assert lines[0] == (f"Diagnosing run {run_id} (coffee/hot) at its last snapshot, "
                         f"on data set coffee:v1 (200 samples)")
     # the same findings as diagnosing the logged model on the logged data directly
-    model = gn.track.load_model("coffee-mlp:latest", tmp_path / "s")
+    model = gn.track.load_model("coffee-train:latest", tmp_path / "s")
     data = gn.track.load_dataset("coffee:v1", tmp_path / "s")
     findings = gn.inspect.diagnose(model, data["X"], data["y"])
     assert any("learning rate too high" in f.what for f in findings)

@@ -61,7 +61,7 @@ def test_the_labels_pick_the_loss(tmp_path, labels, task, loss):
                      "--store", tmp_path / "s")
     assert result.exit_code == 0, result.stderr
     assert f", task {task}, loss {loss}" in result.stdout
-    model = gn.track.load_model("d-mlp:latest", tmp_path / "s")
+    model = gn.track.load_model("d-train:latest", tmp_path / "s")
     assert model.layers[-1].units == (1 if task == "binary" else len(labels))
     assert "accuracy" in {r[0] for r in rows_of(result.stdout)}
 
@@ -86,7 +86,7 @@ def test_standardisation_is_adapted_on_the_training_rows_only(tmp_path):
     result = run_cli("train", "--dataset", "coffee", "--validation-split", "0.5",
                      "--epochs", "1", "--store", tmp_path / "s")
     assert result.exit_code == 0, result.stderr
-    model = gn.track.load_model("coffee-mlp:latest", tmp_path / "s")
+    model = gn.track.load_model("coffee-train:latest", tmp_path / "s")
     x, _ = gn.datasets.load_coffee()
     order = np.random.default_rng(0).permutation(len(x))  # the seed-0 shuffle, then half
     train = x[order][:100].astype(np.float64)
@@ -99,7 +99,7 @@ def test_no_standardize_leaves_the_features_raw(tmp_path):
     result = run_cli("train", "--dataset", "coffee", "--no-standardize", "--epochs", "1",
                      "--store", tmp_path / "s")
     assert result.exit_code == 0, result.stderr
-    model = gn.track.load_model("coffee-mlp:latest", tmp_path / "s")
+    model = gn.track.load_model("coffee-train:latest", tmp_path / "s")
     assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dense", "Dense"]
 
 

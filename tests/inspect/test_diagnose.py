@@ -175,3 +175,45 @@ def test_findings_print_and_tabulate(digits):
     table = findings_table(findings)
     assert len(table) == len(findings) and table["severity"][0] == "error"
     assert findings_table([]).title == "Diagnosis: nothing found"
+
+
+def test_weights_that_do_not_move_name_the_dead_units_that_stop_the_gradient(digits):
+    X, y = digits
+    model = digits_model(optimizer="sgd")  # no momentum: a zero gradient is a zero step
+    model.fit(X[:64], y[:64], epochs=1, batch_size=32, verbose=0)  # builds the optimizer
+    layer = model.get_layer("hidden2")
+    layer.bias.assign(np.full(15, -100.0, dtype=np.float32))  # every hidden2 unit dead
+    findings = diagnose(model, X, y)
+    still = [f for f in findings if f.what == "the weights do not move at all"]
+    # no gradient passes a dead ReLU, so hidden2's kernel and hidden1's (behind it) stay
+    # put; the output's inputs are all 0, so dW = aᵀ dz = 0 there too
+    assert sorted(f.layer for f in still) == ["hidden1", "hidden2", "output"], whats(findings)
+    dead = next(f for f in findings if "dead" in f.what)
+    assert dead.evidence["dead_units"] == list(range(15))
+    for finding in still:
+        assert finding.advice == (
+            "the update is exactly zero: the gradient does not reach this layer, because "
+            f"hidden2 has dead units {list(range(15))} (they pass no gradient back)")
+        assert "see dead or saturated units" not in str(finding)
+
+
+def test_saturated_units_are_listed():
+    from glassnet.inspect.diagnose import _no_gradient_advice
+
+    saturated = Finding("warning", "layer1", "3 of 3 sigmoid units are saturated",
+                        {"saturated_share": 1.0, "saturated_units": [0, 1, 2]})
+    assert _no_gradient_advice([saturated]).endswith(
+        "because layer1 has saturated units [0, 1, 2] (they pass no gradient back)")
+    # nothing dead or saturated found: the advice names none and claims none
+    assert _no_gradient_advice([]) == ("the update is exactly zero: the gradient does not "
+                                       "reach this layer; check that the loss depends on "
+                                       "the model's output")
+
+
+def test_saturated_finding_lists_its_units(coffee):
+    X, y = coffee
+    model = gn.Sequential([Input(shape=(2,)), Dense(3, activation="sigmoid", name="layer1"),
+                           Dense(1, activation="sigmoid", name="layer2")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    (saturated,) = [f for f in diagnose(model, X, y) if "saturated" in f.what]
+    assert saturated.evidence["saturated_units"] == [0, 1, 2]

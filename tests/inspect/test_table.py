@@ -74,3 +74,89 @@ def test_unknown_column_is_named():
 ])
 def test_format_value(value, text):
     assert format_value(value) == text
+
+
+# -- fitting a terminal -------------------------------------------------------------------
+def _printed(table, width):
+    """What the command prints for ``table`` at ``width`` columns (via cli.common.emit)."""
+    import io
+
+    from rich.console import Console
+
+    from glassnet.table import terminal_parts
+
+    out = io.StringIO()
+    console = Console(file=out, width=width, color_system=None, soft_wrap=False)
+    for part in terminal_parts(table, width):
+        body = part.rich_table(width)
+        body.title = body.caption = None
+        console.print(body)
+    return out.getvalue()
+
+
+def wide_table():
+    return Table(["run", "epoch", "layer", *(f"statistic_{i}" for i in range(8))],
+                 [("demo (abc)", e, name, *(0.001234567 * (i + 1) * (e + 1) for i in range(8)))
+                  for e in range(3) for name in ("dense", "output")], title="Wide",
+                 notes=["a note"])
+
+
+def test_a_single_runs_column_goes_into_the_title():
+    from glassnet.table import terminal_parts
+
+    (part,) = terminal_parts(Table(["run", "x"], [("demo (abc)", 1.0), ("demo (abc)", 2.0)],
+                                   title="T"), 80)
+    assert part.columns == ["x"] and part.title == "T, run demo (abc)"
+    # two runs: the column stays; a one-row table keeps it too
+    two = Table(["run", "x"], [("a", 1.0), ("b", 2.0)], title="T")
+    assert terminal_parts(two, 80)[0].columns == ["run", "x"]
+    assert terminal_parts(Table(["run", "x"], [("a", 1.0)]), 80)[0].columns == ["run", "x"]
+
+
+def test_a_wide_table_splits_into_parts_that_fit_repeating_its_keys():
+    from glassnet.table import terminal_parts
+
+    table = wide_table()
+    parts = terminal_parts(table, 80)
+    assert len(parts) == 2
+    assert [p.columns[:2] for p in parts] == [["epoch", "layer"], ["epoch", "layer"]]
+    stats = [c for p in parts for c in p.columns[2:]]
+    assert stats == [f"statistic_{i}" for i in range(8)]  # each column once, in order
+    first = ", ".join(parts[0].columns[2:])
+    second = ", ".join(parts[1].columns[2:])
+    assert parts[0].notes == [f"too wide for 80 columns, split in 2 parts (part 1: {first}; "
+                              f"part 2: {second}); epoch, layer repeated in each"]
+    assert parts[1].notes == ["a note"]
+    assert [p.title for p in parts] == ["Wide, run demo (abc) (part 1 of 2)",
+                                        "Wide, run demo (abc) (part 2 of 2)"]
+    # every part's rows are the table's rows, in order
+    for part in parts:
+        for row, original in zip(part.rows, table.rows, strict=True):
+            assert list(row) == [original[table.columns.index(c)] for c in part.columns]
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 120])
+def test_printed_parts_fit_and_no_number_is_cut(width):
+    text = _printed(wide_table(), width)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert "…" not in text
+    numbers = {format_value(0.001234567 * (i + 1) * (e + 1)) for i in range(8) for e in range(3)}
+    printed = {cell.strip() for line in lines if line.startswith("│")
+               for cell in line.strip("│").split("│")}
+    assert numbers <= printed  # every number whole, as format_value writes it
+
+
+def test_text_wraps_at_spaces_before_a_table_is_split():
+    from glassnet.table import column_widths, terminal_parts
+
+    table = Table(["id", "config", "value"],
+                  [("a1", "hidden=25,15 activation=relu optimizer=adam learning_rate=0.001",
+                    0.123456)])
+    (part,) = terminal_parts(table, 50)
+    widths = column_widths(part, 50)
+    assert widths[2] == len("0.1235") and widths[0] == 2  # the number and the name whole
+    assert widths[1] >= len("learning_rate=0.001")  # the longest word stays whole
+    assert sum(widths) + 3 * 3 + 1 <= 50
+    text = _printed(table, 50)
+    assert "learning_rate=0.001" in text and "0.1235" in text

@@ -13,7 +13,7 @@ from glassnet.cli.common import GlassnetGroup
 from glassnet.cli.demo import demo
 from glassnet.cli.report import report
 from glassnet.cli.runs import compare, diagnose, runs, show
-from glassnet.cli.tools import export, sweep, ui
+from glassnet.cli.tools import export, models, sweep, ui
 from glassnet.cli.train import train
 
 
@@ -42,6 +42,7 @@ def cli():
 
 for command in (demo, train, runs, show, report, diagnose, compare, export, ui, sweep):
     cli.add_command(command)
+cli.add_command(models)
 
 
 def main(argv=None) -> None:

@@ -91,29 +91,35 @@ def console():
 
     if sys.stdout.isatty():
         return Console(highlight=False)
-    # piped or captured: tables as wide as their content, never wrapped to a guessed width
-    return Console(highlight=False, width=PIPE_WIDTH, color_system=None, soft_wrap=False)
+    # piped or captured: tables as wide as their content, never wrapped to a guessed
+    # width; an explicit COLUMNS (COLUMNS=80 glassnet demo | less) is honoured
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
+    return Console(highlight=False, width=width, color_system=None, soft_wrap=False)
 
 
 def emit(item) -> None:
     """Print one demo/command item: text as it is (no markup), a Table, or anything rich prints.
 
-    A glassnet Table's title and notes print as whole lines above and below it (rich
-    would wrap them to the table's width), so they read, and grep, as written.
+    A glassnet Table's title and notes print as lines above and below it, wrapped to
+    the console (not to the table's width). A table fits the console: text cells wrap,
+    a single run's ``run`` column goes into the title, and columns that still do not
+    fit move to a second part (``glassnet.table.terminal_parts``); numbers are never cut.
     """
-    from glassnet.table import Table
+    from glassnet.table import Table, terminal_parts
 
     out = console()
     if isinstance(item, str):
-        out.print(item, markup=False, highlight=False, soft_wrap=True)
+        out.print(item, markup=False, highlight=False)
     elif isinstance(item, Table):
-        if item.title:
-            out.print(item.title, markup=False, highlight=False, soft_wrap=True, style="bold")
-        body = item.__rich__()
-        body.title = body.caption = None
-        out.print(body)
-        for note in item.notes:
-            out.print(note, markup=False, highlight=False, soft_wrap=True, style="dim")
+        for part in terminal_parts(item, out.width):
+            if part.title:
+                out.print(part.title, markup=False, highlight=False, style="bold")
+            body = part.rich_table(out.width)
+            body.title = body.caption = None
+            out.print(body)
+            for note in part.notes:
+                out.print(note, markup=False, highlight=False, style="dim")
     else:
         out.print(item)
 
@@ -160,15 +166,21 @@ def progress_callback(total_epochs: int, description: str = "training"):
         reads_gradients = False
 
         def on_train_begin(self, logs=None):
+            from rich.table import Column
+
+            # a narrow terminal wraps the metrics onto more lines rather than cutting them
             self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("epochs"), TimeElapsedColumn(), TextColumn("{task.fields[logs]}"),
+                TextColumn("{task.description}"), BarColumn(bar_width=20),
+                MofNCompleteColumn(), TextColumn("epochs"), TimeElapsedColumn(),
+                TextColumn("{task.fields[logs]}", table_column=Column(overflow="fold")),
                 console=console(), transient=False)
             self.task = self.progress.add_task(description, total=total_epochs, logs="")
             self.progress.start()
 
         def on_epoch_end(self, epoch, logs=None):
-            text = "  ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items())
+            from glassnet.table import format_value
+
+            text = "  ".join(f"{k} {format_value(float(v))}" for k, v in (logs or {}).items())
             self.progress.update(self.task, advance=1, logs=text)
 
         def on_train_end(self, logs=None):

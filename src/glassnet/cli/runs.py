@@ -76,7 +76,7 @@ def show(run_name, store):
     """One run: config, model, weights and biases, metrics."""
     from glassnet.errors import NotFoundError
     from glassnet.recorded import model_for_run
-    from glassnet.summary import summary_text
+    from glassnet.summary_table import summary_table
     from glassnet.table import Table
 
     store = open_existing_store(store)
@@ -90,12 +90,23 @@ def show(run_name, store):
     except NotFoundError as exc:
         emit(f"(no model to show: {exc})")
     else:
-        emit(summary_text(model))
+        emit(summary_table(model))
         _emit_describe(model)
-    emit(Table(["metric", "value"], sorted(final_metrics(run.summary).items()),
-               title="Final metrics"))
+    emit(final_metrics_table(run.summary))
     if run.error:
         emit(f"error: {run.error.splitlines()[0]}")
+
+
+def final_metrics_table(summary: dict):
+    """Every last-logged value, each saying what it was measured on (last batch, epoch...)."""
+    from glassnet.report.metric_labels import metric_label
+    from glassnet.table import Table
+
+    rows = [(key, value, metric_label(key, summary)) for key, value in sorted(summary.items())
+            if key != "epoch"]
+    return Table(["metric", "value", "measured on"], rows, title="Final metrics",
+                 notes=["`loss` is logged after every batch, `epoch/loss` once per epoch as "
+                        "the mean of its batches"] if "epoch/loss" in summary else [])
 
 
 def _plain(value):

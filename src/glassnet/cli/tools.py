@@ -12,19 +12,57 @@ from glassnet.cli.common import (
     emit,
     open_existing_store,
     open_store,
+    resolve_run,
     store_path,
 )
 
 
 def load_model_named(name: str, store):
-    """A ``.glassnet`` file, or a registry name such as ``digits-mlp:latest`` in the store."""
+    """A ``.glassnet`` file, a registry name (``digits-mlp:latest``) or a run id (or prefix).
+
+    A run gives the model it logged, else the one rebuilt from its config and last snapshot.
+    """
     from glassnet.models import load_model
 
     if name.endswith(".glassnet") or os.path.isfile(name):
         return load_model(name)
     from glassnet import track
+    from glassnet.errors import NotFoundError
+    from glassnet.recorded import model_for_run
 
-    return track.load_model(name, open_existing_store(store))
+    opened = open_existing_store(store)
+    registered = {m["name"] for m in opened.models()}
+    if name.partition(":")[0] in registered:
+        return track.load_model(name, opened)
+    try:
+        run = resolve_run(opened, name)
+    except NotFoundError as exc:
+        if "matches" in str(exc):  # an ambiguous run id prefix: its message lists them
+            raise
+        raise NotFoundError(f"no model file, registered model or run named {name!r} in "
+                            f"store {opened.root} (models: {sorted(registered)}; "
+                            f"`glassnet models` and `glassnet runs` list them)") from None
+    logged = [m for m in opened.models() if m["run_id"] == run.id]
+    if logged:
+        return track.load_model(f"{logged[-1]['name']}:v{logged[-1]['version']}", opened)
+    return model_for_run(opened, run)
+
+
+@click.command()
+@common_options
+def models(store):
+    """List the model registry: every name, version, alias and the run that logged it."""
+    from glassnet.cli.runs import when
+    from glassnet.table import Table
+    from glassnet.track.registry import list_models
+
+    entries = list_models(open_existing_store(store))
+    rows = [(m["name"], f"v{m['version']}", ", ".join(m["aliases"]), m["run_id"] or "",
+             m["params"], when(m["created_at"])) for m in entries]
+    emit(Table(["name", "version", "aliases", "run", "params", "created"], rows,
+               title=f"{len(rows)} registered model version{'s' * (len(rows) != 1)}",
+               notes=["`glassnet export NAME:ALIAS` (or a run id) writes one as ONNX or "
+                      "safetensors"] if rows else []))
 
 
 @click.command()
@@ -36,7 +74,8 @@ def load_model_named(name: str, store):
 def export(model_name, onnx_path, weights_path, store):
     """Write a model as ONNX or safetensors for other tools.
 
-    MODEL is a .glassnet file or a registry name such as digits-mlp:latest.
+    MODEL is a .glassnet file, a registry name such as digits-mlp:latest (`glassnet
+    models` lists them) or a run id: the model that run trained.
     """
     if not onnx_path and not weights_path:
         raise click.UsageError("give --onnx OUT.onnx and/or --safetensors OUT.safetensors")

@@ -28,7 +28,8 @@ _FLAGS = ("data", "target", "dataset", "task", "hidden", "activation", "optimize
 @click.option("--learning-rate", type=float, help="Default 0.001.")
 @click.option("--batch-size", type=int, help="Default 32.")
 @click.option("--epochs", type=int, help="Default 30.")
-@click.option("--validation-split", type=float, help="Share of rows held out (default 0).")
+@click.option("--validation-split", type=float,
+              help="Share of rows held out for validation (default 0.2; 0 holds out none).")
 @click.option("--standardize/--no-standardize", default=None,
               help="Standardise the features with a Normalization layer (default: yes).")
 @click.option("--seed", type=int, help="Seeds the weights, the shuffles and the split (default 0).")
@@ -58,7 +59,11 @@ def train(config_file, store, **flags):
     emit(f"Recorded run {run.id} ({run.project}/{run.name}), task {result.task}, "
          f"loss {run.config['loss']}")
     emit(Table(["metric", "final value"], sorted(result.metrics.items()),
-               title="Final epoch"))
+               title="Final epoch", notes=[_held_out(config, run)]))
+    from glassnet.train_job import registry_name
+
+    model_name = registry_name(run.project)
+    emit(f"Registered the model as {model_name}:latest (`glassnet models` lists the registry)")
     if config.save:
         emit(f"Saved the model to {config.save}")
     emit(f"Next: glassnet show {run.id}  |  glassnet report {run.id}")
@@ -71,3 +76,14 @@ def train(config_file, store, **flags):
         raise NonFiniteLossError(f"run {run.id}: the training loss ended {loss}; the "
                                  f"network learned nothing (see the warning above; try "
                                  f"{remedy})")
+
+
+def _held_out(config, run) -> str:
+    """Which rows the final figures are measured on: the training rows, and the held-out ones."""
+    n = run.config["n_samples"]
+    if not config.validation_split:
+        return (f"all {n} rows trained on, none held out: these are training figures "
+                f"(--validation-split 0.2 holds a fifth out)")
+    n_train = int(n * (1.0 - config.validation_split))
+    return (f"val_* = the {n - n_train} rows held out ({config.validation_split:g} of {n}), "
+            f"not trained on; the others on the {n_train} training rows")

@@ -89,11 +89,12 @@ def diagnose(model, X, y=None) -> list[Finding]:
     passes = forward(model, X)
     dense = [p for p in passes if p.kind == "Dense"]
     findings += _symmetric(dense)
-    findings += _dead_and_saturated(dense)
+    stuck = _dead_and_saturated(dense)
+    findings += stuck
     findings += _bias_dominance(dense)
     if y is not None and getattr(model, "loss", None) is not None:
         findings += _gradient_flow(model, X, y, dense)
-        findings += _update_ratio(model, X, y)
+        findings += _update_ratio(model, X, y, stuck)
         findings += _output_bias(model, dense, y)
     order = {"error": 0, "warning": 1}
     return sorted(findings, key=lambda f: order.get(f.severity, 2))
@@ -161,7 +162,9 @@ def _dead_and_saturated(dense) -> list:
                 out.append(Finding(
                     "warning", p.name,
                     f"{int(saturated.sum())} of {units} {p.activation} units are saturated",
-                    {"saturated_share": share, "mean_abs_z": float(np.abs(p.z).mean())},
+                    {"saturated_share": share,
+                     "saturated_units": np.flatnonzero(saturated).tolist()[:20],
+                     "mean_abs_z": float(np.abs(p.z).mean())},
                     f"in its flat region {p.activation}'(z) ≈ 0 and the unit barely learns: "
                     "normalise the inputs (Normalization layer), use smaller initial "
                     "weights, or relu"))
@@ -224,8 +227,11 @@ def _gradient_flow(model, X, y, dense) -> list:
     return []
 
 
-def _update_ratio(model, X, y) -> list:
-    """One optimizer step on a batch, measured per kernel, then undone exactly."""
+def _update_ratio(model, X, y, stuck=()) -> list:
+    """One optimizer step on a batch, measured per kernel, then undone exactly.
+
+    ``stuck``: the dead and saturated unit findings, named when a kernel does not move.
+    """
     from glassnet.inspect.gradcheck import gradients
 
     optimizer = getattr(model, "optimizer", None)
@@ -268,14 +274,28 @@ def _update_ratio(model, X, y) -> list:
                                f"rate by about {ratio / 1e-3:.0f}"))
         elif ratio < UPDATE_RATIO_LOW:
             advice = (f"‖ΔW‖/‖W‖ should be near 1e-3: multiply the learning rate by about "
-                      f"{1e-3 / ratio:.1g}" if ratio > 0 else
-                      "the update is exactly zero: the gradient does not reach this layer "
-                      "(see dead or saturated units)")
+                      f"{1e-3 / ratio:.1g}" if ratio > 0 else _no_gradient_advice(stuck))
             out.append(Finding("warning", v.path.split("/")[0],
                                "updates are too small to change the weights (learning rate "
                                "too low)" if ratio > 0 else "the weights do not move at all",
                                evidence, advice))
     return out
+
+
+def _no_gradient_advice(stuck) -> str:
+    """Why a kernel gets no gradient, naming the dead or saturated units found, if any."""
+    listed = []
+    for finding in stuck:
+        for key, kind in (("dead_units", "dead"), ("saturated_units", "saturated")):
+            units = finding.evidence.get(key)
+            if units:
+                first = " (the first 20)" if len(units) == 20 else ""
+                listed.append(f"{finding.layer} has {kind} units {units}{first}")
+    if not listed:
+        return ("the update is exactly zero: the gradient does not reach this layer; "
+                "check that the loss depends on the model's output")
+    return ("the update is exactly zero: the gradient does not reach this layer, "
+            "because " + "; ".join(listed) + " (they pass no gradient back)")
 
 
 def _output_bias(model, dense, y) -> list:

@@ -191,9 +191,10 @@ def changes_table(runs, kind: str) -> Table:
                 w0, w1 = before[path].astype(np.float64), after[path].astype(np.float64)
                 delta = float(np.linalg.norm(w1 - w0))
                 norm0 = float(np.linalg.norm(w0))
+                # biases start at 0: a change relative to nothing is said, not nan
+                relative = delta / norm0 if norm0 else ("from 0" if delta else float("nan"))
                 rows.append((run.label, epoch, start, end, layer, float(np.abs(w0).mean()),
-                             float(np.abs(w1).mean()), delta,
-                             delta / norm0 if norm0 else float("nan")))
+                             float(np.abs(w1).mean()), delta, relative))
     what = "weight" if kind == "kernel" else "bias"
     symbol = "W" if kind == "kernel" else "b"
     return Table(["run", "epoch", "from_step", "to_step", "layer", f"start_mean_abs_{symbol}",
@@ -201,7 +202,7 @@ def changes_table(runs, kind: str) -> Table:
                  rows, title=f"{what.capitalize()} changes during training",
                  notes=[f"between consecutive snapshots (from_step -1 = before training): "
                         f"‖Δ{symbol}‖ = Frobenius norm of the change, relative to ‖{symbol}‖ "
-                        "at the start"])
+                        "at the start (\"from 0\" when it started at 0)"])
 
 
 def correlation_table(runs) -> Table:
@@ -316,5 +317,5 @@ def update_time_table(runs) -> Table:
     return Table(["run", "layer", "params", "steps_measured", "backward_ms", "update_ms",
                   "total_ms", "ns_per_weight"], rows, title="Computation time per weight update",
                  notes=["measured during training on the steps the watch logged: mean "
-                        "seconds per step in the layer's backward pass and its share of the "
-                        "optimizer update; ns_per_weight = total / (weights + biases)"])
+                        "milliseconds per step in the layer's backward pass and its share of the "
+                        "optimizer update; ns_per_weight = total (in ns) / (weights + biases)"])

@@ -118,5 +118,14 @@ def load_model(spec: str, store=None):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def list_models(store=None) -> list[dict]:
+    """Every registered model version, oldest first per name: ``name, version, aliases,
+    run_id, params, created_at`` (read only: nothing is loaded or changed)."""
+    store = open_store(store)
+    return [{"name": m["name"], "version": m["version"], "aliases": m["aliases"],
+             "run_id": m["run_id"], "params": m["meta"].get("params"),
+             "created_at": m["created_at"]} for m in store.models()]
+
+
 def _not_found(message: str) -> Exception:
     return NotFoundError(message)

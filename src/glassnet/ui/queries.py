@@ -96,8 +96,11 @@ def run_detail(store, run_id: str) -> dict:
     run = dict(store.run(run_id))
     run_id = run["id"]
     snapshots = store.snapshot_info(run_id)
+    from glassnet.report.metric_labels import summary_labels
+
     return {
         "run": run,
+        "summary_labels": summary_labels(run["summary"]),
         "metric_keys": store.metric_keys(run_id),
         "param_paths": _network_order(store.param_paths(run_id)),
         "snapshots": [{"step": s["step"], "label": s["label"]} for s in snapshots],

@@ -155,7 +155,8 @@
     const facts = { project: run.project, status: run.status, id: run.id, steps: null };
     const grid = el("div", { class: "grid3" },
       el("div", {}, el("h3", { text: "Config" }), GN.kvTable(run.config)),
-      el("div", {}, el("h3", { text: "Final metrics" }), GN.kvTable(Object.fromEntries(Object.entries(run.summary).filter(([k]) => k !== "epoch")))),
+      el("div", {}, el("h3", { text: "Final metrics" }), GN.kvTable(Object.fromEntries(Object.entries(run.summary).filter(([k]) => k !== "epoch")
+        .map(([k, v]) => [detail.summary_labels && detail.summary_labels[k] ? `${k} (${detail.summary_labels[k]})` : k, v])))),
       el("div", {}, el("h3", { text: "Data & models" }),
         detail.datasets.length ? el("ul", { class: "plain" }, detail.datasets.map((d) => el("li", {}, el("span", { class: "tag", text: "dataset" }), `${d.name}:v${d.version}`))) : null,
         detail.models.length ? el("ul", { class: "plain" }, detail.models.map((m) => el("li", {}, el("span", { class: "tag model", text: "model" }), `${m.name}:v${m.version}`, m.aliases.length ? ` (${m.aliases.join(", ")})` : ""))) : null,
