@@ -151,3 +151,73 @@ def test_eight_threads_logging_to_one_run_store_every_row_at_distinct_steps(stor
     steps, values = store.metrics(run.id, "k")
     assert steps.tolist() == list(range(24_000)) and values.sum() == 24_000
     assert run.step == 23_999 and store.run(run.id).summary == {"k": 1.0}
+
+
+# -- a read-only store -----------------------------------------------------------------
+_READ_ONLY = """
+import sys
+import glassnet.track as gt
+from glassnet.errors import StoreError
+store = gt.open_store(sys.argv[1])
+run = store.runs()[0]
+steps, values = store.metrics(run.id, "loss")
+print(run.name, run.status, steps.tolist(), values.tolist(), store.read_only is not None)
+try:
+    gt.init("more", store=sys.argv[1])
+except StoreError as exc:
+    print("refused:", exc)
+from fastapi.testclient import TestClient
+from glassnet.ui.app import create_app
+client = TestClient(create_app(sys.argv[1]))
+r = client.get("/api/runs")
+print("dashboard:", r.status_code, [x["name"] for x in r.json()["runs"]])
+"""
+
+
+# root writes anywhere: the child runs without the capabilities that bypass permissions
+_WITHOUT_ROOT_OVERRIDE = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner"]
+
+
+@pytest.fixture
+def read_only_store(tmp_path):
+    import os
+    import shutil
+
+    if os.geteuid() != 0 and shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv (util-linux) to drop root's permission override")
+    prefix = _WITHOUT_ROOT_OVERRIDE if os.geteuid() == 0 else []
+    root = tmp_path / "store"
+    run = gt.init("ro", name="frozen-run", store=root)
+    for step in range(5):
+        run.log({"loss": float(step)})
+    run.finish()
+    run.store.close()
+    assert not (root / "glassnet.db-shm").exists()  # closed cleanly: no WAL index left
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            os.chmod(os.path.join(dirpath, name), 0o444)
+        os.chmod(dirpath, 0o555)
+    yield prefix, str(root)
+    for dirpath, _, _ in os.walk(root):
+        os.chmod(dirpath, 0o755)
+
+
+def test_a_read_only_store_reads_and_refuses_writes_by_name(read_only_store):
+    import subprocess
+
+    from track_helpers import child_env
+
+    prefix, read_only_store = read_only_store
+    proc = subprocess.run([*prefix, sys.executable, "-c", _READ_ONLY, read_only_store],
+                          capture_output=True, text=True, env=child_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "frozen-run finished [0, 1, 2, 3, 4] [0.0, 1.0, 2.0, 3.0, 4.0] True"
+    assert lines[1].startswith(f"refused: store {read_only_store} is read-only (")
+    assert "no write permission" in lines[1]
+    assert lines[2] == "dashboard: 200 ['frozen-run']"
+    cli = subprocess.run([*prefix, sys.executable, "-c", "from glassnet.cli import main; main()",
+                          "runs", "--store", read_only_store],
+                         capture_output=True, text=True, env=child_env(), timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    assert "frozen-run" in cli.stdout and "finished" in cli.stdout
