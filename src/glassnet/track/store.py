@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+import numbers
 import os
 import sqlite3
 import threading
@@ -819,6 +820,10 @@ class Store:
                 "SELECT sha FROM snapshots WHERE run_id = ? ORDER BY step DESC LIMIT 1", (run_id,)
             )
         else:
+            if (isinstance(step, bool) or not isinstance(step, numbers.Integral)
+                    or not -1 <= step < 2 ** 63):
+                raise ConfigError(f"step must be 'end' or a step number from -1 to 2**63 - 1 "
+                                  f"(a snapshot's step), got {step!r}")
             row = self._read(
                 "SELECT sha FROM snapshots WHERE run_id = ? AND step = ?", (run_id, int(step))
             )
