@@ -43,7 +43,7 @@ def test_a_full_disk_warns_once_keeps_what_was_written_and_fails_the_run(
     writer = run.store.writer
     monkeypatch.setattr(writer_module, "MAX_RETRY_S", 0.02)  # retry often: many retries
     writer.interval, writer._retry_pause = 0.01, 0.01
-    for step in range(100, 20_100):
+    for _ in range(100, 20_100):
         run.log({"loss": 0.5, "acc": 0.25})
     _wait_for(lambda: sum(r.message == "glassnet.track: retry failed"
                           for r in caplog.records) >= 5, "five failed retries")
@@ -80,7 +80,7 @@ def test_a_first_flush_bigger_than_the_disk_leaves_no_orphan_blob(store_dir):
     weights = np.arange(250_000, dtype=np.float64)  # a 2 MB snapshot
     run.store.writer.interval = 3600  # this test flushes by itself
     run.store.log_snapshot(run.id, 0, "step", {"dense/kernel": weights})
-    for step in range(20_000):  # and rows the database has no room for
+    for _ in range(20_000):  # and rows the database has no room for
         run.log({"loss": 0.5})
     with pytest.raises(StoreError, match="is full"):
         run.store.flush()

@@ -45,6 +45,23 @@ def verdict(host: str | None, pid: int | None, pid_start: str | None,
     return "silent" if is_stale(heartbeat_at, now) else None
 
 
+def judge(record: dict, pid_start: str | None, now: float | None = None) -> str | None:
+    """Set a ``running`` run's record ``crashed`` (with finished_at and error) if it is over.
+
+    Returns the :func:`verdict`: ``"dead"``, ``"silent"`` or None (left as it is)."""
+    why = verdict(record["host"], record["pid"], pid_start, record["heartbeat_at"], now)
+    if why is None:
+        return None
+    record["status"] = "crashed"
+    record["finished_at"] = record["heartbeat_at"]
+    if why == "dead":
+        record["error"] = (f"process {record['pid']} on {record['host']} ended without "
+                           "finishing the run")
+    else:
+        record["error"] = silent_error(record["host"], record["heartbeat_at"])
+    return why
+
+
 def silent_error(host: str | None, heartbeat_at: float | None) -> str:
     when = "never" if heartbeat_at is None else time.strftime(
         "%Y-%m-%d %H:%M:%S", time.localtime(heartbeat_at))

@@ -1,13 +1,15 @@
 """The run store: one SQLite database (WAL mode) plus content-addressed blobs, in one folder.
 
-Every SQL statement of glassnet lives in this module. report/, cli and ui read recorded
-runs only through the query methods of :class:`Store`.
+Every SQL statement of glassnet lives in this module (the opening PRAGMAs: connection.py).
+report/, cli and ui read recorded runs only through the query methods of :class:`Store`.
 
 Concurrency: each process keeps one connection per store (shared by its threads under
 a lock), waits up to 30 s on a busy database, and starts every write with
 ``BEGIN IMMEDIATE`` so that writers queue for the lock instead of failing. Rows logged
 during training go through a :class:`~glassnet.track.writer.BufferedWriter`, flushed
-twice a second and at ``finish()`` / interpreter exit.
+four times a second and at ``finish()`` / interpreter exit. Each flush also stamps the
+runs this process has open with a heartbeat (see track/heartbeat.py); a full disk or a
+read-only folder gives a StoreError naming the store and the cause (track/connection.py).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 
 from glassnet.track import heartbeat
 from glassnet.track.blobs import BlobStore
-from glassnet.track.connection import BUSY_TIMEOUT_S, connect, read_only_error, store_error
+from glassnet.track.connection import connect, read_only_error, store_error
 from glassnet.track.env import hostname, process_alive
 from glassnet.track.errors import ConfigError, NotFoundError, StoreError
 from glassnet.track.paramstats import COLUMNS, HIST_BINS, uniform_edges
@@ -604,28 +606,16 @@ class Store:
         return records
 
     def _judged(self, rows: list[tuple]) -> list[RunRecord]:
-        """Records of ``rows`` where a ``running`` run whose process is gone (this host) or
-        whose heartbeat stopped (another host) reads ``crashed``; see track/heartbeat.py."""
+        """Records of ``rows``, a dead or silent ``running`` run read ``crashed`` (heartbeat.py)."""
         records, dead, now = [], [], time.time()
         for row in rows:
             record = _run_record(row)
             records.append(record)
-            if record["status"] != "running" or record["id"] in self._live:
-                continue
-            why = heartbeat.verdict(record["host"], record["pid"], row[_PID_START],
-                                    record["heartbeat_at"], now)
-            if why is None:
-                continue
-            record["status"] = "crashed"
-            record["finished_at"] = record["heartbeat_at"]
-            if why == "dead":
-                dead.append(record["id"])
-                record["error"] = (f"process {record['pid']} on {record['host']} ended "
-                                   "without finishing the run")
-            else:
-                record["error"] = heartbeat.silent_error(record["host"], record["heartbeat_at"])
+            if record["status"] == "running" and record["id"] not in self._live:
+                if heartbeat.judge(record, row[_PID_START], now) == "dead":
+                    dead.append(record["id"])
         if dead and self.read_only is None:
-            try:
+            try:  # record what is certain: a process of this host that is gone
                 self.mark_crashed()
             except StoreError:
                 pass  # a full disk: the records read crashed all the same

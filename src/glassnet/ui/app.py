@@ -2,10 +2,11 @@
 
 ``create_app(store_path)`` returns a FastAPI app. Every route answers GET and HEAD (the
 same headers, no body); any other method gets 405. A query parameter that is malformed
-or out of range gets 400 with a message naming it. Static files come only from the package's own ``ui/static`` folder (a fixed
-list of names) and plotly.min.js from the installed plotly package; blobs only by a
-64-hex hash that the store's records name. Each response carries ``Server-Timing``
-(``app;dur=<ms>``), the server time the benchmarks read.
+or out of range gets 400 with a message naming it. Static files come only from the
+package's own ``ui/static`` folder (a fixed list of names) and plotly.min.js from the
+installed plotly package; blobs only by a 64-hex hash that the store's records name.
+Each response carries ``Server-Timing`` (``app;dur=<ms>``), the server time the
+benchmarks read.
 """
 
 from __future__ import annotations
