@@ -27,12 +27,13 @@ from glassnet.track.store import Store, open_store
 class Run:
     """One training run being recorded; create it with :func:`init`.
 
-    Threads: a Run may be shared by several threads. Each ``log``, ``watch`` step,
-    ``log_*`` and ``finish`` call is atomic: ``log`` without a step takes the next step
-    under a lock, so N calls from any threads store N rows at N distinct steps (in
-    the order the calls took the lock), and the summary holds, per key, the value of
-    the last call. A call that starts after ``finish`` raises ConfigError; none is
-    lost half-way. Which thread's call comes first is not guaranteed.
+    Threads: a Run may be shared by several threads. Each ``log``, ``log_*`` and
+    ``finish`` call (and each step a ``watch`` records) holds the run's lock, so it
+    happens whole, before or after any other: ``log`` without a step takes the next step
+    under that lock, so N such calls from any threads store N rows at N distinct steps,
+    and the summary holds, per key, the value of the call that came last. A call made
+    after ``finish`` raises ConfigError. Which thread's call comes first is not
+    guaranteed; a ``log_model`` from one thread makes the others' calls wait for it.
     """
 
     def __init__(self, store: Store, project: str, name: str | None = None,
@@ -112,24 +113,27 @@ class Run:
         """
         from glassnet.track.registry import log_dataset
 
-        self._check_open()
-        return log_dataset(self.store, name, arrays, run_id=self.id, save=save)
+        with self._lock:
+            self._check_open()
+            return log_dataset(self.store, name, arrays, run_id=self.id, save=save)
 
     def log_model(self, model, name: str, aliases=("latest",)) -> int:
         """Save ``model`` as a new version of ``name`` in the registry; move ``aliases`` to it."""
         from glassnet.track.registry import log_model
 
-        self._check_open()
-        return log_model(self.store, model, name, aliases=aliases, run_id=self.id,
-                         meta={"summary": dict(self.summary)})
+        with self._lock:
+            self._check_open()
+            return log_model(self.store, model, name, aliases=aliases, run_id=self.id,
+                             meta={"summary": dict(self.summary)})
 
     def log_artifact(self, path, name: str | None = None, kind: str = "file") -> str:
         """Store a file as a content-addressed blob linked to this run; return its sha256."""
-        self._check_open()
-        sha = self.store.blobs.put_file(path)
-        self.store.add_artifact(self.id, kind, name or os.path.basename(path), sha,
-                                os.path.getsize(path))
-        return sha
+        with self._lock:
+            self._check_open()
+            sha = self.store.blobs.put_file(path)
+            self.store.add_artifact(self.id, kind, name or os.path.basename(path), sha,
+                                    os.path.getsize(path))
+            return sha
 
     def finish(self, status: str = "finished", error: str | None = None) -> None:
         """Flush every row and close the run with ``status``; calling it again does nothing.
