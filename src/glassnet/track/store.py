@@ -331,11 +331,15 @@ class Store:
         self.writer.flush()
 
     def close(self) -> None:
-        """Flush, stop the writer thread and close the connection."""
-        self.writer.close()
-        with self._db_lock:
-            self._conn.close()
-        _forget(self)
+        """Flush, stop the writer thread and close the connection.
+
+        StoreError if rows could not be written (a full disk): they are lost then."""
+        try:
+            self.writer.close()
+        finally:
+            with self._db_lock:
+                self._conn.close()
+            _forget(self)
 
     def integrity_check(self) -> str:
         """``"ok"`` when SQLite finds the database sound."""
