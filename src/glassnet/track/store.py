@@ -426,14 +426,17 @@ class Store:
         dead = [run_id for run_id, pid, start in rows
                 if pid is None or not process_alive(pid, start)]
         if dead:
-            with self._write() as c:
-                for run_id in dead:
-                    c.execute(
-                        "UPDATE runs SET status = 'crashed', finished_at = heartbeat_at,"
-                        " error = 'process ' || pid || ' on ' || host || ' ended without"
-                        " finishing the run' WHERE id = ? AND status = 'running'",
-                        (run_id,),
-                    )
+            try:
+                with self._write() as c:
+                    for run_id in dead:
+                        c.execute(
+                            "UPDATE runs SET status = 'crashed', finished_at = heartbeat_at,"
+                            " error = 'process ' || pid || ' on ' || host || ' ended without"
+                            " finishing the run' WHERE id = ? AND status = 'running'",
+                            (run_id,),
+                        )
+            except StoreError:
+                pass  # a full disk: opening still works, and readers see them crashed
         return dead
 
     def set_model_config(self, run_id: str, config: dict, compile_config: dict | None = None
@@ -619,10 +622,7 @@ class Store:
                 if heartbeat.judge(record, row[_PID_START], now) == "dead":
                     dead.append(record["id"])
         if dead and self.read_only is None:
-            try:  # record what is certain: a process of this host that is gone
-                self.mark_crashed()
-            except StoreError:
-                pass  # a full disk: the records read crashed all the same
+            self.mark_crashed()  # record what is certain: a process of this host that is gone
         return records
 
     def projects(self) -> list[str]:
