@@ -102,16 +102,38 @@ def test_held_rows_are_bounded_and_the_oldest_are_kept():
         written.extend(rows["t"])
 
     writer = BufferedWriter(flush, interval=60, max_held=10)
-    for i in range(15):
+    writer.add("t", (0,))
+    with pytest.raises(StoreError):
+        writer.flush()  # from now on rows are held, not just waiting for the next flush
+    for i in range(1, 15):
         writer.add("t", (i,))
     writer.extend("t", [(15,), (16,)])
-    with pytest.raises(StoreError):
-        writer.flush()
     assert writer.pending == 10 and writer.dropped == 7  # past the bound: newer rows dropped
     failing[0] = False
     writer.flush()
     assert written == [(i,) for i in range(10)]  # a prefix of what was logged, in order
+    for i in range(20):  # writing works again: no bound on rows waiting for a flush
+        writer.add("t", (i,))
+    assert writer.pending == 20 and writer.dropped == 7
     writer.close()
+
+
+def test_held_snapshots_are_bounded_by_their_bytes():
+    def flush(rows, updates):
+        raise StoreError("the disk holding /x is full")
+
+    writer = BufferedWriter(flush, interval=60, max_held_bytes=3_000)
+    writer.add("snapshot", ("run", 0, np.zeros(125)), nbytes=1_000)
+    with pytest.raises(StoreError):
+        writer.flush()
+    for step in range(1, 5):  # 1,000 bytes each: three fit in all
+        writer.add("snapshot", ("run", step, np.zeros(125)), nbytes=1_000)
+    writer.add("metrics", ("run", "loss", 0, 1.0, 0.0))  # small rows still fit
+    assert writer.pending == 4 and writer.dropped == 2
+    with pytest.raises(StoreError):
+        writer.flush()
+    writer.add("snapshot", ("run", 9, np.zeros(125)), nbytes=1_000)
+    assert writer.pending == 4 and writer.dropped == 3  # the bound holds after a retry
 
 
 def test_the_failed_rollback_of_sqlite_does_not_hide_the_cause(store_dir):
@@ -221,3 +243,4 @@ def test_a_read_only_store_reads_and_refuses_writes_by_name(read_only_store):
                          capture_output=True, text=True, env=child_env(), timeout=120)
     assert cli.returncode == 0, cli.stderr
     assert "frozen-run" in cli.stdout and "finished" in cli.stdout
+

@@ -503,7 +503,8 @@ class Store:
     def log_snapshot(self, run_id: str, step: int, label: str, arrays: dict) -> None:
         """Queue ``{path: ndarray}`` (copies the caller will not touch again) as a snapshot;
         the writer thread saves the safetensors blob, then its row."""
-        self.writer.add("snapshot", (run_id, int(step), label, arrays, time.time()))
+        self.writer.add("snapshot", (run_id, int(step), label, arrays, time.time()),
+                        nbytes=sum(np.asarray(a).nbytes for a in arrays.values()))
 
     # -- registry: datasets, models, artifacts --------------------------------------
     def register_dataset(self, name, content_hash, sha, meta, run_id, size) -> int:

@@ -14,7 +14,9 @@ cost training well under 0.1% of its time.
 When a flush fails (the disk is full, the store went read-only), the rows stay in
 memory, in order, and the thread retries with a growing pause (up to
 :data:`MAX_RETRY_S`); one warning says so, and another when writing works again. At
-most ``max_held`` entries are held: past that, newer rows are dropped and counted
+most ``max_held`` entries, and rows declaring ``max_held_bytes`` in all (snapshots
+declare the size of their arrays), are held while writes fail: past that, newer rows
+are dropped and counted
 (:attr:`BufferedWriter.dropped`), so memory stays bounded and what is kept is a
 prefix of what was logged, never a torn middle.
 """
@@ -33,6 +35,7 @@ FlushFn = Callable[[dict[str, list[tuple]], dict[tuple, object]], None]
 
 MAX_RETRY_S = 5.0
 MAX_HELD = 200_000
+MAX_HELD_BYTES = 256 << 20
 
 
 class BufferedWriter:
@@ -47,13 +50,15 @@ class BufferedWriter:
 
     def __init__(self, flush_fn: FlushFn, interval: float = 0.25, max_rows: int = 50_000,
                  beat_fn: Callable[[], None] | None = None, beat_interval: float = 2.0,
-                 max_held: int = MAX_HELD) -> None:
+                 max_held: int = MAX_HELD, max_held_bytes: int = MAX_HELD_BYTES) -> None:
         self._flush_fn = flush_fn
         self._beat_fn = beat_fn
         self.interval = interval
         self.beat_interval = beat_interval
         self._max_rows = max_rows
         self._max_held = max_held
+        self._max_held_bytes = max_held_bytes
+        self._bytes = 0  # what the waiting rows declared with add(..., nbytes=)
         self._rows: dict[str, list[tuple]] = defaultdict(list)
         self._updates: dict[tuple, object] = {}
         self._pending = 0
@@ -68,19 +73,23 @@ class BufferedWriter:
         self._retry_at = 0.0
         self._retry_pause = interval
 
-    def add(self, table: str, row: tuple) -> None:
+    def add(self, table: str, row: tuple, nbytes: int = 0) -> None:
+        """Queue ``row``; ``nbytes``: the memory it holds, when large (a snapshot's arrays)."""
         with self._lock:
-            if self._pending >= self._max_held:
+            if self.failure is not None and (  # held, not just waiting for the next tick
+                    self._pending >= self._max_held
+                    or (nbytes and self._bytes + nbytes > self._max_held_bytes)):
                 self.dropped += 1
                 return
             self._rows[table].append(row)
+            self._bytes += nbytes
             self._pending += 1
             pending = self._pending
         self._after_add(pending)
 
     def extend(self, table: str, rows: list[tuple]) -> None:
         with self._lock:
-            if self._pending + len(rows) > self._max_held:
+            if self.failure is not None and self._pending + len(rows) > self._max_held:
                 self.dropped += len(rows)
                 return
             self._rows[table].extend(rows)
@@ -130,10 +139,11 @@ class BufferedWriter:
                 rows, self._rows = self._rows, defaultdict(list)
                 updates, self._updates = self._updates, {}
                 self._pending = 0
+                nbytes, self._bytes = self._bytes, 0
             try:
                 self._flush_fn(dict(rows), updates)
             except BaseException as exc:
-                self._requeue(rows, updates)
+                self._requeue(rows, updates, nbytes)
                 self.failure = exc
                 raise
             self._written()
@@ -152,8 +162,10 @@ class BufferedWriter:
             self.failure = None
             self._retry_pause = self.interval
 
-    def _requeue(self, rows: dict[str, list[tuple]], updates: dict[tuple, object]) -> None:
+    def _requeue(self, rows: dict[str, list[tuple]], updates: dict[tuple, object],
+                 nbytes: int) -> None:
         with self._lock:
+            self._bytes += nbytes
             for table, old in rows.items():
                 self._rows[table][:0] = old
                 self._pending += len(old)
