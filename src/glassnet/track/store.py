@@ -392,7 +392,7 @@ class Store:
         held, dropped = self.writer.pending, self.writer.dropped
         cause = f"{held} rows could not be written to the store: {exc}"
         if dropped:
-            cause += f"; {dropped} more were dropped (at most {self.writer._max_held} are held)"
+            cause += f"; {dropped} more were dropped (past the bound on rows held in memory)"
         try:
             now = time.time()
             with self._write() as c:
