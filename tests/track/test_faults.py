@@ -244,3 +244,21 @@ def test_a_read_only_store_reads_and_refuses_writes_by_name(read_only_store):
     assert cli.returncode == 0, cli.stderr
     assert "frozen-run" in cli.stdout and "finished" in cli.stdout
 
+
+
+def test_a_blob_write_on_a_full_disk_is_named_as_such(store_dir, monkeypatch):
+    import errno
+
+    run = gt.init("full", store=store_dir)
+    run.store.writer.interval = 3600
+
+    def no_space(target, write):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(run.store.blobs, "_write_atomic", no_space)
+    run.store.log_snapshot(run.id, 0, "step", {"w": np.ones(3)})
+    with pytest.raises(StoreError, match=f"the disk holding {run.store.root} is full"):
+        run.store.flush()
+    monkeypatch.undo()
+    run.finish()  # the held snapshot lands once there is room
+    assert run.store.snapshot(run.id, 0)["w"].tolist() == [1.0, 1.0, 1.0]
