@@ -370,3 +370,30 @@ def test_a_missing_plotly_names_the_extra(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'glassnet\[ui\]'"):
         pages.plotly_js()
+
+
+def test_out_of_range_query_parameters_are_400_with_a_message(client, filled):
+    run = filled["relu"]
+    for query, named in ((f"network?step={10**30}", str(10**30)),
+                         (f"network?step=-{10**30}", str(10**30)),
+                         ("network?step=-2", "-2"),
+                         ("metrics?max_points=1", "max_points"),
+                         ("metrics?max_points=many", "max_points"),
+                         (f"metrics?max_points={'9' * 5000}", "max_points"),
+                         ("histograms", "path")):  # a required parameter missing
+        r = client.get(f"/api/runs/{run}/{query}")
+        assert r.status_code == 400, (query, r.status_code, r.text[:200])
+        assert named in r.json()["error"], (query, r.json())
+    r = client.get(f"/api/runs/{run}/network?step=4")  # in range, no snapshot there: 404
+    assert r.status_code == 404 and "[-1, 5, 11, 17, 23]" in r.json()["error"]
+
+
+def test_head_answers_like_get_without_a_body(client, filled):
+    for path in ("/", "/api/runs", f"/api/runs/{filled['relu']}", "/static/app.js",
+                 f"/runs/{filled['relu']}"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == 200 == got.status_code, path
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert int(head.headers["content-length"]) == len(got.content), path
+    assert client.head("/api/runs/ffffffff").status_code == 404

@@ -27,7 +27,11 @@ class BlobStore:
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        if not self.root.is_dir():  # a read-only store may have none: created at first write
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass
         self._folders: set[Path] = set()
 
     def path(self, sha: str) -> Path:
@@ -39,13 +43,27 @@ class BlobStore:
     def exists(self, sha: str) -> bool:
         return self.path(sha).is_file()
 
-    def put_bytes(self, data: bytes) -> str:
-        """Store ``data``; return its SHA-256 hex digest."""
+    def put_bytes(self, data: bytes, created: list[Path] | None = None) -> str:
+        """Store ``data``; return its SHA-256 hex digest.
+
+        When the blob is new, its path is appended to ``created`` (if given), so that a
+        caller whose database write then fails can :meth:`discard` it.
+        """
         sha = hashlib.sha256(data).hexdigest()
         target = self.path(sha)
         if not target.exists():
             self._write_atomic(target, lambda f: f.write(data))
+            if created is not None:
+                created.append(target)
         return sha
+
+    def discard(self, paths: list[Path]) -> None:
+        """Delete blobs this process just created and no row names (best effort)."""
+        for path in paths:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
     def put_file(self, source: str | os.PathLike) -> str:
         """Copy the file at ``source`` into the store; return its SHA-256 hex digest."""
@@ -69,13 +87,13 @@ class BlobStore:
         except FileNotFoundError:
             raise FileNotFoundError(f"blob {sha} is missing from {self.root}") from None
 
-    def put_arrays(self, arrays: dict[str, np.ndarray]) -> str:
-        """Store named arrays as one safetensors blob; return its SHA-256."""
+    def put_arrays(self, arrays: dict[str, np.ndarray], created: list[Path] | None = None) -> str:
+        """Store named arrays as one safetensors blob; return its SHA-256 (see put_bytes)."""
         from safetensors.numpy import save
 
         # asarray(order="C"), not ascontiguousarray: that one turns a 0-d array into (1,)
         data = save({k: np.asarray(v, order="C") for k, v in arrays.items()})
-        return self.put_bytes(data)
+        return self.put_bytes(data, created)
 
     def get_arrays(self, sha: str) -> dict[str, np.ndarray]:
         """Read a safetensors blob back as ``{name: ndarray}``."""

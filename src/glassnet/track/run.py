@@ -20,12 +20,21 @@ import traceback
 import numpy as np
 
 from glassnet.track.env import environment, process_fingerprint
-from glassnet.track.errors import ConfigError, ValueTypeError
+from glassnet.track.errors import ConfigError, StoreError, ValueTypeError
 from glassnet.track.store import Store, open_store
 
 
 class Run:
-    """One training run being recorded; create it with :func:`init`."""
+    """One training run being recorded; create it with :func:`init`.
+
+    Threads: a Run may be shared by several threads. Each ``log``, ``log_*`` and
+    ``finish`` call (and each step a ``watch`` records) holds the run's lock, so it
+    happens whole, before or after any other: ``log`` without a step takes the next step
+    under that lock, so N such calls from any threads store N rows at N distinct steps,
+    and the summary holds, per key, the value of the call that came last. A call made
+    after ``finish`` raises ConfigError. Which thread's call comes first is not
+    guaranteed; a ``log_model`` from one thread makes the others' calls wait for it.
+    """
 
     def __init__(self, store: Store, project: str, name: str | None = None,
                  config: dict | None = None, tags=None, group: str | None = None) -> None:
@@ -45,6 +54,7 @@ class Run:
         self.summary: dict[str, float] = {}
         self.status = "running"
         self._last_step = -1
+        self._lock = threading.RLock()  # makes each log/finish atomic across threads
         _active[self.id] = self
 
     def __repr__(self) -> str:
@@ -65,20 +75,20 @@ class Run:
             if not isinstance(key, str) or not key:
                 raise ConfigError(f"run.log keys must be non-empty strings, got {key!r}")
             values[key] = _to_float(key, value)
-        if step is None:
-            step = self._last_step + 1
-        elif not isinstance(step, numbers.Integral) or step < 0:
+        if step is not None and (not isinstance(step, numbers.Integral) or step < 0):
             raise ConfigError(f"step must be a non-negative integer, got {step!r}")
-        self._log_floats(int(step), values)
+        with self._lock:  # read-and-increment of the step must not interleave
+            self._log_floats(self._last_step + 1 if step is None else int(step), values)
 
     def _log_floats(self, step: int, values: dict[str, float]) -> None:
         """Fast path for trusted callers (the watch): values are already floats."""
-        self._check_open()
-        self.store.log_metrics(self.id, step, values, time.time())
-        self.summary.update(values)
-        self.store.log_summary(self.id, self.summary)
-        if step > self._last_step:
-            self._last_step = step
+        with self._lock:
+            self._check_open()
+            self.store.log_metrics(self.id, step, values, time.time())
+            self.summary.update(values)
+            self.store.log_summary(self.id, self.summary)
+            if step > self._last_step:
+                self._last_step = step
 
     def watch(self, log_freq: int = 100, histograms: bool = True, snapshots="end"):
         """A training callback recording this run: pass it in ``model.fit(callbacks=[...])``.
@@ -103,32 +113,46 @@ class Run:
         """
         from glassnet.track.registry import log_dataset
 
-        self._check_open()
-        return log_dataset(self.store, name, arrays, run_id=self.id, save=save)
+        with self._lock:
+            self._check_open()
+            return log_dataset(self.store, name, arrays, run_id=self.id, save=save)
 
     def log_model(self, model, name: str, aliases=("latest",)) -> int:
         """Save ``model`` as a new version of ``name`` in the registry; move ``aliases`` to it."""
         from glassnet.track.registry import log_model
 
-        self._check_open()
-        return log_model(self.store, model, name, aliases=aliases, run_id=self.id,
-                         meta={"summary": dict(self.summary)})
+        with self._lock:
+            self._check_open()
+            return log_model(self.store, model, name, aliases=aliases, run_id=self.id,
+                             meta={"summary": dict(self.summary)})
 
     def log_artifact(self, path, name: str | None = None, kind: str = "file") -> str:
         """Store a file as a content-addressed blob linked to this run; return its sha256."""
-        self._check_open()
-        sha = self.store.blobs.put_file(path)
-        self.store.add_artifact(self.id, kind, name or os.path.basename(path), sha,
-                                os.path.getsize(path))
-        return sha
+        with self._lock:
+            self._check_open()
+            sha = self.store.blobs.put_file(path)
+            self.store.add_artifact(self.id, kind, name or os.path.basename(path), sha,
+                                    os.path.getsize(path))
+            return sha
 
     def finish(self, status: str = "finished", error: str | None = None) -> None:
-        """Flush every row and close the run with ``status``; calling it again does nothing."""
-        if self.status != "running":
-            return
-        self.store.finish_run(self.id, status, self.summary, error)
-        self.status = status
-        _active.pop(self.id, None)
+        """Flush every row and close the run with ``status``; calling it again does nothing.
+
+        When rows cannot be written (the disk is full, the store read-only), the run is
+        closed ``failed`` with that cause where the store still takes that much, and
+        StoreError says what happened and how many rows were not written.
+        """
+        with self._lock:
+            if self.status != "running":
+                return
+            try:
+                self.store.finish_run(self.id, status, self.summary, error)
+            except StoreError:
+                self.status = "failed"  # no more logging; the store says why
+                _active.pop(self.id, None)
+                raise
+            self.status = status
+            _active.pop(self.id, None)
 
     def __enter__(self) -> Run:
         return self

@@ -1,13 +1,15 @@
 """The run store: one SQLite database (WAL mode) plus content-addressed blobs, in one folder.
 
-Every SQL statement of glassnet lives in this module. report/, cli and ui read recorded
-runs only through the query methods of :class:`Store`.
+Every SQL statement of glassnet lives in this module (the opening PRAGMAs: connection.py).
+report/, cli and ui read recorded runs only through the query methods of :class:`Store`.
 
 Concurrency: each process keeps one connection per store (shared by its threads under
 a lock), waits up to 30 s on a busy database, and starts every write with
 ``BEGIN IMMEDIATE`` so that writers queue for the lock instead of failing. Rows logged
 during training go through a :class:`~glassnet.track.writer.BufferedWriter`, flushed
-twice a second and at ``finish()`` / interpreter exit.
+four times a second and at ``finish()`` / interpreter exit. Each flush also stamps the
+runs this process has open with a heartbeat (see track/heartbeat.py); a full disk or a
+read-only folder gives a StoreError naming the store and the cause (track/connection.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+import numbers
 import os
 import sqlite3
 import threading
@@ -24,7 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from glassnet.track import heartbeat
 from glassnet.track.blobs import BlobStore
+from glassnet.track.connection import connect, read_only_error, store_error
 from glassnet.track.env import hostname, process_alive
 from glassnet.track.errors import ConfigError, NotFoundError, StoreError
 from glassnet.track.paramstats import COLUMNS, HIST_BINS, uniform_edges
@@ -32,7 +37,6 @@ from glassnet.track.writer import BufferedWriter, logger
 
 DB_NAME = "glassnet.db"
 DEFAULT_STORE = "glassnet-runs"
-BUSY_TIMEOUT_S = 30.0
 STATUSES = ("running", "finished", "failed", "crashed")
 LAYER_COLUMNS = ("backward_time", "update_time", "dead_share", "saturated_share")
 
@@ -118,6 +122,7 @@ _RUN_FIELDS = (
     "id", "project", "name", "status", "config", "summary", "tags", "group_id", "created_at",
     "finished_at", "heartbeat_at", "error", "host", "pid", "pid_start", "env",
 )
+_PID_START = _RUN_FIELDS.index("pid_start")
 _ADJECTIVES = (
     "amber", "brisk", "calm", "clever", "crisp", "dapper", "eager", "fancy", "gentle", "glad",
     "hardy", "jolly", "keen", "lively", "lucky", "mellow", "misty", "nimble", "proud", "quiet",
@@ -170,37 +175,32 @@ class Store:
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / DB_NAME
+        try:
+            if not self.root.is_dir():
+                self.root.mkdir(parents=True, exist_ok=True)
+            self._conn, self.read_only = connect(self.db_path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open store {self.db_path}: {exc}") from exc
         self.blobs = BlobStore(self.root / "blobs")
         self._pid = os.getpid()
         self._db_lock = threading.RLock()
-        self._conn = self._connect()
+        self._live: set[str] = set()  # runs this process has open: it beats for them
         self._migrate()
-        self.writer = BufferedWriter(self._flush)
+        self.writer = BufferedWriter(self._flush, beat_fn=self._beat,
+                                     beat_interval=heartbeat.BEAT_S)
         self.mark_crashed()
 
     # -- connection and schema ------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        deadline = time.monotonic() + BUSY_TIMEOUT_S
-        while True:  # switching to WAL takes a brief exclusive lock; a new store's openers race
-            try:
-                conn.execute("PRAGMA journal_mode = WAL").fetchone()
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
-        conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL survives a killed process
-        return conn
-
     def _migrate(self) -> None:
-        if self._user_version() == SCHEMA_VERSION:
+        version = self._user_version()
+        if version == SCHEMA_VERSION:
             return
+        if self.read_only is not None and version < SCHEMA_VERSION:
+            raise StoreError(f"store {self.root} has schema version {version}, older than "
+                             f"this glassnet's ({SCHEMA_VERSION}), and is read-only "
+                             f"({self.read_only}), so it cannot be upgraded; copy it to a "
+                             "writable folder to read it")
         with self._write() as c:  # re-read under the write lock: another process may have won
             version = c.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
@@ -225,17 +225,29 @@ class Store:
     def _write(self):
         """A write transaction: BEGIN IMMEDIATE takes the write lock up front (waiting for it)."""
         with self._db_lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            if self.read_only is not None:
+                raise read_only_error(self.root, self.read_only)
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:  # after SQLITE_FULL SQLite has rolled back
+                        self._conn.execute("ROLLBACK")
+                    raise
+            except (sqlite3.Error, OSError) as exc:
+                error = store_error(self.root, exc)
+                if error is None:
+                    raise
+                raise error from exc
 
     def _read(self, sql: str, params=()) -> list[tuple]:
-        if self.writer.pending:  # a process reads its own rows, flushed or not
-            self.writer.flush()
+        if self.writer.pending and self.writer.failure is None:
+            try:  # a process reads its own rows, flushed or not
+                self.writer.flush()
+            except StoreError:  # the disk is full: read what is there; the writer retries
+                pass
         with self._db_lock:
             return self._conn.execute(sql, params).fetchall()
 
@@ -249,9 +261,21 @@ class Store:
             except Exception:
                 logger.exception("glassnet.track: a deferred summary failed; its rows are lost")
         snapshots = rows.pop("snapshot", [])
-        if snapshots:  # blobs first, outside the transaction: rows never name a missing blob
-            rows["snapshots"] = [(run_id, step, label, self.blobs.put_arrays(arrays), t)
-                                 for run_id, step, label, arrays, t in snapshots]
+        created: list[Path] = []  # new blobs: deleted again if their rows cannot be written
+        try:
+            if snapshots:  # blobs first, outside the transaction: rows never name a missing blob
+                rows["snapshots"] = [(run_id, step, label, self.blobs.put_arrays(arrays, created),
+                                      t) for run_id, step, label, arrays, t in snapshots]
+            self._flush_rows(rows, updates, now)
+        except BaseException as exc:
+            self._discard_unnamed(created)
+            error = store_error(self.root, exc) if isinstance(exc, OSError) else None
+            if error is None or isinstance(exc, StoreError):
+                raise
+            raise error from exc
+
+    def _flush_rows(self, rows: dict[str, list[tuple]], updates: dict[tuple, object],
+                    now: float) -> None:
         blocks = rows.pop("param_block", [])
         if blocks:
             layouts, stats = _param_rows(blocks)
@@ -276,17 +300,46 @@ class Store:
                         "UPDATE runs SET summary = ?, heartbeat_at = ? WHERE id = ?",
                         (to_json(dict(value)), now, run_id),
                     )
+            self._stamp(c, now)
+
+    def _stamp(self, c, now: float) -> None:
+        """The heartbeat: every run this process has open is alive at ``now``."""
+        c.executemany("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'",
+                      [(now, run_id) for run_id in list(self._live)])
+
+    def _beat(self) -> None:
+        if self._live:
+            with self._write() as c:
+                self._stamp(c, time.time())
+
+    def _discard_unnamed(self, created: list[Path]) -> None:
+        """Delete new blobs that no row names (another process may have named the same)."""
+        if not created:
+            return
+        named = set()
+        with self._db_lock:
+            for path in created:
+                sha = path.name
+                if self._conn.execute(
+                        "SELECT 1 FROM snapshots WHERE sha = ? UNION ALL SELECT 1 FROM"
+                        " artifacts WHERE sha = ? LIMIT 1", (sha, sha)).fetchone():
+                    named.add(path)
+        self.blobs.discard([p for p in created if p not in named])
 
     def flush(self) -> None:
         """Write every buffered row now."""
         self.writer.flush()
 
     def close(self) -> None:
-        """Flush, stop the writer thread and close the connection."""
-        self.writer.close()
-        with self._db_lock:
-            self._conn.close()
-        _forget(self)
+        """Flush, stop the writer thread and close the connection.
+
+        StoreError if rows could not be written (a full disk): they are lost then."""
+        try:
+            self.writer.close()
+        finally:
+            with self._db_lock:
+                self._conn.close()
+            _forget(self)
 
     def integrity_check(self) -> str:
         """``"ok"`` when SQLite finds the database sound."""
@@ -313,12 +366,18 @@ class Store:
                 (run_id, project, name, to_json(config or {}), to_json(list(tags or [])),
                  group_id, now, now, env.get("host"), env.get("pid"), pid_start, to_json(env), seq),
             )
+        self._live.add(run_id)
+        self.writer.start()  # it beats for the run even while nothing is logged
         return run_id, name
 
     def finish_run(self, run_id: str, status: str, summary: dict, error: str | None = None) -> None:
         if status not in STATUSES:
             raise ConfigError(f"run status must be one of {sorted(STATUSES)}, got {status!r}")
-        self.writer.flush()
+        try:
+            self.writer.flush()
+        except StoreError as exc:
+            self._live.discard(run_id)
+            self._fail_unwritten(run_id, summary, exc)
         now = time.time()
         with self._write() as c:
             c.execute(
@@ -326,6 +385,25 @@ class Store:
                 " error = ? WHERE id = ?",
                 (status, to_json(summary), now, now, error, run_id),
             )
+        self._live.discard(run_id)
+
+    def _fail_unwritten(self, run_id: str, summary: dict, exc: StoreError) -> None:
+        """Close the run ``failed`` with why its rows could not be written; raise StoreError."""
+        held, dropped = self.writer.pending, self.writer.dropped
+        cause = f"{held} rows could not be written to the store: {exc}"
+        if dropped:
+            cause += f"; {dropped} more were dropped (past the bound on rows held in memory)"
+        try:
+            now = time.time()
+            with self._write() as c:
+                c.execute("UPDATE runs SET status = 'failed', summary = ?, finished_at = ?,"
+                          " heartbeat_at = ?, error = ? WHERE id = ?",
+                          (to_json(summary), now, now, cause, run_id))
+            outcome = "the run is recorded as failed with this cause"
+        except StoreError:
+            outcome = "it could not be recorded as failed either, so it will read crashed"
+        raise StoreError(f"run {run_id}: {cause}; {outcome}. The rows stay in memory and "
+                         "store.flush() retries them") from exc
 
     def update_run(self, run_id: str, *, tags=None, group_id=None, config=None) -> None:
         """Change a run's tags, group or config (e.g. a sweep tagging its trials)."""
@@ -339,6 +417,8 @@ class Store:
 
     def mark_crashed(self) -> list[str]:
         """Mark ``crashed`` every run left ``running`` by a process of this host that is gone."""
+        if self.read_only is not None:
+            return []  # readers still see them crashed: see _judged
         rows = self._read(
             "SELECT id, pid, pid_start FROM runs WHERE status = 'running' AND host = ?",
             (hostname(),),
@@ -346,14 +426,17 @@ class Store:
         dead = [run_id for run_id, pid, start in rows
                 if pid is None or not process_alive(pid, start)]
         if dead:
-            with self._write() as c:
-                for run_id in dead:
-                    c.execute(
-                        "UPDATE runs SET status = 'crashed', finished_at = heartbeat_at,"
-                        " error = 'process ' || pid || ' on ' || host || ' ended without"
-                        " finishing the run' WHERE id = ? AND status = 'running'",
-                        (run_id,),
-                    )
+            try:
+                with self._write() as c:
+                    for run_id in dead:
+                        c.execute(
+                            "UPDATE runs SET status = 'crashed', finished_at = heartbeat_at,"
+                            " error = 'process ' || pid || ' on ' || host || ' ended without"
+                            " finishing the run' WHERE id = ? AND status = 'running'",
+                            (run_id,),
+                        )
+            except StoreError:
+                pass  # a full disk: opening still works, and readers see them crashed
         return dead
 
     def set_model_config(self, run_id: str, config: dict, compile_config: dict | None = None
@@ -420,7 +503,8 @@ class Store:
     def log_snapshot(self, run_id: str, step: int, label: str, arrays: dict) -> None:
         """Queue ``{path: ndarray}`` (copies the caller will not touch again) as a snapshot;
         the writer thread saves the safetensors blob, then its row."""
-        self.writer.add("snapshot", (run_id, int(step), label, arrays, time.time()))
+        self.writer.add("snapshot", (run_id, int(step), label, arrays, time.time()),
+                        nbytes=sum(np.asarray(a).nbytes for a in arrays.values()))
 
     # -- registry: datasets, models, artifacts --------------------------------------
     def register_dataset(self, name, content_hash, sha, meta, run_id, size) -> int:
@@ -499,7 +583,7 @@ class Store:
         """One run by id (or unique id prefix)."""
         run_id = self.resolve_run_id(run_id)
         row = self._read(f"SELECT {', '.join(_RUN_FIELDS)} FROM runs WHERE id = ?", (run_id,))
-        return _run_record(row[0])
+        return self._judged(row)[0]
 
     def runs(self, project=None, status=None, tag=None, group_id=None) -> list[RunRecord]:
         """Runs, newest first, optionally only of one project, status, tag or group."""
@@ -510,8 +594,11 @@ class Store:
         if status is not None:
             if status not in STATUSES:
                 raise ConfigError(f"status must be one of {sorted(STATUSES)}, got {status!r}")
-            where.append("status = ?")
-            params.append(status)
+            if status in ("running", "crashed"):  # a running run may read crashed now
+                where.append("status IN ('running', 'crashed')")
+            else:
+                where.append("status = ?")
+                params.append(status)
         if group_id is not None:
             where.append("group_id = ?")
             params.append(group_id)
@@ -519,9 +606,24 @@ class Store:
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self._read(sql + " ORDER BY created_at DESC, seq DESC", params)
-        records = [_run_record(r) for r in rows]
+        records = self._judged(rows)
+        if status is not None:
+            records = [r for r in records if r["status"] == status]
         if tag is not None:
             records = [r for r in records if tag in r["tags"]]
+        return records
+
+    def _judged(self, rows: list[tuple]) -> list[RunRecord]:
+        """Records of ``rows``, a dead or silent ``running`` run read ``crashed`` (heartbeat.py)."""
+        records, dead, now = [], [], time.time()
+        for row in rows:
+            record = _run_record(row)
+            records.append(record)
+            if record["status"] == "running" and record["id"] not in self._live:
+                if heartbeat.judge(record, row[_PID_START], now) == "dead":
+                    dead.append(record["id"])
+        if dead and self.read_only is None:
+            self.mark_crashed()  # record what is certain: a process of this host that is gone
         return records
 
     def projects(self) -> list[str]:
@@ -713,6 +815,10 @@ class Store:
                 "SELECT sha FROM snapshots WHERE run_id = ? ORDER BY step DESC LIMIT 1", (run_id,)
             )
         else:
+            if (isinstance(step, bool) or not isinstance(step, numbers.Integral)
+                    or not -1 <= step < 2 ** 63):
+                raise ConfigError(f"step must be 'end' or a step number from -1 to 2**63 - 1 "
+                                  f"(a snapshot's step), got {step!r}")
             row = self._read(
                 "SELECT sha FROM snapshots WHERE run_id = ? AND step = ?", (run_id, int(step))
             )

@@ -1,10 +1,12 @@
 """The dashboard's HTTP app: HTML pages and read-only JSON endpoints over one run store.
 
-``create_app(store_path)`` returns a FastAPI app. Every route is GET; any other method
-gets 405. Static files come only from the package's own ``ui/static`` folder (a fixed
-list of names) and plotly.min.js from the installed plotly package; blobs only by a
-64-hex hash that the store's records name. Each response carries ``Server-Timing``
-(``app;dur=<ms>``), the server time the benchmarks read.
+``create_app(store_path)`` returns a FastAPI app. Every route answers GET and HEAD (the
+same headers, no body); any other method gets 405. A query parameter that is malformed
+or out of range gets 400 with a message naming it. Static files come only from the
+package's own ``ui/static`` folder (a fixed list of names) and plotly.min.js from the
+installed plotly package; blobs only by a 64-hex hash that the store's records name.
+Each response carries ``Server-Timing`` (``app;dur=<ms>``), the server time the
+benchmarks read.
 """
 
 from __future__ import annotations
@@ -67,6 +69,15 @@ def create_app(store_path=None, allowed_hosts=None):
         response.headers["Content-Security-Policy"] = _CSP
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
+
+    @app.exception_handler(fastapi.exceptions.RequestValidationError)
+    async def invalid_parameter(request, exc):
+        return JSONResponse({"error": _validation_message(exc.errors())}, status_code=400)
+
+    @app.exception_handler(OverflowError)  # a number too big for SQLite's 64-bit integers
+    async def out_of_range(request, exc):
+        return JSONResponse({"error": f"a number in the request is out of range: {exc}"},
+                            status_code=400)
 
     @app.exception_handler(NotFoundError)
     async def not_found(request, exc):
@@ -177,7 +188,41 @@ def create_app(store_path=None, allowed_hosts=None):
             return JSONResponse({"error": f"no blob {sha} in this store"}, status_code=404)
         return FileResponse(path, media_type="application/octet-stream", filename=sha)
 
+    app.add_middleware(_HeadAsGet)  # outermost: every route answers HEAD as its GET
     return app
+
+
+class _HeadAsGet:
+    """Answer HEAD like GET without the body: FastAPI's GET routes would answer 405."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message):
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app(dict(scope, method="GET"), receive, headers_only)
+
+
+def _validation_message(errors) -> str:
+    """``"query parameter max_points: Input should be a valid integer, got 'x'"``..."""
+    parts = []
+    for error in errors:
+        where = [str(p) for p in error.get("loc", ())]
+        name = (f"{where[0]} parameter {'.'.join(where[1:])}" if len(where) > 1
+                else ".".join(where) or "request")
+        got = f", got {error['input']!r}" if "input" in error else ""
+        parts.append(f"{name}: {error.get('msg', 'invalid')}{got}")
+    return "; ".join(parts)
 
 
 def _host_name(header: str) -> str:
