@@ -92,6 +92,14 @@ class History(Callback):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
 
+    def _repr_html_(self) -> str:  # the loss chart and final values (glassnet.report.display)
+        from glassnet.report.display import history_html
+        return history_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from glassnet.report.display import history_markdown
+        return history_markdown(self)
+
 
 def _monitor_op(mode: str, monitor: str):
     if mode not in ("auto", "min", "max"):

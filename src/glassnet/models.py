@@ -396,6 +396,14 @@ class Sequential:
     def __repr__(self) -> str:
         return f"<Sequential name={self.name!r} layers={len(self._layers)} built={self.built}>"
 
+    def _repr_html_(self) -> str:  # a notebook cell's rich display (glassnet.report.display)
+        from glassnet.report.display import model_html
+        return model_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from glassnet.report.display import model_markdown
+        return model_markdown(self)
+
 
 Model = Sequential
 

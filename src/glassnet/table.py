@@ -66,6 +66,16 @@ class Table:
     def __repr__(self) -> str:
         return f"Table({self.title!r}, {len(self.rows)} rows x {len(self.columns)} columns)"
 
+    def _repr_html_(self) -> str:  # a notebook cell's rich display (glassnet.report.display)
+        from glassnet.report.display import table_html
+        return table_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython in a terminal: the grid
+        printer.text(str(self))
+
     # -- renderings -------------------------------------------------------------------
     def to_records(self) -> list[dict]:
         """Each row as a dict ``{column: value}``."""

@@ -85,5 +85,13 @@ class Variable:
         return (f"<Variable path={self.path!r} shape={self.value.shape} "
                 f"dtype={self.value.dtype} trainable={self.trainable}>")
 
+    def _repr_html_(self) -> str:  # a notebook cell's rich display (glassnet.report.display)
+        from glassnet.report.display import variable_html
+        return variable_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from glassnet.report.display import variable_markdown
+        return variable_markdown(self)
+
 
 __all__ = ["Variable"]

@@ -11,6 +11,7 @@ import click
 
 from glassnet.cli.common import GlassnetGroup
 from glassnet.cli.demo import demo
+from glassnet.cli.plot import plot
 from glassnet.cli.report import report
 from glassnet.cli.runs import compare, diagnose, runs, show
 from glassnet.cli.tools import export, models, sweep, ui
@@ -40,7 +41,7 @@ def cli():
     """
 
 
-for command in (demo, train, runs, show, report, diagnose, compare, export, ui, sweep):
+for command in (demo, train, runs, show, report, diagnose, compare, export, ui, sweep, plot):
     cli.add_command(command)
 cli.add_command(models)
 

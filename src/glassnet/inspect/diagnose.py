@@ -67,6 +67,18 @@ class Finding:
                 "evidence": dict(self.evidence), "advice": self.advice}
 
 
+class Findings(list):
+    """What :func:`diagnose` returns: a plain list of Finding that shows itself in a notebook."""
+
+    def _repr_html_(self) -> str:
+        from glassnet.report.display import findings_html
+        return findings_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from glassnet.report.display import findings_markdown
+        return findings_markdown(self)
+
+
 def findings_table(findings: list[Finding], title: str = "Diagnosis") -> Table:
     """The findings as a Table (one row each), for printing or export."""
     rows = [(f.severity, f.layer or "", f.what,
@@ -84,7 +96,7 @@ def diagnose(model, X, y=None) -> list[Finding]:
     """
     findings = _non_finite(model)
     if findings:
-        return findings  # every other number would be NaN too
+        return Findings(findings)  # every other number would be NaN too
     X = np.asarray(X)
     passes = forward(model, X)
     dense = [p for p in passes if p.kind == "Dense"]
@@ -97,7 +109,7 @@ def diagnose(model, X, y=None) -> list[Finding]:
         findings += _update_ratio(model, X, y, stuck)
         findings += _output_bias(model, dense, y)
     order = {"error": 0, "warning": 1}
-    return sorted(findings, key=lambda f: order.get(f.severity, 2))
+    return Findings(sorted(findings, key=lambda f: order.get(f.severity, 2)))
 
 
 def _non_finite(model) -> list[Finding]:

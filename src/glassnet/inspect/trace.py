@@ -121,6 +121,16 @@ class Trace:
     def __repr__(self) -> str:
         return f"Trace({self.model_name!r}, {len(self.layers)} layers, loss={self.loss})"
 
+    def _repr_html_(self) -> str:  # a notebook cell's rich display (glassnet.report.display)
+        from glassnet.report.display_trace import trace_html
+        return trace_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return "```\n" + str(self) + "```\n"
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython in a terminal: the text
+        printer.text(str(self))
+
 
 def _readable(p: LayerPass) -> bool:
     return p.x.shape[0] == 1 and p.W is not None and p.W.size <= ARITHMETIC_MAX_WEIGHTS

@@ -10,10 +10,12 @@ from importlib import import_module
 
 from glassnet.report.tables import TABLE_NAMES, tables
 
-__all__ = ["TABLE_NAMES", "plots", "tables"]
+__all__ = ["LiveView", "TABLE_NAMES", "plots", "tables"]
 
 
 def __getattr__(name):
     if name == "plots":
         return import_module("glassnet.report.plots")
+    if name == "LiveView":
+        return import_module("glassnet.report.live").LiveView
     raise AttributeError(f"module 'glassnet.report' has no attribute {name!r}")

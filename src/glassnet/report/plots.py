@@ -1,12 +1,18 @@
 """Pictures of weights and biases: loss curves, histograms, the network, first-layer images.
 
-Every function draws one figure with matplotlib (headless, the Agg backend), saves it
-as PNG and SVG when given ``path`` (a name without suffix, or ending in .png/.svg),
-and returns the matplotlib Figure. matplotlib is the ``plots`` extra.
+Every function draws one figure with matplotlib, saves it as PNG and SVG when given
+``path`` (a name without suffix, or ending in .png/.svg), and returns the Figure, which
+shows itself inline when it is the last value of a notebook cell. The figures are made
+without pyplot (``matplotlib.figure.Figure`` directly), so drawing them never changes
+the user's matplotlib backend, its open figures or its rcParams. matplotlib is the
+``plots`` extra.
 """
 
 from __future__ import annotations
 
+import functools
+import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +25,46 @@ POSITIVE, NEGATIVE = "#2563eb", "#e8710a"
 MAX_UNITS_DRAWN = 16
 
 
-def _pyplot():
-    matplotlib = require("matplotlib", "plots")
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+STYLE = {"font.size": 11, "axes.titlesize": 13, "axes.labelsize": 11, "figure.dpi": 100}
+SUFFIXES = (".png", ".svg")
 
-    plt.rcParams.update({"font.size": 11, "axes.titlesize": 13, "axes.labelsize": 11,
-                         "figure.dpi": 100})
-    return plt
+
+@functools.cache
+def _figure_class():
+    """A Figure that shows itself as PNG in a notebook, whatever the backend (or none)."""
+    require("matplotlib", "plots")
+    from matplotlib.figure import Figure
+
+    class InlineFigure(Figure):
+        def _repr_png_(self) -> bytes:
+            out = io.BytesIO()
+            self.savefig(out, format="png", dpi=STYLE["figure.dpi"])
+            return out.getvalue()
+
+    return InlineFigure
+
+
+def _styled(draw):
+    """Draw under glassnet's font sizes without touching the user's global rcParams."""
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        matplotlib = require("matplotlib", "plots")
+        with matplotlib.rc_context(STYLE):
+            return draw(*args, **kwargs)
+    return wrapper
+
+
+def _subplots(rows=1, columns=1, **kwargs):
+    """``(figure, axes)`` like ``pyplot.subplots``, without pyplot's global state."""
+    figsize = kwargs.pop("figsize", None)
+    figure = _figure_class()(figsize=figsize)
+    return figure, figure.subplots(rows, columns, **kwargs)
+
+
+def _colours() -> list[str]:
+    import matplotlib
+
+    return matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
 def save(figure, path, tight: bool = False) -> list[Path]:
@@ -46,23 +84,42 @@ def save(figure, path, tight: bool = False) -> list[Path]:
     return out
 
 
+def save_as(figure, path, tight: bool = True) -> Path:
+    """Save ``figure`` as one file, PNG or SVG by the suffix of ``path``; return the path.
+
+    Written to a temporary file beside it and renamed, so a failed draw leaves no
+    half-written image.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in SUFFIXES:
+        raise ConfigError(f"cannot save a figure as {path.name!r}: the file name must end in "
+                          f"{' or '.join(SUFFIXES)}, got {path.suffix or 'no suffix'!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        figure.savefig(partial, format=path.suffix.lower()[1:], dpi=110,
+                       bbox_inches="tight" if tight else None)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
 def _finish(figure, path, tight: bool = False):
     if path is not None:
         save(figure, path, tight)
-    plt = _pyplot()
-    plt.close(figure)  # the caller keeps the Figure; pyplot stops tracking it
     return figure
 
 
 # -- from recorded runs -----------------------------------------------------------------
+@_styled
 def loss_curves(runs, store=None, path=None):
     """Training loss per step (thin) and per epoch, and validation loss per epoch, per run."""
     from glassnet.report.tables import resolve_runs
 
-    plt = _pyplot()
     store, records = resolve_runs(runs, store)
-    figure, ax = plt.subplots(figsize=(8, 4.8))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    figure, ax = _subplots(figsize=(8, 4.8))
+    colours = _colours()
     for i, record in enumerate(records):
         colour = colours[i % len(colours)]
         label = record["name"]
@@ -87,16 +144,16 @@ def loss_curves(runs, store=None, path=None):
     return _finish(figure, path)
 
 
+@_styled
 def histogram_heatmaps(run, store=None, path=None, kinds=("kernel", "bias")):
     """Each Variable's value histogram at every recorded step, as a heatmap (one panel each).
 
     x: training step; y: the value (the common range of that Variable over training);
     colour: how many of its weights (or biases) fall in that bin, on a log scale.
     """
-    from glassnet.report.tables import natural_key, resolve_runs
-
-    plt = _pyplot()
     from matplotlib.colors import LogNorm
+
+    from glassnet.report.tables import natural_key, resolve_runs
 
     store, records = resolve_runs(run, store)
     record = records[0]
@@ -107,7 +164,7 @@ def histogram_heatmaps(run, store=None, path=None, kinds=("kernel", "bias")):
                           f"run.watch(histograms=True)")
     columns = 2 if len(paths) > 1 else 1
     rows = -(-len(paths) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(6.2 * columns, 3.0 * rows),
+    figure, axes = _subplots(rows, columns, figsize=(6.2 * columns, 3.0 * rows),
                                 squeeze=False)
     for ax, variable in zip(axes.flat, paths, strict=False):
         steps, edges, counts = store.histograms(record["id"], variable)
@@ -144,21 +201,21 @@ def histogram_heatmaps(run, store=None, path=None, kinds=("kernel", "bias")):
     return _finish(figure, path)
 
 
+@_styled
 def activation_bars(table_or_runs, store=None, path=None):
     """The activation comparison (the ``activations`` table) as grouped bars."""
     from glassnet.report.tables import tables
     from glassnet.table import Table
 
-    plt = _pyplot()
     table = table_or_runs if isinstance(table_or_runs, Table) else \
         tables(table_or_runs, store)["activations"]
     names = table["activation"]
     metrics = [("mean_abs_w", "final mean |w|"), ("mean_b", "final mean b"),
                ("final_loss", "final loss"), ("final_accuracy", "final accuracy")]
     metrics = [(k, label) for k, label in metrics if any(v is not None for v in table[k])]
-    figure, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 4))
+    figure, axes = _subplots(1, len(metrics), figsize=(3.4 * len(metrics), 4))
     axes = np.atleast_1d(axes)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = _colours()
     for ax, (key, label) in zip(axes, metrics, strict=True):
         values = [np.nan if v is None else v for v in table[key]]
         bars = ax.bar(names, values, color=[colours[i % len(colours)] for i in range(len(names))])
@@ -186,6 +243,7 @@ def _dense_weights(model_or_snapshot) -> list[tuple[str, np.ndarray, np.ndarray 
             for layer in model_or_snapshot.layers if type(layer).__name__ == "Dense"]
 
 
+@_styled
 def network(model_or_snapshot, path=None, max_units: int = MAX_UNITS_DRAWN, seed: int = 0,
             title: str | None = None):
     """The network drawn: edges blue (w > 0) or orange (w < 0), width ∝ |w|; units show their bias.
@@ -193,7 +251,6 @@ def network(model_or_snapshot, path=None, max_units: int = MAX_UNITS_DRAWN, seed
     Layers with more than ``max_units`` units are drawn with an evenly spread sample of
     them (the figure says which layers were sampled and how).
     """
-    plt = _pyplot()
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
@@ -203,7 +260,7 @@ def network(model_or_snapshot, path=None, max_units: int = MAX_UNITS_DRAWN, seed
     sizes = [layers[0][1].shape[0]] + [W.shape[1] for _, W, _ in layers]
     names = ["input"] + [name for name, _, _ in layers]
     shown = [_sample(n, max_units) for n in sizes]
-    figure, ax = plt.subplots(figsize=(2.6 * len(sizes) + 1, 7))
+    figure, ax = _subplots(figsize=(2.6 * len(sizes) + 1, 7))
     y_of = [np.linspace(1, 0, len(s)) if len(s) > 1 else np.array([0.5]) for s in shown]
     biggest = max(float(np.abs(W).max()) for _, W, _ in layers) or 1.0
     for k, (_, W, _) in enumerate(layers):
@@ -255,13 +312,13 @@ def _sample(n: int, limit: int) -> np.ndarray:
                                                      .astype(int))
 
 
+@_styled
 def first_layer_images(model_or_snapshot, image_shape=(8, 8), path=None, title=None):
     """Each first-layer unit's incoming weights as an image (the 8x8 digits: one per unit).
 
     Blue is a positive weight (the pixel excites the unit), orange negative; the colour
     scale is symmetric and shared, so images compare with each other.
     """
-    plt = _pyplot()
     from matplotlib.colors import LinearSegmentedColormap
     name, W, _ = _dense_weights(model_or_snapshot)[0]
     pixels = int(np.prod(image_shape))
@@ -271,7 +328,7 @@ def first_layer_images(model_or_snapshot, image_shape=(8, 8), path=None, title=N
     units = W.shape[1]
     columns = min(units, int(np.ceil(np.sqrt(units))), 10)
     rows = -(-units // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(1.5 * columns + 1.2, 1.6 * rows + 0.8),
+    figure, axes = _subplots(rows, columns, figsize=(1.5 * columns + 1.2, 1.6 * rows + 0.8),
                                 squeeze=False)
     limit = float(np.abs(W).max()) or 1.0
     colormap = LinearSegmentedColormap.from_list("weights", [NEGATIVE, "#ffffff", POSITIVE])

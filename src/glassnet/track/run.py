@@ -61,6 +61,14 @@ class Run:
         return (f"Run(id={self.id!r}, name={self.name!r}, project={self.project!r}, "
                 f"status={self.status!r})")
 
+    def _repr_html_(self) -> str:  # a notebook cell's rich display (glassnet.report.display)
+        from glassnet.report.display import run_html
+        return run_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from glassnet.report.display import run_markdown
+        return run_markdown(self)
+
     @property
     def step(self) -> int:
         """The last step logged (-1 before anything is logged)."""
