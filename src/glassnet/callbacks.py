@@ -100,6 +100,10 @@ class History(Callback):
         from glassnet.report.display import history_markdown
         return history_markdown(self)
 
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython in a terminal
+        from glassnet.report.display import history_text
+        printer.text(history_text(self))
+
 
 def _monitor_op(mode: str, monitor: str):
     if mode not in ("auto", "min", "max"):

@@ -73,9 +73,6 @@ class Table:
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
 
-    def _repr_pretty_(self, printer, cycle) -> None:  # IPython in a terminal: the grid
-        printer.text(str(self))
-
     # -- renderings -------------------------------------------------------------------
     def to_records(self) -> list[dict]:
         """Each row as a dict ``{column: value}``."""
