@@ -125,7 +125,10 @@ def table_html(table) -> str:
     if len(table.rows) > len(shown):
         notes.append(f"… {len(table.rows) - len(shown)} more rows (of {len(table.rows)}): "
                      f"to_csv(), to_records() or print() give them all")
-    body = html_table(table.columns, rows, table._numeric_columns())
+    numeric = [bool(column) and all(v is None or isinstance(v, (int, float)) for v in column)
+               and any(v is not None for v in column)
+               for column in ([row[i] for row in table.rows] for i in range(len(table.columns)))]
+    body = html_table(table.columns, rows, numeric)
     return box(table.title or "Table", body + "".join(note(n) for n in notes), "table")
 
 
