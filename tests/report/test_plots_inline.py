@@ -103,7 +103,7 @@ def test_plot_loss_writes_a_valid_png(recorded, tmp_path):
     assert not list(tmp_path.glob(".*partial"))
 
 
-@pytest.mark.parametrize("kind", ["histograms", "network", "first-layer"])
+@pytest.mark.parametrize("kind", ["histograms", "network", "weights", "first-layer"])
 def test_plot_kinds_of_one_run_write_svg_files(recorded, tmp_path, kind):
     run_id = recorded["runs"]["tanh"][0]
     out = tmp_path / f"{kind}.svg"

@@ -12,16 +12,20 @@ from glassnet.cli.common import common_options, emit, open_existing_store, resol
 KINDS = {
     "loss": "training and validation loss per step and per epoch (several runs: overlaid)",
     "histograms": "each kernel's and bias's histogram at every recorded step, as heatmaps",
-    "network": "the network at the run's last snapshot: every weight and bias drawn",
+    "network": "the network at the run's last snapshot: every weight and bias drawn "
+               "(also: weights)",
     "first-layer": "the first layer's incoming weights per unit, as 8x8 images",
     "activations": "final weights, biases, loss and accuracy of runs side by side",
 }
+
+ALIASES = {"weights": "network"}
 
 
 def draw(kind: str, store, run_ids: list[str]):
     """The Figure of ``kind`` for ``run_ids`` (one run unless the kind compares runs)."""
     from glassnet.report import plots
 
+    kind = ALIASES.get(kind, kind)
     if kind == "loss":
         return plots.loss_curves(run_ids, store=store)
     if kind == "activations":
@@ -41,7 +45,7 @@ def draw(kind: str, store, run_ids: list[str]):
 
 @click.command()
 @click.argument("run_names", nargs=-1, required=True, metavar="RUN [RUN...]")
-@click.option("--kind", type=click.Choice(sorted(KINDS)), default="loss", show_default=True,
+@click.option("--kind", type=click.Choice(sorted([*KINDS, *ALIASES])), default="loss", show_default=True,
               help="What to draw: " + "; ".join(f"{k}: {v}" for k, v in KINDS.items()) + ".")
 @click.option("--output", "-o", metavar="FILE", help="PNG or SVG, by its suffix "
                                                      "(default: RUN-KIND.png).")
