@@ -45,7 +45,8 @@ def draw(kind: str, store, run_ids: list[str]):
 
 @click.command()
 @click.argument("run_names", nargs=-1, required=True, metavar="RUN [RUN...]")
-@click.option("--kind", type=click.Choice(sorted([*KINDS, *ALIASES])), default="loss", show_default=True,
+@click.option("--kind", type=click.Choice(sorted([*KINDS, *ALIASES])), default="loss",
+              show_default=True,
               help="What to draw: " + "; ".join(f"{k}: {v}" for k, v in KINDS.items()) + ".")
 @click.option("--output", "-o", metavar="FILE", help="PNG or SVG, by its suffix "
                                                      "(default: RUN-KIND.png).")
