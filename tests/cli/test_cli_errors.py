@@ -148,13 +148,13 @@ def test_help_lists_the_commands_in_learning_order():
     assert result.exit_code == 0
     listed = result.stdout.split("Commands:\n")[1].splitlines()
     assert [line.split()[0] for line in listed] == [
-        "demo", "train", "runs", "show", "report", "diagnose", "compare", "export", "ui",
-        "sweep", "models"]
+        "demo", "train", "runs", "show", "report", "plot", "diagnose", "compare", "export",
+        "ui", "sweep", "models"]
     assert "  demo      Train and record the digits network; show its weights." in listed
 
 
-@pytest.mark.parametrize("command", ["demo", "train", "runs", "show", "report", "diagnose",
-                                     "compare", "export", "ui", "sweep"])
+@pytest.mark.parametrize("command", ["demo", "train", "runs", "show", "report", "plot",
+                                     "diagnose", "compare", "export", "ui", "sweep"])
 def test_every_command_takes_store_and_debug(command):
     result = run_cli(command, "--help")
     assert "--store DIR" in result.stdout and "--debug" in result.stdout

@@ -41,7 +41,7 @@ def cli():
     """
 
 
-for command in (demo, train, runs, show, report, diagnose, compare, export, ui, sweep, plot):
+for command in (demo, train, runs, show, report, plot, diagnose, compare, export, ui, sweep):
     cli.add_command(command)
 cli.add_command(models)
 

@@ -166,7 +166,7 @@ class LiveView(Callback):
 
     def render(self) -> str:
         """The view's HTML as it stands: the chart, then one row per kernel and bias."""
-        from glassnet.report.display import box, format_value, html_table, note
+        from glassnet.report.display import box, format_value, html_table, note, shape_text
         from glassnet.report.svg import line_chart
 
         steps = [self._stride * (i + 1) for i in range(len(self._batch_losses))]
@@ -184,7 +184,7 @@ class LiveView(Callback):
             scale = float(np.linalg.norm(start)) if start is not None else 0.0
             change = format_value(moved / scale) if scale > 0 else \
                 (f"{format_value(moved)} from 0" if moved == moved else "")
-            rows.append([variable.path, "×".join(map(str, value.shape)),
+            rows.append([variable.path, shape_text(value.shape),
                          format_value(float(value.mean())), format_value(float(value.std())),
                          format_value(float(value.min())), format_value(float(value.max())),
                          change])
