@@ -259,3 +259,13 @@ def test_import_glassnet_and_training_load_neither_the_display_module_nor_ipytho
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_model_html_counts_batch_normalization_gamma_as_weights_and_beta_as_biases():
+    model = gn.Sequential([Input(shape=(4,)), Dense(3, name="d"),
+                           gn.layers.BatchNormalization(name="bn")])
+    reader = Reader(model._repr_html_())
+    bn = next(row for row in reader.tables[0] if row[0] == "bn")
+    assert bn[4:] == ["3", "3", "12"]       # gamma, beta; + moving mean and variance
+    assert "Total params: 27 = 15 weights + 6 biases + 6 other" in reader.text
+    assert model.count_params() == 27

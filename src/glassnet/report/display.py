@@ -160,13 +160,13 @@ def model_rows(model) -> list[dict]:
             shape = layer.compute_output_shape(shape) if shape is not None else None
         except Exception:  # a layer that cannot say its shape: show "?" rather than fail
             shape = None
-        kernel, bias = getattr(layer, "kernel", None), getattr(layer, "bias", None)
+        kernels, biases = layer.weights_and_biases()  # BatchNormalization: gamma and beta
         rows.append({"layer": layer.name, "type": type(layer).__name__,
                      "output_shape": "?" if shape is None else
                      "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")",
                      "activation": getattr(layer, "activation_name", "") or "",
-                     "weights": kernel.size if kernel is not None else 0,
-                     "biases": bias.size if bias is not None else 0,
+                     "weights": sum(v.size for v in kernels),
+                     "biases": sum(v.size for v in biases),
                      "params": layer.count_params() if layer.built else 0})
     return rows
 
