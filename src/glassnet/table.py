@@ -133,7 +133,8 @@ class Table:
         for row in self.rows:
             widths = [max(w, len(format_value(v))) for w, v in zip(widths, row, strict=True)]
         width = max(80, sum(widths) + 3 * len(widths) + 1)
-        Console(file=out, width=width, color_system=None, force_terminal=False).print(self)
+        Console(file=out, width=width, color_system=None, force_terminal=False,
+                force_jupyter=False).print(self)
         return out.getvalue()
 
     def _numeric_columns(self) -> list[bool]:

@@ -160,3 +160,14 @@ def test_text_wraps_at_spaces_before_a_table_is_split():
     assert sum(widths) + 3 * 3 + 1 <= 50
     text = _printed(table, 50)
     assert "learning_rate=0.001" in text and "0.1235" in text
+
+
+def test_str_of_a_table_is_its_text_in_a_jupyter_kernel_too(monkeypatch):
+    # In a kernel rich would send the table to the notebook's display and return "".
+    import rich.console
+
+    from glassnet.table import Table
+
+    monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)
+    text = str(Table(["a", "b"], [[1, 2.5]], title="T"))
+    assert "2.5" in text and "a" in text
