@@ -53,6 +53,10 @@ class Sequential:
     # -- structure -------------------------------------------------------------------
     def add(self, layer) -> None:
         """Append a layer (an ``Input`` only first, to declare the input shape)."""
+        from glassnet.functional import is_symbolic
+
+        if is_symbolic(layer) and isinstance(layer.node.layer, InputLayer):
+            layer = layer.node.layer  # keras.Input(...) as a Sequential's first item
         if isinstance(layer, InputLayer):
             if self._layers:
                 raise ConfigError("Input must come first in a Sequential model")
@@ -343,6 +347,12 @@ class Sequential:
         (print_fn or print)(summary_text(self))
 
     # -- config and files -------------------------------------------------------------
+    def to_json(self, **kwargs) -> str:
+        """The architecture as Keras's JSON (``models.model_from_json`` reads it back)."""
+        from glassnet.functional_config import to_json
+
+        return to_json(self, **kwargs)
+
     def get_config(self) -> dict:
         return {"name": self.name, "trainable": self.trainable,
                 "build_input_shape": list(self._input_shape) if self._input_shape else None,
@@ -405,9 +415,6 @@ class Sequential:
         return model_markdown(self)
 
 
-Model = Sequential
-
-
 def load_model(filepath, compile=True) -> Sequential:
     """Read a model saved with ``model.save("name.glassnet")`` (or a Keras ``.keras`` file)."""
     if str(filepath).endswith(".keras"):
@@ -419,4 +426,13 @@ def load_model(filepath, compile=True) -> Sequential:
     return load_native(filepath, compile=compile)
 
 
-__all__ = ["Model", "Sequential", "load_model"]
+def model_from_json(json_string: str, custom_objects=None):
+    """The model (fresh weights) described by ``to_json()``'s text, glassnet's or Keras's."""
+    from glassnet.functional_config import model_from_json as from_json
+
+    return from_json(json_string, custom_objects)
+
+
+from glassnet.functional import Model  # noqa: E402  (functional builds on Sequential)
+
+__all__ = ["Model", "Sequential", "load_model", "model_from_json"]

@@ -20,15 +20,20 @@ def summary_text(model) -> str:
     rows = []
     shape = model.input_shape
     weights_total = biases_total = 0
+    # A functional model knows each layer's output shape; a Sequential chains them.
+    graph_shapes = model.output_shapes() if hasattr(model, "output_shapes") else None
     for layer in model.layers:
-        if shape is not None:
+        if graph_shapes is not None:
+            shape = graph_shapes[layer.name]
+        elif shape is not None:
             shape = layer.compute_output_shape(shape)
         kernels, biases = layer.weights_and_biases()
         n_weights = sum(v.size for v in kernels)
         n_biases = sum(v.size for v in biases)
         weights_total += n_weights
         biases_total += n_biases
-        rows.append((f"{layer.name} ({type(layer).__name__})",
+        kind = getattr(layer, "serialized_class_name", type(layer).__name__)
+        rows.append((f"{layer.name} ({kind})",
                      _shape(shape) if shape is not None else "?",
                      getattr(layer, "activation_name", "") or "",
                      f"{n_weights:,}", f"{n_biases:,}",
@@ -49,6 +54,10 @@ def summary_text(model) -> str:
            rule("┡", "╇", "┩")]
     out += [line(r) for r in rows]
     out.append(rule("└", "┴", "┘", "─"))
+    if not getattr(model, "is_chain", True):  # a branched graph: say who reads whom
+        out.append(" Connected to:")
+        out += [f"   {layer.name} ← {', '.join(model.inbound_layers(layer.name))}"
+                for layer in model.layers[1:]]
     itemsize = model.weights[0].dtype.itemsize if model.weights else 4
     total = sum(v.size for v in model.weights)
     trainable = sum(v.size for v in model.trainable_variables)

@@ -377,6 +377,8 @@ def _prepare_validation(model, validation_data):
 def _forward_inference(model, x: np.ndarray, reuse_buffers: bool = False) -> np.ndarray:
     """Inference through every layer; with ``reuse_buffers`` the result is only valid
     until the next call with the same batch size (the caller copies it out)."""
+    if not getattr(model, "is_chain", True):  # a branched functional model
+        return model.infer(x)
     for layer in model.layers:
         forward_reusing = getattr(layer, "forward_reusing", None) if reuse_buffers else None
         x = forward_reusing(x) if forward_reusing else layer.forward(x, training=False)

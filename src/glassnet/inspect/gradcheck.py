@@ -45,23 +45,35 @@ def gradients(model, X, y, sample_weight=None) -> dict[str, np.ndarray]:
 
 def float64_copy(model):
     """A new model with the same layers, weights, loss and optimizer settings, in float64."""
-    from glassnet import layers as gnlayers
     from glassnet import losses as gnlosses
     from glassnet import optimizers as gnoptimizers
+    from glassnet.functional import Model
     from glassnet.models import Sequential
 
-    config = model.get_config()
-    copy = Sequential(name=f"{model.name}_float64")
-    for layer_config in config["layers"]:
-        layer_config = {**layer_config, "config": {**layer_config["config"], "dtype": "float64"}}
-        copy.add(gnlayers.deserialize(layer_config))
-    copy.build(model.input_shape)
+    config = _in_float64(model.get_config())
+    config["name"] = f"{model.name}_float64"
+    if "input_layers" in config:  # a functional model
+        copy = Model.from_config(config)
+    else:
+        config["build_input_shape"] = list(model.input_shape)
+        copy = Sequential.from_config(config)
     copy.set_weights([np.asarray(w, dtype=np.float64) for w in model.get_weights()])
     if getattr(model, "loss", None) is not None:
         optimizer = gnoptimizers.get(gnoptimizers.serialize(model.optimizer)) \
             if model.optimizer is not None else "sgd"
         copy.compile(optimizer=optimizer, loss=gnlosses.get(gnlosses.serialize(model.loss)))
     return copy
+
+
+def _in_float64(config: dict) -> dict:
+    """A model config whose every layer (nested models' too) is float64."""
+    layers = []
+    for entry in config["layers"]:
+        settings = {**entry["config"], "dtype": "float64"}
+        if "layers" in settings:
+            settings = _in_float64(settings)
+        layers.append({**entry, "config": settings})
+    return {**config, "layers": layers}
 
 
 def check_gradients(model, X, y, epsilon: float = 1e-6, max_per_variable: int = 64,

@@ -242,7 +242,12 @@ def load_model(filepath, compile=True):
     config, tensors = read_archive(filepath)
     try:
         _check_planned_size(config["model"], tensors, filepath)
-        model = Sequential.from_config(config["model"])
+        if "input_layers" in config["model"]:  # a functional model
+            from glassnet.functional import Model
+
+            model = Model.from_config(config["model"])
+        else:
+            model = Sequential.from_config(config["model"])
     except (GlassnetError, KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, FileFormatError):
             raise
@@ -289,6 +294,15 @@ def _check_planned_size(architecture: dict, tensors, filepath) -> None:
     """
     from glassnet.layers import deserialize
 
+    if "input_layers" in architecture:  # a functional model: count along its graph
+        from glassnet.functional_config import planned_weight_count as graph_count
+
+        planned = graph_count(architecture)
+        available = sum(int(t.size) for t in tensors.values())
+        if planned > available:
+            raise FileFormatError(f"{filepath}: the architecture in config.json needs "
+                                  f"{planned} weights, model.safetensors holds {available}")
+        return
     layers = [deserialize(entry) for entry in architecture["layers"]]
     shape = architecture.get("build_input_shape") or (
         layers[0]._declared_input_shape if layers else None)

@@ -22,6 +22,7 @@ from glassnet.layers.base import (  # noqa: F401
 from glassnet.layers.batch_normalization import BatchNormalization
 from glassnet.layers.core import Activation, Dropout, Flatten
 from glassnet.layers.dense import Dense
+from glassnet.layers.merging import Add, Concatenate
 from glassnet.layers.noise import GaussianNoise
 from glassnet.layers.normalization import Normalization
 from glassnet.layers.preprocessing import Rescaling
@@ -30,11 +31,14 @@ LAYERS = {cls.__name__: cls for cls in (InputLayer, Dense, Activation, Dropout, 
                                         Normalization)}
 LAYERS.update({cls.__name__: cls for cls in (BatchNormalization, ReLU, LeakyReLU, Softmax,
                                              GaussianNoise, Rescaling)})
+LAYERS.update({cls.__name__: cls for cls in (Add, Concatenate)})
 
 
 def deserialize(config: dict) -> Layer:
     """Build a layer from ``{"class_name": ..., "config": {...}}``."""
     cls = LAYERS.get(config.get("class_name"))
+    if config.get("class_name") == "Functional":  # a model nested as a layer
+        from glassnet.functional import Model as cls
     if cls is None:
         from glassnet.errors import unknown_name
 
@@ -43,9 +47,10 @@ def deserialize(config: dict) -> Layer:
 
 
 def serialize(layer: Layer) -> dict:
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    return {"class_name": getattr(layer, "serialized_class_name", type(layer).__name__),
+            "config": layer.get_config()}
 
 
-__all__ = ["Activation", "BatchNormalization", "Dense", "Dropout", "Flatten", "GaussianNoise",
-           "Input", "InputLayer", "Layer", "LeakyReLU", "Normalization", "ReLU", "Rescaling",
-           "Softmax", "deserialize", "serialize"]
+__all__ = ["Activation", "Add", "BatchNormalization", "Concatenate", "Dense", "Dropout",
+           "Flatten", "GaussianNoise", "Input", "InputLayer", "Layer", "LeakyReLU",
+           "Normalization", "ReLU", "Rescaling", "Softmax", "deserialize", "serialize"]

@@ -97,6 +97,10 @@ class Layer:
 
     # -- running -------------------------------------------------------------------
     def __call__(self, x, training: bool = False) -> np.ndarray:
+        from glassnet.functional import is_symbolic, symbolic_call
+
+        if is_symbolic(x):  # the functional API: record the call, compute nothing
+            return symbolic_call(self, x)
         x = np.asarray(x, dtype=self.dtype)
         if x.ndim == 1:
             x = x.reshape(-1, 1) if not self.built or self.input_shape[1:] == (1,) else x[None]
@@ -234,9 +238,16 @@ class InputLayer(Layer):
                 "dtype": self.dtype.name}
 
 
-def Input(shape=None, batch_size=None, name=None, dtype=None, **kwargs) -> InputLayer:
-    """The model's input: ``Input(shape=(n_features,))``, as ``keras.Input``."""
-    return InputLayer(shape=shape, batch_size=batch_size, name=name, dtype=dtype, **kwargs)
+def Input(shape=None, batch_size=None, name=None, dtype=None, **kwargs):
+    """The model's input: ``Input(shape=(n_features,))``, as ``keras.Input``.
+
+    A symbolic tensor (``KerasTensor``) to call layers on for ``Model(inputs, outputs)``;
+    as the first item of a ``Sequential`` it declares the input shape.
+    """
+    from glassnet.functional import input_tensor
+
+    return input_tensor(InputLayer(shape=shape, batch_size=batch_size, name=name,
+                                   dtype=dtype, **kwargs))
 
 
 class _Buffers:

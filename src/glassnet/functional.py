@@ -1,0 +1,345 @@
+"""The functional API: ``Input`` tensors, layers called on them, and ``Model(inputs, outputs)``.
+
+Calling a layer on a :class:`KerasTensor` computes nothing: it builds the layer for
+the tensor's shape and records a :class:`Node` (the layer, its input tensors, its
+output tensor). ``Model`` walks back from its output to collect the nodes in the
+order they were made, which is a topological order. Forward runs the nodes in that
+order, each layer keeping what its backward pass needs as in a Sequential; backward
+runs them in reverse and sums the gradients of a tensor that feeds several layers.
+
+A model whose nodes form a plain chain (one input each, each fed by the one before)
+trains through the Sequential trainer itself, fused SGD and all; only branched
+graphs take :class:`GraphTrainer`'s path.
+"""
+
+from __future__ import annotations
+
+import itertools
+from abc import ABCMeta
+
+import numpy as np
+
+from glassnet.errors import ConfigError, ShapeError, ValueTypeError
+from glassnet.layers.base import InputLayer, Layer, unique_name
+from glassnet.models import Sequential
+
+_node_counter = itertools.count()
+
+
+class KerasTensor:
+    """A symbolic tensor: the shape (None, ...) of what a layer will output, and its origin."""
+
+    def __init__(self, shape, dtype, node: Node):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.node = node
+        # Keras's name for (layer, node index, tensor index); each layer here has one node.
+        self._keras_history = (node.layer, 0, 0)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return (f"<KerasTensor shape={self.shape} dtype={self.dtype.name} "
+                f"from={self.node.layer.name!r}>")
+
+    def __array__(self, *args, **kwargs):
+        raise ValueTypeError(f"{self!r} is symbolic: it has no values until a Model built "
+                             f"from it is called on data")
+
+
+class Node:
+    """One call of a layer in a graph: ``output = layer(inputs)``."""
+
+    def __init__(self, layer: Layer, inputs: list[KerasTensor], takes_list: bool):
+        self.layer = layer
+        self.inputs = inputs
+        self.takes_list = takes_list
+        self.order = next(_node_counter)
+        self.output: KerasTensor | None = None
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.node.layer.name for t in self.inputs]
+
+
+def is_symbolic(x) -> bool:
+    return isinstance(x, KerasTensor)
+
+
+def input_tensor(layer: InputLayer) -> KerasTensor:
+    """The tensor ``keras.Input`` returns: the output of an InputLayer's node."""
+    node = Node(layer, [], takes_list=False)
+    layer.built = True
+    layer.input_shape = layer._declared_input_shape
+    node.output = KerasTensor((None,) + layer.shape, layer.dtype, node)
+    layer._graph_node = node
+    return node.output
+
+
+def symbolic_call(layer: Layer, x) -> KerasTensor:
+    """Record ``layer(x)`` for a KerasTensor (or, for merge layers, a list of them)."""
+    takes_list = isinstance(x, list)
+    inputs = x if takes_list else [x]
+    if not all(is_symbolic(t) for t in inputs):
+        raise ValueTypeError(f"layer {layer.name!r} got a mix of symbolic tensors and "
+                             f"arrays: pass only keras.Input-derived tensors")
+    if getattr(layer, "_graph_node", None) is not None:
+        raise ConfigError(f"layer {layer.name!r} is already called in a graph; glassnet "
+                          f"does not share a layer between calls: make a second layer")
+    shapes = [t.shape for t in inputs]
+    shape = shapes if takes_list else shapes[0]
+    if not layer.built:
+        layer.build(shape)
+    elif not takes_list and tuple(layer.input_shape[1:]) != tuple(shape[1:]):
+        raise ShapeError(f"layer {layer.name!r} was built for input {layer.input_shape}, "
+                         f"but is called on {shape}")
+    node = Node(layer, inputs, takes_list)
+    node.output = KerasTensor(layer.compute_output_shape(shape), layer.dtype, node)
+    layer._graph_node = node
+    return node.output
+
+
+def _as_single(tensors, what: str) -> KerasTensor:
+    if isinstance(tensors, (list, tuple)):
+        if len(tensors) != 1:
+            raise ConfigError(f"glassnet models have one {what} for now; got {len(tensors)}")
+        tensors = tensors[0]
+    if isinstance(tensors, dict):
+        raise ConfigError(f"glassnet models take one {what} tensor, not a dict")
+    if not is_symbolic(tensors):
+        raise ValueTypeError(f"Model {what} must be a KerasTensor (from keras.Input and "
+                             f"layer calls), got {type(tensors).__name__}")
+    return tensors
+
+
+class Model(Layer, metaclass=ABCMeta):
+    """A model of layers called on tensors: ``Model(inputs=inputs, outputs=outputs)``.
+
+    ``layers`` lists the InputLayer and every layer in the order they were called,
+    as Keras does. It trains, evaluates, predicts, saves and inspects as a Sequential
+    does, and can itself be a layer of a Sequential or of another Model.
+    """
+
+    #: Keras's class name for a functional model in configs and JSON.
+    serialized_class_name = "Functional"
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        if inputs is None or outputs is None:
+            raise ConfigError("Model(inputs=..., outputs=...) builds a functional model; "
+                              "subclassing Model is not supported: use Sequential([...]) "
+                              "or the functional API")
+        Layer.__init__(self, name=name or unique_name("functional"), trainable=trainable,
+                       **kwargs)
+        self._input = _as_single(inputs, "input")
+        self._output = _as_single(outputs, "output")
+        if not isinstance(self._input.node.layer, InputLayer):
+            raise ConfigError(f"Model inputs must come from keras.Input, got the output of "
+                              f"layer {self._input.node.layer.name!r}")
+        self._nodes = _nodes_between(self._input, self._output)
+        self._layers = [node.layer for node in self._nodes]
+        self._graph_node = None
+        self.is_chain = all(len(n.inputs) == 1 and not n.takes_list and n.inputs[0] is p.output
+                            for p, n in zip(self._nodes, self._nodes[1:]))
+        self._input_shape = self._input.shape
+        self.optimizer = self.loss = None
+        self.metrics, self._metric_specs = [], []
+        self.compiled = self.stop_training = False
+        self.history = None
+        self.profile_layers = False
+        self.last_step_timing: dict[str, float] = {}
+        self.last_update_seconds = 0.0
+        self.last_batch_loss = float("nan")
+        self._trainer = self._flat_key = None
+        self.built = True
+        self._flatten_variables()
+
+    # Sequential's methods that read only what Model also defines (_layers, the flat
+    # buffers, the compile settings): shared, not copied, so the two cannot drift.
+    _flatten_variables = Sequential._flatten_variables
+    __getstate__ = Sequential.__getstate__
+    __setstate__ = Sequential.__setstate__
+    layers = Sequential.layers
+    get_layer = Sequential.get_layer
+    _require_built = Sequential._require_built
+    weights = variables = Sequential.weights
+    trainable_variables = trainable_weights = Sequential.trainable_variables
+    non_trainable_variables = non_trainable_weights = Sequential.non_trainable_variables
+    count_params = Sequential.count_params
+    get_weights = Sequential.get_weights
+    set_weights = Sequential.set_weights
+    compile = Sequential.compile
+    _resolve_metrics = Sequential._resolve_metrics
+    _require_compiled = Sequential._require_compiled
+    fit = Sequential.fit
+    evaluate = Sequential.evaluate
+    predict = Sequential.predict
+    predict_on_batch = Sequential.predict_on_batch
+    train_on_batch = Sequential.train_on_batch
+    test_on_batch = Sequential.test_on_batch
+    summary = Sequential.summary
+    get_compile_config = Sequential.get_compile_config
+    compile_from_config = Sequential.compile_from_config
+    save = Sequential.save
+    save_weights = Sequential.save_weights
+    load_weights = Sequential.load_weights
+    to_json = Sequential.to_json
+
+    @property
+    def input_shape(self):
+        return self._input_shape
+
+    @input_shape.setter
+    def input_shape(self, shape):  # Layer.__init__ assigns it; the graph then fixes it
+        self._input_shape = None if shape is None else tuple(shape)
+
+    # -- the graph ---------------------------------------------------------------------
+    @property
+    def nodes(self) -> list[Node]:
+        """The layer calls, in an order where each comes after the calls it reads."""
+        return list(self._nodes)
+
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        return [self._input]
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        return [self._output]
+
+    @property
+    def output_shape(self):
+        return self._output.shape
+
+    def inbound_layers(self, layer_name: str) -> list[str]:
+        """Names of the layers whose outputs ``layer_name`` reads ([] for the input)."""
+        return self.get_node(layer_name).input_names
+
+    def get_node(self, layer_name: str) -> Node:
+        return self.get_layer(layer_name)._graph_node
+
+    def output_shapes(self) -> dict[str, tuple]:
+        """``{layer name: output shape}`` for every layer, for summaries."""
+        return {node.layer.name: node.output.shape for node in self._nodes}
+
+    # -- as a layer --------------------------------------------------------------------
+    def weights_and_biases(self):
+        """Its layers' weights and biases together (a nested model's summary row)."""
+        kernels, biases = [], []
+        for layer in self._layers:
+            k, b = layer.weights_and_biases()
+            kernels += k
+            biases += b
+        return kernels, biases
+
+    def build(self, input_shape=None) -> None:
+        if input_shape is not None and tuple(input_shape[1:]) != tuple(self._input_shape[1:]):
+            raise ShapeError(f"model {self.name!r} takes input {self._input_shape}, got "
+                             f"{tuple(input_shape)}")
+
+    def compute_output_shape(self, input_shape):
+        self.build(input_shape)
+        return (input_shape[0],) + tuple(self._output.shape[1:])
+
+    def __call__(self, x, training: bool = False):
+        if is_symbolic(x) or (isinstance(x, list) and x and is_symbolic(x[0])):
+            return symbolic_call(self, _as_single(x, "input"))
+        return Sequential.__call__(self, x, training)
+
+    def forward(self, x, training: bool = False) -> np.ndarray:
+        values = {id(self._input): x}
+        for node in self._nodes[1:]:
+            args = [values[id(t)] for t in node.inputs]
+            values[id(node.output)] = node.layer.forward(
+                args if node.takes_list else args[0], training=training)
+        return values[id(self._output)]
+
+    def backward(self, dy, need_dx: bool = True):
+        grads = {id(self._output): dy}
+        self.backward_nodes(grads, self._nodes[1:], need_dx)
+        return grads.get(id(self._input)) if need_dx else None
+
+    def backward_nodes(self, grads: dict, nodes: list[Node], need_input_grad: bool = False,
+                       upstream: dict | None = None, timing: dict | None = None) -> None:
+        """Backward through ``nodes`` (reversed), from ``grads`` {id(tensor): dL/dtensor};
+        the gradient of a tensor that feeds several layers is the sum of theirs."""
+        import time
+
+        upstream = upstream if upstream is not None else self._upstream_trainable()
+        for node in reversed(nodes):
+            grad = grads.pop(id(node.output), None)
+            if grad is None:  # this output does not reach the loss
+                continue
+            need = need_input_grad or any(upstream[id(t)] for t in node.inputs)
+            start = time.perf_counter() if timing is not None else 0.0
+            dx = node.layer.backward(grad, need)
+            if timing is not None:
+                timing[node.layer.name] = time.perf_counter() - start
+            if not need:
+                continue
+            for tensor, part in zip(node.inputs, dx if node.takes_list else [dx]):
+                key = id(tensor)
+                grads[key] = part if key not in grads else grads[key] + part
+
+    def _upstream_trainable(self) -> dict[int, bool]:
+        """For each tensor: whether a trainable weight lies between the input and it."""
+        trainable = {id(v) for v in self.trainable_variables}
+        upstream = {id(self._input): False}
+        for node in self._nodes[1:]:
+            upstream[id(node.output)] = any(upstream[id(t)] for t in node.inputs) or any(
+                id(v) in trainable for v in node.layer.weights)
+        return upstream
+
+    def _get_trainer(self):
+        if self._trainer is None:
+            from glassnet.graph_training import GraphTrainer
+            from glassnet.training import Trainer
+
+            self._trainer = Trainer(self) if self.is_chain else GraphTrainer(self)
+        return self._trainer
+
+    def infer(self, x) -> np.ndarray:
+        """Inference through the graph (the trainer's ``predict`` asks for it)."""
+        return self.forward(x, training=False)
+
+    # -- config ------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        from glassnet.functional_config import functional_config
+
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict) -> Model:
+        from glassnet.functional_config import functional_from_config
+
+        return functional_from_config(config)
+
+    def __repr__(self) -> str:
+        return (f"<Model name={self.name!r} layers={len(self._layers)} "
+                f"{'chain' if self.is_chain else 'graph'}>")
+
+
+Model.register(Sequential)  # isinstance(Sequential(...), Model), as in Keras
+
+
+def _nodes_between(start: KerasTensor, end: KerasTensor) -> list[Node]:
+    """The nodes ``end`` depends on, in creation order; every path must begin at ``start``."""
+    seen: dict[int, Node] = {}
+    stack = [end.node]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen[id(node)] = node
+        if not node.inputs and node is not start.node:
+            raise ConfigError(f"the model's output depends on Input {node.layer.name!r}, "
+                              f"which is not the model's input {start.node.layer.name!r}")
+        stack.extend(t.node for t in node.inputs)
+    if id(start.node) not in seen:
+        raise ConfigError(f"the model's output does not depend on its input "
+                          f"{start.node.layer.name!r}")
+    return sorted(seen.values(), key=lambda node: node.order)
+
+
+__all__ = ["KerasTensor", "Model", "Node", "input_tensor", "is_symbolic", "symbolic_call"]

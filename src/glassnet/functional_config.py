@@ -1,0 +1,195 @@
+"""A functional model's config in Keras's shape, and ``to_json`` / ``model_from_json``.
+
+Keras writes a functional model as its layers, each with ``inbound_nodes`` naming
+the layers it reads (``keras_history``: [layer name, node index, tensor index]),
+and ``input_layers`` / ``output_layers``. glassnet writes the same shape with its
+own layer settings, and reads back both its own JSON and Keras's (for the layers
+glassnet has; Keras's layer settings are translated by ``io.keras_config``).
+"""
+
+from __future__ import annotations
+
+import json
+
+from glassnet.errors import ConfigError, FileFormatError, GlassnetError
+
+KERAS_MODULE = "keras.src.models.functional"
+
+
+def _tensor_ref(tensor) -> dict:
+    return {"class_name": "__keras_tensor__",
+            "config": {"shape": list(tensor.shape), "dtype": tensor.dtype.name,
+                       "keras_history": [tensor.node.layer.name, 0, 0]}}
+
+
+def functional_config(model) -> dict:
+    """``model.get_config()`` of a functional Model, as Keras 3 lays it out."""
+    from glassnet.layers import serialize
+
+    layers = []
+    for node in model.nodes:
+        refs = [_tensor_ref(t) for t in node.inputs]
+        inbound = [] if not node.inputs else [
+            {"args": [refs] if node.takes_list else refs, "kwargs": {}}]
+        layers.append({**serialize(node.layer), "name": node.layer.name,
+                       "inbound_nodes": inbound})
+    return {"name": model.name, "trainable": model.trainable, "layers": layers,
+            "input_layers": [model.inputs[0].node.layer.name, 0, 0],
+            "output_layers": [model.outputs[0].node.layer.name, 0, 0]}
+
+
+def _history_names(args) -> list[str]:
+    """Layer names referenced by one inbound node's args (a tensor, or a list of them)."""
+    names = []
+    for item in args:
+        for ref in item if isinstance(item, list) else [item]:
+            if not isinstance(ref, dict) or "keras_history" not in ref.get("config", {}):
+                raise ConfigError(f"malformed inbound tensor {ref!r}")
+            names.append(ref["config"]["keras_history"][0])
+    return names
+
+
+def _layer_name(ref) -> str:
+    """A name from ``input_layers``: ``["x", 0, 0]`` or Keras's list of those."""
+    if isinstance(ref, list) and ref and isinstance(ref[0], list):
+        if len(ref) != 1:
+            raise ConfigError(f"glassnet models have one input and one output; got {ref!r}")
+        ref = ref[0]
+    if not isinstance(ref, list) or not ref or not isinstance(ref[0], str):
+        raise ConfigError(f"malformed layer reference {ref!r}")
+    return ref[0]
+
+
+def functional_from_config(config: dict, layer_builder=None):
+    """The Model that ``functional_config`` (or Keras) described, with fresh weights."""
+    from glassnet.functional import Model, input_tensor
+    from glassnet.layers import InputLayer, deserialize
+
+    build = layer_builder or deserialize
+    outputs: dict[str, object] = {}
+    for entry in config["layers"]:
+        if not isinstance(entry, dict):
+            raise ConfigError(f"malformed layer entry {entry!r}")
+        layer = build(entry)
+        name = entry.get("name") or layer.name
+        if isinstance(layer, InputLayer):
+            outputs[name] = input_tensor(layer)
+            continue
+        nodes = entry.get("inbound_nodes") or []
+        if len(nodes) != 1:
+            raise ConfigError(f"layer {name!r} is called {len(nodes)} times; glassnet "
+                              f"supports layers called exactly once")
+        args = nodes[0].get("args", [])
+        names = _history_names(args)
+        missing = [n for n in names if n not in outputs]
+        if missing:
+            raise ConfigError(f"layer {name!r} reads {missing}, which no earlier layer "
+                              f"makes")
+        tensors = [outputs[n] for n in names]
+        takes_list = len(args) == 1 and isinstance(args[0], list)
+        outputs[name] = layer(tensors if takes_list else tensors[0])
+    try:
+        inputs = outputs[_layer_name(config["input_layers"])]
+        output = outputs[_layer_name(config["output_layers"])]
+    except KeyError as exc:
+        raise ConfigError(f"the model's input or output names no layer: {exc}") from None
+    return Model(inputs=inputs, outputs=output, name=config.get("name"),
+                 trainable=config.get("trainable", True))
+
+
+def planned_weight_count(config: dict) -> int:
+    """How many numbers building a functional config would allocate, computed from the
+    layers' settings and shapes alone (so a tampered file is refused before it)."""
+    from glassnet.io.native import planned_weight_count as chain_count
+    from glassnet.layers import InputLayer, deserialize
+
+    shapes: dict[str, tuple] = {}
+    total = 0
+    for entry in config["layers"]:
+        layer = deserialize(entry)
+        name = entry.get("name") or layer.name
+        if isinstance(layer, InputLayer):
+            shapes[name] = layer._declared_input_shape
+            continue
+        nodes = entry.get("inbound_nodes") or [{}]
+        args = nodes[0].get("args", [])
+        inputs = [shapes[n] for n in _history_names(args)]
+        if len(args) == 1 and isinstance(args[0], list):
+            shapes[name] = layer.compute_output_shape(inputs)
+        else:
+            total += chain_count(inputs[0], [layer])
+            shapes[name] = layer.compute_output_shape(inputs[0])
+    return total
+
+
+def to_json(model, **kwargs) -> str:
+    """``{"module", "class_name", "config", ...}`` as Keras's ``model.to_json()`` writes."""
+    functional = getattr(model, "nodes", None) is not None
+    document = {"module": KERAS_MODULE if functional else "keras",
+                "class_name": "Functional" if functional else "Sequential",
+                "config": model.get_config(),
+                "registered_name": "Functional" if functional else None}
+    return json.dumps(document, **kwargs)
+
+
+def model_from_json(text: str, custom_objects=None):
+    """A Sequential or functional Model, with fresh weights, from ``to_json()``'s text."""
+    from glassnet.models import Sequential
+
+    if custom_objects:
+        raise ConfigError("model_from_json: custom_objects are not supported by glassnet")
+    try:
+        document = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise FileFormatError(f"model_from_json: not JSON: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
+        raise FileFormatError("model_from_json: expected {\"class_name\": ..., \"config\": "
+                              "{...}} as model.to_json() writes")
+    kind, config = document.get("class_name"), document["config"]
+    keras_made = any(isinstance(entry, dict) and "module" in entry
+                     for entry in config.get("layers", []))
+    try:
+        if kind == "Sequential":
+            if keras_made:
+                from glassnet.io.keras_config import sequential_from_keras
+
+                return sequential_from_keras(config, "model_from_json")
+            return Sequential.from_config(config)
+        if kind not in ("Functional", "Model"):
+            raise FileFormatError(f"model_from_json: a {kind!r} model; glassnet reads "
+                                  f"Sequential and Functional models")
+        builder = _keras_layer if keras_made else None
+        return functional_from_config(config, builder)
+    except (GlassnetError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, FileFormatError):
+            raise
+        raise FileFormatError(f"model_from_json: the architecture cannot be rebuilt: "
+                              f"{exc}") from None
+
+
+def _keras_layer(entry: dict):
+    """One layer of a Keras-written functional config, in glassnet."""
+    from glassnet.io import keras_config
+
+    class_name, config = entry.get("class_name"), entry.get("config") or {}
+    at = f"model_from_json: layer {config.get('name')!r}"
+    if class_name == "InputLayer":
+        from glassnet.layers import InputLayer
+
+        return InputLayer(shape=keras_config._input_shape(config, at), name=config.get("name"))
+    if class_name == "Functional":
+        return functional_from_config(config, _keras_layer)
+    builders = {"Dense": keras_config._dense, "Activation": keras_config._activation_layer,
+                "Dropout": keras_config._dropout, "Flatten": keras_config._flatten}
+    if class_name in builders:
+        return builders[class_name](config, at)
+    if class_name in ("Add", "Concatenate"):
+        from glassnet import layers as gnlayers
+
+        settings = {"name": config.get("name"), "trainable": config.get("trainable", True)}
+        if class_name == "Concatenate":
+            settings["axis"] = config.get("axis", -1)
+        return getattr(gnlayers, class_name)(**settings)
+    raise FileFormatError(f"{at} is a Keras {class_name}, which model_from_json cannot "
+                          f"rebuild (it reads InputLayer, Dense, Activation, Dropout, "
+                          f"Flatten, Add, Concatenate)")
