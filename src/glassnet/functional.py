@@ -44,7 +44,7 @@ class KerasTensor:
         return (f"<KerasTensor shape={self.shape} dtype={self.dtype.name} "
                 f"from={self.node.layer.name!r}>")
 
-    def __array__(self, *args, **kwargs):
+    def __array__(self, dtype=None, copy=None):
         raise ValueTypeError(f"{self!r} is symbolic: it has no values until a Model built "
                              f"from it is called on data")
 
@@ -143,6 +143,7 @@ class Model(Layer, metaclass=ABCMeta):
         self.is_chain = all(len(n.inputs) == 1 and not n.takes_list and n.inputs[0] is p.output
                             for p, n in zip(self._nodes, self._nodes[1:]))
         self._input_shape = self._input.shape
+        self._declared_input_shape = self._input_shape  # as a Sequential's first layer
         self.optimizer = self.loss = None
         self.metrics, self._metric_specs = [], []
         self.compiled = self.stop_training = False

@@ -150,11 +150,14 @@ def model_from_json(text: str, custom_objects=None):
                      for entry in config.get("layers", []))
     try:
         if kind == "Sequential":
-            if keras_made:
+            if not keras_made:
+                return Sequential.from_config(config)
+            if all(entry.get("class_name") != "Functional" for entry in config["layers"]):
                 from glassnet.io.keras_config import sequential_from_keras
 
-                return sequential_from_keras(config, "model_from_json")
-            return Sequential.from_config(config)
+                return sequential_from_keras(document, "model_from_json")
+            return Sequential([_keras_layer(entry) for entry in config["layers"]],
+                              name=config.get("name"))
         if kind not in ("Functional", "Model"):
             raise FileFormatError(f"model_from_json: a {kind!r} model; glassnet reads "
                                   f"Sequential and Functional models")
