@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from frameworks import need
 
 import glassnet as gn
+from frameworks import need
 from glassnet import layers
 from glassnet.errors import ConfigError, ShapeError
 

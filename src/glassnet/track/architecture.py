@@ -3,6 +3,8 @@
 The watch records the config (``store.model_config(run_id)``); tables, the dashboard's
 diagram and the model rebuild read layer order, class names, units and activations
 from it here, instead of guessing the order from layer names or kernel shapes.
+A model nested as a layer contributes its own layers in its place; a functional
+model's config also says which layers each layer reads (``inbound``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,31 @@ def layer_specs(config: dict | None) -> list[dict]:
     specs = []
     for layer in config.get("layers", []):
         settings = layer.get("config", {})
+        if isinstance(settings.get("layers"), list):  # a nested model: its layers in place
+            specs.extend(layer_specs(settings))
+            continue
         specs.append({"name": settings.get("name"), "class_name": layer.get("class_name"),
                       "units": settings.get("units"), "activation": settings.get("activation")})
     return specs
+
+
+def inbound(config: dict | None) -> dict[str, list[str]] | None:
+    """``{layer name: [names of the layers it reads]}`` of a functional model's config
+    (Keras's ``inbound_nodes``, first call); None for a Sequential (a chain) or None."""
+    if not config or "input_layers" not in config:
+        return None
+    links = {}
+    for layer in config.get("layers", []):
+        nodes = layer.get("inbound_nodes") or [{}]
+        names = []
+        for arg in nodes[0].get("args", []):
+            for ref in arg if isinstance(arg, list) else [arg]:
+                history = ref.get("config", {}).get("keras_history") if isinstance(
+                    ref, dict) else None
+                if history:
+                    names.append(history[0])
+        links[layer.get("name") or layer.get("config", {}).get("name")] = names
+    return links
 
 
 def layer_names(config: dict | None) -> list[str]:

@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from glassnet.track.architecture import layer_names
+from glassnet.track.architecture import inbound, layer_names, layer_specs
 
 MAX_UNITS = 16
 
@@ -74,6 +74,9 @@ def network(arrays: dict[str, np.ndarray], max_units: int = MAX_UNITS,
     order = layer_order(arrays, model_config)
     if not order:
         return {"columns": [], "edges": [], "max_abs": 0.0}
+    links = inbound(model_config)
+    if links is not None and not _is_chain(order, links, model_config):
+        return _graph_network(arrays, order, links, model_config, max_units)
     first = np.asarray(arrays[f"{order[0]}/kernel"])
     inputs = sample_units(first.shape[0], max_units)
     columns = [{"name": "input", "size": int(first.shape[0]), "units": inputs, "bias": None}]
@@ -93,6 +96,98 @@ def network(arrays: dict[str, np.ndarray], max_units: int = MAX_UNITS,
         if finite.size:
             max_abs = max(max_abs, float(np.abs(finite).max()))
         previous = units
+    return {"columns": columns, "edges": edges, "max_abs": max_abs}
+
+
+def _is_chain(order, links, model_config) -> bool:
+    """Whether each drawn layer reads (through weightless layers) only the one before."""
+    feeds = _feeds(links, model_config, set(order))
+    previous = "input"
+    for name in order:
+        if [column for column, _ in feeds(name)] != [previous]:
+            return False
+        previous = name
+    return True
+
+
+def _feeds(links, model_config, columns):
+    """``feeds(layer)``: the (column, first kernel row) pairs a layer's input is made of.
+
+    Weightless layers are looked through: a Concatenate lays its inputs' features end to
+    end (the second starts at the first's width), an Add overlays them (each at row 0),
+    any other passes its input on. ``columns`` are the drawn layers; "input" is the input.
+    """
+    specs = {spec["name"]: spec for spec in layer_specs(model_config)}
+    widths: dict[str, int] = {}
+
+    def width(name) -> int:
+        if name not in widths:
+            parts = resolve(name)
+            widths[name] = max((row + _column_width(column) for column, row in parts),
+                               default=0)
+        return widths[name]
+
+    def _column_width(column) -> int:
+        return widths.get(column, 0)
+
+    def resolve(name) -> list[tuple[str, int]]:
+        """What tensor ``name`` outputs, as (column, row offset) pairs."""
+        if name in columns or not links.get(name):
+            return [(name if name in columns else "input", 0)]
+        sources = links[name]
+        if specs.get(name, {}).get("class_name") == "Concatenate":
+            parts, offset = [], 0
+            for source in sources:
+                parts += [(column, row + offset) for column, row in resolve(source)]
+                offset += width(source)
+            return parts
+        return [pair for source in sources for pair in resolve(source)]
+
+    def feeds(name) -> list[tuple[str, int]]:
+        return [pair for source in links.get(name, []) for pair in resolve(source)]
+
+    feeds.widths = widths
+    return feeds
+
+
+def _input_width(model_config) -> int:
+    """Features of the model's input, from its InputLayer's recorded shape."""
+    for layer in model_config.get("layers", []):
+        settings = layer.get("config", {})
+        shape = settings.get("shape") or settings.get("batch_shape")
+        if layer.get("class_name") == "InputLayer" and shape:
+            return int(shape[-1])
+    return 0
+
+
+def _graph_network(arrays, order, links, model_config, max_units) -> dict:
+    """A branched model: columns in call order, an edge for each (source, layer) pair,
+    drawn from the source's column (which need not be the one just before)."""
+    kernels = {name: np.asarray(arrays[f"{name}/kernel"], dtype=np.float64) for name in order}
+    n_inputs = _input_width(model_config)
+    feeds = _feeds(links, model_config, set(order))
+    feeds.widths.update({"input": n_inputs, **{n: kernels[n].shape[1] for n in order}})
+    columns = [{"name": "input", "size": n_inputs, "units": sample_units(n_inputs, max_units),
+                "bias": None}]
+    index = {"input": 0}
+    edges, max_abs = [], 0.0
+    for name in order:
+        kernel, bias = kernels[name], arrays.get(f"{name}/bias")
+        units = sample_units(kernel.shape[1], max_units)
+        index[name] = len(columns)
+        columns.append({"name": name, "size": int(kernel.shape[1]), "units": units,
+                        "bias": None if bias is None else
+                        _finite(np.asarray(bias, np.float64)[units])})
+        for column, row in feeds(name):
+            rows = [row + u for u in columns[index[column]]["units"]]
+            if not rows or max(rows) >= kernel.shape[0]:
+                continue
+            shown = kernel[np.ix_(rows, units)]
+            edges.append({"layer": name, "from": index[column], "to": index[name],
+                          "weights": [_finite(r) for r in shown]})
+            finite = shown[np.isfinite(shown)]
+            if finite.size:
+                max_abs = max(max_abs, float(np.abs(finite).max()))
     return {"columns": columns, "edges": edges, "max_abs": max_abs}
 
 

@@ -25,14 +25,16 @@
     cols.forEach((c) => (c.bias || []).forEach((b) => { if (b !== null) maxBias = Math.max(maxBias, Math.abs(b)); }));
 
     const edges = GN.svg("g", { class: "edges" });
-    data.edges.forEach((edge, i) => {
+    data.edges.forEach((edge, k) => {
+      // A branched model's edge says which columns it joins; a chain's joins k and k + 1.
+      const i = edge.from ?? k, o = edge.to ?? k + 1;
       edge.weights.forEach((row, a) => row.forEach((w, b) => {
         if (w === null) return;
         const t = Math.abs(w) / maxAbs;
-        const line = GN.svg("line", { x1: xs[i], y1: ys[i][a], x2: xs[i + 1], y2: ys[i + 1][b],
+        const line = GN.svg("line", { x1: xs[i], y1: ys[i][a], x2: xs[o], y2: ys[o][b],
           stroke: w >= 0 ? POS : NEG, "stroke-width": (0.25 + 3.75 * t).toFixed(2),
           "stroke-opacity": (0.18 + 0.7 * t).toFixed(2) });
-        line.appendChild(GN.svg("title", { text: `${edge.layer}: w[${cols[i].units[a]}, ${cols[i + 1].units[b]}] = ${GN.fmt(w)}` }));
+        line.appendChild(GN.svg("title", { text: `${edge.layer}: w[${cols[i].units[a]}, ${cols[o].units[b]}] = ${GN.fmt(w)}` }));
         edges.appendChild(line);
       }));
     });
