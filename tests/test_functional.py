@@ -107,6 +107,32 @@ def test_a_chain_model_trains_exactly_as_the_same_sequential(optimizer):
     np.testing.assert_array_equal(results[0][2], results[1][2])
 
 
+def test_a_large_chain_takes_the_fused_sgd_path_and_stays_identical():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(96, 64)).astype(np.float32)
+    y = rng.integers(0, 10, size=96)
+    inputs = gn.Input(shape=(64,))
+    hidden = layers.Dense(128, activation="relu")(layers.Dense(256, "relu")(inputs))
+    functional = gn.Model(inputs, layers.Dense(10, activation="softmax")(hidden))
+    sequential = gn.Sequential([gn.Input(shape=(64,)), layers.Dense(256, "relu"),
+                                layers.Dense(128, "relu"), layers.Dense(10, "softmax")])
+    sequential.set_weights(functional.get_weights())
+    for model in (functional, sequential):
+        model.compile(optimizer=gn.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy")
+        assert model._get_trainer().can_fuse_sgd([]) == gn.blas.fusion_available()
+        gn.random.set_random_seed(3)
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    for a, b in zip(functional.get_weights(), sequential.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_layer_names_must_be_unique_in_a_graph():
+    inputs = gn.Input(shape=(2,))
+    twice = layers.Dense(2, name="twin")(layers.Dense(2, name="twin")(inputs))
+    with pytest.raises(ConfigError, match="unique in a model: 'twin' is used 2 times"):
+        gn.Model(inputs, twice)
+
+
 # -- branches: gradients against finite differences ------------------------------------------
 @pytest.mark.parametrize("head, loss", [("softmax", "categorical_crossentropy"),
                                         ("linear", "mse")])
@@ -260,6 +286,18 @@ def test_model_from_json_reads_what_real_keras_writes(build):
     model.set_weights(_keras_weights(keras, twin))
     x, _, _ = _data(6)
     np.testing.assert_allclose(model.predict(x), _keras_predict(twin, x), rtol=1e-5,
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("build", [_chain, _branched, _nested])
+def test_real_keras_reads_what_to_json_writes(build):
+    keras = need("keras")
+    model = build(gn)
+    twin = keras.models.model_from_json(model.to_json())
+    assert [layer.name for layer in twin.layers] == [layer.name for layer in model.layers]
+    twin.set_weights(model.get_weights())
+    x, _, _ = _data(6)
+    np.testing.assert_allclose(_keras_predict(twin, x), model.predict(x), rtol=1e-5,
                                atol=1e-6)
 
 

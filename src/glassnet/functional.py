@@ -139,6 +139,11 @@ class Model(Layer, metaclass=ABCMeta):
                               f"layer {self._input.node.layer.name!r}")
         self._nodes = _nodes_between(self._input, self._output)
         self._layers = [node.layer for node in self._nodes]
+        names = [layer.name for layer in self._layers]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ConfigError(f"layer names must be unique in a model: {repeated[0]!r} is "
+                              f"used {names.count(repeated[0])} times")
         self._graph_node = None
         self.is_chain = all(len(n.inputs) == 1 and not n.takes_list and n.inputs[0] is p.output
                             for p, n in zip(self._nodes, self._nodes[1:]))
