@@ -309,3 +309,38 @@ def test_model_from_json_refuses_what_it_cannot_build():
     text = _branched(gn).to_json().replace('"Add"', '"Multiply"')
     with pytest.raises(Exception, match="Multiply"):
         gn.models.model_from_json(text)
+
+
+def test_a_model_trained_after_being_nested_updates_its_own_weights():
+    # Nesting re-seats the inner model's Variables into the outer model's flat buffer;
+    # fitting the inner model afterwards used to step a stale copy of its weights.
+    inputs = gn.Input(shape=(3,))
+    inner = gn.Model(inputs, layers.Dense(2, name="d")(inputs))
+    inner.compile(optimizer=gn.optimizers.SGD(0.1), loss="mse")
+    outer = gn.Sequential([inner, layers.Activation("linear")])
+    x, y = np.ones((4, 3), np.float32), np.zeros((4, 2), np.float32)
+    inner.set_weights([np.full((3, 2), 0.5, np.float32), np.zeros(2, np.float32)])
+    inner.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    # one step of w -= 0.1 * dL/dw with out = 1.5 per unit: dL/dW = x^T (2 out / 2) / 4 * 4
+    np.testing.assert_allclose(inner.get_weights()[0], np.full((3, 2), 0.5 - 0.1 * 1.5))
+    np.testing.assert_allclose(outer.predict(x), inner.predict(x))
+
+
+def test_a_sub_model_on_a_trained_models_tensors_shows_its_hidden_activations():
+    # The tutorials' feature-extraction idiom: Model(model.input, layer.output).
+    x, y, _ = _data(16)
+    model = _branched(gn)
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    hidden = gn.Model(inputs=model.input, outputs=model.get_layer("join").output)
+    a, b = model.get_layer("a"), model.get_layer("b")
+    relu = np.maximum(x @ a.kernel.numpy() + a.bias.numpy(), 0)
+    tanh = np.tanh(x @ b.kernel.numpy() + b.bias.numpy())
+    np.testing.assert_allclose(hidden.predict(x), np.hstack([relu, tanh]), rtol=1e-5,
+                               atol=1e-6)
+    assert hidden.count_params() == 25 + 15
+    before = model.predict(x)
+    model.fit(x, y, epochs=1, verbose=0)  # still trains its own (shared) weights
+    assert not np.allclose(before, model.predict(x))
+    np.testing.assert_allclose(hidden.predict(x)[:, :5], np.maximum(
+        x @ a.kernel.numpy() + a.bias.numpy(), 0), rtol=1e-5, atol=1e-6)

@@ -215,6 +215,14 @@ class Model(Layer, metaclass=ABCMeta):
         return [self._output]
 
     @property
+    def input(self) -> KerasTensor:
+        return self._input
+
+    @property
+    def output(self) -> KerasTensor:
+        return self._output
+
+    @property
     def output_shape(self):
         return self._output.shape
 

@@ -112,7 +112,10 @@ class Sequential:
         """Re-seat trainable Variables into one flat value buffer and one flat gradient buffer."""
         variables = self.trainable_variables
         key = tuple(id(v) for v in variables)
-        if key == self._flat_key:
+        # Still ours? A model that holds the same layers (this one nested in a
+        # Sequential, a second Model on its tensors) re-seats them into its own buffers.
+        if key == self._flat_key and all(np.shares_memory(v.value, self._flat_params)
+                                         for v in variables):
             return
         dtypes = {v.dtype for v in variables}
         if len(dtypes) > 1:

@@ -95,6 +95,24 @@ class Layer:
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 
+    @property
+    def output(self):
+        """The symbolic tensor this layer made when called on one (functional API)."""
+        node = getattr(self, "_graph_node", None)
+        if node is None:
+            raise NotBuiltError(f"layer {self.name!r} has not been called on a keras.Input "
+                                f"tensor, so it has no symbolic output")
+        return node.output
+
+    @property
+    def input(self):
+        """The symbolic tensor this layer was called on (a list for merge layers)."""
+        node = getattr(self, "_graph_node", None)
+        if node is None or not node.inputs:
+            raise NotBuiltError(f"layer {self.name!r} has not been called on a keras.Input "
+                                f"tensor, so it has no symbolic input")
+        return node.inputs if node.takes_list else node.inputs[0]
+
     # -- running -------------------------------------------------------------------
     def __call__(self, x, training: bool = False) -> np.ndarray:
         from glassnet.functional import is_symbolic, symbolic_call
