@@ -233,3 +233,33 @@ def test_a_long_runs_list_draws_a_page_of_rows_sorted_over_all_runs(page, tmp_pa
         assert page.locator("table.runs tbody tr").count() == 130
         assert page.locator(".more").count() == 0
     assert page.problems == []
+
+
+def test_a_branched_model_is_drawn_with_edges_from_each_source(page, tmp_path):
+    import numpy as np
+
+    import glassnet as gn
+    from glassnet import layers
+
+    inputs = gn.Input(shape=(5,))
+    a = layers.Dense(3, activation="relu", name="a")(inputs)
+    b = layers.Dense(2, activation="tanh", name="b")(inputs)
+    h = layers.Dense(4, name="h")(layers.Concatenate()([a, b]))
+    model = gn.Model(inputs, h)
+    model.compile(optimizer="sgd", loss="mse")
+    rng = np.random.default_rng(0)
+    run = gn.track.init(project="graph", store=tmp_path)
+    model.fit(rng.normal(size=(16, 5)), rng.normal(size=(16, 4)), epochs=1, verbose=0,
+              callbacks=[run.watch()])
+    run.finish()
+    with serve_in_thread(tmp_path) as url:
+        page.goto(f"{url}/runs/{run.id}")
+        page.wait_for_selector("#network svg.network circle")
+        assert page.locator("#network svg.network circle").count() == 5 + 3 + 2 + 4
+        # input→a, input→b, a→h, b→h: every weight drawn once, none between a and b
+        assert page.locator("#network svg.network line").count() == 5 * 3 + 5 * 2 + 3 * 4 + 2 * 4
+        titles = page.eval_on_selector_all("#network svg.network line title",
+                                           "ts => ts.map(t => t.textContent)")
+        assert sum(t.startswith("h: ") for t in titles) == 3 * 4 + 2 * 4
+        page.locator("#network").screenshot(path=str(ARTIFACTS / "ui-network-graph.png"))
+    assert page.problems == []
