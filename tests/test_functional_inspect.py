@@ -15,7 +15,7 @@ from glassnet.report import TABLE_NAMES, tables
 from glassnet.track.architecture import inbound, layer_names
 
 
-def _branched(dtype="float32"):
+def _branched(dtype="float32", head="softmax"):
     inputs = gn.Input(shape=(4,), dtype=dtype)
     a = layers.Dense(3, activation="relu", name="a", dtype=dtype)(inputs)
     b = layers.Dense(2, activation="tanh", name="b", dtype=dtype)(inputs)
@@ -23,7 +23,7 @@ def _branched(dtype="float32"):
     h = layers.Dense(3, name="h", dtype=dtype)(joined)
     summed = layers.Add(name="sum", dtype=dtype)([h, layers.Dense(3, name="skip",
                                                                    dtype=dtype)(inputs)])
-    outputs = layers.Dense(3, activation="softmax", name="out", dtype=dtype)(summed)
+    outputs = layers.Dense(3, activation=head, name="out", dtype=dtype)(summed)
     return gn.Model(inputs, outputs, name="branched")
 
 
@@ -105,3 +105,31 @@ def test_a_nested_models_layers_are_recorded_in_its_place():
     nested = gn.Sequential([_branched(), layers.Activation("softmax", name="final")])
     names = layer_names(nested.get_config())
     assert names[-1] == "final" and names[1:8] == ["a", "b", "join", "h", "skip", "sum", "out"]
+
+
+def test_importance_by_weights_refuses_a_graph_the_others_follow_it():
+    from glassnet.errors import ConfigError
+
+    x, y = _data(30)
+    model = _branched()
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ConfigError, match="branched graph"):
+        gn.inspect.importance(model, x, y, method="weights")
+    # gradient × input: |x · ∂z_chosen/∂x| averaged, the derivative through both branches;
+    # checked by central differences on a linear-headed twin (its output is z itself).
+    model = _branched("float64", head="linear")
+    model.compile(optimizer="sgd", loss="mse")
+    x = x.astype(np.float64)
+    chosen = model.predict(x).argmax(axis=1)
+    rows = np.arange(len(x))
+    numeric = np.empty_like(x)
+    for j in range(x.shape[1]):
+        step = np.zeros_like(x)
+        step[:, j] = 1e-6
+        numeric[:, j] = (model.predict(x + step)[rows, chosen]
+                         - model.predict(x - step)[rows, chosen]) / 2e-6
+    table = gn.inspect.importance(model, x, y, method="gradient_x_input")
+    got = [r["importance"] for r in table.to_records()]
+    expected = np.abs(x * numeric).mean(axis=0)
+    assert sorted(got, reverse=True) == pytest.approx(sorted(expected, reverse=True),
+                                                     rel=1e-5)

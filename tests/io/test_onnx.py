@@ -154,3 +154,17 @@ def test_missing_h5py_names_the_extra_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "h5py", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'glassnet\[io\]'"):
         gn.io.load_keras(KERAS / "norm_mlp.keras")
+
+
+def test_a_functional_chain_exports_and_a_branched_graph_is_refused(tmp_path):
+    from glassnet import layers
+    from glassnet.errors import ConfigError
+
+    inputs = Input(shape=(3,))
+    hidden = Dense(5, "tanh")(inputs)
+    chain = gn.Model(inputs, Dense(2, "sigmoid")(hidden))
+    _assert_matches(chain, _export(chain, tmp_path), _inputs())
+    inputs = Input(shape=(3,))
+    joined = layers.Concatenate()([Dense(2)(inputs), Dense(2)(inputs)])
+    with pytest.raises(ConfigError, match="branched functional model"):
+        _export(gn.Model(inputs, joined), tmp_path)

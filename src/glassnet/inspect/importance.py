@@ -94,6 +94,10 @@ def _permutation(model, X, y, n_repeats, seed):
 
 
 def _weight_paths(model) -> np.ndarray:
+    if not getattr(model, "is_chain", True):
+        raise ConfigError(f"importance(method='weights') multiplies a chain of kernels; "
+                          f"model {model.name!r} is a branched graph: use 'permutation' or "
+                          f"'gradient_x_input'")
     dense = [layer for layer in model.layers if type(layer).__name__ == "Dense"]
     if not dense:
         raise ConfigError(f"model {model.name!r} has no Dense layer to read weights from")

@@ -102,7 +102,7 @@ def _layer(graph: _Graph, layer, x: str, input_rank: int) -> str:
         return _activation(graph, layer.activation_name, z, scope)
     if isinstance(layer, gnlayers.Activation):
         return _activation(graph, layer.activation_name, x, scope)
-    if isinstance(layer, gnlayers.Dropout):
+    if isinstance(layer, (gnlayers.Dropout, gnlayers.InputLayer)):
         return x
     if isinstance(layer, gnlayers.Flatten):
         return graph.node("Flatten", [x], scope, axis=1) if input_rank > 2 else x
@@ -123,6 +123,9 @@ def to_onnx(model, opset: int = DEFAULT_OPSET, dtype="float32"):
     from glassnet import __version__
 
     model._require_built()
+    if not getattr(model, "is_chain", True):
+        raise ConfigError(f"model {model.name!r} is a branched functional model; ONNX export "
+                          f"translates chains of layers only")
     newest = onnx.defs.onnx_opset_version()
     if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
         raise ConfigError(f"ONNX opset must be an int from {MIN_OPSET} to {newest} (the newest "
