@@ -133,3 +133,21 @@ def test_importance_by_weights_refuses_a_graph_the_others_follow_it():
     expected = np.abs(x * numeric).mean(axis=0)
     assert sorted(got, reverse=True) == pytest.approx(sorted(expected, reverse=True),
                                                      rel=1e-5)
+
+
+def test_watch_and_tables_on_a_model_nested_in_a_sequential(tmp_path):
+    x, y = _data(48)
+    model = gn.Sequential([_branched(head="linear"), layers.Softmax(name="soft")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    run = gn.track.init(project="nested", store=tmp_path)
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0,
+              callbacks=[run.watch(log_freq=1, snapshots="epoch")])
+    run.finish()
+    made = tables([run.id], store=tmp_path)
+    weights = {r["layer"]: r for r in made["weights"].to_records()}
+    assert list(weights) == ["a", "b", "h", "skip", "out"]  # the nested model's, in order
+    for name, record in weights.items():
+        assert record["mean"] == pytest.approx(
+            float(model.layers[0].get_layer(name).kernel.numpy().mean()), rel=1e-5, abs=1e-7)
+    biases = {r["layer"] for r in made["biases"].to_records()}
+    assert biases == set(weights)

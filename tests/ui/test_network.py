@@ -87,3 +87,19 @@ def test_a_chain_functional_model_is_drawn_as_the_sequential_is(tmp_path):
     net = gn.ui.network.network(arrays, model_config=model.get_config())
     assert [c["name"] for c in net["columns"]] == ["input", "first", "last"]
     assert all("from" not in e for e in net["edges"])
+
+
+def test_a_branched_model_nested_in_a_sequential_is_drawn_as_its_graph():
+    from glassnet import layers
+
+    inputs = Input(shape=(5,))
+    joined = layers.Concatenate()([Dense(3, name="a")(inputs), Dense(2, name="b")(inputs)])
+    inner = gn.Model(inputs, Dense(4, name="h")(joined))
+    model = gn.Sequential([inner, layers.Activation("relu"), Dense(2, name="top")])
+    arrays = {v.path: v.numpy() for v in model.weights}
+    net = gn.ui.network.network(arrays, model_config=model.get_config())
+    assert [c["name"] for c in net["columns"]] == ["input", "a", "b", "h", "top"]
+    assert [(e["layer"], e["from"], e["to"]) for e in net["edges"]] == [
+        ("a", 0, 1), ("b", 0, 2), ("h", 1, 3), ("h", 2, 3), ("top", 3, 4)]
+    np.testing.assert_allclose(net["edges"][3]["weights"], inner.get_layer("h").kernel.numpy()[3:],
+                               rtol=1e-6)

@@ -29,8 +29,10 @@ def layer_specs(config: dict | None) -> list[dict]:
 def inbound(config: dict | None) -> dict[str, list[str]] | None:
     """``{layer name: [names of the layers it reads]}`` of a functional model's config
     (Keras's ``inbound_nodes``, first call); None for a Sequential (a chain) or None."""
-    if not config or "input_layers" not in config:
+    if not config:
         return None
+    if "input_layers" not in config:
+        return _sequential_inbound(config)
     links = {}
     for layer in config.get("layers", []):
         nodes = layer.get("inbound_nodes") or [{}]
@@ -65,3 +67,27 @@ def in_model_order(names, config: dict | None, fallback_key) -> list[str]:
     known = sorted((n for n in names if n in position), key=position.__getitem__)
     rest = sorted((n for n in names if n not in position), key=fallback_key)
     return known + rest
+
+
+def _sequential_inbound(config: dict) -> dict[str, list[str]] | None:
+    """A Sequential holding a functional model: each layer reads the one before, the
+    nested model's input reads the layer before it; None when nothing is nested."""
+    entries = config.get("layers", [])
+    if not any("input_layers" in entry.get("config", {}) for entry in entries):
+        return None
+    links: dict[str, list[str]] = {}
+    previous: list[str] = []
+    for entry in entries:
+        settings = entry.get("config", {})
+        nested = inbound(settings) if "input_layers" in settings else None
+        if nested is not None:
+            links.update(nested)
+            first = settings["input_layers"]
+            first = first[0] if isinstance(first[0], list) else first
+            links[first[0]] = previous
+            last = settings["output_layers"]
+            previous = [(last[0] if isinstance(last[0], list) else last)[0]]
+            continue
+        links[settings.get("name")] = previous
+        previous = [settings.get("name")]
+    return links

@@ -152,11 +152,15 @@ def _feeds(links, model_config, columns):
 
 def _input_width(model_config) -> int:
     """Features of the model's input, from its InputLayer's recorded shape."""
+    if model_config.get("build_input_shape"):
+        return int(model_config["build_input_shape"][-1])
     for layer in model_config.get("layers", []):
         settings = layer.get("config", {})
         shape = settings.get("shape") or settings.get("batch_shape")
         if layer.get("class_name") == "InputLayer" and shape:
             return int(shape[-1])
+        if isinstance(settings.get("layers"), list):  # a nested model first
+            return _input_width(settings)
     return 0
 
 
