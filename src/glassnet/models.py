@@ -329,9 +329,10 @@ class Sequential:
         return predict(self, x, batch_size=batch_size)
 
     def __call__(self, x, training=False):
+        from glassnet.tensor import Tensor
         from glassnet.training import predict
 
-        return predict(self, x, batch_size=None)
+        return predict(self, x, batch_size=None).view(Tensor)  # answers .numpy(), as TF
 
     def predict_on_batch(self, x):
         from glassnet.training import predict
