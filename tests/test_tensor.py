@@ -95,10 +95,14 @@ def test_nn_functions_match_keras_ops():
     keras = need("keras")
     z = np.random.RandomState(0).standard_normal((4, 5)).astype(np.float32) * 3
     for name in ("softmax", "log_softmax", "sigmoid", "relu", "tanh", "elu", "softplus",
-                 "silu", "gelu"):
+                 "silu"):
         expected = keras.ops.convert_to_numpy(getattr(keras.ops, name)(z))
         np.testing.assert_allclose(getattr(gn.nn, name)(z).numpy(), expected, rtol=2e-6,
                                    atol=1e-6, err_msg=name)
+    for approximate in (False, True):  # tf.nn.gelu's default is the exact one
+        expected = keras.ops.convert_to_numpy(keras.ops.gelu(z, approximate=approximate))
+        np.testing.assert_allclose(gn.nn.gelu(z, approximate=approximate).numpy(), expected,
+                                   rtol=2e-6, atol=1e-6)
     expected = keras.ops.convert_to_numpy(keras.ops.leaky_relu(z, negative_slope=0.2))
     np.testing.assert_allclose(gn.nn.leaky_relu(z).numpy(), expected, rtol=1e-6)
 
