@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from frameworks import need
 
 import glassnet as gn
+from frameworks import need
 
 # Keras 3's Variable.numpy() trips NumPy 2's __array__(copy=) deprecation: not ours.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras.*")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from frameworks import need
 
 import glassnet as gn
+from frameworks import need
 from glassnet.errors import ConfigError
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras.*")
