@@ -183,6 +183,15 @@ def test_metrics_names_zip_with_evaluate_as_the_imbalanced_data_tutorial_does():
     assert dict(zip(model.metrics_names, results)) == as_dict
 
 
+def test_lowercase_regularizers_of_the_overfitting_tutorial():
+    from glassnet.keras import regularizers
+
+    layer = gn.layers.Dense(4, kernel_regularizer=regularizers.l2(0.001))
+    assert isinstance(layer.kernel_regularizer, gn.regularizers.L2)
+    assert layer.kernel_regularizer.l2 == 0.001
+    assert regularizers.l1_l2 is gn.regularizers.L1L2
+
+
 def _digits_model():
     return gn.Sequential([gn.Input(shape=(64,)), gn.layers.Dense(25, activation="relu"),
                           gn.layers.Dropout(0.2), gn.layers.Dense(10, name="logits")])

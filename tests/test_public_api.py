@@ -67,7 +67,8 @@ PUBLIC = {
         "LearningRateSchedule", "PiecewiseConstantDecay", "PolynomialDecay", "SCHEDULES",
         "deserialize", "serialize"],
     "glassnet.tensor": ["Scalar", "Tensor", "as_result", "as_tensor"],
-    "glassnet.regularizers": ["L1", "L1L2", "L2", "Regularizer", "get", "serialize"],
+    "glassnet.regularizers": ["L1", "L1L2", "L2", "Regularizer", "get", "l1", "l1_l2", "l2",
+                              "serialize"],
     "glassnet.utils": ["clear_session", "plot_model", "set_random_seed", "to_categorical"],
     "glassnet.variables": ["Variable"],
 }
