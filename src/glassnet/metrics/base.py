@@ -159,7 +159,15 @@ class MeanMetricWrapper(Mean):
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         y_true, y_pred = same_rank(np.asarray(y_true), np.asarray(y_pred))
-        self.add(per_sample(self.values(y_true, y_pred)), sample_weight)
+        values = np.asarray(self.values(y_true, y_pred))
+        if sample_weight is not None or values.ndim == 0:
+            return self.add(per_sample(values), sample_weight)
+        # Unweighted (fit's usual case): the sum of per-sample means is the total / d,
+        # without building the per-sample array.
+        n = values.shape[0]
+        if n:
+            self._total += float(values.sum(dtype=np.float64)) * n / values.size
+        self._count += n
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         self.update_state(y_true, y_pred, sample_weight)
