@@ -183,6 +183,16 @@ def test_metrics_names_zip_with_evaluate_as_the_imbalanced_data_tutorial_does():
     assert dict(zip(model.metrics_names, results)) == as_dict
 
 
+def test_keras_saving_round_trips_a_model(tmp_path):
+    from glassnet import keras
+
+    model = _digits_model()
+    keras.saving.save_model(model, tmp_path / "m.glassnet")
+    again = keras.saving.load_model(tmp_path / "m.glassnet")
+    x = np.random.RandomState(0).standard_normal((3, 64)).astype(np.float32)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
 def test_lowercase_regularizers_of_the_overfitting_tutorial():
     from glassnet.keras import regularizers
 

@@ -44,7 +44,8 @@ PUBLIC = {
     "glassnet.keras": [
         "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints",
         "datasets", "initializers", "layers", "losses", "metrics", "models", "optimizers",
-        "regularizers", "utils"],
+        "regularizers", "saving", "utils"],
+    "glassnet.keras.saving": ["load_model", "save_model"],
     "glassnet.keras.backend": ["backend", "clear_session", "epsilon", "floatx", "set_epsilon",
                                "set_floatx", "standardize_dtype"],
     "glassnet.metrics": [

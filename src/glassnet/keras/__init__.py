@@ -20,7 +20,8 @@ SUBMODULES = {
     "datasets": "glassnet.datasets", "initializers": "glassnet.initializers",
     "layers": "glassnet.layers", "losses": "glassnet.losses", "metrics": "glassnet.metrics",
     "models": "glassnet.models", "optimizers": "glassnet.optimizers",
-    "regularizers": "glassnet.regularizers", "utils": "glassnet.utils",
+    "regularizers": "glassnet.regularizers", "saving": "glassnet.keras.saving",
+    "utils": "glassnet.utils",
 }
 _FROM_GLASSNET = ("Input", "Model", "Sequential")
 
@@ -46,4 +47,4 @@ def __dir__():
 
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
            "constraints", "datasets", "initializers", "layers", "losses", "metrics", "models",
-           "optimizers", "regularizers", "utils"]
+           "optimizers", "regularizers", "saving", "utils"]
