@@ -126,3 +126,16 @@ def test_metric_result_answers_numpy():
 
 def test_scalar_numpy_follows_floatx(float64):
     assert isinstance(Scalar(0.25).numpy(), np.float64)
+
+
+def test_a_result_of_several_values_formats_each_as_the_progress_bar_asks():
+    assert f"{np.array([0.5, 0.25]).view(Tensor):.2f}" == "[0.50 0.25]"
+    assert f"{np.array(0.5).view(Tensor):.1f}" == "0.5"
+
+
+def test_fit_with_a_metric_at_several_thresholds_prints_its_values(capsys):
+    model = _model()
+    model.compile(loss="binary_crossentropy",
+                  metrics=[gn.metrics.Precision(thresholds=[0.3, 0.6])])
+    model.fit(X, np.array([1, 0, 1]), epochs=1, verbose=1)
+    assert "precision: [" in capsys.readouterr().out

@@ -27,6 +27,12 @@ class Tensor(np.ndarray):
         plain = self.view(np.ndarray)
         return plain[()] if plain.ndim == 0 else plain
 
+    def __format__(self, spec: str) -> str:
+        # f"{metric_value:.4f}" on a per-threshold result: format each value.
+        if self.ndim == 0 or not spec:
+            return super().__format__(spec)
+        return "[" + " ".join(format(v, spec) for v in self.numpy().reshape(-1)) + "]"
+
     def __getitem__(self, key):
         # ``model(x)[0, 0].numpy()`` is TF code too: an element stays a (0-d) Tensor.
         item = super().__getitem__(key)
