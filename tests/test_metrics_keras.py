@@ -181,3 +181,23 @@ def test_evaluate_after_class_weighted_fit_counts_only_its_own_data():
     precision = (p & (y_a > 0.5)).sum() / max(p.sum(), 1)
     assert model.evaluate(X_A, y_a)[1] == pytest.approx(precision, rel=1e-12)
     assert model.evaluate(X_A, y_a)[1] == pytest.approx(precision, rel=1e-12)
+
+
+def test_unnamed_metrics_are_named_as_keras_names_them():
+    keras = need("keras")
+    keras.utils.clear_session()
+    gn.utils.clear_session()
+    make = [("AUC", {}), ("AUC", {"curve": "PR"}), ("Precision", {}), ("Precision", {}),
+            ("Recall", {}), ("TruePositives", {}), ("BinaryAccuracy", {}),
+            ("BinaryCrossentropy", {}), ("MeanSquaredError", {})]
+    expected = [getattr(keras.metrics, cls)(**kw).name for cls, kw in make]
+    assert [getattr(gn.metrics, cls)(**kw).name for cls, kw in make] == expected
+
+
+def test_two_unnamed_aucs_in_one_model_both_reach_the_history():
+    model = gn.Sequential([gn.Input(shape=(4,)), gn.layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy",
+                  metrics=[gn.metrics.AUC(), gn.metrics.AUC(curve="PR")])
+    history = model.fit(X_A, _binary(X_A), epochs=1, verbose=0)
+    assert sorted(history.history) == ["auc", "auc_1", "loss"]
+    assert history.history["auc"] != history.history["auc_1"]

@@ -36,6 +36,14 @@ def _evenly_spaced(thresholds) -> bool:
                                   atol=epsilon())
 
 
+def _unique(class_name: str) -> str:
+    """As Keras names these metrics when not told: ``auc``, then ``auc_1``... (so two in
+    one model keep apart); ``utils.clear_session()`` starts the count again."""
+    from glassnet.layers.base import _snake_case, unique_name
+
+    return unique_name("auc" if class_name == "AUC" else _snake_case(class_name))
+
+
 def _divide(a, b):
     """a / b, 0 where b is 0 (Keras's divide_no_nan)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
@@ -123,7 +131,7 @@ class _Counts(Metric):
         self.thresholds = _thresholds(type(self).__name__, thresholds, default)
         self._evenly = _evenly_spaced(self.thresholds)
         self.top_k, self.class_id = top_k, class_id
-        super().__init__(name=name, dtype=dtype)
+        super().__init__(name=name or _unique(type(self).__name__), dtype=dtype)
 
     def reset_state(self) -> None:
         self.state = {key: np.zeros(len(self.thresholds)) for key in self.counts}
@@ -243,7 +251,7 @@ class AUC(Metric):
         self.label_weights = None if label_weights is None else np.asarray(label_weights,
                                                                            np.float64)
         self.from_logits = bool(from_logits)
-        super().__init__(name=name or "auc", dtype=dtype)
+        super().__init__(name=name or _unique("AUC"), dtype=dtype)
 
     def reset_state(self) -> None:
         self.state = {key: np.zeros(self.num_thresholds) for key in ("tp", "fp", "tn", "fn")}
