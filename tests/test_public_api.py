@@ -14,10 +14,10 @@ import glassnet
 
 PUBLIC = {
     "glassnet": [
-        "Input", "Model", "Sequential", "Variable", "__version__", "activations", "backend",
-        "callbacks", "constraints", "datasets", "errors", "initializers", "inspect", "io",
-        "layers", "losses", "metrics", "models", "optimizers", "regularizers", "report",
-        "sklearn", "sweep", "track", "utils"],
+        "Input", "Model", "Sequential", "Tensor", "Variable", "__version__", "activations",
+        "backend", "callbacks", "constraints", "datasets", "errors", "initializers", "inspect",
+        "io", "keras", "layers", "losses", "metrics", "models", "nn", "optimizers", "random",
+        "regularizers", "report", "sklearn", "sweep", "track", "utils"],
     "glassnet.activations": [
         "ACTIVATIONS", "ActivationFn", "elu", "gelu", "get", "leaky_relu", "linear", "relu",
         "serialize", "sigmoid", "silu", "softmax", "softplus", "tanh"],
@@ -42,20 +42,41 @@ PUBLIC = {
         "BinaryCrossentropy", "CategoricalCrossentropy", "Huber", "LOSSES", "Loss",
         "MeanAbsoluteError", "MeanSquaredError", "SparseCategoricalCrossentropy", "get",
         "serialize"],
+    "glassnet.keras": [
+        "Input", "Model", "Sequential", "activations", "backend", "callbacks", "constraints",
+        "datasets", "initializers", "layers", "losses", "metrics", "models", "optimizers",
+        "regularizers", "saving", "utils"],
+    "glassnet.keras.saving": ["load_model", "save_model"],
+    "glassnet.keras.backend": ["backend", "clear_session", "epsilon", "floatx", "set_epsilon",
+                               "set_floatx", "standardize_dtype"],
     "glassnet.metrics": [
-        "AUC", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "METRICS",
-        "MeanAbsoluteError", "MeanSquaredError", "Metric", "Precision", "Recall",
-        "SparseCategoricalAccuracy", "get", "serialize"],
+        "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "CategoricalAccuracy",
+        "CategoricalCrossentropy", "FalseNegatives", "FalsePositives", "KLDivergence",
+        "LogCoshError", "METRICS", "Mean", "MeanAbsoluteError", "MeanAbsolutePercentageError",
+        "MeanMetricWrapper", "MeanSquaredError", "MeanSquaredLogarithmicError", "Metric",
+        "Precision", "Recall", "RootMeanSquaredError", "SparseCategoricalAccuracy",
+        "SparseCategoricalCrossentropy", "SparseTopKCategoricalAccuracy", "Sum",
+        "TopKCategoricalAccuracy", "TrueNegatives", "TruePositives", "get", "serialize"],
     "glassnet.models": ["Model", "Sequential", "load_model", "model_from_json"],
+    "glassnet.nn": ["elu", "gelu", "leaky_relu", "log_softmax", "relu", "sigmoid", "silu",
+                    "softmax", "softplus", "swish", "tanh"],
     "glassnet.optimizers": ["Adagrad", "Adam", "AdamW", "OPTIMIZERS", "Optimizer", "RMSprop",
                             "SGD", "get", "serialize"],
-    "glassnet.regularizers": ["L1", "L1L2", "L2", "Regularizer", "get", "serialize"],
-    "glassnet.utils": ["clear_session", "set_random_seed", "to_categorical"],
+    "glassnet.random": ["generator", "normal", "seeded", "set_random_seed", "set_seed",
+                        "uniform"],
+    "glassnet.schedules": [
+        "CosineDecay", "CosineDecayRestarts", "ExponentialDecay", "InverseTimeDecay",
+        "LearningRateSchedule", "PiecewiseConstantDecay", "PolynomialDecay", "SCHEDULES",
+        "deserialize", "serialize"],
+    "glassnet.tensor": ["Scalar", "Tensor", "as_result", "as_tensor"],
+    "glassnet.regularizers": ["L1", "L1L2", "L2", "Regularizer", "get", "l1", "l1_l2", "l2",
+                              "serialize"],
+    "glassnet.utils": ["clear_session", "plot_model", "set_random_seed", "to_categorical"],
     "glassnet.variables": ["Variable"],
 }
 
 # Resolved on first use (they import heavier dependencies); checked by their own tests.
-LAZY = {"inspect", "io", "report", "sklearn", "sweep", "track"}
+LAZY = {"inspect", "io", "keras", "nn", "report", "sklearn", "sweep", "track"}
 
 
 @pytest.mark.parametrize("module_name", list(PUBLIC))

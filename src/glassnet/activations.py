@@ -52,8 +52,11 @@ class ActivationFn:
     backward_in_place: bool = False
 
     def __call__(self, x) -> np.ndarray:
+        """g(x) for any array, as a Tensor (an ndarray that answers ``.numpy()``)."""
+        from glassnet.tensor import Tensor
+
         x = np.asarray(x, dtype=np.result_type(np.asarray(x).dtype, np.float32))
-        return self.forward(x, np.empty_like(x))
+        return self.forward(x, np.empty_like(x)).view(Tensor)
 
 
 def _linear_f(z, out):

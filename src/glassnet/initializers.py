@@ -80,16 +80,29 @@ class Ones(Initializer):
 
 
 class Constant(Initializer):
-    """Every entry equal to ``value``."""
+    """Every entry equal to ``value``; an array value is broadcast to the shape, as
+    Keras (``Constant(np.log([pos / neg]))`` for an output bias)."""
 
     def __init__(self, value=0.0):
-        self.value = float(value)
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ConfigError(f"Constant value must be a number or a numeric array, got "
+                              f"{value!r}") from None
+        self.value = float(array.reshape(-1)[0]) if array.size == 1 else array
 
     def sample(self, shape):
-        return np.full(shape, self.value)
+        try:
+            return np.broadcast_to(self.value, shape).copy()
+        except ValueError:
+            from glassnet.errors import ShapeError
+
+            raise ShapeError(f"Constant value of shape {np.shape(self.value)} does not fit "
+                             f"a weight of shape {shape}") from None
 
     def get_config(self):
-        return {"value": self.value}
+        value = self.value
+        return {"value": value.tolist() if isinstance(value, np.ndarray) else value}
 
 
 class _Seeded(Initializer):

@@ -49,9 +49,12 @@ class Loss:
         self.reduction = reduction
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+        """The loss as a float that answers ``.numpy()`` (as TF's loss objects)."""
+        from glassnet.tensor import Scalar
+
         y_pred = np.asarray(y_pred, dtype=np.float64)
         y_true = self.prepare_targets(y_true, y_pred.shape)
-        return _reduce(self.per_sample(y_true, y_pred), sample_weight)
+        return Scalar(_reduce(self.per_sample(y_true, y_pred), sample_weight))
 
     def prepare_targets(self, y_true, pred_shape) -> np.ndarray:
         """Bring y_true to y_pred's shape (a 1-D target becomes a column), once per fit."""
@@ -192,9 +195,9 @@ class BinaryCrossentropy(Loss):
         n, d = y_pred.shape[0], int(np.prod(y_pred.shape[1:]))
         y = self._smooth(y_true)
         if self.from_logits:
-            from glassnet.activations import sigmoid
+            from glassnet.activations import _sigmoid
 
-            return (sigmoid(y_pred) - y) * _scale(n, d, sample_weight)
+            return (_sigmoid(y_pred, np.empty_like(y_pred)) - y) * _scale(n, d, sample_weight)
         inside = (y_pred > epsilon()) & (y_pred < 1.0 - epsilon())
         p = np.clip(y_pred, epsilon(), 1.0 - epsilon())
         return np.where(inside, (p - y) / (p * (1.0 - p)), 0.0) * _scale(n, d, sample_weight)
@@ -256,9 +259,9 @@ class CategoricalCrossentropy(Loss):
         n = y_pred.shape[0]
         y = self._one_hot(y_true, y_pred.shape[-1])
         if self.from_logits:
-            from glassnet.activations import softmax
+            from glassnet.activations import _softmax_f
 
-            return (softmax(y_pred) - y) * _scale(n, 1, sample_weight)
+            return (_softmax_f(y_pred, np.empty_like(y_pred)) - y) * _scale(n, 1, sample_weight)
         total = y_pred.sum(axis=-1, keepdims=True)
         q = y_pred / total
         inside = (q > epsilon()) & (q < 1.0 - epsilon())

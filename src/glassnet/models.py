@@ -37,6 +37,7 @@ class Sequential:
         self.optimizer = self.loss = None
         self.metrics: list = []
         self._metric_specs: list = []
+        self._weighted_metric_specs: list = []
         self.compiled = False
         self.stop_training = False
         self.history = None
@@ -253,15 +254,18 @@ class Sequential:
                 weighted_metrics=None, run_eagerly=False, jit_compile="auto",
                 steps_per_execution=1, auto_scale_loss=True) -> None:
         """Choose the optimizer, the loss and the metrics (names resolve as in Keras)."""
-        if loss_weights is not None or weighted_metrics is not None:
-            raise ConfigError("loss_weights and weighted_metrics are not supported by "
-                              "single-output Sequential models")
+        if loss_weights is not None:
+            raise ConfigError("loss_weights is not supported by single-output models")
         self.optimizer = gnoptimizers.get(optimizer)
         self.loss = gnlosses.get(loss) if loss is not None else None
         if isinstance(metrics, (str, gnmetrics.Metric)):
             metrics = [metrics]
         self._metric_specs = list(metrics or [])
-        for spec in self._metric_specs:  # unknown names fail now, not in fit
+        # As Keras: sample and class weights weigh only the weighted_metrics.
+        if isinstance(weighted_metrics, (str, gnmetrics.Metric)):
+            weighted_metrics = [weighted_metrics]
+        self._weighted_metric_specs = list(weighted_metrics or [])
+        for spec in self._metric_specs + self._weighted_metric_specs:  # fail now, not in fit
             gnmetrics.get(spec, self.loss, None)
         self.metrics = []
         self.compiled = True
@@ -275,7 +279,18 @@ class Sequential:
 
     def _resolve_metrics(self):
         units = self.output_shape[-1] if self.built else None
-        self.metrics = [gnmetrics.get(spec, self.loss, units) for spec in self._metric_specs]
+        self.metrics = [gnmetrics.get(spec, self.loss, units) for spec in
+                        self._metric_specs + getattr(self, "_weighted_metric_specs", [])]
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """``["loss", ...]`` in the order ``evaluate`` returns its values (as tf.keras;
+        Keras 3 says ``["loss", "compile_metrics"]``, which zips wrongly with them)."""
+        if not self.metrics and self._metric_specs + self._weighted_metric_specs:
+            units = self.output_shape[-1] if self.built else None
+            return ["loss"] + [gnmetrics.get(spec, self.loss, units).name for spec in
+                               self._metric_specs + self._weighted_metric_specs]
+        return ["loss"] + [metric.name for metric in self.metrics]
 
     def _require_compiled(self):
         if not self.compiled:
@@ -321,9 +336,10 @@ class Sequential:
         return predict(self, x, batch_size=batch_size)
 
     def __call__(self, x, training=False):
+        from glassnet.tensor import Tensor
         from glassnet.training import predict
 
-        return predict(self, x, batch_size=None)
+        return predict(self, x, batch_size=None).view(Tensor)  # answers .numpy(), as TF
 
     def predict_on_batch(self, x):
         from glassnet.training import predict
@@ -377,11 +393,15 @@ class Sequential:
         return {"optimizer": gnoptimizers.serialize(self.optimizer),
                 "loss": gnlosses.serialize(self.loss) if self.loss else None,
                 "metrics": [spec if isinstance(spec, str) else gnmetrics.serialize(spec)
-                            for spec in self._metric_specs]}
+                            for spec in self._metric_specs],
+                "weighted_metrics": [spec if isinstance(spec, str) else
+                                     gnmetrics.serialize(spec)
+                                     for spec in self._weighted_metric_specs] or None}
 
     def compile_from_config(self, config: dict) -> None:
         self.compile(optimizer=config["optimizer"], loss=config.get("loss"),
-                     metrics=config.get("metrics"))
+                     metrics=config.get("metrics"),
+                     weighted_metrics=config.get("weighted_metrics"))
 
     def save(self, filepath, include_optimizer=True) -> None:
         """Write the native ``.glassnet`` file: config.json + model.safetensors in a zip."""

@@ -12,11 +12,16 @@ Order of one step, as in Keras: clip the gradients (``clipvalue``, ``clipnorm``,
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
+from glassnet import schedules
 from glassnet.errors import ConfigError
 from glassnet.resolve import resolve, serialize
+
+# ``from glassnet.optimizers.schedules import ExponentialDecay``, as in Keras.
+sys.modules.setdefault(f"{__name__}.schedules", schedules)
 
 
 def _check_range(owner: str, name: str, value, low, high, high_open=False, low_open=False):
@@ -35,6 +40,8 @@ class Optimizer:
     def __init__(self, learning_rate=0.001, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None):
         self.name = name or type(self).__name__.lower()
+        if isinstance(learning_rate, dict):  # a schedule's config, as get_config writes it
+            learning_rate = schedules.deserialize(learning_rate)
         if callable(learning_rate):
             self._schedule = learning_rate
             self._learning_rate = float(learning_rate(0))
@@ -61,10 +68,17 @@ class Optimizer:
 
     @property
     def learning_rate(self) -> float:
+        """The rate of the coming step (from the schedule, if there is one)."""
+        if self._schedule is not None:
+            return float(self._schedule(self.iterations))
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
+        if self._schedule is not None:
+            raise ConfigError(f"{type(self).__name__} was given a learning-rate schedule "
+                              f"({self._schedule!r}): its rate cannot be set; give the "
+                              f"optimizer a float learning_rate to change it by hand")
         _check_range(type(self).__name__, "learning_rate", value, 0, np.inf)
         self._learning_rate = float(value)
 
@@ -120,7 +134,10 @@ class Optimizer:
         raise NotImplementedError
 
     def get_config(self) -> dict:
-        return {"name": self.name, "learning_rate": self._learning_rate,
+        rate = (schedules.serialize(self._schedule)
+                if isinstance(self._schedule, schedules.LearningRateSchedule)
+                else self._learning_rate)
+        return {"name": self.name, "learning_rate": rate,
                 "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
                 "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
 

@@ -2,6 +2,8 @@
 
 ``set_random_seed(s)`` resets it, so two runs seeded alike are identical. An
 initializer or layer given its own ``seed=`` uses a private generator instead.
+``set_seed``, ``normal`` and ``uniform`` are ``tf.random``'s spelling of the same
+(``import glassnet as tf; tf.random.set_seed(1234)``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,29 @@ def set_random_seed(seed: int) -> None:
     _global = np.random.default_rng(int(seed))
     _pyrandom.seed(int(seed))
     np.random.seed(int(seed) % 2**32)
+
+
+def set_seed(seed: int) -> None:
+    """``tf.random.set_seed``: the same as :func:`set_random_seed`."""
+    set_random_seed(seed)
+
+
+def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None, name=None):
+    """Samples of N(mean, stddev) of ``shape``, a Tensor of ``floatx`` (as tf.random.normal)."""
+    from glassnet.backend import standardize_dtype
+    from glassnet.tensor import Tensor
+
+    values = generator(seed).normal(mean, stddev, tuple(shape))
+    return values.astype(standardize_dtype(dtype)).view(Tensor)
+
+
+def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None, name=None):
+    """Samples of U[minval, maxval) of ``shape``, a Tensor of ``floatx``."""
+    from glassnet.backend import standardize_dtype
+    from glassnet.tensor import Tensor
+
+    values = generator(seed).uniform(minval, maxval, tuple(shape))
+    return values.astype(standardize_dtype(dtype)).view(Tensor)
 
 
 def generator(seed: int | None = None) -> np.random.Generator:
@@ -53,3 +78,6 @@ class seeded:
         global _global
         _global = self._saved
         return False
+
+
+__all__ = ["generator", "normal", "seeded", "set_random_seed", "set_seed", "uniform"]

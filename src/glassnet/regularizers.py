@@ -72,6 +72,8 @@ class L2(Regularizer):
 
 
 REGULARIZERS = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
+# Keras exports the classes under these names too: regularizers.l2(0.001).
+l1, l2, l1_l2 = L1, L2, L1L2
 
 
 def get(identifier) -> Regularizer | None:
@@ -81,4 +83,4 @@ def get(identifier) -> Regularizer | None:
     return resolve(identifier, kind="regularizer", base=Regularizer, names=REGULARIZERS)
 
 
-__all__ = ["L1", "L1L2", "L2", "Regularizer", "get", "serialize"]
+__all__ = ["L1", "L1L2", "L2", "Regularizer", "get", "l1", "l1_l2", "l2", "serialize"]

@@ -247,7 +247,7 @@ class GlassClassifier(ClassifierMixin, _GlassEstimator):
         """Class probabilities, shape (n_samples, n_classes); columns follow ``classes_``."""
         from glassnet.activations import softmax
 
-        return softmax(self._predict_raw(X).astype(np.float64))
+        return np.asarray(softmax(self._predict_raw(X).astype(np.float64)))
 
     def predict(self, X):
         scores = self._predict_raw(X)

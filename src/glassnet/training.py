@@ -303,6 +303,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     # after fit every grad holds the last batch's gradient, as without fusion.
     fuse = trainer.can_fuse_sgd(hooks.callbacks)
     metrics = model.metrics
+    weighted = _weighted_flags(model, metrics)
     full = np.arange(n)
     logs: dict = {}
     warned_nonfinite = False
@@ -337,8 +338,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
             size = stop - start
             loss_sum += value * size
             seen += size
-            for metric in metrics:
-                metric.update_state(yb, output, wb)
+            for metric, weigh in zip(metrics, weighted):
+                metric.update_state(yb, output, wb if weigh else None)
             if hooks.wants_batch_end:
                 batch_logs = {"loss": loss_sum / seen}
                 for metric in metrics:
@@ -358,6 +359,13 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
             break
     hooks.call("on_train_end", logs)
     return history
+
+
+def _weighted_flags(model, metrics) -> list[bool]:
+    """Which metrics take the sample (and class) weights: as Keras, only those given
+    to compile as ``weighted_metrics`` (they come last); ``metrics`` are unweighted."""
+    plain = len(metrics) - len(getattr(model, "_weighted_metric_specs", []))
+    return [i >= plain for i in range(len(metrics))]
 
 
 def _prepare_validation(model, validation_data):
@@ -408,7 +416,10 @@ def _evaluate_arrays(model, x, y, weights, batch_size) -> dict:
     from glassnet.metrics import get as get_metric
 
     metrics = [get_metric(spec, model.loss, model.output_shape[-1])
-               for spec in model._metric_specs]
+               for spec in model._metric_specs + getattr(model, "_weighted_metric_specs", [])]
+    weighted = _weighted_flags(model, metrics)
+    for metric in metrics:  # a metric object given to compile is the same every call
+        metric.reset_state()
     n = x.shape[0]
     total = 0.0
     for start in range(0, n, batch_size):
@@ -416,8 +427,8 @@ def _evaluate_arrays(model, x, y, weights, batch_size) -> dict:
         out = _forward_inference(model, x[start:stop])
         wb = None if weights is None else weights[start:stop]
         total += _loss_value(model.loss, y[start:stop], out, wb) * (stop - start)
-        for metric in metrics:
-            metric.update_state(y[start:stop], out, wb)
+        for metric, weigh in zip(metrics, weighted):
+            metric.update_state(y[start:stop], out, wb if weigh else None)
     penalty = sum(v.regularizer.penalty(v.value) for v in model.trainable_variables
                   if v.regularizer)
     logs = {"loss": total / max(n, 1) + penalty}
@@ -442,9 +453,9 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None, return_di
     value, output = model._get_trainer().train_step(x, y, weights)
     model.last_batch_loss = value
     logs = {"loss": value}
-    for metric in model.metrics:
+    for metric, weigh in zip(model.metrics, _weighted_flags(model, model.metrics)):
         metric.reset_state()
-        metric.update_state(y, output, weights)
+        metric.update_state(y, output, weights if weigh else None)
         logs[metric.name] = metric.result()
     if return_dict:
         return logs

@@ -1,4 +1,5 @@
-"""Small helpers with Keras's names: seeding, one-hot labels, clearing layer names."""
+"""Small helpers with Keras's names: seeding, one-hot labels, clearing layer names,
+a picture of the model (``plot_model``)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ def to_categorical(y, num_classes=None, dtype="float32") -> np.ndarray:
     return out
 
 
+def plot_model(model, to_file="model.png", **kwargs):
+    """Draw the model's layers, weights and biases counted apart, to ``to_file``
+    (.svg without any dependency; .png/.pdf with matplotlib). See glassnet.plot_model."""
+    from glassnet.plot_model import plot_model as draw
+
+    return draw(model, to_file, **kwargs)
+
+
 def clear_session() -> None:
     """Forget generated layer names, so the next model's layers are ``dense``, ``dense_1``..."""
     from glassnet.layers import reset_names
@@ -30,4 +39,4 @@ def clear_session() -> None:
     reset_names()
 
 
-__all__ = ["clear_session", "set_random_seed", "to_categorical"]
+__all__ = ["clear_session", "plot_model", "set_random_seed", "to_categorical"]

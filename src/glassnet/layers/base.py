@@ -22,6 +22,7 @@ from glassnet import blas
 from glassnet import initializers as gninitializers
 from glassnet.backend import standardize_dtype
 from glassnet.errors import ConfigError, DataError, NotBuiltError, ShapeError, ValueTypeError
+from glassnet.tensor import Tensor
 from glassnet.variables import Variable
 
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
@@ -124,7 +125,8 @@ class Layer:
             x = x.reshape(-1, 1) if not self.built or self.input_shape[1:] == (1,) else x[None]
         self._ensure_built(x)
         self._check_input(x)
-        return self.forward(x, training=training).copy() if training else self.forward(x)
+        out = self.forward(x, training=training).copy() if training else self.forward(x)
+        return out.view(Tensor)  # answers .numpy() as TF's results do; no copy
 
     def _check_input(self, x: np.ndarray) -> None:
         expected = self.input_shape[1:]

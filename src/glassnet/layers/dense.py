@@ -27,7 +27,8 @@ class Dense(_BufferedLayer):
     use_bias : bool
         Whether the layer has a bias.
     kernel_initializer, bias_initializer
-        Default ``"glorot_uniform"`` and ``"zeros"``, as Keras.
+        Default ``"glorot_uniform"`` and ``"zeros"``, as Keras. None means what
+        Keras's ``add_weight`` does with None: ``"glorot_uniform"`` (a random bias).
     kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint
         Optional penalty added to the loss; optional projection after each update.
     """
@@ -42,8 +43,10 @@ class Dense(_BufferedLayer):
         self.units = int(units)
         self.activation = gnactivations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = gninitializers.get(kernel_initializer)
-        self.bias_initializer = gninitializers.get(bias_initializer)
+        self.kernel_initializer = gninitializers.get(
+            "glorot_uniform" if kernel_initializer is None else kernel_initializer)
+        self.bias_initializer = gninitializers.get(
+            "glorot_uniform" if bias_initializer is None else bias_initializer)
         self.kernel_regularizer = gnregularizers.get(kernel_regularizer)
         self.bias_regularizer = gnregularizers.get(bias_regularizer)
         self.kernel_constraint = gnconstraints.get(kernel_constraint)
