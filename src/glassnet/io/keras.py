@@ -38,12 +38,13 @@ from pathlib import Path
 import numpy as np
 
 from glassnet.errors import FileFormatError, require
-from glassnet.io.archive import check_regular_file, read_members
+from glassnet.io.archive import Archive, check_regular_file
 from glassnet.io.keras_config import compile_from_keras, sequential_from_keras, to_snake_case
 
 _MAX_JSON_BYTES = 16 * 2**20
 _MAX_H5_BYTES = 2 * 2**30
 _SAFE_FILTERS = {"gzip", "lzf", "shuffle", "fletcher32"}
+_MAX_SLOTS = 3
 
 
 def load_keras(filepath, compile=True):
@@ -55,19 +56,35 @@ def load_keras(filepath, compile=True):
     ``FileFormatError`` naming its Keras class.
     """
     path = Path(filepath)
-    members = read_members(path, "Keras .keras file",
-                           {"config.json": _MAX_JSON_BYTES, "model.weights.h5": _MAX_H5_BYTES},
-                           {"metadata.json": _MAX_JSON_BYTES})
-    config = _json(members["config.json"], f"{path}: config.json")
-    # Keras stores weights uncompressed: the HDF5 file has at least a byte per number.
-    model = sequential_from_keras(config, str(path), max_weights=len(members["model.weights.h5"]))
+    with Archive(path, "Keras .keras file",
+                 {"config.json": _MAX_JSON_BYTES, "model.weights.h5": _MAX_H5_BYTES},
+                 {"metadata.json": _MAX_JSON_BYTES}) as archive:
+        if "metadata.json" in archive.names:
+            _json(archive.read("metadata.json"), f"{path}: metadata.json")
+        config = _json(archive.read("config.json"), f"{path}: config.json")
+        # Keras stores weights uncompressed: the HDF5 file has at least a byte per number.
+        model = sequential_from_keras(config, str(path),
+                                      max_weights=archive.declared_size("model.weights.h5"))
+        h5_bytes = archive.read("model.weights.h5", h5_bound(model),
+                                "the model config.json describes can need")
     where = f"{path}: model.weights.h5"
-    with _open_h5(members["model.weights.h5"], where) as h5:
+    with _open_h5(h5_bytes, where) as h5:
         _read_layer_weights(model, h5, where, check_names=True)
         if compile and config.get("compile_config"):
             compile_from_keras(model, config["compile_config"], str(path))
             _read_optimizer_state(model, h5, where)
     return model
+
+
+def h5_bound(model) -> int:
+    """The most bytes an HDF5 weights file for ``model`` can need.
+
+    Every weight as float64 (8 bytes), up to three optimizer slots each, plus HDF5's
+    own bookkeeping: a fixed 1 MiB and 64 KiB per layer (a Keras file for a small
+    model is about 18 KB).
+    """
+    numbers = sum(v.size for v in model.weights)
+    return 8 * numbers * (1 + _MAX_SLOTS) + 2**20 + 2**16 * (len(model.layers) + 4)
 
 
 def load_weights_h5(model, filepath) -> None:
@@ -81,6 +98,9 @@ def load_weights_h5(model, filepath) -> None:
         raise FileFormatError(f"{path}: {size} bytes, more than the {_MAX_H5_BYTES} a "
                               f"weights file may have")
     model._require_built()
+    if size > h5_bound(model):
+        raise FileFormatError(f"{path}: {size} bytes, more than the {h5_bound(model)} the "
+                              f"weights of model {model.name!r} can need")
     with _open_h5(path.read_bytes(), str(path)) as h5:
         _read_layer_weights(model, h5, str(path), check_names=False)
 

@@ -38,7 +38,9 @@ from pathlib import Path
 import numpy as np
 
 from glassnet.errors import FileFormatError, GlassnetError
-from glassnet.io.archive import check_regular_file, read_members
+from glassnet.io.archive import Archive, check_regular_file
+from glassnet.io.matching import by_position, set_all
+from glassnet.io.safetensors_stream import MAX_HEADER_BYTES, read_file, read_tensors
 
 FORMAT = "glassnet"
 FORMAT_VERSION = 1
@@ -47,6 +49,7 @@ WEIGHTS_MEMBER = "model.safetensors"
 SLOT_PREFIX = "optimizer/slot/"
 _MAX_CONFIG_BYTES = 16 * 2**20
 _MAX_WEIGHTS_BYTES = 8 * 2**30
+_MAX_SLOTS = 3  # RMSprop (centered, momentum) and Adam (amsgrad) keep three
 
 
 def _version() -> str:
@@ -161,14 +164,48 @@ def save_model(model, filepath, include_optimizer=True) -> None:
 
 
 def read_archive(filepath) -> tuple[dict, dict[str, np.ndarray]]:
-    """Read and check the two members of a ``.glassnet`` file: (config, tensors)."""
+    """Read and check the two members of a ``.glassnet`` file: (config, tensors).
+
+    ``config.json`` is read first; the weights member is then bounded by the bytes of
+    the Variables and optimizer slots it declares, before a byte of it is inflated.
+    """
     path = Path(filepath)
-    members = read_members(path, "glassnet model file",
-                           {CONFIG_MEMBER: _MAX_CONFIG_BYTES, WEIGHTS_MEMBER: _MAX_WEIGHTS_BYTES})
-    config = _parse_config(members[CONFIG_MEMBER], path)
-    tensors = read_safetensors_bytes(members[WEIGHTS_MEMBER], f"{path}: {WEIGHTS_MEMBER}")
+    with Archive(path, "glassnet model file",
+                 {CONFIG_MEMBER: _MAX_CONFIG_BYTES, WEIGHTS_MEMBER: _MAX_WEIGHTS_BYTES}) as archive:
+        config = _parse_config(archive.read(CONFIG_MEMBER), path)
+        bound = _declared_bytes(config, path)
+        reason = "the variables and optimizer slots in config.json can take"
+        stream = archive.stream(WEIGHTS_MEMBER, 8 + MAX_HEADER_BYTES + bound,
+                                reason + " (with the largest header)")
+        tensors, _ = read_tensors(stream, f"{path}: {WEIGHTS_MEMBER}", bound, reason)
     _check_variables(path, config, tensors)
     return config, tensors
+
+
+def _declared_bytes(config: dict, path) -> int:
+    """The most bytes model.safetensors can need for what config.json declares."""
+    declared, trainable = config.get("variables"), 0
+    if not isinstance(declared, list):
+        raise FileFormatError(f"{path}: config.json has no list of variables")
+    total = 0
+    for entry in declared:
+        try:
+            shape, itemsize = [int(d) for d in entry["shape"]], np.dtype(entry["dtype"]).itemsize
+        except (TypeError, KeyError, ValueError):
+            raise FileFormatError(f"{path}: malformed variable entry {entry!r}") from None
+        if any(d < 0 for d in shape):
+            raise FileFormatError(f"{path}: malformed variable entry {entry!r}")
+        size = int(np.prod(shape, dtype=object))
+        total += size * itemsize
+        trainable += size if entry.get("trainable", True) else 0
+    state = config.get("optimizer_state")
+    slots = state.get("slots") if isinstance(state, dict) else None
+    if isinstance(slots, list):
+        if len(slots) > _MAX_SLOTS:
+            raise FileFormatError(f"{path}: malformed optimizer_state: {len(slots)} slots "
+                                  f"(no optimizer has more than {_MAX_SLOTS})")
+        total += len(slots) * 8 * trainable  # a slot spans every trainable number
+    return total
 
 
 def _parse_config(raw: bytes, path) -> dict:
@@ -332,39 +369,69 @@ def assign_tensors(model, tensors, filepath) -> None:
             raise FileFormatError(f"{filepath}: {variable.path!r} is {tensor.dtype} in the "
                                   f"file, the model expects numbers ({variable.dtype})")
         checked.append((variable, tensor))
-    for variable, tensor in checked:
-        variable.value[...] = tensor
+    set_all(checked, filepath)
 
 
 def save_weights(model, filepath) -> None:
-    """Write every Variable by path to a safetensors file, atomically."""
+    """Write every Variable by path to a safetensors file, atomically.
+
+    The metadata key ``variables`` lists the paths in model order, so the file also
+    loads by position into a fresh model of the same layers (whose names differ).
+    """
     from safetensors.numpy import save
 
     filepath = Path(filepath)
     if not filepath.name.endswith(".safetensors"):
         raise FileFormatError(f"{filepath}: weights files are written as safetensors; "
-                              f"name it e.g. 'model.weights.safetensors'")
+                              f"name it e.g. 'model.weights.safetensors' (or "
+                              f"'model.weights.h5' for Keras's format)")
     model._require_built()
-    data = save(_tensors(model), metadata={"format": "glassnet-weights",
-                                           "format_version": str(FORMAT_VERSION)})
+    data = save(_tensors(model), metadata={
+        "format": "glassnet-weights", "format_version": str(FORMAT_VERSION),
+        "variables": json.dumps([v.path for v in model.weights])})
     with atomic_write(filepath) as tmp:
         tmp.write_bytes(data)
 
 
-def load_weights(model, filepath) -> None:
-    """Read a weights file written by ``save_weights`` into a model of the same layers.
+def _order(metadata: dict | None) -> list[str] | None:
+    try:
+        order = json.loads((metadata or {}).get("variables", "null"))
+    except (TypeError, json.JSONDecodeError, RecursionError):
+        return None
+    return order if isinstance(order, list) and all(isinstance(p, str) for p in order) \
+        else None
 
-    Every tensor is matched to a Variable by path; extra tensors are an error, so a
-    file meant for another model is not half-loaded.
+
+def load_weights(model, filepath) -> None:
+    """Read the weights of a ``save_weights`` file (or a ``.glassnet`` file) into ``model``.
+
+    Tensors are matched to Variables by path when every path matches; otherwise by
+    position, as Keras does, so a freshly built model of the same layers (with other
+    generated names) loads them. A file for another model is refused before any
+    weight is set. Reading holds at most the bytes the model's weights can take
+    (8 per number) plus the small header.
     """
     path = Path(filepath)
-    check_regular_file(path, "weights file")
-    if path.stat().st_size > _MAX_WEIGHTS_BYTES:
-        raise FileFormatError(f"{path}: {path.stat().st_size} bytes, more than the "
-                              f"{_MAX_WEIGHTS_BYTES} a weights file may have")
-    tensors = read_safetensors_bytes(path.read_bytes(), str(path))
+    size = check_regular_file(path, "weights file")
     model._require_built()
-    extra = sorted(set(tensors) - {v.path for v in model.weights})
+    if path.suffix == ".glassnet":
+        config, tensors = read_archive(path)
+        order = [entry["path"] for entry in config["variables"]]
+        tensors = {k: v for k, v in tensors.items() if not k.startswith(SLOT_PREFIX)}
+    else:
+        if size > _MAX_WEIGHTS_BYTES:
+            raise FileFormatError(f"{path}: {size} bytes, more than the "
+                                  f"{_MAX_WEIGHTS_BYTES} a weights file may have")
+        bound = 8 * sum(v.size for v in model.weights)
+        tensors, metadata = read_file(path, bound, f"the weights of model {model.name!r} "
+                                                   f"can take")
+        order = _order(metadata)
+    paths = [v.path for v in model.weights]
+    if set(tensors) != set(paths) and order is not None and len(order) == len(paths) \
+            and set(order) == set(tensors):
+        set_all(by_position(model, [(name, tensors[name]) for name in order], path), path)
+        return
+    extra = sorted(set(tensors) - set(paths))
     if extra:
         raise FileFormatError(f"{path}: tensors {', '.join(map(repr, extra))} match no "
                               f"Variable of model {model.name!r}")
