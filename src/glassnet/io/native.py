@@ -175,8 +175,9 @@ def read_archive(filepath) -> tuple[dict, dict[str, np.ndarray]]:
         config = _parse_config(archive.read(CONFIG_MEMBER), path)
         bound = _declared_bytes(config, path)
         reason = "the variables and optimizer slots in config.json can take"
-        stream = archive.stream(WEIGHTS_MEMBER, 8 + MAX_HEADER_BYTES + bound,
-                                reason + " (with the largest header)")
+        header = min(MAX_HEADER_BYTES, 4096 + 512 * (len(config["variables"]) + _MAX_SLOTS))
+        stream = archive.stream(WEIGHTS_MEMBER, 8 + header + bound,
+                                reason + " (with a header naming them)")
         tensors, _ = read_tensors(stream, f"{path}: {WEIGHTS_MEMBER}", bound, reason)
     _check_variables(path, config, tensors)
     return config, tensors
