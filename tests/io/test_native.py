@@ -175,9 +175,9 @@ def test_new_file_gets_ordinary_permissions(tmp_path):
     assert (tmp_path / "m.glassnet").stat().st_mode & 0o777 == 0o644
 
 
-def test_saving_under_a_keras_name_is_refused(tmp_path):
+def test_saving_under_a_legacy_keras_h5_name_is_refused(tmp_path):
     with pytest.raises(FileFormatError, match=r"m\.glassnet"):
-        gn.Sequential([Input((4,)), Dense(2)]).save(tmp_path / "m.keras")
+        gn.Sequential([Input((4,)), Dense(2)]).save(tmp_path / "m.h5")
     assert list(tmp_path.iterdir()) == []
 
 

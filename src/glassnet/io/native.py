@@ -109,7 +109,7 @@ def _variable_list(model) -> list[dict]:
              "trainable": v.trainable} for v in model.weights]
 
 
-def _json_default(value):
+def json_default(value):
     # Settings given as NumPy scalars (Dropout(seed=np.int64(3))) are plain numbers.
     if isinstance(value, np.generic):
         return value.item()
@@ -152,7 +152,7 @@ def save_model(model, filepath, include_optimizer=True) -> None:
         "variables": _variable_list(model), "optimizer_state": optimizer_state,
     }
     try:
-        config_bytes = json.dumps(config, indent=1, default=_json_default).encode("utf-8")
+        config_bytes = json.dumps(config, indent=1, default=json_default).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise FileFormatError(f"{filepath}: the model's settings cannot be written as JSON: "
                               f"{exc}") from None
