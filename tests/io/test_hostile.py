@@ -454,7 +454,8 @@ KERAS_CASES = {
         "setting activity_regularizer=.* is not supported"),
     "shape mismatch in h5": (_keras_with_h5(_replace_dataset(
         "layers/dense/vars/0", np.zeros((4, 3), np.float32))),
-        r"vars/0 has shape \(4, 3\), 'hidden/kernel' needs \(3, 4\)"),
+        r"vars/0 has shape \(4, 3\), 'hidden/kernel' \(layer 'hidden', variable 'kernel'\) "
+        r"needs \(3, 4\)"),
     "string dataset in h5": (_keras_with_h5(_replace_dataset(
         "layers/dense/vars/1", np.array([b"a", b"b", b"c", b"d"]))), "not numbers"),
     "missing weight in h5": (_keras_with_h5(lambda f: f.__delitem__("layers/dense/vars/1")),

@@ -42,7 +42,7 @@ from glassnet.errors import FileFormatError, require
 from glassnet.io.archive import Archive, check_regular_file
 from glassnet.io.keras_config import compile_from_keras, sequential_from_keras, to_snake_case
 from glassnet.io.keras_optimizer import slot_blocks, slot_order
-from glassnet.io.matching import set_all
+from glassnet.io.matching import WeightShapeError, set_all
 
 _MAX_JSON_BYTES = 16 * 2**20
 _MAX_H5_BYTES = 2 * 2**30
@@ -173,7 +173,7 @@ def _dataset_value(h5py, dataset, shape_wanted: tuple, label: str, where: str) -
     if dtype.kind not in "fiu":
         raise FileFormatError(f"{where}: {name} holds {dtype}, not numbers, for {label}")
     if tuple(shape) != tuple(shape_wanted):
-        raise FileFormatError(f"{where}: {name} has shape {tuple(shape)}, {label} needs "
+        raise WeightShapeError(f"{where}: {name} has shape {tuple(shape)}, {label} needs "
                               f"{tuple(shape_wanted)}")
     try:
         return np.asarray(dataset[()])
@@ -234,7 +234,8 @@ def _read_layer_weights(model, h5, where: str, check_names: bool) -> None:
                                   f"{vars_group.name} has {len(keys)}")
         for key, variable in zip(wanted, variables, strict=True):
             dataset = _child(h5py, vars_group, key, h5py.Dataset, where)
-            value = _dataset_value(h5py, dataset, variable.shape, repr(variable.path), where)
+            label = f"{variable.path!r} (layer {layer.name!r}, variable {variable.name!r})"
+            value = _dataset_value(h5py, dataset, variable.shape, label, where)
             checked.append((variable, value))
     extra = sorted(set(layers_group.keys()) - set(expected))
     for name in extra:
