@@ -16,6 +16,14 @@ Why reading one is safe, even from a stranger:
   oddly compressed member, or a member whose header claims an implausible size (a
   zip bomb) is refused before anything is decompressed; nothing is ever extracted
   to disk;
+- memory is bounded: ``config.json`` is read first, and the weights member may hold
+  no more than the bytes of the Variables and optimizer slots it declares; its
+  safetensors header is read and checked against that (and against the zip's
+  declared size) before any tensor byte, then the tensors are inflated in 1 MiB
+  chunks into one buffer they are views of (``glassnet.io.safetensors_stream``).
+  A load holds at most about twice the bytes of the model the file describes,
+  plus a constant; a stream that outgrows its declared size is refused one chunk
+  past it;
 - JSON and safetensors are data formats: nothing in them is executed and no pickle
   is ever loaded;
 - every declared Variable must be present with the declared shape and dtype, no
@@ -226,16 +234,6 @@ def _parse_config(raw: bytes, path) -> dict:
     return config
 
 
-def read_safetensors_bytes(data: bytes, where: str) -> dict[str, np.ndarray]:
-    """Decode safetensors bytes into arrays, or say in ``where`` what is wrong."""
-    from safetensors.numpy import load
-
-    try:
-        return load(data)
-    except Exception as exc:  # safetensors raises its own SafetensorError, or others
-        raise FileFormatError(f"{where} is not valid safetensors: {exc}") from None
-
-
 def _check_variables(path, config, tensors) -> None:
     declared = config.get("variables")
     if not isinstance(declared, list):
@@ -272,6 +270,8 @@ def _check_variables(path, config, tensors) -> None:
 
 def load_model(filepath, compile=True):
     """Read a model written by ``model.save``; compiled again if it was compiled.
+
+    NaN or infinite weights are loaded as they are, with a ``NonFiniteWeightsWarning``.
 
     With ``compile`` the optimizer's slots and step count are restored too.
     """
