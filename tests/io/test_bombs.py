@@ -227,3 +227,32 @@ def test_good_files_still_load_exactly(tmp_path):
     keras_model = gn.models.load_model(KERAS / "norm_mlp.keras")
     assert [layer.name for layer in keras_model.layers] == ["normalization", "hidden",
                                                             "dropout", "out"]
+
+
+class _Unseekable:
+    """A write-only stream: zipfile then writes data descriptors (local sizes are 0)."""
+
+    def __init__(self):
+        self.chunks = []
+
+    def write(self, data):
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self):
+        pass
+
+
+def test_members_with_data_descriptors_still_load(tmp_path):
+    original = _small_model()
+    original.save(tmp_path / "m.glassnet")
+    stream = _Unseekable()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in _members(tmp_path / "m.glassnet").items():
+            archive.writestr(name, data)
+    (tmp_path / "streamed.glassnet").write_bytes(b"".join(stream.chunks))
+    with zipfile.ZipFile(tmp_path / "streamed.glassnet") as archive:
+        assert all(info.flag_bits & 0x8 for info in archive.infolist())
+    model = gn.models.load_model(tmp_path / "streamed.glassnet")
+    for want, got in zip(original.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
