@@ -203,3 +203,42 @@ def test_weights_h5_into_a_model_of_other_shapes_names_the_layer(tmp_path):
                                          rf"'{other.layers[2].name}', variable 'kernel'\) "
                                          rf"needs \(6, 6\)"):
         other.load_weights(tmp_path / "w.weights.h5")
+
+
+def _newer_layers(noise=True):
+    from glassnet import layers as gl
+
+    rs = np.random.RandomState(5)
+    x = (rs.standard_normal((32, 3)) * 3).astype(np.float32)
+    y = rs.uniform(0, 1, (32, 2)).astype(np.float32)
+    model = gn.Sequential([Input((3,)), gl.Rescaling(0.5, offset=0.1), Dense(6),
+                           gl.BatchNormalization(), gl.ReLU(), Dense(5), gl.LeakyReLU()]
+                          + ([gl.GaussianNoise(0.1)] if noise else []) + [Dense(2), gl.Softmax()])
+    model.compile("adam", "mse")
+    model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    return model, x, y
+
+
+def test_keras_loads_batch_normalization_relu_softmax_and_friends(tmp_path):
+    keras = need("keras")
+    model, x, _ = _newer_layers()
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert [type(layer).__name__ for layer in loaded.layers] == [
+        "Rescaling", "Dense", "BatchNormalization", "ReLU", "Dense", "LeakyReLU",
+        "GaussianNoise", "Dense", "Softmax"]
+    np.testing.assert_allclose(_keras_predict(keras, loaded, x), model.predict(x), atol=ATOL)
+    loaded.save(tmp_path / "again.keras")
+    back = gn.models.load_model(tmp_path / "again.keras")
+    np.testing.assert_allclose(back.predict(x), model.predict(x), atol=ATOL)
+
+
+def test_keras_continues_training_a_batch_normalized_model(tmp_path):
+    keras = need("keras")
+    model, x, y = _newer_layers(noise=False)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    model.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    loaded.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    for want, got in zip(model.get_weights(), loaded.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-5)

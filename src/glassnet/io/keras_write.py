@@ -58,8 +58,11 @@ def _layer_entry(layer, entry: dict) -> dict:
 def keras_model_config(model) -> dict:
     """The Keras ``config.json`` of a built glassnet Sequential (without compile_config)."""
     config = model.get_config()
-    entries = config["layers"]
-    if len(entries) != len(model.layers):
+    entries = config.get("layers")
+    if "input_layers" in config or "output_layers" in config:  # a functional model
+        raise FileFormatError(f"model {model.name!r}: glassnet writes Sequential models as "
+                              f"Keras files; a functional model is not written yet")
+    if not isinstance(entries, list) or len(entries) != len(model.layers):
         raise FileFormatError(f"model {model.name!r} cannot be written as a Keras file: its "
                               f"config does not list one entry per layer")
     for entry in entries:
