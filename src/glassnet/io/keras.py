@@ -68,7 +68,8 @@ def load_keras(filepath, compile=True):
         # Keras stores weights uncompressed: the HDF5 file has at least a byte per number.
         model = sequential_from_keras(config, str(path),
                                       max_weights=archive.declared_size("model.weights.h5"))
-        h5_bytes = archive.read("model.weights.h5", h5_bound(model),
+        bound = h5_bound(model, optimizer=bool(config.get("compile_config")))
+        h5_bytes = archive.read("model.weights.h5", bound,
                                 "the model config.json describes can need")
     where = f"{path}: model.weights.h5"
     with _open_h5(h5_bytes, where) as h5:
@@ -79,15 +80,18 @@ def load_keras(filepath, compile=True):
     return model
 
 
-def h5_bound(model) -> int:
+def h5_bound(model, optimizer: bool = True) -> int:
     """The most bytes an HDF5 weights file for ``model`` can need.
 
-    Every weight as float64 (8 bytes), up to three optimizer slots each, plus HDF5's
-    own bookkeeping: a fixed 1 MiB and 64 KiB per layer (a Keras file for a small
-    model is about 18 KB).
+    The model's weights in their dtype, with ``optimizer`` up to three optimizer
+    slots for each trainable one, plus HDF5's own bookkeeping: a fixed 1 MiB and
+    64 KiB per layer (a Keras file for a small model is about 18 KB). Reading the
+    file then holds about what the model and its optimizer hold: with the model,
+    about twice the memory of the model the file describes.
     """
-    numbers = sum(v.size for v in model.weights)
-    return 8 * numbers * (1 + _MAX_SLOTS) + 2**20 + 2**16 * (len(model.layers) + 4)
+    weights = sum(v.value.nbytes for v in model.weights)
+    slots = sum(v.value.nbytes for v in model.trainable_variables) * _MAX_SLOTS
+    return weights + (slots if optimizer else 0) + 2**20 + 2**16 * (len(model.layers) + 4)
 
 
 def load_weights_h5(model, filepath) -> None:
