@@ -2,7 +2,8 @@
 
 - ``save_model`` / ``load_model``: the native ``.glassnet`` zip (``config.json`` +
   ``model.safetensors``), written atomically (``glassnet.io.native``);
-- ``save_weights`` / ``load_weights``: weights alone, as safetensors;
+- ``save_weights`` / ``load_weights``: weights alone, as safetensors
+  (``glassnet.io.native_weights``);
 - ``load_keras`` / ``load_weights_h5``: Keras 3 ``.keras`` and ``.weights.h5`` files
   (``glassnet.io.keras``, needs h5py);
 - ``save_keras`` / ``save_weights_h5``: the same files written as Keras 3 writes them,
@@ -32,7 +33,8 @@ from importlib import import_module
 
 _LAZY = {
     "save_model": "glassnet.io.native", "load_model": "glassnet.io.native",
-    "save_weights": "glassnet.io.native", "load_weights": "glassnet.io.native",
+    "save_weights": "glassnet.io.native_weights",
+    "load_weights": "glassnet.io.native_weights",
     "load_keras": "glassnet.io.keras", "load_weights_h5": "glassnet.io.keras",
     "load_torch_state": "glassnet.io.torch", "export_onnx": "glassnet.io.onnx",
     "save_keras": "glassnet.io.keras_write", "save_weights_h5": "glassnet.io.keras_write",

@@ -39,7 +39,7 @@ def save_weights(model, filepath) -> None:
 
         save_weights_h5(model, filepath)
         return
-    from glassnet.io.native import save_weights as save_native
+    from glassnet.io.native_weights import save_weights as save_native
 
     save_native(model, filepath)
 
@@ -52,7 +52,7 @@ def load_weights(model, filepath) -> None:
 
         load_weights_h5(model, filepath)
         return
-    from glassnet.io.native import load_weights as load_native
+    from glassnet.io.native_weights import load_weights as load_native
 
     load_native(model, filepath)
 
