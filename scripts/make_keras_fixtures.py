@@ -518,9 +518,51 @@ def check_numerics(tolerance=1e-5):
     print(f"all cases agree within {tolerance}")
 
 
+UNTRAINED_OPTIMIZERS = {
+    "sgd": lambda: keras.optimizers.SGD(0.05, momentum=0.9),
+    "adam": lambda: keras.optimizers.Adam(0.01),
+    "rmsprop": lambda: keras.optimizers.RMSprop(0.01),
+    "adamw": lambda: keras.optimizers.AdamW(0.01),
+}
+
+
+def make_untrained_optimizer_files():
+    """``untrained_<optimizer>.keras``: compiled, never trained, as a course notebook saves.
+
+    Keras writes only the step count and learning rate for an optimizer that never
+    took a step. Beside each file, ``<name>.io.safetensors`` holds data (``x``,
+    ``y``) and the weights Keras reaches (``final/<i>``) after loading that file
+    itself and training 2 epochs (batch 8, no shuffle): glassnet must reach them too.
+    """
+    MODELS_DIR.mkdir(parents=True, exist_ok=True)
+    rs = np.random.RandomState(13)
+    x = rs.standard_normal((32, 3)).astype(np.float32)
+    y = (np.sin(x @ np.array([[1.0], [-2.0], [0.5]])) + 0.1 * x[:, :1]).astype(np.float32)
+    for name, make in UNTRAINED_OPTIMIZERS.items():
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([
+            keras.Input(shape=(3,)),
+            keras.layers.Dense(4, activation="tanh", name="hidden"),
+            keras.layers.Dense(1, name="out"),
+        ], name=f"untrained_{name}")
+        _set_dense_weights(model, 6)
+        model.compile(optimizer=make(), loss="mse")
+        path = MODELS_DIR / f"untrained_{name}.keras"
+        model.save(path)
+        loaded = keras.saving.load_model(path)  # Keras's own reading of the file
+        loaded.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        tensors = {"x": x, "y": y}
+        for i, weight in enumerate(loaded.get_weights()):
+            tensors[f"final/{i}"] = np.ascontiguousarray(weight)
+        save_file(tensors, str(MODELS_DIR / f"untrained_{name}.io.safetensors"), metadata={
+            "keras_version": keras.__version__, "backend": keras.backend.backend(),
+            "optimizer": json.dumps(_jsonable(loaded.optimizer.get_config()))})
+        print(f"{path.relative_to(ROOT)}: {path.stat().st_size} bytes")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["numerics", "models"], default=None,
+    parser.add_argument("--only", choices=["numerics", "models", "untrained"], default=None,
                         help="make one kind of fixture only")
     parser.add_argument("--check", action="store_true",
                         help="make nothing; replay the numerics fixtures in float64 "
@@ -537,6 +579,8 @@ def main(argv=None):
             make_numerics_case(*case)
     if args.only in (None, "models"):
         make_model_files()
+    if args.only in (None, "untrained"):
+        make_untrained_optimizer_files()
 
 
 if __name__ == "__main__":

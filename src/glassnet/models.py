@@ -404,25 +404,20 @@ class Sequential:
                      weighted_metrics=config.get("weighted_metrics"))
 
     def save(self, filepath, include_optimizer=True) -> None:
-        """Write the native ``.glassnet`` file: config.json + model.safetensors in a zip."""
-        from glassnet.io.native import save_model
+        """Write ``.glassnet`` (glassnet's zip) or ``.keras`` (Keras 3's, loadable by Keras)."""
+        from glassnet.io.dispatch import save
 
-        save_model(self, filepath, include_optimizer=include_optimizer)
+        save(self, filepath, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath) -> None:
-        """Write every Variable by path to a ``.weights.safetensors`` file."""
-        from glassnet.io.native import save_weights
+        """Write the weights as ``.weights.safetensors`` or Keras's ``.weights.h5``."""
+        from glassnet.io.dispatch import save_weights
 
         save_weights(self, filepath)
 
     def load_weights(self, filepath) -> None:
-        """Read weights from ``.safetensors`` (glassnet) or ``.weights.h5`` (Keras)."""
-        if str(filepath).endswith(".h5"):
-            from glassnet.io.keras import load_weights_h5
-
-            load_weights_h5(self, filepath)
-            return
-        from glassnet.io.native import load_weights
+        """Read weights from .safetensors, .glassnet, .weights.h5 or .keras, by position."""
+        from glassnet.io.dispatch import load_weights
 
         load_weights(self, filepath)
 
@@ -440,13 +435,9 @@ class Sequential:
 
 def load_model(filepath, compile=True) -> Sequential:
     """Read a model saved with ``model.save("name.glassnet")`` (or a Keras ``.keras`` file)."""
-    if str(filepath).endswith(".keras"):
-        from glassnet.io.keras import load_keras
+    from glassnet.io.dispatch import load_model as load
 
-        return load_keras(filepath)
-    from glassnet.io.native import load_model as load_native
-
-    return load_native(filepath, compile=compile)
+    return load(filepath, compile=compile)
 
 
 def model_from_json(json_string: str, custom_objects=None):

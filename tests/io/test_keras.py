@@ -120,7 +120,8 @@ def test_keras_weights_h5_loads_into_a_glassnet_model_of_the_same_layers():
 def test_keras_weights_h5_into_a_different_model_names_shapes():
     model = _hand_built_norm_mlp(first_units=5)
     before = model.get_weights()
-    with pytest.raises(FileFormatError, match=r"shape \(3, 4\), 'a/kernel' needs \(3, 5\)"):
+    with pytest.raises(FileFormatError, match=r"shape \(3, 4\), 'a/kernel' \(layer 'a', "
+                                              r"variable 'kernel'\) needs \(3, 5\)"):
         model.load_weights(KERAS / "norm_mlp.weights.h5")
     for want, got in zip(before, model.get_weights(), strict=True):  # nothing half-loaded
         np.testing.assert_array_equal(got, want)

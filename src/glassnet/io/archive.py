@@ -9,7 +9,15 @@ Used for ``.glassnet`` and Keras ``.keras`` files. The rules, and why each holds
   stored or deflated, a claimed size under a fixed limit, a compressed size that fits
   in the file, a stored size equal to its compressed size, and no more than deflate
   can produce from the compressed bytes (a zip-bomb header fails here);
-- reading stops at the claimed size, and zipfile checks the CRC at the end.
+- a member is inflated in bounded chunks by ``glassnet.io.zipstream``: its local
+  header must agree with the directory, the stream must end exactly at the declared
+  size (never inflated more than one chunk past it) and its CRC must match;
+- a member can be read after another, with a lower bound computed from the first
+  (``Archive.stream(name, limit)``): the weights member is bounded by what the
+  model that ``config.json`` describes can hold (``glassnet.io.safetensors_stream``).
+
+Memory: reading a member holds at most its declared size (itself bounded as above)
+plus one chunk (``zipstream.CHUNK``, 1 MiB).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import zipfile
 from pathlib import Path
 
 from glassnet.errors import FileFormatError
+from glassnet.io.zipstream import MemberStream
 
 # Deflate cannot expand data more than ~1032 times; a header claiming more is lying.
 MAX_DEFLATE_RATIO = 1100
@@ -38,38 +47,91 @@ def check_regular_file(path: Path, kind: str) -> int:
     return size
 
 
-def read_members(filepath, kind: str, required: dict[str, int],
-                 optional: dict[str, int] | None = None) -> dict[str, bytes]:
-    """Read the members of zip ``filepath`` into memory, refusing any other member.
+class Archive:
+    """An untrusted zip opened for reading named members, each with a byte limit.
 
     ``required`` and ``optional`` map member names to the most bytes each may hold;
+    any other member, a duplicate or a missing required one is refused on opening.
     ``kind`` ("glassnet model file", "Keras .keras file") is used in error messages.
+    Members are read one at a time, when asked for, so a caller can read a small
+    member (``config.json``) first and from it bound how large another may be.
     """
-    path = Path(filepath)
-    size = check_regular_file(path, kind)
-    allowed = {**(optional or {}), **required}
-    try:
-        archive = zipfile.ZipFile(path)
-    except ZIP_ERRORS as exc:
-        raise FileFormatError(f"{path}: not a {kind} (not a valid zip: {exc})") from None
-    with archive:
-        names = archive.namelist()
-        unexpected = sorted(set(names) - set(allowed))
+
+    def __init__(self, filepath, kind: str, required: dict[str, int],
+                 optional: dict[str, int] | None = None):
+        self.path = Path(filepath)
+        self.kind = kind
+        self.size = check_regular_file(self.path, kind)
+        self.limits = {**(optional or {}), **required}
+        try:
+            self._zip = zipfile.ZipFile(self.path)
+        except ZIP_ERRORS as exc:
+            raise FileFormatError(f"{self.path}: not a {kind} (not a valid zip: "
+                                  f"{exc})") from None
+        try:
+            self._check_names(required)
+        except FileFormatError:
+            self._zip.close()
+            raise
+
+    def _check_names(self, required) -> None:
+        path, kind, names = self.path, self.kind, self._zip.namelist()
+        unexpected = sorted(set(names) - set(self.limits))
         if unexpected:
             raise FileFormatError(f"{path}: unexpected members in a {kind}: "
                                   f"{', '.join(map(repr, unexpected))} (only "
-                                  f"{', '.join(map(repr, sorted(allowed)))} may be present)")
+                                  f"{', '.join(map(repr, sorted(self.limits)))} may be present)")
         if len(names) != len(set(names)):
             raise FileFormatError(f"{path}: a member appears twice in the zip")
         missing = sorted(set(required) - set(names))
         if missing:
             raise FileFormatError(f"{path}: not a {kind}: member "
                                   f"{', '.join(map(repr, missing))} is missing")
-        return {name: _read_member(archive, name, allowed[name], size, path)
-                for name in names}
+        self.names = names
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self._zip.close()
+
+    def declared_size(self, name: str) -> int:
+        """The uncompressed size the zip's directory declares for ``name``."""
+        return self._zip.getinfo(name).file_size
+
+    def stream(self, name: str, limit: int | None = None, reason: str = "allowed"
+               ) -> MemberStream:
+        """A bounded reader of member ``name``, after checking its header.
+
+        ``limit`` (at most the member's own limit) lowers the bound for this read,
+        e.g. to what the model described by ``config.json`` can need.
+        """
+        info = self._zip.getinfo(name)
+        bound = self.limits[name] if limit is None else min(limit, self.limits[name])
+        _check_member_header(info, bound, self.size, self.path, reason)
+        return MemberStream(self._zip.fp, info, self.size, str(self.path))
+
+    def read(self, name: str, limit: int | None = None, reason: str = "allowed") -> bytes:
+        """The whole of member ``name``, read in bounded chunks and checked."""
+        stream = self.stream(name, limit, reason)
+        try:
+            data = stream.read(stream.size)
+            stream.finish()
+        except OSError as exc:
+            raise FileFormatError(f"{self.path}: member {name!r} cannot be read: "
+                                  f"{exc}") from None
+        return data
 
 
-def _check_member_header(info: zipfile.ZipInfo, limit: int, archive_size: int, path) -> None:
+def read_members(filepath, kind: str, required: dict[str, int],
+                 optional: dict[str, int] | None = None) -> dict[str, bytes]:
+    """Read every member of zip ``filepath`` into memory (see ``Archive``)."""
+    with Archive(filepath, kind, required, optional) as archive:
+        return {name: archive.read(name) for name in archive.names}
+
+
+def _check_member_header(info: zipfile.ZipInfo, limit: int, archive_size: int, path,
+                         reason: str = "allowed") -> None:
     """Refuse a member whose header is implausible, before decompressing a byte."""
     name = info.filename
     if info.flag_bits & 0x1:
@@ -79,7 +141,7 @@ def _check_member_header(info: zipfile.ZipInfo, limit: int, archive_size: int, p
                               f"{info.compress_type}; only stored or deflated are read")
     if info.file_size > limit:
         raise FileFormatError(f"{path}: member {name!r} claims {info.file_size} bytes, "
-                              f"more than the {limit} allowed")
+                              f"more than the {limit} {reason}")
     if info.compress_size > archive_size:
         raise FileFormatError(f"{path}: member {name!r} claims {info.compress_size} "
                               f"compressed bytes in a file of {archive_size} bytes")
@@ -89,19 +151,3 @@ def _check_member_header(info: zipfile.ZipInfo, limit: int, archive_size: int, p
     if info.file_size > MAX_DEFLATE_RATIO * max(info.compress_size, 1):
         raise FileFormatError(f"{path}: member {name!r} claims {info.file_size} bytes from "
                               f"{info.compress_size} compressed bytes (a zip bomb?)")
-
-
-def _read_member(archive: zipfile.ZipFile, name: str, limit: int, archive_size: int,
-                 path) -> bytes:
-    info = archive.getinfo(name)
-    _check_member_header(info, limit, archive_size, path)
-    try:
-        with archive.open(info) as handle:
-            data = handle.read(info.file_size)
-            extra = handle.read(1)  # at the end: zipfile checks the CRC here
-    except ZIP_ERRORS as exc:
-        raise FileFormatError(f"{path}: member {name!r} is corrupt: {exc}") from None
-    if len(data) != info.file_size or extra:
-        raise FileFormatError(f"{path}: member {name!r} is truncated or tampered with "
-                              f"(its header says {info.file_size} bytes, read {len(data)})")
-    return data

@@ -23,8 +23,9 @@ What is read, and why it is safe with a file from a stranger:
 - every weight is checked before the first one is set.
 
 A compiled model's optimizer state (``optimizer/vars``: the step count, the
-learning rate, then each trainable variable's slots in model order) is read for
-Adam, AdamW (without amsgrad) and SGD, so training continues where Keras stopped;
+learning rate, then the slots in Keras's layout, ``keras_optimizer``) is read for
+Adam, AdamW, SGD, RMSprop and Adagrad, so training continues where Keras stopped;
+an optimizer saved before its first step starts fresh (as Keras starts it), and
 other optimizers get Keras's settings and start from fresh slots.
 """
 
@@ -38,12 +39,15 @@ from pathlib import Path
 import numpy as np
 
 from glassnet.errors import FileFormatError, require
-from glassnet.io.archive import check_regular_file, read_members
+from glassnet.io.archive import Archive, check_regular_file
 from glassnet.io.keras_config import compile_from_keras, sequential_from_keras, to_snake_case
+from glassnet.io.keras_optimizer import slot_blocks, slot_order
+from glassnet.io.matching import WeightShapeError, set_all
 
 _MAX_JSON_BYTES = 16 * 2**20
 _MAX_H5_BYTES = 2 * 2**30
 _SAFE_FILTERS = {"gzip", "lzf", "shuffle", "fletcher32"}
+_MAX_SLOTS = 3
 
 
 def load_keras(filepath, compile=True):
@@ -55,14 +59,20 @@ def load_keras(filepath, compile=True):
     ``FileFormatError`` naming its Keras class.
     """
     path = Path(filepath)
-    members = read_members(path, "Keras .keras file",
-                           {"config.json": _MAX_JSON_BYTES, "model.weights.h5": _MAX_H5_BYTES},
-                           {"metadata.json": _MAX_JSON_BYTES})
-    config = _json(members["config.json"], f"{path}: config.json")
-    # Keras stores weights uncompressed: the HDF5 file has at least a byte per number.
-    model = sequential_from_keras(config, str(path), max_weights=len(members["model.weights.h5"]))
+    with Archive(path, "Keras .keras file",
+                 {"config.json": _MAX_JSON_BYTES, "model.weights.h5": _MAX_H5_BYTES},
+                 {"metadata.json": _MAX_JSON_BYTES}) as archive:
+        if "metadata.json" in archive.names:
+            _json(archive.read("metadata.json"), f"{path}: metadata.json")
+        config = _json(archive.read("config.json"), f"{path}: config.json")
+        # Keras stores weights uncompressed: the HDF5 file has at least a byte per number.
+        model = sequential_from_keras(config, str(path),
+                                      max_weights=archive.declared_size("model.weights.h5"))
+        bound = h5_bound(model, optimizer=bool(config.get("compile_config")))
+        h5_bytes = archive.read("model.weights.h5", bound,
+                                "the model config.json describes can need")
     where = f"{path}: model.weights.h5"
-    with _open_h5(members["model.weights.h5"], where) as h5:
+    with _open_h5(h5_bytes, where) as h5:
         _read_layer_weights(model, h5, where, check_names=True)
         if compile and config.get("compile_config"):
             compile_from_keras(model, config["compile_config"], str(path))
@@ -70,19 +80,43 @@ def load_keras(filepath, compile=True):
     return model
 
 
+def h5_bound(model, optimizer: bool = True) -> int:
+    """The most bytes an HDF5 weights file for ``model`` can need.
+
+    The model's weights in their dtype, with ``optimizer`` up to three optimizer
+    slots for each trainable one, plus HDF5's own bookkeeping: a fixed 1 MiB and
+    64 KiB per layer (a Keras file for a small model is about 18 KB). Reading the
+    file then holds about what the model and its optimizer hold: with the model,
+    about twice the memory of the model the file describes.
+    """
+    weights = sum(v.value.nbytes for v in model.weights)
+    slots = sum(v.value.nbytes for v in model.trainable_variables) * _MAX_SLOTS
+    return weights + (slots if optimizer else 0) + 2**20 + 2**16 * (len(model.layers) + 4)
+
+
 def load_weights_h5(model, filepath) -> None:
-    """Read a Keras ``.weights.h5`` file into a glassnet model with the same layers.
+    """Read a Keras ``.weights.h5`` file (or the weights of a ``.keras`` file) into ``model``.
 
     Layers are matched as Keras matches them: by class and position, not by name.
     """
     path = Path(filepath)
-    size = check_regular_file(path, "Keras weights file")
-    if size > _MAX_H5_BYTES:
-        raise FileFormatError(f"{path}: {size} bytes, more than the {_MAX_H5_BYTES} a "
-                              f"weights file may have")
     model._require_built()
-    with _open_h5(path.read_bytes(), str(path)) as h5:
-        _read_layer_weights(model, h5, str(path), check_names=False)
+    if path.name.endswith(".keras"):
+        with Archive(path, "Keras .keras file",
+                     {"config.json": _MAX_JSON_BYTES, "model.weights.h5": _MAX_H5_BYTES},
+                     {"metadata.json": _MAX_JSON_BYTES}) as archive:
+            data = archive.read("model.weights.h5", h5_bound(model),
+                                f"the weights of model {model.name!r} can need")
+        where = f"{path}: model.weights.h5"
+    else:
+        size = check_regular_file(path, "Keras weights file")
+        if size > min(_MAX_H5_BYTES, h5_bound(model)):
+            raise FileFormatError(f"{path}: {size} bytes, more than the "
+                                  f"{min(_MAX_H5_BYTES, h5_bound(model))} the weights of model "
+                                  f"{model.name!r} can need")
+        data, where = path.read_bytes(), str(path)
+    with _open_h5(data, where) as h5:
+        _read_layer_weights(model, h5, where, check_names=False)
 
 
 def _json(raw: bytes, where: str):
@@ -143,7 +177,7 @@ def _dataset_value(h5py, dataset, shape_wanted: tuple, label: str, where: str) -
     if dtype.kind not in "fiu":
         raise FileFormatError(f"{where}: {name} holds {dtype}, not numbers, for {label}")
     if tuple(shape) != tuple(shape_wanted):
-        raise FileFormatError(f"{where}: {name} has shape {tuple(shape)}, {label} needs "
+        raise WeightShapeError(f"{where}: {name} has shape {tuple(shape)}, {label} needs "
                               f"{tuple(shape_wanted)}")
     try:
         return np.asarray(dataset[()])
@@ -166,7 +200,7 @@ def keras_group_names(model) -> list[str]:
     return names
 
 
-def _stored_variables(layer) -> list:
+def stored_variables(layer) -> list:
     """The Variables Keras stores for ``layer``, in its order."""
     from glassnet.layers import Normalization
 
@@ -181,7 +215,7 @@ def _read_layer_weights(model, h5, where: str, check_names: bool) -> None:
     expected = dict(zip(keras_group_names(model), model.layers, strict=True))
     checked = []
     for group_name, layer in expected.items():
-        variables = _stored_variables(layer)
+        variables = stored_variables(layer)
         group = _child(h5py, layers_group, group_name, h5py.Group, where,
                        required=bool(variables))
         if group is None:
@@ -204,7 +238,8 @@ def _read_layer_weights(model, h5, where: str, check_names: bool) -> None:
                                   f"{vars_group.name} has {len(keys)}")
         for key, variable in zip(wanted, variables, strict=True):
             dataset = _child(h5py, vars_group, key, h5py.Dataset, where)
-            value = _dataset_value(h5py, dataset, variable.shape, repr(variable.path), where)
+            label = f"{variable.path!r} (layer {layer.name!r}, variable {variable.name!r})"
+            value = _dataset_value(h5py, dataset, variable.shape, label, where)
             checked.append((variable, value))
     extra = sorted(set(layers_group.keys()) - set(expected))
     for name in extra:
@@ -214,33 +249,34 @@ def _read_layer_weights(model, h5, where: str, check_names: bool) -> None:
             raise FileFormatError(f"{where}: the file has weights for layer group {name!r}, "
                                   f"which model {model.name!r} does not have (its groups: "
                                   f"{', '.join(expected)})")
-    for variable, value in checked:
-        variable.value[...] = value
-
-
-# Slot order per trainable variable in Keras's optimizer/vars (after iterations and
-# learning rate), as glassnet names those slots.
-_KERAS_SLOTS = {"Adam": ("m", "v"), "AdamW": ("m", "v"), "SGD": ("momentum",)}
+    set_all(checked, where)
 
 
 def _read_optimizer_state(model, h5, where: str) -> bool:
-    """Set the optimizer's step count and slots from Keras's; False if not possible."""
+    """Set the optimizer's step count and slots from Keras's; False if not possible.
+
+    The layout is Keras's (``keras_optimizer``). An optimizer saved before its first
+    step holds only the step count and learning rate: it starts fresh, as in Keras.
+    """
     h5py = require("h5py", "io")
     optimizer = model.optimizer
-    slots = _KERAS_SLOTS.get(type(optimizer).__name__)
-    if slots is None or getattr(optimizer, "amsgrad", False):
+    blocks = slot_blocks(optimizer)
+    if blocks is None:
         return False
-    slots = tuple(s for s in slots if s in optimizer.slots)  # SGD without momentum: none
     group = _child(h5py, h5, "optimizer", h5py.Group, where, required=False)
     vars_group = None
     if group is not None:
         vars_group = _child(h5py, group, "vars", h5py.Group, where, required=False)
     if vars_group is None or len(vars_group) == 0:
-        return False  # saved before any training step: nothing to restore
+        return False  # saved without an optimizer: nothing to restore
     variables = model.trainable_variables
-    count = 2 + len(variables) * len(slots)
-    if not slots and len(vars_group) == 2 + len(variables):
+    order = slot_order(blocks, len(variables))
+    count = 2 + len(order)
+    if not order and len(vars_group) == 2 + len(variables):
         count = len(vars_group)  # Keras versions that keep SGD momentum slots at momentum 0
+    if len(vars_group) == 2 and count > 2 and sorted(vars_group.keys()) == ["0", "1"]:
+        return False  # compiled but never trained: Keras starts it fresh, so do we
+    slots = sorted({slot for block in blocks for slot in block})
     if sorted(vars_group.keys()) != sorted(str(i) for i in range(count)):
         raise FileFormatError(f"{where}: /optimizer/vars has {len(vars_group)} arrays; "
                               f"{type(optimizer).__name__} over {len(variables)} variables "
@@ -249,12 +285,11 @@ def _read_optimizer_state(model, h5, where: str) -> bool:
     iterations = _dataset_value(h5py, _child(h5py, vars_group, "0", h5py.Dataset, where), (),
                                 "the optimizer's step count", where)
     values = []
-    for i, (variable, segment) in enumerate(zip(variables, model._segments, strict=True)):
-        for j, slot in enumerate(slots):
-            dataset = _child(h5py, vars_group, str(2 + i * len(slots) + j), h5py.Dataset, where)
-            label = f"slot {slot!r} of {variable.path!r}"
-            values.append((slot, segment, _dataset_value(h5py, dataset, variable.shape, label,
-                                                         where)))
+    for k, (slot, i) in enumerate(order):
+        dataset = _child(h5py, vars_group, str(2 + k), h5py.Dataset, where)
+        label = f"slot {slot!r} of {variables[i].path!r}"
+        values.append((slot, model._segments[i],
+                       _dataset_value(h5py, dataset, variables[i].shape, label, where)))
     if int(iterations) < 0:
         raise FileFormatError(f"{where}: the optimizer's step count is {int(iterations)}")
     for slot, segment, value in values:

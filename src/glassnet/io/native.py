@@ -1,4 +1,4 @@
-"""The native model file ``NAME.glassnet``, and weights-only ``.safetensors`` files.
+"""The native model file ``NAME.glassnet`` (weights-only files: ``glassnet.io.native_weights``).
 
 A ``.glassnet`` file is a zip with exactly two members:
 
@@ -16,6 +16,14 @@ Why reading one is safe, even from a stranger:
   oddly compressed member, or a member whose header claims an implausible size (a
   zip bomb) is refused before anything is decompressed; nothing is ever extracted
   to disk;
+- memory is bounded: ``config.json`` is read first, and the weights member may hold
+  no more than the bytes of the Variables and optimizer slots it declares; its
+  safetensors header is read and checked against that (and against the zip's
+  declared size) before any tensor byte, then the tensors are inflated in 1 MiB
+  chunks into one buffer they are views of (``glassnet.io.safetensors_stream``).
+  A load holds at most about twice the bytes of the model the file describes,
+  plus a constant; a stream that outgrows its declared size is refused one chunk
+  past it;
 - JSON and safetensors are data formats: nothing in them is executed and no pickle
   is ever loaded;
 - every declared Variable must be present with the declared shape and dtype, no
@@ -38,7 +46,9 @@ from pathlib import Path
 import numpy as np
 
 from glassnet.errors import FileFormatError, GlassnetError
-from glassnet.io.archive import check_regular_file, read_members
+from glassnet.io.archive import Archive
+from glassnet.io.matching import set_all
+from glassnet.io.safetensors_stream import MAX_HEADER_BYTES, read_tensors
 
 FORMAT = "glassnet"
 FORMAT_VERSION = 1
@@ -47,6 +57,7 @@ WEIGHTS_MEMBER = "model.safetensors"
 SLOT_PREFIX = "optimizer/slot/"
 _MAX_CONFIG_BYTES = 16 * 2**20
 _MAX_WEIGHTS_BYTES = 8 * 2**30
+_MAX_SLOTS = 3  # RMSprop (centered, momentum) and Adam (amsgrad) keep three
 
 
 def _version() -> str:
@@ -106,7 +117,7 @@ def _variable_list(model) -> list[dict]:
              "trainable": v.trainable} for v in model.weights]
 
 
-def _json_default(value):
+def json_default(value):
     # Settings given as NumPy scalars (Dropout(seed=np.int64(3))) are plain numbers.
     if isinstance(value, np.generic):
         return value.item()
@@ -149,7 +160,7 @@ def save_model(model, filepath, include_optimizer=True) -> None:
         "variables": _variable_list(model), "optimizer_state": optimizer_state,
     }
     try:
-        config_bytes = json.dumps(config, indent=1, default=_json_default).encode("utf-8")
+        config_bytes = json.dumps(config, indent=1, default=json_default).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise FileFormatError(f"{filepath}: the model's settings cannot be written as JSON: "
                               f"{exc}") from None
@@ -161,14 +172,49 @@ def save_model(model, filepath, include_optimizer=True) -> None:
 
 
 def read_archive(filepath) -> tuple[dict, dict[str, np.ndarray]]:
-    """Read and check the two members of a ``.glassnet`` file: (config, tensors)."""
+    """Read and check the two members of a ``.glassnet`` file: (config, tensors).
+
+    ``config.json`` is read first; the weights member is then bounded by the bytes of
+    the Variables and optimizer slots it declares, before a byte of it is inflated.
+    """
     path = Path(filepath)
-    members = read_members(path, "glassnet model file",
-                           {CONFIG_MEMBER: _MAX_CONFIG_BYTES, WEIGHTS_MEMBER: _MAX_WEIGHTS_BYTES})
-    config = _parse_config(members[CONFIG_MEMBER], path)
-    tensors = read_safetensors_bytes(members[WEIGHTS_MEMBER], f"{path}: {WEIGHTS_MEMBER}")
+    with Archive(path, "glassnet model file",
+                 {CONFIG_MEMBER: _MAX_CONFIG_BYTES, WEIGHTS_MEMBER: _MAX_WEIGHTS_BYTES}) as archive:
+        config = _parse_config(archive.read(CONFIG_MEMBER), path)
+        bound = _declared_bytes(config, path)
+        reason = "the variables and optimizer slots in config.json can take"
+        header = min(MAX_HEADER_BYTES, 4096 + 512 * (len(config["variables"]) + _MAX_SLOTS))
+        stream = archive.stream(WEIGHTS_MEMBER, 8 + header + bound,
+                                reason + " (with a header naming them)")
+        tensors, _ = read_tensors(stream, f"{path}: {WEIGHTS_MEMBER}", bound, reason)
     _check_variables(path, config, tensors)
     return config, tensors
+
+
+def _declared_bytes(config: dict, path) -> int:
+    """The most bytes model.safetensors can need for what config.json declares."""
+    declared, trainable = config.get("variables"), 0
+    if not isinstance(declared, list):
+        raise FileFormatError(f"{path}: config.json has no list of variables")
+    total = 0
+    for entry in declared:
+        try:
+            shape, itemsize = [int(d) for d in entry["shape"]], np.dtype(entry["dtype"]).itemsize
+        except (TypeError, KeyError, ValueError):
+            raise FileFormatError(f"{path}: malformed variable entry {entry!r}") from None
+        if any(d < 0 for d in shape):
+            raise FileFormatError(f"{path}: malformed variable entry {entry!r}")
+        size = int(np.prod(shape, dtype=object))
+        total += size * itemsize
+        trainable += size if entry.get("trainable", True) else 0
+    state = config.get("optimizer_state")
+    slots = state.get("slots") if isinstance(state, dict) else None
+    if isinstance(slots, list):
+        if len(slots) > _MAX_SLOTS:
+            raise FileFormatError(f"{path}: malformed optimizer_state: {len(slots)} slots "
+                                  f"(no optimizer has more than {_MAX_SLOTS})")
+        total += len(slots) * 8 * trainable  # a slot spans every trainable number
+    return total
 
 
 def _parse_config(raw: bytes, path) -> dict:
@@ -186,16 +232,6 @@ def _parse_config(raw: bytes, path) -> dict:
     if not isinstance(config.get("model"), dict):
         raise FileFormatError(f"{path}: config.json has no model architecture")
     return config
-
-
-def read_safetensors_bytes(data: bytes, where: str) -> dict[str, np.ndarray]:
-    """Decode safetensors bytes into arrays, or say in ``where`` what is wrong."""
-    from safetensors.numpy import load
-
-    try:
-        return load(data)
-    except Exception as exc:  # safetensors raises its own SafetensorError, or others
-        raise FileFormatError(f"{where} is not valid safetensors: {exc}") from None
 
 
 def _check_variables(path, config, tensors) -> None:
@@ -234,6 +270,8 @@ def _check_variables(path, config, tensors) -> None:
 
 def load_model(filepath, compile=True):
     """Read a model written by ``model.save``; compiled again if it was compiled.
+
+    NaN or infinite weights are loaded as they are, with a ``NonFiniteWeightsWarning``.
 
     With ``compile`` the optimizer's slots and step count are restored too.
     """
@@ -346,40 +384,4 @@ def assign_tensors(model, tensors, filepath) -> None:
             raise FileFormatError(f"{filepath}: {variable.path!r} is {tensor.dtype} in the "
                                   f"file, the model expects numbers ({variable.dtype})")
         checked.append((variable, tensor))
-    for variable, tensor in checked:
-        variable.value[...] = tensor
-
-
-def save_weights(model, filepath) -> None:
-    """Write every Variable by path to a safetensors file, atomically."""
-    from safetensors.numpy import save
-
-    filepath = Path(filepath)
-    if not filepath.name.endswith(".safetensors"):
-        raise FileFormatError(f"{filepath}: weights files are written as safetensors; "
-                              f"name it e.g. 'model.weights.safetensors'")
-    model._require_built()
-    data = save(_tensors(model), metadata={"format": "glassnet-weights",
-                                           "format_version": str(FORMAT_VERSION)})
-    with atomic_write(filepath) as tmp:
-        tmp.write_bytes(data)
-
-
-def load_weights(model, filepath) -> None:
-    """Read a weights file written by ``save_weights`` into a model of the same layers.
-
-    Every tensor is matched to a Variable by path; extra tensors are an error, so a
-    file meant for another model is not half-loaded.
-    """
-    path = Path(filepath)
-    check_regular_file(path, "weights file")
-    if path.stat().st_size > _MAX_WEIGHTS_BYTES:
-        raise FileFormatError(f"{path}: {path.stat().st_size} bytes, more than the "
-                              f"{_MAX_WEIGHTS_BYTES} a weights file may have")
-    tensors = read_safetensors_bytes(path.read_bytes(), str(path))
-    model._require_built()
-    extra = sorted(set(tensors) - {v.path for v in model.weights})
-    if extra:
-        raise FileFormatError(f"{path}: tensors {', '.join(map(repr, extra))} match no "
-                              f"Variable of model {model.name!r}")
-    assign_tensors(model, tensors, path)
+    set_all(checked, filepath)

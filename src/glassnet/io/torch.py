@@ -23,7 +23,8 @@ import numpy as np
 
 from glassnet.errors import FileFormatError
 from glassnet.io.archive import check_regular_file
-from glassnet.io.native import read_safetensors_bytes
+from glassnet.io.matching import set_all
+from glassnet.io.safetensors_stream import read_file
 
 _MAX_BYTES = 8 * 2**30
 _KEY = re.compile(r"^(?P<prefix>.+)\.(?P<kind>weight|bias)$")
@@ -74,16 +75,19 @@ def load_torch_state(filepath, model) -> None:
     size = check_regular_file(path, "PyTorch state dict")
     if size > _MAX_BYTES:
         raise FileFormatError(f"{path}: {size} bytes, more than the {_MAX_BYTES} allowed")
-    data = path.read_bytes()
+    with open(path, "rb") as handle:
+        start = handle.read(9)
     # safetensors opens with an 8-byte header length, then "{"; torch.save writes a zip
     # ("PK") or, in its old format, a bare pickle (b"\x80" + protocol).
-    if data[8:9] != b"{" and (data[:2] == b"PK" or data[:1] == b"\x80"):
+    if start[8:9] != b"{" and (start[:2] == b"PK" or start[:1] == b"\x80"):
         raise FileFormatError(f"{path}: this looks like a torch.save pickle (.pt/.pth), which "
                               f"glassnet never loads (it can run code); save the state dict "
                               f"with safetensors.torch.save_file(model.state_dict(), path)")
     where = str(path)
-    tensors = read_safetensors_bytes(data, where)
     model._require_built()
+    # Header first, then at most the bytes the model's weights can take (8 per number).
+    tensors, _ = read_file(path, 8 * sum(v.size for v in model.weights),
+                           f"the weights of model {model.name!r} can take")
     linears = _linear_layers(tensors, where)
     dense = [layer for layer in model.layers if isinstance(layer, Dense)]
     if len(linears) != len(dense):
@@ -112,5 +116,4 @@ def load_torch_state(filepath, model) -> None:
                     f"{where}: tensor {prefix + '.bias'!r} has shape {bias.shape}, Dense "
                     f"layer {layer.name!r} needs {layer.bias.shape}")
             checked.append((layer.bias, bias))
-    for variable, array in checked:
-        variable.value[...] = array
+    set_all(checked, where)
