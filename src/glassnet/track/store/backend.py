@@ -1,0 +1,88 @@
+"""What the store asks of a database: the small interface each backend module implements.
+
+The store's modules (schema, writes, queries) hold every SQL statement once, written
+with ``?`` placeholders and standard SQL that SQLite and PostgreSQL both read. The few
+things databases spell differently are asked of the backend:
+
+* :attr:`Backend.types`: the column types the schema's templates name (schema.py);
+* :meth:`Dialect.upsert`: "insert, or replace the row with this key" and "insert
+  unless the key exists" (SQLite ``INSERT OR REPLACE`` / ``INSERT OR IGNORE``;
+  elsewhere ``INSERT ... ON CONFLICT (key) DO UPDATE / DO NOTHING``);
+* :attr:`Dialect.distinct`: a NULL-safe "differs from" (``IS NOT`` /
+  ``IS DISTINCT FROM``);
+* :meth:`Backend.schema_version` / :meth:`Backend.set_schema_version`: where the
+  version lives (SQLite ``PRAGMA user_version``; elsewhere a one-row table);
+* :meth:`Backend.integrity_check`: the database's own consistency check.
+
+A backend runs statements with ``?`` placeholders; one whose driver wants another
+style (psycopg: ``%s``) translates them in its ``execute``, once per statement text.
+
+How a PostgreSQL module would sit beside sqlite.py: ``class PostgresBackend(Dialect)``
+opening a psycopg 3 connection pool, ``types`` = ``BIGINT``, ``DOUBLE PRECISION``,
+``BYTEA``, an identity key and no ``${compact}``; ``transaction()`` = ``BEGIN`` on a
+pooled connection (and, for ``schema=True``, ``pg_advisory_xact_lock`` so racing
+migrations queue); the schema version in a ``glassnet_schema`` table; errors
+translated to StoreError as sqlite.py does. opening.py picks it for a
+``postgresql://`` URL.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from glassnet.track.store.schema import COLUMNS, KEYS
+
+
+class Cursor(Protocol):
+    """What a transaction hands out: ``execute`` (returns something with ``fetchone``
+    and ``fetchall``) and ``executemany``, both with ``?`` placeholders."""
+
+    def execute(self, sql: str, params: Any = ...) -> Any: ...
+
+    def executemany(self, sql: str, rows: Any) -> Any: ...
+
+
+class Backend(Protocol):
+    """One database a store keeps its rows in (sqlite.py is one)."""
+
+    read_only: str | None  # why only reading works, or None
+    types: dict[str, str]  # the schema templates' ``${...}`` words
+    migrations: list[list[str]]  # the schema spelled for this database
+    distinct: str
+
+    def transaction(self, schema: bool = False) -> AbstractContextManager[Cursor]:
+        """A write transaction that holds the write lock from its start (writers queue,
+        they do not fail); commits on success, rolls back on error. Database errors come
+        out as StoreError naming the store and the cause (a full disk, read-only)."""
+
+    def read(self, sql: str, params: Any = ()) -> list[tuple]:
+        """The rows of one query, outside any write transaction."""
+
+    def upsert(self, table: str, ignore: bool = False) -> str:
+        """The statement inserting one whole row of ``table`` (``?`` per column)."""
+
+    def schema_version(self, c: Cursor | None = None) -> int: ...
+
+    def set_schema_version(self, c: Cursor, version: int) -> None: ...
+
+    def integrity_check(self) -> str:
+        """``"ok"`` when the database finds itself sound."""
+
+    def close(self) -> None: ...
+
+
+class Dialect:
+    """The standard SQL spellings; a backend overrides those its database says otherwise."""
+
+    distinct = "IS DISTINCT FROM"
+
+    def upsert(self, table: str, ignore: bool = False) -> str:
+        columns = COLUMNS[table]
+        marks = ", ".join("?" * len(columns))
+        key = ", ".join(KEYS[table])
+        if ignore:
+            return f"INSERT INTO {table} VALUES ({marks}) ON CONFLICT ({key}) DO NOTHING"
+        update = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in KEYS[table])
+        return (f"INSERT INTO {table} VALUES ({marks})"
+                f" ON CONFLICT ({key}) DO UPDATE SET {update}")
