@@ -38,3 +38,17 @@ def _fresh_names_and_seed():
     gn.utils.set_random_seed(1234)
     yield
     gn.backend.set_floatx("float32")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """The URL of a throwaway PostgreSQL server on 127.0.0.1, stopped after the session.
+
+    Skips (fails on CI) where the server binaries are absent: tests/pg_server.py."""
+    import pg_server
+
+    server = pg_server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
