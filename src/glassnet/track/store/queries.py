@@ -35,7 +35,6 @@ class Queries:
                 pass
         return self.backend.read(sql, params)
 
-
     def resolve_run_id(self, run_id: str) -> str:
         """The full id of the run named by ``run_id`` or by a unique prefix of it."""
         if not isinstance(run_id, str) or not run_id:
