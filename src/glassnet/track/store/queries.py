@@ -389,7 +389,6 @@ def thin_indices(n: int, max_points: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(np.int64))
 
 
-
 def _histogram(counts, edges, i: int, lo: float, hi: float):
     if counts is None:
         return None

@@ -41,8 +41,6 @@ _NOUNS = (
 )
 
 
-
-
 class Writes:
     """Writing runs and their rows (a part of Store)."""
 
@@ -342,7 +340,6 @@ def _run_name(seq: int) -> str:
     return f"{_ADJECTIVES[seq * 7 % len(_ADJECTIVES)]}-{_NOUNS[seq * 13 % len(_NOUNS)]}-{seq}"
 
 
-
 def _series_row(run_id, key, steps, values, t) -> tuple:
     values = np.asarray(values, dtype=np.float64)
     if isinstance(steps, range) and steps.step == 1:
@@ -351,7 +348,6 @@ def _series_row(run_id, key, steps, values, t) -> tuple:
     first = int(steps[0]) if steps.size else 0
     consecutive = steps.size and steps[-1] - first == steps.size - 1 and np.all(np.diff(steps) == 1)
     return (run_id, key, first, None if consecutive else steps.tobytes(), values.tobytes(), t)
-
 
 
 def _param_rows(blocks) -> tuple[list[tuple], list[tuple]]:
