@@ -85,7 +85,8 @@ class Server:
         if self.user is not None:
             command = ["runuser", "-u", self.user, "--", *command]
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "LC_ALL": "C"}, stdin=subprocess.DEVNULL)
+                              env={**os.environ, "LC_ALL": "C"}, stdin=subprocess.DEVNULL,
+                              cwd=self.folder)  # a folder the server's user may enter
 
     def log_tail(self, lines: int = 20) -> str:
         try:
