@@ -60,8 +60,11 @@ def _layer_name(ref) -> str:
     return ref[0]
 
 
-def functional_from_config(config: dict, layer_builder=None):
-    """The Model that ``functional_config`` (or Keras) described, with fresh weights."""
+def functional_from_config(config: dict, layer_builder=None, budget=None):
+    """The Model that ``functional_config`` (or Keras) described, with fresh weights.
+
+    ``budget(input_shape, layer)``, if given, is called before each layer is built
+    (and may refuse it: a file's reader bounds the weights it allocates)."""
     from glassnet.functional import Model, input_tensor
     from glassnet.layers import InputLayer, deserialize
 
@@ -87,6 +90,8 @@ def functional_from_config(config: dict, layer_builder=None):
                               f"makes")
         tensors = [outputs[n] for n in names]
         takes_list = len(args) == 1 and isinstance(args[0], list)
+        if budget is not None:
+            budget([t.shape for t in tensors] if takes_list else tensors[0].shape, layer)
         outputs[name] = layer(tensors if takes_list else tensors[0])
     try:
         inputs = outputs[_layer_name(config["input_layers"])]
@@ -149,50 +154,18 @@ def model_from_json(text: str, custom_objects=None):
     keras_made = any(isinstance(entry, dict) and "module" in entry
                      for entry in config.get("layers", []))
     try:
-        if kind == "Sequential":
-            if not keras_made:
-                return Sequential.from_config(config)
-            if all(entry.get("class_name") != "Functional" for entry in config["layers"]):
-                from glassnet.io.keras_config import sequential_from_keras
+        if keras_made:  # Keras's own layer settings: translated as a .keras file's are
+            from glassnet.io.keras_config import model_from_keras
 
-                return sequential_from_keras(document, "model_from_json")
-            return Sequential([_keras_layer(entry) for entry in config["layers"]],
-                              name=config.get("name"))
+            return model_from_keras(document, "model_from_json")
+        if kind == "Sequential":
+            return Sequential.from_config(config)
         if kind not in ("Functional", "Model"):
             raise FileFormatError(f"model_from_json: a {kind!r} model; glassnet reads "
                                   f"Sequential and Functional models")
-        builder = _keras_layer if keras_made else None
-        return functional_from_config(config, builder)
+        return functional_from_config(config)
     except (GlassnetError, KeyError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, FileFormatError):
             raise
         raise FileFormatError(f"model_from_json: the architecture cannot be rebuilt: "
                               f"{exc}") from None
-
-
-def _keras_layer(entry: dict):
-    """One layer of a Keras-written functional config, in glassnet."""
-    from glassnet.io import keras_config
-
-    class_name, config = entry.get("class_name"), entry.get("config") or {}
-    at = f"model_from_json: layer {config.get('name')!r}"
-    if class_name == "InputLayer":
-        from glassnet.layers import InputLayer
-
-        return InputLayer(shape=keras_config._input_shape(config, at), name=config.get("name"))
-    if class_name == "Functional":
-        return functional_from_config(config, _keras_layer)
-    builders = {"Dense": keras_config._dense, "Activation": keras_config._activation_layer,
-                "Dropout": keras_config._dropout, "Flatten": keras_config._flatten}
-    if class_name in builders:
-        return builders[class_name](config, at)
-    if class_name in ("Add", "Concatenate"):
-        from glassnet import layers as gnlayers
-
-        settings = {"name": config.get("name"), "trainable": config.get("trainable", True)}
-        if class_name == "Concatenate":
-            settings["axis"] = config.get("axis", -1)
-        return getattr(gnlayers, class_name)(**settings)
-    raise FileFormatError(f"{at} is a Keras {class_name}, which model_from_json cannot "
-                          f"rebuild (it reads InputLayer, Dense, Activation, Dropout, "
-                          f"Flatten, Add, Concatenate)")

@@ -40,7 +40,8 @@ import numpy as np
 
 from glassnet.errors import FileFormatError, require
 from glassnet.io.archive import Archive, check_regular_file
-from glassnet.io.keras_config import compile_from_keras, sequential_from_keras, to_snake_case
+from glassnet.io.keras_config import compile_from_keras, model_from_keras
+from glassnet.io.keras_graph import is_model, keras_groups, keras_trainable_order
 from glassnet.io.keras_optimizer import slot_blocks, slot_order
 from glassnet.io.matching import WeightShapeError, set_all
 
@@ -66,7 +67,7 @@ def load_keras(filepath, compile=True):
             _json(archive.read("metadata.json"), f"{path}: metadata.json")
         config = _json(archive.read("config.json"), f"{path}: config.json")
         # Keras stores weights uncompressed: the HDF5 file has at least a byte per number.
-        model = sequential_from_keras(config, str(path),
+        model = model_from_keras(config, str(path),
                                       max_weights=archive.declared_size("model.weights.h5"))
         bound = h5_bound(model, optimizer=bool(config.get("compile_config")))
         h5_bytes = archive.read("model.weights.h5", bound,
@@ -186,18 +187,8 @@ def _dataset_value(h5py, dataset, shape_wanted: tuple, label: str, where: str) -
 
 
 def keras_group_names(model) -> list[str]:
-    """The ``layers/<group>`` name Keras gives each layer of ``model``, in order."""
-    used: dict[str, int] = {}
-    names = []
-    for layer in model.layers:
-        base = to_snake_case(type(layer).__name__)
-        if base in used:
-            used[base] += 1
-            names.append(f"{base}_{used[base]}")
-        else:
-            used[base] = 0
-            names.append(base)
-    return names
+    """The ``layers/<group>`` name Keras gives each layer of ``model``, in Keras's order."""
+    return [name for name, _ in keras_groups(model)]
 
 
 def stored_variables(layer) -> list:
@@ -210,25 +201,42 @@ def stored_variables(layer) -> list:
 
 
 def _read_layer_weights(model, h5, where: str, check_names: bool) -> None:
+    checked: list = []
+    _read_container(model, h5, where, check_names, checked)
+    set_all(checked, where)
+
+
+def _saved_name(h5py, group, where: str):
+    vars_group = _child(h5py, group, "vars", h5py.Group, where, required=False)
+    name = None if vars_group is None else vars_group.attrs.get("name")
+    return name.decode("utf-8", "replace") if isinstance(name, bytes) else name
+
+
+def _read_container(model, parent, where: str, check_names: bool, checked: list) -> None:
+    """Check the weights of ``model``'s layers under ``parent/layers`` into ``checked``;
+    a nested model's layers are under its own group, as Keras saves them."""
     h5py = require("h5py", "io")
-    layers_group = _child(h5py, h5, "layers", h5py.Group, where)
-    expected = dict(zip(keras_group_names(model), model.layers, strict=True))
-    checked = []
+    layers_group = _child(h5py, parent, "layers", h5py.Group, where,
+                          required=bool(model.weights) or parent.name == "/")
+    if layers_group is None:
+        return
+    expected = dict(keras_groups(model))
     for group_name, layer in expected.items():
-        variables = stored_variables(layer)
+        variables = [] if is_model(layer) else stored_variables(layer)
         group = _child(h5py, layers_group, group_name, h5py.Group, where,
-                       required=bool(variables))
+                       required=bool(layer.weights if is_model(layer) else variables))
         if group is None:
+            continue
+        saved_name = _saved_name(h5py, group, where)
+        if check_names and saved_name is not None and saved_name != layer.name:
+            raise FileFormatError(f"{where}: {group.name} holds the weights of layer "
+                                  f"{saved_name!r}, but config.json puts {layer.name!r} there")
+        if is_model(layer):
+            _read_container(layer, group, where, check_names, checked)
             continue
         vars_group = _child(h5py, group, "vars", h5py.Group, where, required=bool(variables))
         if vars_group is None:
             continue
-        saved_name = vars_group.attrs.get("name")
-        if isinstance(saved_name, bytes):
-            saved_name = saved_name.decode("utf-8", "replace")
-        if check_names and saved_name is not None and saved_name != layer.name:
-            raise FileFormatError(f"{where}: {vars_group.name} holds the weights of layer "
-                                  f"{saved_name!r}, but config.json puts {layer.name!r} there")
         keys = sorted(vars_group.keys())
         wanted = [str(i) for i in range(len(variables))]
         if keys != sorted(wanted):
@@ -245,11 +253,10 @@ def _read_layer_weights(model, h5, where: str, check_names: bool) -> None:
     for name in extra:
         group = _child(h5py, layers_group, name, h5py.Group, where)
         vars_group = _child(h5py, group, "vars", h5py.Group, where, required=False)
-        if vars_group is not None and len(vars_group):
+        if (vars_group is not None and len(vars_group)) or "layers" in group:
             raise FileFormatError(f"{where}: the file has weights for layer group {name!r}, "
                                   f"which model {model.name!r} does not have (its groups: "
                                   f"{', '.join(expected)})")
-    set_all(checked, where)
 
 
 def _read_optimizer_state(model, h5, where: str) -> bool:
@@ -269,7 +276,8 @@ def _read_optimizer_state(model, h5, where: str) -> bool:
         vars_group = _child(h5py, group, "vars", h5py.Group, where, required=False)
     if vars_group is None or len(vars_group) == 0:
         return False  # saved without an optimizer: nothing to restore
-    variables = model.trainable_variables
+    keras_order = keras_trainable_order(model)  # Keras's order of the slots' variables
+    variables = [model.trainable_variables[i] for i in keras_order]
     order = slot_order(blocks, len(variables))
     count = 2 + len(order)
     if not order and len(vars_group) == 2 + len(variables):
@@ -288,7 +296,7 @@ def _read_optimizer_state(model, h5, where: str) -> bool:
     for k, (slot, i) in enumerate(order):
         dataset = _child(h5py, vars_group, str(2 + k), h5py.Dataset, where)
         label = f"slot {slot!r} of {variables[i].path!r}"
-        values.append((slot, model._segments[i],
+        values.append((slot, model._segments[keras_order[i]],
                        _dataset_value(h5py, dataset, variables[i].shape, label, where)))
     if int(iterations) < 0:
         raise FileFormatError(f"{where}: the optimizer's step count is {int(iterations)}")

@@ -30,6 +30,8 @@ import numpy as np
 
 from glassnet.errors import FileFormatError, require
 from glassnet.io.keras_config import SUPPORTED_LAYERS
+from glassnet.io.keras_graph import (is_model, keras_class_name, keras_groups, keras_layers,
+                                     keras_trainable_order)
 from glassnet.io.keras_optimizer import slot_blocks, slot_order
 
 KERAS_FORMAT_VERSION = "3.15.1"  # the Keras release whose file layout this follows
@@ -46,40 +48,74 @@ def _keras_object(spec, module: str):
             "registered_name": None}
 
 
-def _layer_entry(layer, entry: dict) -> dict:
-    config = dict(entry["config"])
+_WRITTEN = SUPPORTED_LAYERS + ("Add", "Concatenate")
+
+
+def _layer_entry(layer, where: str) -> dict:
+    """A layer (or a nested model) as a Keras config entry."""
+    if is_model(layer):
+        return keras_model_config(layer)
+    class_name = keras_class_name(layer)
+    if class_name not in _WRITTEN:
+        raise FileFormatError(f"{where}: layer {layer.name!r} is a {class_name}, which "
+                              f"glassnet does not write as Keras (it writes "
+                              f"{', '.join(_WRITTEN)}, and models nested in models)")
+    config = dict(layer.get_config())
     for key, module in _MODULES.items():
         if key in config:
             config[key] = _keras_object(config[key], module)
-    return {"module": "keras.layers", "class_name": entry["class_name"], "config": config,
-            "registered_name": None, "build_config": {"input_shape": list(layer.input_shape)}}
+    shape = layer.input_shape
+    shape = [list(s) for s in shape] if shape and isinstance(shape[0], tuple) else list(shape)
+    return {"module": "keras.layers", "class_name": class_name, "config": config,
+            "registered_name": None, "build_config": {"input_shape": shape}}
+
+
+def _input_entry(shape, dtype: str, name: str) -> dict:
+    return {"module": "keras.layers", "class_name": "InputLayer", "config": {
+        "batch_shape": [None, *shape[1:]], "dtype": dtype, "sparse": False, "ragged": False,
+        "name": name, "optional": False}, "registered_name": None}
+
+
+def _functional_config(model) -> dict:
+    """Keras's config of a functional model: its layers in Keras's order, each with the
+    ``inbound_nodes`` it reads (``functional_config``'s layout)."""
+    from glassnet.functional_config import _tensor_ref
+
+    where = f"model {model.name!r}"
+    entries = []
+    for layer in keras_layers(model):
+        node = layer._graph_node
+        if not node.inputs:  # the InputLayer
+            entry = _input_entry(node.output.shape, layer.dtype.name, layer.name)
+            inbound = []
+        else:
+            entry = _layer_entry(layer, where)
+            refs = [_tensor_ref(t) for t in node.inputs]
+            inbound = [{"args": [refs] if node.takes_list else refs, "kwargs": {}}]
+        entries.append({**entry, "name": layer.name, "inbound_nodes": inbound})
+    input_shape = [None, *model.input_shape[1:]]
+    return {"module": "keras.src.models.functional", "class_name": "Functional",
+            "config": {"name": model.name, "trainable": model.trainable, "layers": entries,
+                       "input_layers": [model.inputs[0].node.layer.name, 0, 0],
+                       "output_layers": [model.outputs[0].node.layer.name, 0, 0]},
+            "registered_name": "Functional", "build_config": {"input_shape": input_shape}}
 
 
 def keras_model_config(model) -> dict:
-    """The Keras ``config.json`` of a built glassnet Sequential (without compile_config)."""
-    config = model.get_config()
-    entries = config.get("layers")
-    if "input_layers" in config or "output_layers" in config:  # a functional model
-        raise FileFormatError(f"model {model.name!r}: glassnet writes Sequential models as "
-                              f"Keras files; a functional model is not written yet")
-    if not isinstance(entries, list) or len(entries) != len(model.layers):
-        raise FileFormatError(f"model {model.name!r} cannot be written as a Keras file: its "
-                              f"config does not list one entry per layer")
-    for entry in entries:
-        if entry["class_name"] not in SUPPORTED_LAYERS:
-            raise FileFormatError(
-                f"model {model.name!r}: layer {entry['config'].get('name')!r} is a "
-                f"{entry['class_name']}, which glassnet does not write as Keras (it writes "
-                f"{', '.join(SUPPORTED_LAYERS)})")
+    """The Keras ``config.json`` of a built glassnet Sequential or functional Model
+    (without compile_config); a model may hold nested models."""
+    if getattr(model, "nodes", None) is not None and not getattr(model, "keras_sequential",
+                                                                 False):
+        return _functional_config(model)
+    where = f"model {model.name!r}"
     input_shape = [None, *model.input_shape[1:]]
-    dtype = model.layers[0].get_config().get("dtype", "float32") if model.layers else "float32"
-    input_layer = {"module": "keras.layers", "class_name": "InputLayer", "config": {
-        "batch_shape": input_shape, "dtype": dtype, "sparse": False, "ragged": False,
-        "name": "input_layer", "optional": False}, "registered_name": None}
+    layers = keras_layers(model)
+    first = layers[0] if layers else None
+    dtype = first.dtype.name if first is not None and not is_model(first) else "float32"
     return {"module": "keras", "class_name": "Sequential", "config": {
         "name": model.name, "trainable": model.trainable, "dtype": dtype,
-        "layers": [input_layer] + [_layer_entry(layer, entry)
-                                   for layer, entry in zip(model.layers, entries, strict=True)],
+        "layers": [_input_entry(input_shape, dtype, f"{model.name}_input")]
+        + [_layer_entry(layer, where) for layer in layers],
         "build_input_shape": input_shape}, "registered_name": None,
         "build_config": {"input_shape": input_shape}}
 
@@ -99,22 +135,30 @@ def keras_compile_config(model) -> dict | None:
 
 def _write_h5(model, include_optimizer: bool) -> bytes:
     """``model.weights.h5`` bytes in Keras's layout."""
-    from glassnet.io.keras import keras_group_names, stored_variables
-
     h5py = require("h5py", "io")
     out = io.BytesIO()
     with h5py.File(out, "w") as h5:
-        layers = h5.create_group("layers")
-        for group_name, layer in zip(keras_group_names(model), model.layers, strict=True):
-            group = layers.create_group(group_name).create_group("vars")
-            group.attrs["name"] = layer.name
-            for i, variable in enumerate(stored_variables(layer)):
-                group.create_dataset(str(i), data=np.asarray(variable.value))
+        _write_layers(model, h5)
         h5.create_group("vars").attrs["name"] = model.name
         optimizer = model.optimizer if include_optimizer else None
         if optimizer is not None:
             _write_optimizer(model, optimizer, h5.create_group("optimizer").create_group("vars"))
     return out.getvalue()
+
+
+def _write_layers(model, parent) -> None:
+    """``parent/layers/<group>/vars/0, 1...``; a nested model's layers under its group."""
+    from glassnet.io.keras import stored_variables
+
+    layers = parent.create_group("layers")
+    for group_name, layer in keras_groups(model):
+        group = layers.create_group(group_name)
+        if is_model(layer):
+            _write_layers(layer, group)
+        variables = group.create_group("vars")
+        variables.attrs["name"] = layer.name
+        for i, variable in enumerate([] if is_model(layer) else stored_variables(layer)):
+            variables.create_dataset(str(i), data=np.asarray(variable.value))
 
 
 def _write_optimizer(model, optimizer, group) -> None:
@@ -124,8 +168,10 @@ def _write_optimizer(model, optimizer, group) -> None:
     blocks = slot_blocks(optimizer)
     if blocks is None or not optimizer.built:
         return  # as Keras saves an optimizer before its first step: it starts fresh
+    keras_order = keras_trainable_order(model)  # Keras's order of the slots' variables
     variables = model.trainable_variables
-    for k, (slot, i) in enumerate(slot_order(blocks, len(variables))):
+    for k, (slot, j) in enumerate(slot_order(blocks, len(variables))):
+        i = keras_order[j]
         value = optimizer.slots[slot][model._segments[i]].reshape(variables[i].shape)
         group.create_dataset(str(2 + k), data=np.array(value))
 
