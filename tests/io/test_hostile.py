@@ -439,8 +439,12 @@ KERAS_CASES = {
         "not an HDF5 file"),
     "config not json": (lambda work: _zip(work / "bad.keras", {
         **_keras_members(), "config.json": b"\xff\xfe"}), "config.json is not valid JSON"),
-    "functional model": (_keras_with_config(lambda c: c.update(class_name="Functional")),
-                         "reads Keras Sequential models; this file holds a 'Functional'"),
+    "subclassed model": (_keras_with_config(lambda c: c.update(class_name="MyModel")),
+                         "reads Keras Sequential and functional models; this file holds a "
+                         "'MyModel'"),
+    "sequential relabelled functional": (
+        _keras_with_config(lambda c: c.update(class_name="Functional")),
+        "the functional model cannot be rebuilt: layer 'normalization' is called 0 times"),
     "lambda layer": (_keras_with_config(_set_keras_layer(2, class_name="Lambda")),
                      "layer 'hidden' is a Keras Lambda, which glassnet cannot load"),
     "unknown activation": (_keras_with_config(_set_keras_layer(2, activation="hard_sigmoid")),
