@@ -4,7 +4,7 @@ Keras writes a functional model as its layers, each with ``inbound_nodes`` namin
 the layers it reads (``keras_history``: [layer name, node index, tensor index]),
 and ``input_layers`` / ``output_layers``. glassnet writes the same shape with its
 own layer settings, and reads back both its own JSON and Keras's (for the layers
-glassnet has; Keras's layer settings are translated by ``io.keras_config``).
+glassnet has, through ``io.keras_models``, as a ``.keras`` file's config is read).
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def model_from_json(text: str, custom_objects=None):
                      for entry in config.get("layers", []))
     try:
         if keras_made:  # Keras's own layer settings: translated as a .keras file's are
-            from glassnet.io.keras_config import model_from_keras
+            from glassnet.io.keras_models import model_from_keras
 
             return model_from_keras(document, "model_from_json")
         if kind == "Sequential":

@@ -233,3 +233,57 @@ def test_a_tampered_graph_is_refused_before_it_allocates(tmp_path):
             archive.writestr(name, data)
     with pytest.raises(gn.errors.FileFormatError, match="more weights than"):
         gn.models.load_model(tmp_path / "bad.keras")
+
+
+def _rewritten(src, dst, change_config=None, change_h5=None):
+    """A copy of the .keras file ``src`` with its config or weights changed."""
+    import io
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(src) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    if change_config:
+        config = json.loads(members["config.json"])
+        change_config(config)
+        members["config.json"] = json.dumps(config).encode()
+    if change_h5:
+        buffer = io.BytesIO(members["model.weights.h5"])
+        with h5py.File(buffer, "r+") as h5:
+            change_h5(h5)
+        members["model.weights.h5"] = buffer.getvalue()
+    with zipfile.ZipFile(dst, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return dst
+
+
+def test_models_nested_too_deep_are_refused(tmp_path):
+    keras = need("keras")
+    _keras_graph(keras, "model-in-sequential").save(tmp_path / "m.keras")
+
+    def nest(config):
+        inner = config["config"]["layers"][1]
+        for _ in range(40):
+            inner = {**inner, "config": {**inner["config"], "layers": [
+                *inner["config"]["layers"][:-1], {**inner, "inbound_nodes":
+                                                  inner["config"]["layers"][-1]["inbound_nodes"]}]}}
+        config["config"]["layers"][1] = inner
+
+    bad = _rewritten(tmp_path / "m.keras", tmp_path / "deep.keras", change_config=nest)
+    with pytest.raises(gn.errors.FileFormatError, match="nested more than 16 deep"):
+        gn.models.load_model(bad)
+
+
+def test_weights_of_a_graph_under_another_layers_group_are_refused(tmp_path):
+    keras = need("keras")
+    model = _keras_graph(keras, "branches")
+    model.save(tmp_path / "m.keras")
+
+    def swap_names(h5):  # the group of the first Dense claims to hold another layer's
+        h5["layers/dense/vars"].attrs["name"] = "someone_else"
+
+    bad = _rewritten(tmp_path / "m.keras", tmp_path / "bad.keras", change_h5=swap_names)
+    with pytest.raises(gn.errors.FileFormatError,
+                       match=r"/layers/dense holds the weights of layer 'someone_else'"):
+        gn.models.load_model(bad)

@@ -3,9 +3,12 @@
 A Keras 3 ``.keras`` file is a zip of ``metadata.json``, ``config.json`` (the
 architecture and compile settings) and ``model.weights.h5`` (HDF5). In the HDF5
 file each layer's weights sit in ``layers/<group>/vars/0, 1, ...`` where the group
-is the layer's class in snake case, numbered in model order (``dense``,
-``dense_1``...), and the ``vars`` group's ``name`` attribute is the layer's name. A
-``.weights.h5`` file (``model.save_weights``) has the same layout.
+is the layer's class in snake case, numbered in Keras's order of ``model.layers``
+(``dense``, ``dense_1``...; for a functional model that order is by depth, not the
+order of the calls: ``keras_graph``), and the ``vars`` group's ``name`` attribute is
+the layer's name. A nested model's layers sit under its own group
+(``layers/functional/layers/dense/vars/0``). A ``.weights.h5`` file
+(``model.save_weights``) has the same layout.
 
 What is read, and why it is safe with a file from a stranger:
 
@@ -40,8 +43,9 @@ import numpy as np
 
 from glassnet.errors import FileFormatError, require
 from glassnet.io.archive import Archive, check_regular_file
-from glassnet.io.keras_config import compile_from_keras, model_from_keras
+from glassnet.io.keras_config import compile_from_keras
 from glassnet.io.keras_graph import is_model, keras_groups, keras_trainable_order
+from glassnet.io.keras_models import model_from_keras
 from glassnet.io.keras_optimizer import slot_blocks, slot_order
 from glassnet.io.matching import WeightShapeError, set_all
 
@@ -52,7 +56,7 @@ _MAX_SLOTS = 3
 
 
 def load_keras(filepath, compile=True):
-    """Load a Keras 3 ``.keras`` file of Dense/Input/Activation/Dropout/Flatten/Normalization.
+    """Load a Keras 3 ``.keras`` file: a Sequential or functional model (nesting allowed).
 
     Layer names, activations, ``use_bias``, regularizers, constraints and the
     Normalization statistics are kept; with ``compile`` the model is compiled with

@@ -4,12 +4,15 @@ What is written is what Keras 3 itself writes, so ``keras.saving.load_model`` an
 Keras's ``model.load_weights`` read it (tested against the real Keras):
 
 - ``config.json``: the Keras architecture (``Sequential`` of ``InputLayer`` then each
-  layer as ``{"module", "class_name", "config", "registered_name", "build_config"}``;
+  layer as ``{"module", "class_name", "config", "registered_name", "build_config"}``,
+  or ``Functional``: the layers in Keras's order, each with its ``inbound_nodes``;
+  a nested model is an entry holding its own config;
   glassnet's layer, initializer, regularizer, constraint, loss, metric and optimizer
   configs already use Keras's names and keys) and the ``compile_config``;
 - ``metadata.json``: the Keras format version this follows and glassnet's version;
 - ``model.weights.h5``: ``layers/<group>/vars/0, 1, ...`` per layer, the group named
-  as Keras names it (class in snake case, numbered in model order), the ``vars``
+  as Keras names it (class in snake case, numbered in Keras's order of the layers,
+  ``keras_graph``; a nested model's layers under its group), the ``vars``
   group's ``name`` attribute the layer's name; ``vars`` (the model's own, empty);
   and ``optimizer/vars``: step count, learning rate, then the slots in Keras's
   layout (``keras_optimizer``).
@@ -30,8 +33,13 @@ import numpy as np
 
 from glassnet.errors import FileFormatError, require
 from glassnet.io.keras_config import SUPPORTED_LAYERS
-from glassnet.io.keras_graph import (is_model, keras_class_name, keras_groups, keras_layers,
-                                     keras_trainable_order)
+from glassnet.io.keras_graph import (
+    is_model,
+    keras_class_name,
+    keras_groups,
+    keras_layers,
+    keras_trainable_order,
+)
 from glassnet.io.keras_optimizer import slot_blocks, slot_order
 
 KERAS_FORMAT_VERSION = "3.15.1"  # the Keras release whose file layout this follows
