@@ -300,3 +300,45 @@ def test_weights_of_a_graph_under_another_layers_group_are_refused(tmp_path):
     with pytest.raises(gn.errors.FileFormatError,
                        match=r"/layers/dense holds the weights of layer 'someone_else'"):
         gn.models.load_model(bad)
+
+
+def test_a_graph_with_batch_normalization_trains_on_in_keras(tmp_path):
+    """Moving statistics are non-trainable: stored with the layer, not in the slots."""
+    keras = need("keras")
+    gn.utils.set_random_seed(0)
+    inputs = gn.Input(shape=(4,))
+    side = layers.Dense(3, activation="relu")(inputs)
+    # no bias before the BatchNormalization: its gradient is zero up to rounding, which
+    # Adam's step (m / sqrt(v)) would blow up into differences of rounding, not of files
+    main = layers.BatchNormalization()(layers.Dense(3, use_bias=False)(inputs))
+    model = gn.Model(inputs=inputs, outputs=layers.Dense(1)(layers.Add()([main, side])))
+    model.compile(gn.optimizers.Adam(0.01), "mse")
+    x, y = _x(n=16), _y(n=16)[:, :1]
+    model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    model.save(tmp_path / "m.keras")
+    theirs = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(_predict(theirs, x), model.predict(x, verbose=0), atol=ATOL)
+    model.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    theirs.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    for a, b in zip(theirs.get_weights(), _keras_ordered_weights(model), strict=True):
+        np.testing.assert_allclose(a, b, atol=2e-5)
+
+
+def test_same_shaped_branches_get_their_own_weights_not_each_others(tmp_path):
+    """Every Dense is 4 -> 4: a mix-up by call order would load without any error."""
+    keras = need("keras")
+    L = keras.layers
+    k_in = keras.Input(shape=(4,))
+    k_short = L.Dense(4, activation="tanh")(k_in)
+    k_deep = L.Dense(4)(L.Dense(4, activation="relu")(k_in))
+    theirs = keras.Model(k_in, L.Add()([k_deep, k_short]))
+    _randomize(theirs, seed=7)
+    theirs.save_weights(tmp_path / "w.weights.h5")
+    inputs = gn.Input(shape=(4,))
+    short = layers.Dense(4, activation="tanh")(inputs)
+    deep = layers.Dense(4)(layers.Dense(4, activation="relu")(inputs))
+    ours = gn.Model(inputs=inputs, outputs=layers.Add()([deep, short]))
+    ours.load_weights(tmp_path / "w.weights.h5")
+    x = _x(8)
+    np.testing.assert_allclose(ours.predict(x, verbose=0), _predict(theirs, x), atol=ATOL)
+    np.testing.assert_array_equal(short.node.layer.kernel.value, theirs.layers[3].kernel.numpy())
