@@ -81,3 +81,12 @@ def require(module: str, extra: str):
             f"{module} is needed for this and is not installed: "
             f"pip install 'glassnet[{extra}]'"
         ) from exc
+
+
+class FilterError(ConfigError):
+    """A run filter or sort order (``store.search_runs``, ``glassnet runs --filter``) is
+    malformed; ``column`` is the 1-based position in the text where it went wrong."""
+
+    def __init__(self, message: str, column: int | None = None) -> None:
+        super().__init__(message if column is None else f"at column {column}: {message}")
+        self.column = column
