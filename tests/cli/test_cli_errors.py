@@ -149,8 +149,8 @@ def test_help_lists_the_commands_in_learning_order():
     listed = result.stdout.split("Commands:\n")[1].splitlines()
     assert [line.split()[0] for line in listed] == [
         "demo", "train", "runs", "show", "report", "plot", "diagnose", "compare", "export",
-        "ui", "sweep", "models"]
-    assert "  demo      Train and record the digits network; show its weights." in listed
+        "ui", "sweep", "models", "export-runs"]
+    assert "  demo         Train and record the digits network; show its weights." in listed
 
 
 @pytest.mark.parametrize("command", ["demo", "train", "runs", "show", "report", "plot",

@@ -13,7 +13,7 @@ from glassnet.cli.common import GlassnetGroup
 from glassnet.cli.demo import demo
 from glassnet.cli.plot import plot
 from glassnet.cli.report import report
-from glassnet.cli.runs import compare, diagnose, runs, show
+from glassnet.cli.runs import compare, diagnose, export_runs, runs, show
 from glassnet.cli.tools import export, models, sweep, ui
 from glassnet.cli.train import train
 
@@ -44,6 +44,7 @@ def cli():
 for command in (demo, train, runs, show, report, plot, diagnose, compare, export, ui, sweep):
     cli.add_command(command)
 cli.add_command(models)
+cli.add_command(export_runs)
 
 
 def main(argv=None) -> None:

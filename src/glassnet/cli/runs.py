@@ -45,19 +45,53 @@ def _number(value) -> str:
     return format_value(float(value)) if isinstance(value, (int, float)) else str(value)
 
 
+def search_options(command):
+    """``--filter``, ``--sort`` and ``--limit``: which runs, in which order (docs/search.md)."""
+    command = click.option("--limit", type=click.IntRange(min=0), metavar="N",
+                           help="At most N runs.")(command)
+    command = click.option("--sort", metavar="KEYS",
+                           help="Order, e.g. 'summary.accuracy desc, name' (default: "
+                                "newest first).")(command)
+    return click.option("--filter", "filter_", metavar="EXPR",
+                        help="Only runs matching EXPR, e.g. \"config.learning_rate < 0.01 "
+                             "and tags contains 'baseline'\" (docs/search.md).")(command)
+
+
+def find_runs(store, filter_=None, sort=None, limit=None, project=None, status=None):
+    """The runs the options ask for (store.search_runs), as records."""
+    from glassnet.track.query.grammar import parse_filter, quote
+
+    parse_filter(filter_ or "")  # errors point into the text as the user typed it
+    parts = [f"project = {quote(project)}"] if project else []
+    if status:
+        parts.append(f"status = {quote(status)}")
+    if filter_ and filter_.strip():
+        parts.append(f"({filter_})")
+    return store.search_runs(" and ".join(parts), sort, limit, as_records=True)
+
+
 @click.command()
 @click.option("--project", help="Only runs of this project.")
 @click.option("--status", type=click.Choice(["running", "finished", "failed", "crashed"]),
               help="Only runs with this status.")
+@search_options
+@click.option("--format", "format_", type=click.Choice(["table", "csv", "json"]),
+              default="table", show_default=True,
+              help="A table to read, or CSV / JSON (every config and summary key) for tools.")
 @common_options
-def runs(project, status, store):
+def runs(project, status, filter_, sort, limit, format_, store):
     """List recorded runs, newest first.
 
     One row per run: id, project, name, status, created, key config, final metrics.
     """
     from glassnet.table import Table
 
-    found = open_existing_store(store).runs(project=project, status=status)
+    found = find_runs(open_existing_store(store), filter_, sort, limit, project, status)
+    if format_ != "table":
+        from glassnet.track.query.export import to_csv, to_json
+
+        click.echo(to_csv(found) if format_ == "csv" else to_json(found), nl=format_ == "json")
+        return
     rows = []
     for run in found:
         metrics = final_metrics(run.summary)
@@ -67,6 +101,31 @@ def runs(project, status, store):
                      key_config(run.config), shown))
     emit(Table(["id", "project", "name", "status", "created", "config", "final metrics"],
                rows, title=f"{len(rows)} run{'s' * (len(rows) != 1)}"))
+
+
+@click.command("export-runs")
+@click.option("--format", "format_", type=click.Choice(["csv", "parquet", "json"]),
+              default=None, help="File format (default: from the file's suffix, else csv). "
+                                 "parquet needs pyarrow: pip install 'glassnet[parquet]'.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The file to write (replaced whole, never left half-written).")
+@search_options
+@common_options
+def export_runs(format_, output, filter_, sort, limit, store):
+    """Write runs to a CSV, JSON or Parquet file, a column per key.
+
+    One row per run; every config and summary key is a column (config.KEY, summary.KEY).
+    """
+    from pathlib import Path
+
+    from glassnet.track.query.export import write_runs
+
+    if format_ is None:
+        suffix = Path(output).suffix.lower().lstrip(".")
+        format_ = suffix if suffix in ("csv", "parquet", "json") else "csv"
+    found = find_runs(open_existing_store(store), filter_, sort, limit)
+    path = write_runs(found, output, format_)
+    emit(f"Wrote {len(found)} run{'s' * (len(found) != 1)} to {path} ({format_})")
 
 
 @click.command()

@@ -188,6 +188,11 @@ def _string(text: str, start: int) -> tuple[str, int]:
     raise FilterError(f"the string opened here has no closing {quote}", start + 1)
 
 
+def quote(text: str) -> str:
+    """``text`` as a filter's string literal: ``quote("it's")`` is ``'it\\'s'``."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def describe(token: Token) -> str:
     return "end of filter" if token.kind == "end" else repr(token.text)
 
