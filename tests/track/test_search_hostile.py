@@ -174,9 +174,9 @@ def test_the_sql_for_sqlite_and_postgresql():
             "((config)::jsonb #>> ?::text[])::float8 END) < ?") in sql
     assert "((tags)::jsonb @> jsonb_build_array(?::text))" in sql
     assert "(name ILIKE ? ESCAPE '\\')" in sql
-    assert sql.endswith(" ORDER BY (((summary)::jsonb #> ?::text[]) IS NULL), "
-                        "((summary)::jsonb #> ?::text[]) DESC, created_at DESC, seq DESC"
-                        " LIMIT ? OFFSET ?")
+    assert sql.endswith(" ORDER BY (NULLIF((summary)::jsonb #> ?::text[], 'null'::jsonb) IS "
+                        "NULL), NULLIF((summary)::jsonb #> ?::text[], 'null'::jsonb) DESC, "
+                        "created_at DESC, seq DESC LIMIT ? OFFSET ?")
     assert params == [["lr"], ["lr"], 0.01, "baseline", "b%", ["acc"], ["acc"], 5, 0]
 
 

@@ -102,8 +102,10 @@ class PostgresDialect:
                 " = 'null')", [self.json_path(keys)])
 
     def json_sort(self, column: str, keys: tuple[str, ...]) -> tuple[str, list]:
-        """jsonb orders null < strings < numbers < booleans, numbers by value."""
-        return f"({self.document(column)} #> ?::text[])", [self.json_path(keys)]
+        """jsonb orders strings < numbers < booleans, numbers by value; a JSON null is
+        made SQL NULL, so that it sorts with the missing keys (as in SQLite)."""
+        return (f"NULLIF({self.document(column)} #> ?::text[], 'null'::jsonb)",
+                [self.json_path(keys)])
 
     def bool_param(self, value: bool):
         return bool(value)
