@@ -33,6 +33,11 @@ Reading (the only way report/, cli and ui read runs)::
     store.model_config(run_id)             # model.get_config() as the watch recorded it, or None
     store.model_compile_config(run_id)     # model.get_compile_config(), or None
     store.artifacts(run_id=None); store.datasets(name=None); store.models(name=None)
+    store.search_runs(filter="config.lr < 0.01 and tags contains 'baseline'",
+                      order_by="summary.accuracy desc", limit=None, offset=0)
+                                           # a DataFrame (records without pandas): docs/search.md
+    store.metrics_frame(run_ids, keys=None)        # long form: run_id, key, step, value
+    store.param_stats_frame(run_id, path=None)     # long form: run_id, path, step, stat, value
 
 Watch metric keys: per step ``loss``; every ``log_freq`` steps each compiled metric;
 per epoch ``epoch``, ``epoch/loss``, ``epoch/<metric>``, ``epoch/val_<metric>``. Steps
