@@ -218,3 +218,25 @@ def test_bad_sort_orders(built, order, message):
     store, _ = built
     with pytest.raises(FilterError, match=message):
         store.search_runs(order_by=order)
+
+
+def test_status_is_what_readers_see_a_silent_run_of_another_host_is_crashed(store):
+    import sqlite3
+
+    import glassnet as gn
+
+    silent = gn.track.init("p", name="silent", store=store)
+    alive = gn.track.init("p", name="alive", store=store)
+    store.flush()
+    with sqlite3.connect(store.db_path) as db:  # another host, whose beats stopped long ago
+        db.execute("UPDATE runs SET host = 'elsewhere', heartbeat_at = 1000 WHERE id = ?",
+                   (silent.id,))
+    store._live.discard(silent.id)  # this process no longer beats for it
+    crashed = store.search_runs("status = 'crashed'", as_records=True)
+    assert [r["name"] for r in crashed] == ["silent"]
+    assert crashed[0]["status"] == "crashed"
+    assert [r["name"] for r in store.search_runs("status = 'running'", as_records=True)] == [
+        "alive"]
+    assert [r["name"] for r in store.search_runs(order_by="status", as_records=True)] == [
+        "silent", "alive"]  # crashed < running
+    alive.finish()
