@@ -106,13 +106,13 @@ def run(repeats: int = 15, n: int = N_RUNS) -> dict:
 
 
 def _sql() -> str:
-    from glassnet.track.query import build_query
+    from glassnet.track.store.query import build_query
 
     return build_query(FILTER, "summary.accuracy desc", 50, now=time.time())[0]
 
 
 def _params() -> list:
-    from glassnet.track.query import build_query
+    from glassnet.track.store.query import build_query
 
     return build_query(FILTER, "summary.accuracy desc", 50, now=time.time())[1]
 

@@ -167,7 +167,7 @@ def test_dataframe_one_row_per_run_with_flattened_config_and_summary(built):
 
 
 def test_records_without_pandas(built, monkeypatch):
-    from glassnet.track.query import frames
+    from glassnet.track.store.query import frames
 
     store, ids = built
     monkeypatch.setattr(frames, "have_pandas", lambda: False)

@@ -12,9 +12,9 @@ import pytest
 from search_fixtures import HOSTILE_TAG, build, letters
 
 from glassnet.errors import FilterError
-from glassnet.track.query import build_query, parse_filter
-from glassnet.track.query.dialects import POSTGRESQL, SQLITE, glob_to_like
-from glassnet.track.query.grammar import MAX_CONDITIONS, MAX_DEPTH, MAX_FILTER_CHARS
+from glassnet.track.store.query import build_query, parse_filter
+from glassnet.track.store.query.dialects import POSTGRESQL, SQLITE, glob_to_like
+from glassnet.track.store.query.grammar import MAX_CONDITIONS, MAX_DEPTH, MAX_FILTER_CHARS
 
 NASTY = [
     HOSTILE_TAG,

@@ -16,9 +16,9 @@ import pytest
 from search_fixtures import build, letters
 from test_search import CASES
 
-from glassnet.track.query import build_query
-from glassnet.track.query.dialects import POSTGRESQL
-from glassnet.track.query.search import RUN_FIELDS
+from glassnet.track.store.query import build_query
+from glassnet.track.store.query.dialects import POSTGRESQL
+from glassnet.track.store.query.search import RUN_FIELDS
 
 CREATE = """CREATE TABLE runs (
     id TEXT PRIMARY KEY, project TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,

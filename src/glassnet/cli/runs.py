@@ -59,7 +59,7 @@ def search_options(command):
 
 def find_runs(store, filter_=None, sort=None, limit=None, project=None, status=None):
     """The runs the options ask for (store.search_runs), as records."""
-    from glassnet.track.query.grammar import parse_filter, quote
+    from glassnet.track.store.query.grammar import parse_filter, quote
 
     parse_filter(filter_ or "")  # errors point into the text as the user typed it
     parts = [f"project = {quote(project)}"] if project else []
@@ -88,7 +88,7 @@ def runs(project, status, filter_, sort, limit, format_, store):
 
     found = find_runs(open_existing_store(store), filter_, sort, limit, project, status)
     if format_ != "table":
-        from glassnet.track.query.export import to_csv, to_json
+        from glassnet.track.store.query.export import to_csv, to_json
 
         click.echo(to_csv(found) if format_ == "csv" else to_json(found), nl=format_ == "json")
         return
@@ -118,7 +118,7 @@ def export_runs(format_, output, filter_, sort, limit, store):
     """
     from pathlib import Path
 
-    from glassnet.track.query.export import write_runs
+    from glassnet.track.store.query.export import write_runs
 
     if format_ is None:
         suffix = Path(output).suffix.lower().lstrip(".")

@@ -72,21 +72,21 @@ class Store(Writes, Queries):
         """``"ok"`` when the database finds itself sound."""
         return self.backend.integrity_check()
 
-    # -- search and frames: the filter language of track/query/ ----------------------
+    # -- search and frames: the filter language of query/ ----------------------------
     def search_runs(self, filter=None, order_by=None, limit=None, offset=0, as_records=False):
         """Runs matching a filter, as a DataFrame (records without pandas): docs/search.md."""
-        from glassnet.track.query import search_runs
+        from glassnet.track.store.query import search_runs
 
         return search_runs(self, filter, order_by, limit, offset, as_records)
 
     def metrics_frame(self, run_ids, keys=None, as_records=False):
-        """Metrics in long form: ``run_id, key, step, value`` (track/query/frames.py)."""
-        from glassnet.track.query import metrics_frame
+        """Metrics in long form: ``run_id, key, step, value`` (track/store/query/frames.py)."""
+        from glassnet.track.store.query import metrics_frame
 
         return metrics_frame(self, run_ids, keys, as_records)
 
     def param_stats_frame(self, run_id, path=None, as_records=False):
         """Weight statistics in long form: ``run_id, path, step, stat, value``."""
-        from glassnet.track.query import param_stats_frame
+        from glassnet.track.store.query import param_stats_frame
 
         return param_stats_frame(self, run_id, path, as_records)

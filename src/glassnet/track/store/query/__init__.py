@@ -7,9 +7,9 @@ differently; search.py runs the query for ``Store.search_runs``; frames.py shape
 metrics and weight statistics as DataFrames (or records without pandas).
 """
 
-from glassnet.track.query.frames import metrics_frame, param_stats_frame
-from glassnet.track.query.grammar import parse_filter, parse_order_by
-from glassnet.track.query.search import build_query, search_runs
+from glassnet.track.store.query.frames import metrics_frame, param_stats_frame
+from glassnet.track.store.query.grammar import parse_filter, parse_order_by
+from glassnet.track.store.query.search import build_query, search_runs
 
 __all__ = ["build_query", "metrics_frame", "param_stats_frame", "parse_filter",
            "parse_order_by", "search_runs"]

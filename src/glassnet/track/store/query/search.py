@@ -18,9 +18,9 @@ import time
 from glassnet.errors import ConfigError
 from glassnet.track import heartbeat
 from glassnet.track.env import hostname
-from glassnet.track.query.dialects import SQLITE
-from glassnet.track.query.grammar import parse_filter, parse_order_by
-from glassnet.track.query.translate import Translator, where_clause
+from glassnet.track.store.query.dialects import SQLITE
+from glassnet.track.store.query.grammar import parse_filter, parse_order_by
+from glassnet.track.store.query.translate import Translator, where_clause
 from glassnet.track.store.records import RUN_FIELDS  # the columns Store._judged reads
 
 DEFAULT_ORDER = "created_at DESC, seq DESC"  # newest first, as store.runs()
@@ -90,6 +90,6 @@ def search_runs(store, filter: str | None = None, order_by: str | None = None,
     records = store._judged(store._read(sql, params))
     if as_records:
         return records
-    from glassnet.track.query.frames import runs_frame
+    from glassnet.track.store.query.frames import runs_frame
 
     return runs_frame(records)

@@ -17,7 +17,7 @@ import os
 import time
 from pathlib import Path
 
-from glassnet.track.query.frames import RUN_COLUMNS, run_rows
+from glassnet.track.store.query.frames import RUN_COLUMNS, run_rows
 
 TIME_COLUMNS = ("created_at", "finished_at")
 
