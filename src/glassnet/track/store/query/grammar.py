@@ -25,10 +25,22 @@ parameterised WHERE clause.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from glassnet.errors import FilterError
+from glassnet.track.store.query.nodes import (
+    And,
+    Compare,
+    Contains,
+    Field,
+    InList,
+    IsNull,
+    Like,
+    Not,
+    Or,
+    SortKey,
+    Token,
+)
 
 MAX_FILTER_CHARS = 10_000
 MAX_DEPTH = 64  # nested parentheses and "not"s
@@ -58,79 +70,6 @@ _TOKEN = re.compile(r"""
   | (?P<quote>['"])
 """, re.VERBOSE)
 _ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "t": "\t"}
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # "number", "string", "ident", "keyword", "op", "end"
-    text: str  # the token as written
-    value: object  # the number, the unescaped string, the lower-case keyword
-    column: int  # 1-based
-
-
-@dataclass(frozen=True)
-class Field:
-    """A thing a run has: ``kind`` "text", "status", "time", "tags" or "json"."""
-    name: str  # as written: "config.learning_rate"
-    kind: str
-    column: str  # the runs table's column: "config", "status", "group_id"...
-    path: tuple[str, ...] = ()  # the keys inside a JSON column
-
-
-@dataclass(frozen=True)
-class Compare:
-    field: Field
-    op: str  # = != < <= > >=
-    value: object  # float, int, str or bool
-
-
-@dataclass(frozen=True)
-class InList:
-    field: Field
-    values: tuple
-    negated: bool = False
-
-
-@dataclass(frozen=True)
-class Like:
-    field: Field
-    pattern: str
-    glob: bool  # glob: * ? and case-sensitive; like: % _ and case-insensitive
-    negated: bool = False
-
-
-@dataclass(frozen=True)
-class Contains:
-    field: Field
-    value: str
-    negated: bool = False
-
-
-@dataclass(frozen=True)
-class IsNull:
-    field: Field
-    negated: bool = False
-
-
-@dataclass(frozen=True)
-class And:
-    items: tuple
-
-
-@dataclass(frozen=True)
-class Or:
-    items: tuple
-
-
-@dataclass(frozen=True)
-class Not:
-    item: object
-
-
-@dataclass(frozen=True)
-class SortKey:
-    field: Field
-    descending: bool
 
 
 def tokenize(text: str) -> list[Token]:

@@ -9,7 +9,7 @@ keys and every value are bound parameters.
 
 from __future__ import annotations
 
-from glassnet.track.store.query import grammar as g
+from glassnet.track.store.query import nodes as g
 
 _COMPARISONS = {"=", "!=", "<", "<=", ">", ">="}
 
