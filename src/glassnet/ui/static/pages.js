@@ -11,7 +11,7 @@
     const params = new URLSearchParams(location.search);
     const state = { project: params.get("project") || "", status: params.get("status") || "",
       search: "", sort: "created_at", desc: true, selected: new Set(), limit: PAGE_ROWS };
-    const data = await GN.api("/api/runs");
+    let data = await GN.api("/api/runs");
     GN.clear(main);
     const projectSel = el("select", { id: "filter-project", "aria-label": "project" },
       el("option", { value: "", text: "all projects" }), data.projects.map((p) => el("option", { value: p, text: p })));
@@ -27,16 +27,19 @@
       el("div", { class: "toolbar" }, projectSel, statusSel, search, el("span", { class: "spacer" }), compareBtn),
       el("div", { class: "card flush" }, tableHolder));
 
-    // show every config key, and the final metrics people look at first
-    // config keys whose values differ between runs first: those are what people sort by
-    const varies = (k) => new Set(data.runs.map((r) => JSON.stringify(r.config[k] === undefined ? null : r.config[k]))).size > 1;
-    const configKeys = data.config_keys.filter(varies).concat(data.config_keys.filter((k) => !varies(k)));
-    // final metrics: the epoch-level ones when the run has them (the per-step ones are one batch)
-    const all = data.summary_keys;
-    const summaryKeys = all.filter((k) => k !== "epoch" && !all.includes("epoch/" + k)).slice(0, 8);
-    const columns = [["name", "Name"], ["project", "Project"], ["status", "Status"], ["created_at", "Created"]]
-      .concat(summaryKeys.map((k) => ["summary." + k, k.replace(/^epoch\//, ""), "summary"]))
-      .concat(configKeys.map((k) => ["config." + k, k, "config"]));
+    let configKeys, summaryKeys, columns;
+    function derive() {  // the columns: again whenever the list changes (live)
+      // config keys whose values differ between runs first: those are what people sort by
+      const varies = (k) => new Set(data.runs.map((r) => JSON.stringify(r.config[k] === undefined ? null : r.config[k]))).size > 1;
+      configKeys = data.config_keys.filter(varies).concat(data.config_keys.filter((k) => !varies(k)));
+      // final metrics: the epoch-level ones when the run has them (the per-step ones are one batch)
+      const all = data.summary_keys;
+      summaryKeys = all.filter((k) => k !== "epoch" && !all.includes("epoch/" + k)).slice(0, 8);
+      columns = [["name", "Name"], ["project", "Project"], ["status", "Status"], ["created_at", "Created"]]
+        .concat(summaryKeys.map((k) => ["summary." + k, k.replace(/^epoch\//, ""), "summary"]))
+        .concat(configKeys.map((k) => ["config." + k, k, "config"]));
+    }
+    derive();
 
     function value(run, key) {
       const [section, ...rest] = key.split(".");
@@ -64,7 +67,7 @@
       }));
       const body = el("tbody", {}, runs.slice(0, state.limit).map((run) => el("tr", { class: "run-row", "data-run": run.id },
         el("td", { class: "check" }, el("input", { type: "checkbox", "aria-label": "select run", checked: state.selected.has(run.id),
-          onchange: (e) => { if (e.target.checked) state.selected.add(run.id); else state.selected.delete(run.id); compareBtn.disabled = state.selected.size !== 2; } })),
+          onchange: (e) => { if (e.target.checked) state.selected.add(run.id); else state.selected.delete(run.id); compareBtn.disabled = state.selected.size < 2; } })),
         el("td", { class: "name" }, el("a", { href: GN.runHref(run.id), class: "run-link", text: run.name }),
           el("span", { class: "run-id", text: run.id })),
         el("td", { text: run.project }), el("td", {}, GN.statusPill(run.status)), el("td", { class: "nowrap", text: GN.when(run.created_at) }),
@@ -88,10 +91,10 @@
     statusSel.addEventListener("change", () => { state.status = statusSel.value; state.limit = PAGE_ROWS; remember(); draw(); });
     search.addEventListener("input", () => { state.search = search.value; state.limit = PAGE_ROWS; draw(); });
     compareBtn.addEventListener("click", () => {
-      const [a, b] = [...state.selected];
-      location.href = "/compare?a=" + encodeURIComponent(a) + "&b=" + encodeURIComponent(b);
+      location.href = "/compare?" + [...state.selected].map((id) => "run=" + encodeURIComponent(id)).join("&");
     });
     draw();
+    GN.liveList(data, (fresh) => { data = fresh; derive(); draw(); });  // see live.js
   };
 
   /* ---------------------------------------------------------------- one run */
@@ -166,24 +169,9 @@
     S.overview.body.appendChild(grid);
 
     const jobs = [];
-    // curves
-    jobs.push(GN.api(base + "/metrics").then((curves) => {
-      // a metric logged once (a final test score) is a number, not a curve: Overview shows it
-      const once = Object.keys(curves).filter((k) => k !== "epoch" && curves[k].recorded === 1);
-      const bases = baseMetrics(Object.keys(curves)).filter((b) =>
-        ["", "epoch/", "epoch/val_"].some((p) => curves[p + b] && curves[p + b].recorded > 1));
-      if (!bases.length) { S.curves.body.appendChild(el("p", { class: "muted", text: "No curve recorded." })); }
-      if (once.length) S.curves.body.appendChild(el("p", { class: "muted note", text: "Logged once (see Final metrics): " + once.join(", ") }));
-      if (!bases.length) return;
-      const note = thinnedNote(curves);
-      if (note) S.curves.body.appendChild(el("p", { class: "muted note", text: note }));
-      const grid = el("div", { class: "grid2" });
-      S.curves.body.appendChild(grid);
-      for (const b of bases) {
-        GN.lineChart(grid, metricSeries(curves, b, "", ["#94a3b8", GN.palette[0], GN.palette[1]]),
-          { title: b, xTitle: "optimizer step", yTitle: b });
-      }
-    }).catch((e) => GN.error(S.curves.body, e)));
+    const view = { curves: curvesView(S.curves.body), weights: weightsView(S.weights.body),
+      status: (r) => { head.querySelector(".pill").replaceWith(GN.statusPill(r.status)); } };
+    jobs.push(GN.api(base + "/metrics").then(view.curves).catch((e) => GN.error(S.curves.body, e)));
 
     // network
     jobs.push(GN.api(base + "/network", { step: "end" }).then((first) => {
@@ -191,33 +179,8 @@
       GN.networkPlayer(S.network.body, first, (step) => GN.api(base + "/network", { step: step }));
     }).catch((e) => GN.error(S.network.body, e)));
 
-    // weights and biases over steps
-    jobs.push(Promise.all([GN.api(base + "/params"), GN.api(base + "/layers")]).then(([params, layers]) => {
-      const paths = detail.param_paths.filter((p) => p in params);
-      if (!paths.length) { S.weights.body.appendChild(el("p", { class: "muted", text: "No weight statistics recorded." })); return; }
-      const grid = el("div", { class: "grid2" });
-      S.weights.body.appendChild(grid);
-      for (const layer of groupByLayer(paths)) {
-        const series = [];
-        layer.paths.forEach((path, i) => {
-          const p = params[path], short = path.slice(layer.name.length + 1) || path;
-          const color = short === "bias" ? GN.palette[1] : GN.palette[0];
-          series.push({ name: short + " mean", x: p.steps, y: p.mean, color: color });
-          series.push({ name: short + " std", x: p.steps, y: p.std, color: color, dash: "dot" });
-          void i;
-        });
-        GN.lineChart(grid, series, { title: layer.name + " — weights and bias", yTitle: "value" });
-      }
-      const all = (field, name) => paths.map((path) => ({ name: path, x: params[path].steps, y: params[path][field] }));
-      GN.lineChart(grid, all("update_ratio"), { title: "Update ratio ‖ΔW‖ / ‖W‖", yTitle: "ratio (log)", logY: true });
-      GN.lineChart(grid, all("grad_l2"), { title: "Gradient L2 norm", yTitle: "‖∇‖ (log)", logY: true });
-      const share = [];
-      for (const [layer, s] of Object.entries(layers)) {
-        if (s.dead_share.some((v) => v !== null)) share.push({ name: layer + " dead (ReLU)", x: s.steps, y: s.dead_share });
-        if (s.saturated_share.some((v) => v !== null)) share.push({ name: layer + " saturated", x: s.steps, y: s.saturated_share });
-      }
-      if (share.length) GN.lineChart(grid, share, { title: "Dead and saturated units", yTitle: "share of units" });
-    }).catch((e) => GN.error(S.weights.body, e)));
+    jobs.push(Promise.all([GN.api(base + "/params"), GN.api(base + "/layers")])
+      .then(([params, layers]) => view.weights(detail, params, layers)).catch((e) => GN.error(S.weights.body, e)));
 
     // histogram heatmaps, one per Variable
     const hgrid = el("div", { class: "grid2" });
@@ -260,7 +223,68 @@
       }
     }).catch((e) => GN.error(S.tables.body, e)));
     await Promise.all(jobs);
+    if (!GN.isStatic() && run.status === "running") GN.liveRun(base, view);  // see live.js
   };
+
+  /* The curves section: view(curves) draws the charts, or redraws them with new points. */
+  function curvesView(body) {
+    const notes = el("div", {});
+    body.appendChild(notes);
+    const grid = GN.chartGrid(body);
+    return function (curves) {
+      GN.clear(notes);
+      // a metric logged once (a final test score) is a number, not a curve: Overview shows it
+      const once = Object.keys(curves).filter((k) => k !== "epoch" && curves[k].recorded === 1);
+      const bases = baseMetrics(Object.keys(curves)).filter((b) =>
+        ["", "epoch/", "epoch/val_"].some((p) => curves[p + b] && curves[p + b].recorded > 1));
+      if (!bases.length) notes.appendChild(el("p", { class: "muted", text: "No curve recorded." }));
+      if (once.length) notes.appendChild(el("p", { class: "muted note", text: "Logged once (see Final metrics): " + once.join(", ") }));
+      const note = bases.length ? thinnedNote(curves) : null;
+      if (note) notes.appendChild(el("p", { class: "muted note", text: note }));
+      for (const b of bases) {
+        grid.draw(b, metricSeries(curves, b, "", ["#94a3b8", GN.palette[0], GN.palette[1]]),
+          { title: b, xTitle: "optimizer step", yTitle: b });
+      }
+    };
+  }
+
+  /* The weights & biases section: per layer mean and std, update ratio, gradient norm. */
+  function weightsView(body) {
+    const empty = el("p", { class: "muted", text: "No weight statistics recorded." });
+    const grid = GN.chartGrid(body);
+    body.appendChild(empty);
+    return function (detail, params, layers) {
+      const paths = detail.param_paths.filter((p) => p in params);
+      empty.hidden = paths.length > 0;
+      if (!paths.length) return;
+      for (const layer of groupByLayer(paths)) {
+        grid.draw("layer " + layer.name, layerSeries(layer, params), { title: layer.name + " — weights and bias", yTitle: "value" });
+      }
+      const all = (field) => paths.map((path) => ({ name: path, x: params[path].steps, y: params[path][field] }));
+      grid.draw("update ratio", all("update_ratio"), { title: "Update ratio ‖ΔW‖ / ‖W‖", yTitle: "ratio (log)", logY: true });
+      grid.draw("grad", all("grad_l2"), { title: "Gradient L2 norm", yTitle: "‖∇‖ (log)", logY: true });
+      const share = unitShares(layers);
+      if (share.length) grid.draw("shares", share, { title: "Dead and saturated units", yTitle: "share of units" });
+    };
+  }
+  function layerSeries(layer, params) {
+    const series = [];
+    for (const path of layer.paths) {
+      const p = params[path], short = path.slice(layer.name.length + 1) || path;
+      const color = short === "bias" ? GN.palette[1] : GN.palette[0];
+      series.push({ name: short + " mean", x: p.steps, y: p.mean, color: color });
+      series.push({ name: short + " std", x: p.steps, y: p.std, color: color, dash: "dot" });
+    }
+    return series;
+  }
+  function unitShares(layers) {
+    const share = [];
+    for (const [layer, s] of Object.entries(layers)) {
+      if (s.dead_share.some((v) => v !== null)) share.push({ name: layer + " dead (ReLU)", x: s.steps, y: s.dead_share });
+      if (s.saturated_share.some((v) => v !== null)) share.push({ name: layer + " saturated", x: s.steps, y: s.saturated_share });
+    }
+    return share;
+  }
 
   GN.pages.run = async function (main) {
     GN.clear(main);
@@ -269,7 +293,7 @@
 
   /* ---------------------------------------------------------------- compare */
   async function comparePicker(main) {
-    const data = await GN.api("/api/runs");
+    let data = await GN.api("/api/runs");
     const pick = (id) => el("select", { id: id }, data.runs.map((r) => el("option", { value: r.id, text: `${r.name} (${r.project}, ${r.id})` })));
     const a = pick("pick-a"), b = pick("pick-b");
     if (data.runs.length > 1) b.selectedIndex = 1;
@@ -326,6 +350,7 @@
   GN.pages.compare = async function (main) {
     const { a, b } = document.body.dataset;
     GN.clear(main);
+    if (a.includes(",")) return GN.renderCompareN(main, a.split(","));  // see compare.js
     if (!a || !b) return comparePicker(main);
     await GN.renderCompare(main, a, b);
   };
