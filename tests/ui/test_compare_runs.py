@@ -50,6 +50,9 @@ def test_a_sweep_compares_its_runs_oldest_first(five, five_client):
     assert [r["id"] for r in d["runs"]] == five["ids"]
     page = five_client.get("/compare", params={"sweep": "sweep-five"})
     assert page.status_code == 200 and ",".join(five["ids"]) in page.text
+    # plotly's parallel coordinates (regl) compile code: only the compare page allows it
+    assert "'unsafe-eval'" in page.headers["content-security-policy"]
+    assert "unsafe-eval" not in five_client.get("/").headers["content-security-policy"]
 
 
 def test_weight_diff_equals_numpy_on_the_snapshots(five, five_client):
@@ -107,3 +110,26 @@ def test_bad_compare_requests_say_what_was_expected(five, five_client):
     assert r.status_code == 400 and "step_a" in r.json()["error"]
     r = five_client.get("/api/weight-diff", params={"a": five["ids"][0], "b": "ffffffff"})
     assert r.status_code == 404
+
+
+def test_correlation_ratio_on_a_hand_worked_example():
+    from glassnet.ui.hyper import correlation_ratio
+
+    # mean 4, total SS 9+1+1+9 = 20; group means 2 and 6: between 2*4 + 2*4 = 16
+    assert correlation_ratio(["a", "a", "b", "b"], [1, 3, 5, 7]) == pytest.approx(0.8)
+    assert correlation_ratio(["a", "b", "a", "b"], [1, 1, 5, 5]) == pytest.approx(0.0)
+    assert correlation_ratio(["a", "b"], [2, 2]) is None  # nothing to explain
+
+
+def test_five_runs_rank_their_hyperparameters_by_eta_squared(five, five_client):
+    d = five_client.get("/api/compare-runs", params={"run": five["ids"]}).json()
+    h = d["hyper"]
+    assert [p["key"] for p in h["params"]] == ["activation", "learning_rate"]
+    assert h["params"][0] == {"key": "activation", "numeric": False,
+                              "values": ["relu", "relu", "relu", "tanh", "tanh"]}
+    # test/accuracy 0.5..0.9: relu runs mean 0.6, tanh 0.85 -> 0.075 / 0.1 = 0.75;
+    # by rate (0.01: .5 .8; 0.03: .6; 0.1: .7 .9) -> 0.035 / 0.1 = 0.35
+    ranking = h["importance"]["test/accuracy"]["ranking"]
+    assert [(r["key"], r["eta2"]) for r in ranking] == [
+        ("activation", pytest.approx(0.75)), ("learning_rate", pytest.approx(0.35))]
+    assert "η²" in h["statistic"]

@@ -14,10 +14,23 @@ pytestmark = pytest.mark.e2e
 if not os.path.exists("/usr/bin/chromium"):
     pytest.skip("/usr/bin/chromium is not installed", allow_module_level=True)
 
-from test_e2e import browser, page, shot  # noqa: E402,F401  (the same browser fixtures)
+from test_e2e import ARGS, CHROMIUM, page  # noqa: E402,F401  (the same page fixture)
 from ui_helpers import serve_in_thread  # noqa: E402
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "images"
+# plotly's parallel coordinates draw with WebGL: software WebGL (SwiftShader) in place of a GPU
+WEBGL_ARGS = [a for a in ARGS if a != "--disable-gpu"] + ["--use-angle=swiftshader",
+                                                          "--enable-unsafe-swiftshader"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=WEBGL_ARGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -79,4 +92,23 @@ def test_charts_show_their_toolbar_on_hover_and_label_log_axes_at_decades(
     assert ticks and all(labels for labels in ticks)
     # every label is a power of ten (plotly writes 10^-3 as 10 and a superscript −3)
     assert all(label.startswith("10") or label == "1" for labels in ticks for label in labels)
+    assert page.problems == []
+
+
+def test_a_sweeps_parallel_coordinates_draw_one_line_per_run(page, five, five_server):  # noqa: F811
+    page.goto(f"{five_server}/compare?sweep=sweep-five")
+    page.wait_for_selector("#cmp-hyper .js-plotly-plot")
+    page.select_option("#hyper-metric", "test/accuracy")
+    parcoords = page.evaluate("""() => [...document.querySelectorAll('#cmp-hyper .js-plotly-plot')]
+        .map(d => d.data[0]).find(t => t.type === 'parcoords')""")
+    labels = [dim["label"] for dim in parcoords["dimensions"]]
+    assert labels == ["activation", "learning_rate", "test/accuracy"]
+    assert all(len(dim["values"]) == 5 for dim in parcoords["dimensions"])
+    assert parcoords["dimensions"][2]["values"] == pytest.approx([0.5, 0.6, 0.7, 0.8, 0.9])
+    assert page.locator(".no-webgl").count() == 0  # plotly could draw it (WebGL, CSP)
+    lines = page.locator("#cmp-hyper .parcoords path.foreground, #cmp-hyper canvas").count()
+    assert lines > 0
+    assert page.locator("#cmp-hyper table tbody tr td:first-child").first.text_content() == \
+        "activation"
+    page.locator("#cmp-hyper").screenshot(path=str(DOCS / "sweep-parallel-coordinates.png"))
     assert page.problems == []

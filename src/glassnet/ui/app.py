@@ -21,6 +21,11 @@ _MEDIA = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=ut
 _CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; base-uri 'none'; "
         "form-action 'self'; frame-ancestors 'none'")
+# plotly's parallel coordinates draw with regl, which compiles its WebGL draw calls with
+# new Function(): the compare page alone may evaluate code (its own scripts' only; every
+# user-supplied text still goes in with textContent)
+_CSP_EVAL = _CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-eval'")
+_EVAL_PAGES = ("/compare",)
 _ALLOWED_METHODS = ("GET", "HEAD")
 
 
@@ -66,7 +71,8 @@ def create_app(store_path=None, allowed_hosts=None):
         response = await call_next(request)
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1e3:.2f}"
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Content-Security-Policy"] = _CSP
+        response.headers["Content-Security-Policy"] = (
+            _CSP_EVAL if request.url.path in _EVAL_PAGES else _CSP)
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 

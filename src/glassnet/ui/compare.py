@@ -13,6 +13,7 @@ import json
 import numpy as np
 
 from glassnet.ui import queries
+from glassnet.ui.hyper import hyperparameters
 
 MAX_RUNS = 50  # a compare page of more runs than this draws unreadable charts
 CURVE_POINTS = 500  # per curve and run: 50 runs x a few curves stay a small answer
@@ -109,6 +110,7 @@ def compare_runs(store, runs=(), sweep: str | None = None) -> dict:
                           for k in singles],
         "summary_keys": sorted({k for r in records for k in r["summary"]} - {"epoch"}),
         "summaries": [r["summary"] for r in records],
+        "hyper": hyperparameters(configs, [r["summary"] for r in records], differing),
         "layer_stats": {"paths": paths, "fields": list(STAT_FIELDS),
                         "runs": stat_rows},
     }

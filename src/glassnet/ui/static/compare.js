@@ -93,6 +93,7 @@
     container.append(header(d), configSection(d));
     curvesSection(container, d);
     singlesSection(container, d);
+    GN.hyperSection(container, d);  // see hyper.js
     layersSection(container, d);
     GN.weightDiffSection(container, d);  // see weightdiff.js
   };
