@@ -45,6 +45,8 @@ def test_five_runs_chosen_in_the_list_are_compared(page, five, five_server):  # 
     page.wait_for_selector("table.runs tbody tr")
     for run_id in ids:
         page.check(f"tr[data-run='{run_id}'] input[type=checkbox]")
+    DOCS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(DOCS / "runs-list.png"))
     page.click("button:text('Compare selected')")
     page.wait_for_selector("#cmp-curves .js-plotly-plot")
     page.wait_for_selector("#cmp-weights table")

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 if not os.path.exists("/usr/bin/chromium"):
     pytest.skip("/usr/bin/chromium is not installed", allow_module_level=True)
 
-from test_e2e import browser, page, shot  # noqa: E402,F401  (the same browser fixtures)
+from test_e2e import ARTIFACTS, browser, page, shot  # noqa: E402,F401  (the same browser fixtures)
 from ui_helpers import serve_in_thread  # noqa: E402
 
 import glassnet as gn  # noqa: E402
@@ -64,6 +64,7 @@ def test_a_run_in_another_process_appears_grows_and_turns_crashed(page, tmp_path
                 && d.data[0].x.length >= {first + 5})""", timeout=BOUND_MS)
             assert page.evaluate("() => window.notReloaded") is True
             assert page.locator(".run-head .pill").text_content() == "running"
+            page.screenshot(path=str(ARTIFACTS / "ui-live-running.png"))
         finally:
             trainer.send_signal(signal.SIGKILL)
             trainer.wait(timeout=10)  # reaped: a zombie would still look alive
