@@ -69,6 +69,8 @@ def test_a_run_in_another_process_appears_grows_and_turns_crashed(page, tmp_path
             trainer.send_signal(signal.SIGKILL)
             trainer.wait(timeout=10)  # reaped: a zombie would still look alive
         page.wait_for_selector(".run-head .pill-crashed", timeout=BOUND_MS)
+        # the overview is redrawn too: it says why the run is over
+        assert "ended without finishing" in page.locator("#overview pre.error-box").text_content()
         assert page.evaluate("() => window.notReloaded") is True
         shot(page, "live-crashed")
         # the list, opened afresh, says crashed too

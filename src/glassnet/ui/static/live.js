@@ -50,7 +50,7 @@
         GN.api(base + "/params"), GN.api(base + "/layers")]);
       view.curves(curves);
       view.weights(detail, params, layers);
-      view.status(detail.run);
+      view.status(detail);
       return detail.run.status === "running";
     }, GN.LIVE_MS);
   };

@@ -7,6 +7,19 @@
   const PAGE_ROWS = 100;  // rows drawn at first: a table of 1,000 runs takes the browser a second
 
   /* ---------------------------------------------------------------- runs list */
+  /* The runs table's columns: config keys that differ first, then the final metrics. */
+  function runColumns(data) {
+    // config keys whose values differ between runs first: those are what people sort by
+    const varies = (k) => new Set(data.runs.map((r) => JSON.stringify(r.config[k] === undefined ? null : r.config[k]))).size > 1;
+    const configKeys = data.config_keys.filter(varies).concat(data.config_keys.filter((k) => !varies(k)));
+    // final metrics: the epoch-level ones when the run has them (the per-step ones are one batch)
+    const all = data.summary_keys;
+    const summaryKeys = all.filter((k) => k !== "epoch" && !all.includes("epoch/" + k)).slice(0, 8);
+    const columns = [["name", "Name"], ["project", "Project"], ["status", "Status"], ["created_at", "Created"]]
+      .concat(summaryKeys.map((k) => ["summary." + k, k.replace(/^epoch\//, ""), "summary"]))
+      .concat(configKeys.map((k) => ["config." + k, k, "config"]));
+    return { configKeys, summaryKeys, columns };
+  }
   GN.pages.runs = async function (main) {
     const params = new URLSearchParams(location.search);
     const state = { project: params.get("project") || "", status: params.get("status") || "",
@@ -28,17 +41,7 @@
       el("div", { class: "card flush" }, tableHolder));
 
     let configKeys, summaryKeys, columns;
-    function derive() {  // the columns: again whenever the list changes (live)
-      // config keys whose values differ between runs first: those are what people sort by
-      const varies = (k) => new Set(data.runs.map((r) => JSON.stringify(r.config[k] === undefined ? null : r.config[k]))).size > 1;
-      configKeys = data.config_keys.filter(varies).concat(data.config_keys.filter((k) => !varies(k)));
-      // final metrics: the epoch-level ones when the run has them (the per-step ones are one batch)
-      const all = data.summary_keys;
-      summaryKeys = all.filter((k) => k !== "epoch" && !all.includes("epoch/" + k)).slice(0, 8);
-      columns = [["name", "Name"], ["project", "Project"], ["status", "Status"], ["created_at", "Created"]]
-        .concat(summaryKeys.map((k) => ["summary." + k, k.replace(/^epoch\//, ""), "summary"]))
-        .concat(configKeys.map((k) => ["config." + k, k, "config"]));
-    }
+    function derive() { ({ configKeys, summaryKeys, columns } = runColumns(data)); }  // again when the list changes (live)
     derive();
 
     function value(run, key) {
@@ -135,6 +138,21 @@
     return layers;
   }
 
+  /* A run's overview: config, final metrics (with what each means), data and models. */
+  function overviewGrid(detail) {
+    const run = detail.run;
+    const grid = el("div", { class: "grid3" },
+      el("div", {}, el("h3", { text: "Config" }), GN.kvTable(run.config)),
+      el("div", {}, el("h3", { text: "Final metrics" }), GN.kvTable(Object.fromEntries(Object.entries(run.summary).filter(([k]) => k !== "epoch")
+        .map(([k, v]) => [detail.summary_labels && detail.summary_labels[k] ? `${k} (${detail.summary_labels[k]})` : k, v])))),
+      el("div", {}, el("h3", { text: "Data & models" }),
+        detail.datasets.length ? el("ul", { class: "plain" }, detail.datasets.map((d) => el("li", {}, el("span", { class: "tag", text: "dataset" }), `${d.name}:v${d.version}`))) : null,
+        detail.models.length ? el("ul", { class: "plain" }, detail.models.map((m) => el("li", {}, el("span", { class: "tag model", text: "model" }), `${m.name}:v${m.version}`, m.aliases.length ? ` (${m.aliases.join(", ")})` : ""))) : null,
+        !detail.datasets.length && !detail.models.length ? el("p", { class: "muted", text: "No dataset or model logged." }) : null,
+        run.error ? el("pre", { class: "error-box", text: run.error }) : null));
+    return grid;
+  }
+
   GN.renderRun = async function (container, runId, opts) {
     opts = opts || {};
     const base = "/api/runs/" + encodeURIComponent(runId);
@@ -154,23 +172,14 @@
     const S = {};
     for (const [id, label] of sections) { S[id] = GN.section(prefix + id, label); container.appendChild(S[id]); }
 
-    // overview
-    const facts = { project: run.project, status: run.status, id: run.id, steps: null };
-    const grid = el("div", { class: "grid3" },
-      el("div", {}, el("h3", { text: "Config" }), GN.kvTable(run.config)),
-      el("div", {}, el("h3", { text: "Final metrics" }), GN.kvTable(Object.fromEntries(Object.entries(run.summary).filter(([k]) => k !== "epoch")
-        .map(([k, v]) => [detail.summary_labels && detail.summary_labels[k] ? `${k} (${detail.summary_labels[k]})` : k, v])))),
-      el("div", {}, el("h3", { text: "Data & models" }),
-        detail.datasets.length ? el("ul", { class: "plain" }, detail.datasets.map((d) => el("li", {}, el("span", { class: "tag", text: "dataset" }), `${d.name}:v${d.version}`))) : null,
-        detail.models.length ? el("ul", { class: "plain" }, detail.models.map((m) => el("li", {}, el("span", { class: "tag model", text: "model" }), `${m.name}:v${m.version}`, m.aliases.length ? ` (${m.aliases.join(", ")})` : ""))) : null,
-        !detail.datasets.length && !detail.models.length ? el("p", { class: "muted", text: "No dataset or model logged." }) : null,
-        run.error ? el("pre", { class: "error-box", text: run.error }) : null));
-    void facts;
-    S.overview.body.appendChild(grid);
+    S.overview.body.appendChild(overviewGrid(detail));
 
     const jobs = [];
     const view = { curves: curvesView(S.curves.body), weights: weightsView(S.weights.body),
-      status: (r) => { head.querySelector(".pill").replaceWith(GN.statusPill(r.status)); } };
+      status: (fresh) => {  // the status pill, and the final metrics as they are now
+        head.querySelector(".pill").replaceWith(GN.statusPill(fresh.run.status));
+        S.overview.body.querySelector(".grid3").replaceWith(overviewGrid(fresh));
+      } };
     jobs.push(GN.api(base + "/metrics").then(view.curves).catch((e) => GN.error(S.curves.body, e)));
 
     // network
