@@ -98,7 +98,9 @@ def test_charts_show_their_toolbar_on_hover_and_label_log_axes_at_decades(
 
 
 def test_a_sweeps_parallel_coordinates_draw_one_line_per_run(page, five, five_server):  # noqa: F811
-    page.goto(f"{five_server}/compare?sweep=sweep-five")
+    page.goto(five_server + "/")
+    page.select_option("#compare-sweep", "sweep-five")  # the list offers each sweep
+    page.wait_for_url("**/compare?sweep=sweep-five")
     page.wait_for_selector("#cmp-hyper .js-plotly-plot")
     page.select_option("#hyper-metric", "test/accuracy")
     parcoords = page.evaluate("""() => [...document.querySelectorAll('#cmp-hyper .js-plotly-plot')]

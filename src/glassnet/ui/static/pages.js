@@ -7,6 +7,17 @@
   const PAGE_ROWS = 100;  // rows drawn at first: a table of 1,000 runs takes the browser a second
 
   /* ---------------------------------------------------------------- runs list */
+  /* "Compare a sweep": the runs of one group (a sweep's trials and folds) on one page. */
+  function sweepPicker(data) {
+    const counts = new Map();
+    for (const r of data.runs) if (r.group_id) counts.set(r.group_id, (counts.get(r.group_id) || 0) + 1);
+    const sweeps = [...counts].filter(([, n]) => n >= 2);
+    if (!sweeps.length) return null;
+    return el("select", { id: "compare-sweep", "aria-label": "compare a sweep",
+      onchange: (e) => { if (e.target.value) location.href = "/compare?sweep=" + encodeURIComponent(e.target.value); } },
+    el("option", { value: "", text: "Compare a sweep…" }), sweeps.map(([id, n]) => el("option", { value: id, text: `${id} (${n} runs)` })));
+  }
+
   /* The runs table's columns: config keys that differ first, then the final metrics. */
   function runColumns(data) {
     // config keys whose values differ between runs first: those are what people sort by
@@ -37,7 +48,7 @@
     const count = el("span", { class: "muted" });
     const tableHolder = el("div", { class: "table-wrap runs-wrap" });
     main.append(el("div", { class: "page-head" }, el("h1", { text: "Runs" }), count),
-      el("div", { class: "toolbar" }, projectSel, statusSel, search, el("span", { class: "spacer" }), compareBtn),
+      el("div", { class: "toolbar" }, projectSel, statusSel, search, el("span", { class: "spacer" }), sweepPicker(data), compareBtn),
       el("div", { class: "card flush" }, tableHolder));
 
     let configKeys, summaryKeys, columns;
