@@ -73,7 +73,37 @@ def test_a_run_in_another_process_appears_grows_and_turns_crashed(page, tmp_path
         assert "ended without finishing" in page.locator("#overview pre.error-box").text_content()
         assert page.evaluate("() => window.notReloaded") is True
         shot(page, "live-crashed")
+        # the run has ended: its page asks for nothing more
+        asked = []
+        page.on("request", lambda r: "/api/" in r.url and asked.append(r.url))
+        page.wait_for_timeout(2500)  # more than two poll periods
+        assert asked == []
         # the list, opened afresh, says crashed too
         page.goto(url + "/")
         page.wait_for_selector("tr.run-row:has-text('live-run') .pill-crashed", timeout=BOUND_MS)
+    assert page.problems == []
+
+
+def set_visibility(pg, state: str) -> None:
+    pg.evaluate("""s => { Object.defineProperty(document, 'visibilityState',
+        {value: s, configurable: true});
+        document.dispatchEvent(new Event('visibilitychange')); }""", state)
+
+
+def test_the_runs_list_stops_polling_while_the_tab_is_hidden(page, tmp_path):  # noqa: F811
+    gn.track.init(project="live", name="one", store=tmp_path).finish()
+    gn.track.open_store(tmp_path).flush()
+    with serve_in_thread(tmp_path) as url:
+        page.goto(url + "/")
+        page.wait_for_selector("a.run-link:text-is('one')")
+        with page.expect_request("**/api/runs", timeout=BOUND_MS):
+            pass  # it polls while visible
+        set_visibility(page, "hidden")
+        page.wait_for_timeout(1500)  # a poll already under way may finish
+        asked = []
+        page.on("request", lambda r: "/api/" in r.url and asked.append(r.url))
+        page.wait_for_timeout(2500)
+        assert asked == []
+        with page.expect_request("**/api/runs", timeout=BOUND_MS):
+            set_visibility(page, "visible")  # and resumes when shown again
     assert page.problems == []
