@@ -14,10 +14,12 @@ pytestmark = pytest.mark.e2e
 if not os.path.exists("/usr/bin/chromium"):
     pytest.skip("/usr/bin/chromium is not installed", allow_module_level=True)
 
-from test_e2e import ARGS, CHROMIUM, page  # noqa: E402,F401  (the same page fixture)
+from test_e2e import ARGS, ARTIFACTS, CHROMIUM, page  # noqa: E402,F401  (the same page fixture)
 from ui_helpers import serve_in_thread  # noqa: E402
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "images"
+# the screenshots in docs/ are remade on request only: a test run leaves the tree clean
+DOCS = (Path(__file__).resolve().parents[2] / "docs" / "images"
+        if os.environ.get("GLASSNET_UPDATE_DOCS_IMAGES") else ARTIFACTS)
 # plotly's parallel coordinates draw with WebGL: software WebGL (SwiftShader) in place of a GPU
 WEBGL_ARGS = [a for a in ARGS if a != "--disable-gpu"] + ["--use-angle=swiftshader",
                                                           "--enable-unsafe-swiftshader"]
