@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import re
 
@@ -12,9 +14,10 @@ from glassnet.ui.report import data_key, write_html
 
 
 def embedded(html: str) -> dict:
-    match = re.search(r'<script type="application/json" id="glassnet-data">(.*?)</script>',
-                      html, re.S)
-    return json.loads(match.group(1))
+    """The report's data: gzipped, base64 in an inert script element (see unpack.js)."""
+    match = re.search(r'<script type="application/gzip\+base64" id="glassnet-data-packed">'
+                      r'(.*?)</script>', html, re.S)
+    return json.loads(gzip.decompress(base64.b64decode(match.group(1))))
 
 
 def test_report_is_self_contained_and_holds_the_runs_data(tmp_path, filled, client):
@@ -22,7 +25,8 @@ def test_report_is_self_contained_and_holds_the_runs_data(tmp_path, filled, clie
     html = path.read_text("utf-8")
     # no network: no script, stylesheet or image fetched from anywhere
     assert not re.search(r'<(script|link|img)[^>]+(src|href)="(?!data:)', html)
-    assert "plotly" in html.lower() and len(html) > 1_000_000
+    code = re.search(r'id="glassnet-code-packed">(.*?)</script>', html, re.S).group(1)
+    assert b"Plotly" in gzip.decompress(base64.b64decode(code))
     data = embedded(html)
     assert data[data_key("/report")] == {"runs": [filled["relu"], filled["tanh"]],
                                          "compare": [filled["relu"], filled["tanh"]]}

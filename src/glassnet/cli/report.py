@@ -10,7 +10,7 @@ import click
 from glassnet.cli.common import common_options, emit, open_existing_store, resolve_run
 
 FORMATS = ("table", "markdown", "csv", "json", "html")
-DEFAULT_HTML = "glassnet-report.html"
+DEFAULT_HTML = "STORE/reports/RUN.html"
 
 
 @click.command()
@@ -19,7 +19,8 @@ DEFAULT_HTML = "glassnet-report.html"
               show_default=True, help="table prints to the terminal; json is one object "
                                       "keyed by table name; html writes a page.")
 @click.option("--output", "-o", metavar="FILE", help="Write here instead of printing "
-                                                     f"(html default: {DEFAULT_HTML}).")
+                                                     f"(html: a file or a folder; default "
+                                                     f"{DEFAULT_HTML}).")
 @common_options
 def report(run_names, format_, output, store):
     """The ten tables of runs: terminal, Markdown, CSV, JSON, HTML.
@@ -33,8 +34,7 @@ def report(run_names, format_, output, store):
         from glassnet.cli.tools import feature
 
         write_html = feature("glassnet.ui.report", "write_html", "the HTML report")
-        path = Path(output or DEFAULT_HTML)
-        write_html(ids, store, path)
+        path = write_html(ids, store, output)
         emit(f"Wrote {path}")
         return
     from glassnet.report import tables as report_tables

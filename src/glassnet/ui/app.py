@@ -15,12 +15,17 @@ import time
 from pathlib import Path
 
 from glassnet.errors import require
-from glassnet.ui import diagnostics, pages, queries
+from glassnet.ui import compare, diagnostics, pages, queries
 
 _MEDIA = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 _CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:; connect-src 'self'; font-src 'self' data:; base-uri 'none'; "
         "form-action 'self'; frame-ancestors 'none'")
+# plotly's parallel coordinates draw with regl, which compiles its WebGL draw calls with
+# new Function(): the compare page alone may evaluate code (its own scripts' only; every
+# user-supplied text still goes in with textContent)
+_CSP_EVAL = _CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-eval'")
+_EVAL_PAGES = ("/compare",)
 _ALLOWED_METHODS = ("GET", "HEAD")
 
 
@@ -66,7 +71,8 @@ def create_app(store_path=None, allowed_hosts=None):
         response = await call_next(request)
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - start) * 1e3:.2f}"
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Content-Security-Policy"] = _CSP
+        response.headers["Content-Security-Policy"] = (
+            _CSP_EVAL if request.url.path in _EVAL_PAGES else _CSP)
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
@@ -81,7 +87,11 @@ def create_app(store_path=None, allowed_hosts=None):
 
     @app.exception_handler(NotFoundError)
     async def not_found(request, exc):
-        return JSONResponse({"error": str(exc)}, status_code=404)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        # a person followed a link or typed a URL: a page that says so, with a way back
+        return HTMLResponse(pages.not_found_page(str(exc), store=store_label),
+                            status_code=404)
 
     @app.exception_handler(ValueError)
     async def bad_request(request, exc):
@@ -103,9 +113,15 @@ def create_app(store_path=None, allowed_hosts=None):
         run = store.run(run_id)
         return page("run", run["name"], run=run["id"])
 
+    run_query = Query(None)  # ?run=a&run=b: a list needs Query to be read from the URL
+
     @app.get("/compare", response_class=HTMLResponse)
-    def compare_page(a: str = "", b: str = ""):
+    def compare_page(a: str = "", b: str = "", run: list[str] | None = run_query,
+                     sweep: str = ""):
         ids = [store.resolve_run_id(r) if r else "" for r in (a, b)]
+        if run or sweep:  # /compare?run=A&run=B&run=C or ?sweep=ID: N runs (compare.js)
+            ids = compare.run_ids(store, [*filter(None, ids), *(run or [])], sweep or None)
+            return page("compare", "Compare runs", run_a=",".join(ids))
         return page("compare", "Compare runs", run_a=ids[0], run_b=ids[1])
 
     @app.get("/registry", response_class=HTMLResponse)
@@ -158,12 +174,7 @@ def create_app(store_path=None, allowed_hosts=None):
 
     @app.get("/api/runs/{run_id}/network")
     def api_network(run_id: str, step: str = "end"):
-        if step not in ("end", "last"):
-            try:
-                step = int(step)
-            except ValueError:
-                raise ValueError(f"step must be a step number or 'end', got {step!r}") from None
-        return as_json(queries.network_at(store, run_id, step))
+        return as_json(queries.network_at(store, run_id, _step(step, "step")))
 
     @app.get("/api/runs/{run_id}/tables")
     def api_tables(run_id: str):
@@ -176,6 +187,16 @@ def create_app(store_path=None, allowed_hosts=None):
     @app.get("/api/compare")
     def api_compare(a: str, b: str):
         return as_json(queries.compare(store, a, b))
+
+    @app.get("/api/compare-runs")
+    def api_compare_runs(run: list[str] | None = run_query, sweep: str | None = None):
+        return as_json(compare.compare_runs(store, run or [], sweep))
+
+    @app.get("/api/weight-diff")
+    def api_weight_diff(a: str, b: str, step_a: str = "end", step_b: str = "end",
+                        top: int = compare.TOP_K):
+        return as_json(compare.weight_diff(store, a, b, _step(step_a, "step_a"),
+                                           _step(step_b, "step_b"), top))
 
     @app.get("/api/registry")
     def api_registry():
@@ -223,6 +244,16 @@ def _validation_message(errors) -> str:
         got = f", got {error['input']!r}" if "input" in error else ""
         parts.append(f"{name}: {error.get('msg', 'invalid')}{got}")
     return "; ".join(parts)
+
+
+def _step(step: str, name: str):
+    """A snapshot step from a query parameter: a step number, or ``end`` (the last)."""
+    if step in ("end", "last"):
+        return step
+    try:
+        return int(step)
+    except ValueError:
+        raise ValueError(f"{name} must be a step number or 'end', got {step!r}") from None
 
 
 def _host_name(header: str) -> str:

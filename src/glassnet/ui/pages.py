@@ -13,7 +13,8 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-SCRIPTS = ("app.js", "charts.js", "network.js", "pages.js")
+SCRIPTS = ("app.js", "charts.js", "network.js", "live.js", "compare.js", "weightdiff.js",
+           "hyper.js", "pages.js")  # in this order
 STYLES = ("style.css",)
 
 
@@ -67,3 +68,17 @@ def live_page(page: str, title: str, **fields) -> str:
     scripts = '<script src="/static/plotly.min.js"></script>' if page in CHART_PAGES else ""
     scripts += "".join(f'<script src="/static/{name}"></script>' for name in SCRIPTS)
     return render(page, title, styles=styles, scripts=scripts, **fields)
+
+
+def not_found_page(message: str, store: str = "") -> str:
+    """A 404 page for people: what was not found, and a link back to the runs list.
+
+    Drawn by the server alone (no script, no plotly), so it shows even when the message
+    names a run id that the page's scripts could not load."""
+    styles = "".join(f'<link rel="stylesheet" href="/static/{name}">' for name in STYLES)
+    text = render("notfound", "Not found", store=store, styles=styles)
+    body = ('<main id="main"><div class="card notfound"><h1>Not found</h1>'
+            f'<p class="error">{html.escape(message)}</p>'
+            '<p><a class="button primary" href="/">← Back to the runs list</a></p>'
+            '</div></main>')
+    return text.replace('<main id="main"><p class="muted">Loading…</p></main>', body)

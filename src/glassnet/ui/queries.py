@@ -75,7 +75,7 @@ def runs_list(store, project=None, status=None, sort="created_at", descending=Tr
     """The runs table: each run's id, name, project, status, times, config and final metrics."""
     records = store.runs(project=project or None, status=status or None)
     fields = ("id", "name", "project", "status", "created_at", "finished_at", "config",
-              "summary", "tags")
+              "summary", "tags", "group_id")
     runs = [{f: r[f] for f in fields} for r in records]
     if sort != "created_at":  # the store already gives newest first
         keyed = [(_sort_value(r, sort), r) for r in runs]

@@ -9,6 +9,8 @@ keyed by the same request the page's script would make.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import os
 import re
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from glassnet.ui import diagnostics, pages, queries
 
-MAX_REPLAY_SNAPSHOTS = 60  # snapshots embedded for the step slider (evenly spread, last kept)
+MAX_REPLAY_SNAPSHOTS = 24  # snapshots embedded for the step slider (evenly spread, last kept)
 _SCRIPT_END = re.compile(r"</(script)", re.IGNORECASE)
 
 
@@ -78,14 +80,21 @@ def _replay(store, run_id: str, base: str) -> dict:
 
 
 def _inline_script(text: str) -> str:
-    # "</script" would end the element early; "<\/script" means the same inside JS
+    # "</script" would end the element early; "<\\/script" means the same inside JS
     return "<script>" + _SCRIPT_END.sub(r"<\\/\1", text) + "</script>"
 
 
-def _json_script(data: dict) -> str:
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f'<script type="application/json" id="glassnet-data">{text}</script>'
+def _packed(element_id: str, text: str) -> str:
+    """``text`` gzipped and base64-encoded in an inert script element (unpack.js opens it).
+
+    plotly.js alone is 4.8 MB; gzipped it is a third of that, and base64 has no ``<``, so
+    no JSON or script text can end the element early."""
+    packed = base64.b64encode(gzip.compress(text.encode("utf-8"), 9, mtime=0)).decode("ascii")
+    return f'<script type="application/gzip+base64" id="{element_id}">{packed}</script>'
+
+
+def _json_text(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def render_html(run_ids, store=None) -> str:
@@ -98,21 +107,46 @@ def render_html(run_ids, store=None) -> str:
     names = [store.run(r)["name"] for r in ids]
     assets = pages.asset_dir()
     styles = "<style>" + "".join((assets / n).read_text("utf-8") for n in pages.STYLES) + "</style>"
-    scripts = [_json_script(data), _inline_script(pages.plotly_js().read_text("utf-8"))]
-    scripts += [_inline_script((assets / n).read_text("utf-8")) for n in pages.SCRIPTS]
+    code = [pages.plotly_js().read_text("utf-8")]
+    code += [(assets / n).read_text("utf-8") for n in pages.SCRIPTS]
+    scripts = [_packed("glassnet-data-packed", _json_text(data)),
+               _packed("glassnet-code-packed", "\n;\n".join(code)),
+               _inline_script((assets / "unpack.js").read_text("utf-8"))]
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime())
     return pages.render("report", "Report: " + ", ".join(names), store=f"report made {stamp}",
                         mode="static", styles=styles, scripts="\n".join(scripts), nav="",
                         home="#")
 
 
-def write_html(run_ids, store=None, path="glassnet-report.html") -> Path:
-    """Write one self-contained, offline HTML report of ``run_ids`` to ``path``; return the path.
+REPORTS_FOLDER = "reports"  # inside the store: the default home of HTML reports
+
+
+def report_path(run_ids, store, path=None) -> Path:
+    """Where :func:`write_html` writes: ``path`` if it names a file; inside ``path`` if it
+    is an existing folder (or ends with a separator); else ``STORE/reports/NAME.html``,
+    NAME the first run's id (and ``+N`` more) -- never silently the current folder."""
+    from glassnet.track.store import open_store
+
+    store = open_store(store)
+    ids = _run_ids(run_ids, store)
+    name = ids[0] + (f"+{len(ids) - 1}" if len(ids) > 1 else "") + ".html"
+    if path is None:
+        return Path(store.root) / REPORTS_FOLDER / name
+    text = os.fspath(path)
+    path = Path(text)
+    if path.is_dir() or text.endswith((os.sep, "/")):
+        return path / name
+    return path
+
+
+def write_html(run_ids, store=None, path=None) -> Path:
+    """Write one self-contained, offline HTML report of ``run_ids``; return its path.
 
     ``run_ids``: a run id (or unique prefix), a Run, or a list of them; with two or more,
-    the report ends with a comparison of the first two.
+    the report ends with a comparison of the first two. ``path``: a file, or a folder to
+    write into; by default ``STORE/reports/<first run id>.html`` (see :func:`report_path`).
     """
-    path = Path(os.fspath(path))
+    path = report_path(run_ids, store, path)
     text = render_html(run_ids, store)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

@@ -50,7 +50,8 @@ window.GN = window.GN || {};
     }
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(params || {})) {
-      if (v !== undefined && v !== null && v !== "") query.append(k, v);
+      if (Array.isArray(v)) v.forEach((item) => query.append(k, item));  // ?run=a&run=b
+      else if (v !== undefined && v !== null && v !== "") query.append(k, v);
     }
     const url = path + (query.toString() ? "?" + query.toString() : "");
     const response = await fetch(url, { headers: { Accept: "application/json" } });
@@ -117,11 +118,13 @@ window.GN = window.GN || {};
     GN.clear(node).appendChild(GN.el("p", { class: "error", text: "Could not load: " + err.message }));
   };
 
-  document.addEventListener("DOMContentLoaded", function () {
+  function start() {
     const page = document.body.dataset.page;
     const main = document.getElementById("main");
     const render = GN.pages && GN.pages[page];
     if (!render) { GN.error(main, new Error("unknown page " + page)); return; }
     render(main).catch((err) => { GN.error(main, err); console.error(err); });
-  });
+  }
+  GN.start = start;  // the static report calls it once its scripts are unpacked (unpack.js)
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
 })(window.GN);

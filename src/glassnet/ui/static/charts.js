@@ -15,7 +15,7 @@
       legend: { orientation: "h", x: 0, y: -0.22, font: { size: 11 } },
       xaxis: { title: { text: opts.xTitle || "optimizer step", standoff: 8 }, gridcolor: "#eef2f7", zeroline: false, linecolor: "#cbd5e1", ticks: "outside", tickcolor: "#cbd5e1" },
       yaxis: { title: { text: opts.yTitle || "", standoff: 8 }, gridcolor: "#eef2f7", zeroline: false, linecolor: "#cbd5e1",
-        type: opts.logY ? "log" : "linear", exponentformat: "power", dtick: opts.logY ? "D2" : undefined, ticks: "outside", tickcolor: "#cbd5e1" },
+        type: opts.logY ? "log" : "linear", exponentformat: "power", ticks: "outside", tickcolor: "#cbd5e1" },
       height: opts.height || 300,
     };
   }
@@ -27,13 +27,27 @@
     container.appendChild(div);
     return div;
   }
-  const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"] };
+  /* the toolbar shows only while the pointer is over a chart: it covered titles otherwise */
+  const CONFIG = { displaylogo: false, responsive: true, displayModeBar: "hover",
+    modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"] };
+
+  /* A log axis labelled at whole decades only (plotly's own minor labels 2 and 5 crowd it);
+     a range under one decade keeps plotly's automatic ticks, else it would have no label. */
+  GN.logTicks = function (axis, series) {
+    const ys = series.flatMap((s) => s.y).filter((v) => typeof v === "number" && v > 0);
+    if (!ys.length) return axis;
+    const decades = Math.log10(Math.max(...ys)) - Math.log10(Math.min(...ys));
+    if (decades >= 1) { axis.dtick = Math.max(1, Math.ceil(decades / 6)); axis.tick0 = 0; }
+    axis.minor = { ticks: "outside", ticklen: 3, showgrid: false };
+    return axis;
+  };
 
   /* series: [{name, x, y, dash, color, width, opacity}] */
   GN.lineChart = function (container, series, opts) {
     opts = opts || {};
     const layout = baseLayout(opts);
-    const div = box(container, layout);
+    const div = opts.div || box(container, layout);  // opts.div: redraw that chart in place
+    if (opts.logY) GN.logTicks(layout.yaxis, series);
     const traces = series.map((s, i) => ({
       type: "scatter", mode: s.x.length === 1 ? "markers" : "lines", name: s.name,
       x: s.x, y: s.y, opacity: s.opacity === undefined ? 1 : s.opacity,
@@ -41,7 +55,8 @@
       fill: s.fill, fillcolor: s.fillcolor, showlegend: s.showlegend !== false,
       hovertemplate: "%{y:.4g}",
     }));
-    Plotly.newPlot(div, traces, layout, CONFIG);
+    if (opts.div) Plotly.react(div, traces, layout, CONFIG);
+    else Plotly.newPlot(div, traces, layout, CONFIG);
     return div;
   };
 

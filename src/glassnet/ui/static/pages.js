@@ -7,11 +7,35 @@
   const PAGE_ROWS = 100;  // rows drawn at first: a table of 1,000 runs takes the browser a second
 
   /* ---------------------------------------------------------------- runs list */
+  /* "Compare a sweep": the runs of one group (a sweep's trials and folds) on one page. */
+  function sweepPicker(data) {
+    const counts = new Map();
+    for (const r of data.runs) if (r.group_id) counts.set(r.group_id, (counts.get(r.group_id) || 0) + 1);
+    const sweeps = [...counts].filter(([, n]) => n >= 2);
+    if (!sweeps.length) return null;
+    return el("select", { id: "compare-sweep", "aria-label": "compare a sweep",
+      onchange: (e) => { if (e.target.value) location.href = "/compare?sweep=" + encodeURIComponent(e.target.value); } },
+    el("option", { value: "", text: "Compare a sweep…" }), sweeps.map(([id, n]) => el("option", { value: id, text: `${id} (${n} runs)` })));
+  }
+
+  /* The runs table's columns: config keys that differ first, then the final metrics. */
+  function runColumns(data) {
+    // config keys whose values differ between runs first: those are what people sort by
+    const varies = (k) => new Set(data.runs.map((r) => JSON.stringify(r.config[k] === undefined ? null : r.config[k]))).size > 1;
+    const configKeys = data.config_keys.filter(varies).concat(data.config_keys.filter((k) => !varies(k)));
+    // final metrics: the epoch-level ones when the run has them (the per-step ones are one batch)
+    const all = data.summary_keys;
+    const summaryKeys = all.filter((k) => k !== "epoch" && !all.includes("epoch/" + k)).slice(0, 8);
+    const columns = [["name", "Name"], ["project", "Project"], ["status", "Status"], ["created_at", "Created"]]
+      .concat(summaryKeys.map((k) => ["summary." + k, k.replace(/^epoch\//, ""), "summary"]))
+      .concat(configKeys.map((k) => ["config." + k, k, "config"]));
+    return { configKeys, summaryKeys, columns };
+  }
   GN.pages.runs = async function (main) {
     const params = new URLSearchParams(location.search);
     const state = { project: params.get("project") || "", status: params.get("status") || "",
       search: "", sort: "created_at", desc: true, selected: new Set(), limit: PAGE_ROWS };
-    const data = await GN.api("/api/runs");
+    let data = await GN.api("/api/runs");
     GN.clear(main);
     const projectSel = el("select", { id: "filter-project", "aria-label": "project" },
       el("option", { value: "", text: "all projects" }), data.projects.map((p) => el("option", { value: p, text: p })));
@@ -24,19 +48,12 @@
     const count = el("span", { class: "muted" });
     const tableHolder = el("div", { class: "table-wrap runs-wrap" });
     main.append(el("div", { class: "page-head" }, el("h1", { text: "Runs" }), count),
-      el("div", { class: "toolbar" }, projectSel, statusSel, search, el("span", { class: "spacer" }), compareBtn),
+      el("div", { class: "toolbar" }, projectSel, statusSel, search, el("span", { class: "spacer" }), sweepPicker(data), compareBtn),
       el("div", { class: "card flush" }, tableHolder));
 
-    // show every config key, and the final metrics people look at first
-    // config keys whose values differ between runs first: those are what people sort by
-    const varies = (k) => new Set(data.runs.map((r) => JSON.stringify(r.config[k] === undefined ? null : r.config[k]))).size > 1;
-    const configKeys = data.config_keys.filter(varies).concat(data.config_keys.filter((k) => !varies(k)));
-    // final metrics: the epoch-level ones when the run has them (the per-step ones are one batch)
-    const all = data.summary_keys;
-    const summaryKeys = all.filter((k) => k !== "epoch" && !all.includes("epoch/" + k)).slice(0, 8);
-    const columns = [["name", "Name"], ["project", "Project"], ["status", "Status"], ["created_at", "Created"]]
-      .concat(summaryKeys.map((k) => ["summary." + k, k.replace(/^epoch\//, ""), "summary"]))
-      .concat(configKeys.map((k) => ["config." + k, k, "config"]));
+    let configKeys, summaryKeys, columns;
+    function derive() { ({ configKeys, summaryKeys, columns } = runColumns(data)); }  // again when the list changes (live)
+    derive();
 
     function value(run, key) {
       const [section, ...rest] = key.split(".");
@@ -64,7 +81,7 @@
       }));
       const body = el("tbody", {}, runs.slice(0, state.limit).map((run) => el("tr", { class: "run-row", "data-run": run.id },
         el("td", { class: "check" }, el("input", { type: "checkbox", "aria-label": "select run", checked: state.selected.has(run.id),
-          onchange: (e) => { if (e.target.checked) state.selected.add(run.id); else state.selected.delete(run.id); compareBtn.disabled = state.selected.size !== 2; } })),
+          onchange: (e) => { if (e.target.checked) state.selected.add(run.id); else state.selected.delete(run.id); compareBtn.disabled = state.selected.size < 2; } })),
         el("td", { class: "name" }, el("a", { href: GN.runHref(run.id), class: "run-link", text: run.name }),
           el("span", { class: "run-id", text: run.id })),
         el("td", { text: run.project }), el("td", {}, GN.statusPill(run.status)), el("td", { class: "nowrap", text: GN.when(run.created_at) }),
@@ -88,10 +105,10 @@
     statusSel.addEventListener("change", () => { state.status = statusSel.value; state.limit = PAGE_ROWS; remember(); draw(); });
     search.addEventListener("input", () => { state.search = search.value; state.limit = PAGE_ROWS; draw(); });
     compareBtn.addEventListener("click", () => {
-      const [a, b] = [...state.selected];
-      location.href = "/compare?a=" + encodeURIComponent(a) + "&b=" + encodeURIComponent(b);
+      location.href = "/compare?" + [...state.selected].map((id) => "run=" + encodeURIComponent(id)).join("&");
     });
     draw();
+    GN.liveList(data, (fresh) => { data = fresh; derive(); draw(); });  // see live.js
   };
 
   /* ---------------------------------------------------------------- one run */
@@ -132,6 +149,21 @@
     return layers;
   }
 
+  /* A run's overview: config, final metrics (with what each means), data and models. */
+  function overviewGrid(detail) {
+    const run = detail.run;
+    const grid = el("div", { class: "grid3" },
+      el("div", {}, el("h3", { text: "Config" }), GN.kvTable(run.config)),
+      el("div", {}, el("h3", { text: "Final metrics" }), GN.kvTable(Object.fromEntries(Object.entries(run.summary).filter(([k]) => k !== "epoch")
+        .map(([k, v]) => [detail.summary_labels && detail.summary_labels[k] ? `${k} (${detail.summary_labels[k]})` : k, v])))),
+      el("div", {}, el("h3", { text: "Data & models" }),
+        detail.datasets.length ? el("ul", { class: "plain" }, detail.datasets.map((d) => el("li", {}, el("span", { class: "tag", text: "dataset" }), `${d.name}:v${d.version}`))) : null,
+        detail.models.length ? el("ul", { class: "plain" }, detail.models.map((m) => el("li", {}, el("span", { class: "tag model", text: "model" }), `${m.name}:v${m.version}`, m.aliases.length ? ` (${m.aliases.join(", ")})` : ""))) : null,
+        !detail.datasets.length && !detail.models.length ? el("p", { class: "muted", text: "No dataset or model logged." }) : null,
+        run.error ? el("pre", { class: "error-box", text: run.error }) : null));
+    return grid;
+  }
+
   GN.renderRun = async function (container, runId, opts) {
     opts = opts || {};
     const base = "/api/runs/" + encodeURIComponent(runId);
@@ -151,39 +183,15 @@
     const S = {};
     for (const [id, label] of sections) { S[id] = GN.section(prefix + id, label); container.appendChild(S[id]); }
 
-    // overview
-    const facts = { project: run.project, status: run.status, id: run.id, steps: null };
-    const grid = el("div", { class: "grid3" },
-      el("div", {}, el("h3", { text: "Config" }), GN.kvTable(run.config)),
-      el("div", {}, el("h3", { text: "Final metrics" }), GN.kvTable(Object.fromEntries(Object.entries(run.summary).filter(([k]) => k !== "epoch")
-        .map(([k, v]) => [detail.summary_labels && detail.summary_labels[k] ? `${k} (${detail.summary_labels[k]})` : k, v])))),
-      el("div", {}, el("h3", { text: "Data & models" }),
-        detail.datasets.length ? el("ul", { class: "plain" }, detail.datasets.map((d) => el("li", {}, el("span", { class: "tag", text: "dataset" }), `${d.name}:v${d.version}`))) : null,
-        detail.models.length ? el("ul", { class: "plain" }, detail.models.map((m) => el("li", {}, el("span", { class: "tag model", text: "model" }), `${m.name}:v${m.version}`, m.aliases.length ? ` (${m.aliases.join(", ")})` : ""))) : null,
-        !detail.datasets.length && !detail.models.length ? el("p", { class: "muted", text: "No dataset or model logged." }) : null,
-        run.error ? el("pre", { class: "error-box", text: run.error }) : null));
-    void facts;
-    S.overview.body.appendChild(grid);
+    S.overview.body.appendChild(overviewGrid(detail));
 
     const jobs = [];
-    // curves
-    jobs.push(GN.api(base + "/metrics").then((curves) => {
-      // a metric logged once (a final test score) is a number, not a curve: Overview shows it
-      const once = Object.keys(curves).filter((k) => k !== "epoch" && curves[k].recorded === 1);
-      const bases = baseMetrics(Object.keys(curves)).filter((b) =>
-        ["", "epoch/", "epoch/val_"].some((p) => curves[p + b] && curves[p + b].recorded > 1));
-      if (!bases.length) { S.curves.body.appendChild(el("p", { class: "muted", text: "No curve recorded." })); }
-      if (once.length) S.curves.body.appendChild(el("p", { class: "muted note", text: "Logged once (see Final metrics): " + once.join(", ") }));
-      if (!bases.length) return;
-      const note = thinnedNote(curves);
-      if (note) S.curves.body.appendChild(el("p", { class: "muted note", text: note }));
-      const grid = el("div", { class: "grid2" });
-      S.curves.body.appendChild(grid);
-      for (const b of bases) {
-        GN.lineChart(grid, metricSeries(curves, b, "", ["#94a3b8", GN.palette[0], GN.palette[1]]),
-          { title: b, xTitle: "optimizer step", yTitle: b });
-      }
-    }).catch((e) => GN.error(S.curves.body, e)));
+    const view = { curves: curvesView(S.curves.body), weights: weightsView(S.weights.body),
+      status: (fresh) => {  // the status pill, and the final metrics as they are now
+        head.querySelector(".pill").replaceWith(GN.statusPill(fresh.run.status));
+        S.overview.body.querySelector(".grid3").replaceWith(overviewGrid(fresh));
+      } };
+    jobs.push(GN.api(base + "/metrics").then(view.curves).catch((e) => GN.error(S.curves.body, e)));
 
     // network
     jobs.push(GN.api(base + "/network", { step: "end" }).then((first) => {
@@ -191,33 +199,8 @@
       GN.networkPlayer(S.network.body, first, (step) => GN.api(base + "/network", { step: step }));
     }).catch((e) => GN.error(S.network.body, e)));
 
-    // weights and biases over steps
-    jobs.push(Promise.all([GN.api(base + "/params"), GN.api(base + "/layers")]).then(([params, layers]) => {
-      const paths = detail.param_paths.filter((p) => p in params);
-      if (!paths.length) { S.weights.body.appendChild(el("p", { class: "muted", text: "No weight statistics recorded." })); return; }
-      const grid = el("div", { class: "grid2" });
-      S.weights.body.appendChild(grid);
-      for (const layer of groupByLayer(paths)) {
-        const series = [];
-        layer.paths.forEach((path, i) => {
-          const p = params[path], short = path.slice(layer.name.length + 1) || path;
-          const color = short === "bias" ? GN.palette[1] : GN.palette[0];
-          series.push({ name: short + " mean", x: p.steps, y: p.mean, color: color });
-          series.push({ name: short + " std", x: p.steps, y: p.std, color: color, dash: "dot" });
-          void i;
-        });
-        GN.lineChart(grid, series, { title: layer.name + " — weights and bias", yTitle: "value" });
-      }
-      const all = (field, name) => paths.map((path) => ({ name: path, x: params[path].steps, y: params[path][field] }));
-      GN.lineChart(grid, all("update_ratio"), { title: "Update ratio ‖ΔW‖ / ‖W‖", yTitle: "ratio (log)", logY: true });
-      GN.lineChart(grid, all("grad_l2"), { title: "Gradient L2 norm", yTitle: "‖∇‖ (log)", logY: true });
-      const share = [];
-      for (const [layer, s] of Object.entries(layers)) {
-        if (s.dead_share.some((v) => v !== null)) share.push({ name: layer + " dead (ReLU)", x: s.steps, y: s.dead_share });
-        if (s.saturated_share.some((v) => v !== null)) share.push({ name: layer + " saturated", x: s.steps, y: s.saturated_share });
-      }
-      if (share.length) GN.lineChart(grid, share, { title: "Dead and saturated units", yTitle: "share of units" });
-    }).catch((e) => GN.error(S.weights.body, e)));
+    jobs.push(Promise.all([GN.api(base + "/params"), GN.api(base + "/layers")])
+      .then(([params, layers]) => view.weights(detail, params, layers)).catch((e) => GN.error(S.weights.body, e)));
 
     // histogram heatmaps, one per Variable
     const hgrid = el("div", { class: "grid2" });
@@ -260,7 +243,68 @@
       }
     }).catch((e) => GN.error(S.tables.body, e)));
     await Promise.all(jobs);
+    if (!GN.isStatic() && run.status === "running") GN.liveRun(base, view);  // see live.js
   };
+
+  /* The curves section: view(curves) draws the charts, or redraws them with new points. */
+  function curvesView(body) {
+    const notes = el("div", {});
+    body.appendChild(notes);
+    const grid = GN.chartGrid(body);
+    return function (curves) {
+      GN.clear(notes);
+      // a metric logged once (a final test score) is a number, not a curve: Overview shows it
+      const once = Object.keys(curves).filter((k) => k !== "epoch" && curves[k].recorded === 1);
+      const bases = baseMetrics(Object.keys(curves)).filter((b) =>
+        ["", "epoch/", "epoch/val_"].some((p) => curves[p + b] && curves[p + b].recorded > 1));
+      if (!bases.length) notes.appendChild(el("p", { class: "muted", text: "No curve recorded." }));
+      if (once.length) notes.appendChild(el("p", { class: "muted note", text: "Logged once (see Final metrics): " + once.join(", ") }));
+      const note = bases.length ? thinnedNote(curves) : null;
+      if (note) notes.appendChild(el("p", { class: "muted note", text: note }));
+      for (const b of bases) {
+        grid.draw(b, metricSeries(curves, b, "", ["#94a3b8", GN.palette[0], GN.palette[1]]),
+          { title: b, xTitle: "optimizer step", yTitle: b });
+      }
+    };
+  }
+
+  /* The weights & biases section: per layer mean and std, update ratio, gradient norm. */
+  function weightsView(body) {
+    const empty = el("p", { class: "muted", text: "No weight statistics recorded." });
+    const grid = GN.chartGrid(body);
+    body.appendChild(empty);
+    return function (detail, params, layers) {
+      const paths = detail.param_paths.filter((p) => p in params);
+      empty.hidden = paths.length > 0;
+      if (!paths.length) return;
+      for (const layer of groupByLayer(paths)) {
+        grid.draw("layer " + layer.name, layerSeries(layer, params), { title: layer.name + " — weights and bias", yTitle: "value" });
+      }
+      const all = (field) => paths.map((path) => ({ name: path, x: params[path].steps, y: params[path][field] }));
+      grid.draw("update ratio", all("update_ratio"), { title: "Update ratio ‖ΔW‖ / ‖W‖", yTitle: "ratio (log)", logY: true });
+      grid.draw("grad", all("grad_l2"), { title: "Gradient L2 norm", yTitle: "‖∇‖ (log)", logY: true });
+      const share = unitShares(layers);
+      if (share.length) grid.draw("shares", share, { title: "Dead and saturated units", yTitle: "share of units" });
+    };
+  }
+  function layerSeries(layer, params) {
+    const series = [];
+    for (const path of layer.paths) {
+      const p = params[path], short = path.slice(layer.name.length + 1) || path;
+      const color = short === "bias" ? GN.palette[1] : GN.palette[0];
+      series.push({ name: short + " mean", x: p.steps, y: p.mean, color: color });
+      series.push({ name: short + " std", x: p.steps, y: p.std, color: color, dash: "dot" });
+    }
+    return series;
+  }
+  function unitShares(layers) {
+    const share = [];
+    for (const [layer, s] of Object.entries(layers)) {
+      if (s.dead_share.some((v) => v !== null)) share.push({ name: layer + " dead (ReLU)", x: s.steps, y: s.dead_share });
+      if (s.saturated_share.some((v) => v !== null)) share.push({ name: layer + " saturated", x: s.steps, y: s.saturated_share });
+    }
+    return share;
+  }
 
   GN.pages.run = async function (main) {
     GN.clear(main);
@@ -269,7 +313,7 @@
 
   /* ---------------------------------------------------------------- compare */
   async function comparePicker(main) {
-    const data = await GN.api("/api/runs");
+    let data = await GN.api("/api/runs");
     const pick = (id) => el("select", { id: id }, data.runs.map((r) => el("option", { value: r.id, text: `${r.name} (${r.project}, ${r.id})` })));
     const a = pick("pick-a"), b = pick("pick-b");
     if (data.runs.length > 1) b.selectedIndex = 1;
@@ -326,6 +370,7 @@
   GN.pages.compare = async function (main) {
     const { a, b } = document.body.dataset;
     GN.clear(main);
+    if (a.includes(",")) return GN.renderCompareN(main, a.split(","));  // see compare.js
     if (!a || !b) return comparePicker(main);
     await GN.renderCompare(main, a, b);
   };

@@ -1,0 +1,73 @@
+/* glassnet dashboard: live pages. A poll runs while the tab is visible and stops for good
+   when its tick says so (the run ended); charts are redrawn in place (Plotly.react). */
+"use strict";
+(function (GN) {
+  GN.LIVE_MS = 1000;  // the store flushes within a second: polling faster shows nothing new
+
+  /* Call tick() every ms while the page is visible; tick() returning false ends the poll. */
+  GN.poll = function (tick, ms) {
+    let timer = null, busy = false, stopped = false;
+    const hidden = () => document.visibilityState === "hidden";
+    async function step() {
+      timer = null;
+      if (stopped || busy || hidden()) return;  // hidden: visibilitychange resumes
+      busy = true;
+      let more = true;
+      try { more = await tick(); } catch (err) { console.warn("live update failed:", err.message); }
+      busy = false;
+      if (more === false) stop();
+      else if (!stopped && !hidden()) timer = setTimeout(step, ms);
+    }
+    function onVisibility() { if (!hidden() && timer === null && !busy && !stopped) step(); }
+    function stop() {
+      stopped = true;
+      clearTimeout(timer);
+      document.removeEventListener("visibilitychange", onVisibility);
+    }
+    document.addEventListener("visibilitychange", onVisibility);
+    timer = setTimeout(step, ms);
+    return { stop: stop };
+  };
+
+  /* A grid of charts keyed by name: each draw updates its chart or adds one. */
+  GN.chartGrid = function (parent) {
+    const grid = GN.el("div", { class: "grid2" });
+    parent.appendChild(grid);
+    const charts = new Map();
+    grid.draw = function (key, series, opts) {
+      const div = GN.lineChart(grid, series, Object.assign({ div: charts.get(key) }, opts));
+      charts.set(key, div);
+      return div;
+    };
+    return grid;
+  };
+
+  /* Keep a run page current while its run trains: status, curves and statistics. */
+  GN.liveRun = function (base, view) {
+    return GN.poll(async function () {
+      const detail = await GN.api(base);
+      const [curves, params, layers] = await Promise.all([GN.api(base + "/metrics"),
+        GN.api(base + "/params"), GN.api(base + "/layers")]);
+      view.curves(curves);
+      view.weights(detail, params, layers);
+      view.status(detail);
+      return detail.run.status === "running";
+    }, GN.LIVE_MS);
+  };
+
+  /* Keep the runs list current: new runs appear, statuses change. A large store answers
+     slower: the poll then waits ten times the answer's time, so it never loads the server. */
+  GN.liveList = function (data, redraw) {
+    let last = JSON.stringify(data), wait = GN.LIVE_MS;
+    const tick = async function () {
+      const started = performance.now();
+      const fresh = await GN.api("/api/runs");
+      wait = Math.max(GN.LIVE_MS, 10 * (performance.now() - started));
+      const text = JSON.stringify(fresh);
+      if (text !== last) { last = text; redraw(fresh); }
+      await new Promise((resolve) => setTimeout(resolve, wait - GN.LIVE_MS));
+      return true;
+    };
+    return GN.poll(tick, GN.LIVE_MS);
+  };
+})(window.GN);
