@@ -54,6 +54,7 @@ class Run:
         self.summary: dict[str, float] = {}
         self.status = "running"
         self._last_step = -1
+        self._watchers: list = []  # watched PyTorch modules: finished with the run
         self._lock = threading.RLock()  # makes each log/finish atomic across threads
         _active[self.id] = self
 
@@ -70,9 +71,37 @@ class Run:
         return run_markdown(self)
 
     @property
-    def step(self) -> int:
-        """The last step logged (-1 before anything is logged)."""
-        return self._last_step
+    def step(self) -> _Step:
+        """The last step logged (-1 before anything is logged), an int.
+
+        Also callable, for a PyTorch loop: ``run.step(loss=loss)`` once per optimizer
+        step, after ``optimizer.step()``, tells the watcher of ``run.watch(module)``
+        that a step is done (see :mod:`glassnet.track.torch_watch`)."""
+        return _Step(self._last_step, self)
+
+    def _step_done(self, loss=None, **logs) -> None:
+        if not self._watchers:
+            raise ConfigError("run.step(loss=...) reports a step to a watched PyTorch module; "
+                              "call run.watch(module) first")
+        for watcher in self._watchers:
+            watcher.step(loss=loss, logs=logs)
+
+    def log_steps(self, key: str, steps, values) -> None:
+        """Record many steps of one key at once: ``steps`` (ascending ints), ``values``
+        (floats, one per step). What a watcher uses for the per-step ``loss``."""
+        steps = range(steps.start, steps.stop) if isinstance(steps, range) else list(steps)
+        values = [float(v) for v in values]
+        if len(steps) != len(values):
+            raise ConfigError(f"run.log_steps({key!r}): {len(steps)} steps but "
+                              f"{len(values)} values")
+        if not values:
+            return
+        with self._lock:
+            self._check_open()
+            self.store.log_metric_series(self.id, key, steps, values, time.time())
+            self.summary[key] = values[-1]
+            if steps[-1] > self._last_step:
+                self._last_step = int(steps[-1])
 
     def log(self, data: dict, step: int | None = None) -> None:
         """Record numbers under their keys at ``step`` (default: the step after the last one)."""
@@ -98,8 +127,15 @@ class Run:
             if step > self._last_step:
                 self._last_step = step
 
-    def watch(self, log_freq: int = 100, histograms: bool = True, snapshots="end"):
+    def watch(self, model=None, log_freq: int = 100, histograms: bool = True,
+              snapshots="end", include=None):
         """A training callback recording this run: pass it in ``model.fit(callbacks=[...])``.
+
+        Given a ``torch.nn.Module`` as ``model``, it watches that module in a plain
+        PyTorch loop instead: call ``run.step(loss=loss)`` after each
+        ``optimizer.step()``; ``include`` (glob patterns on parameter names) selects
+        what is watched; hooks are removed at ``finish()``
+        (:mod:`glassnet.track.torch_watch`).
 
         Every step: the batch's ``loss``. Every ``log_freq`` steps: the compiled metrics,
         statistics of every Variable and its gradient, update ratios, 64-bin histograms
@@ -109,6 +145,16 @@ class Run:
         them, the weights before training are kept too, at step -1. The default
         (``log_freq=100``) costs a few percent of training time; ``log_freq=1`` under 2x.
         """
+        if _is_torch_module(model):
+            from glassnet.track.torch_watch import TorchWatch
+
+            watcher = TorchWatch(self, model, log_freq=log_freq, histograms=histograms,
+                                 snapshots=snapshots, include=include)
+            self._watchers.append(watcher)
+            return watcher
+        if include is not None:
+            raise ConfigError("watch include= selects parameters of a PyTorch module; a "
+                              "glassnet model's watch records every Variable")
         from glassnet.track.watch import Watch
 
         return Watch(self, log_freq=log_freq, histograms=histograms, snapshots=snapshots)
@@ -153,6 +199,9 @@ class Run:
         with self._lock:
             if self.status != "running":
                 return
+            watchers, self._watchers = self._watchers, []
+            for watcher in watchers:  # their last rows, then their hooks removed
+                watcher.finish()
             try:
                 self.store.finish_run(self.id, status, self.summary, error)
             except StoreError:
@@ -185,6 +234,24 @@ def init(project: str = "default", name: str | None = None, config: dict | None 
     """
     _install_exit_hooks()
     return Run(open_store(store), project, name=name, config=config, tags=tags, group=group)
+
+
+class _Step(int):
+    """``run.step``: the last step logged, as an int; calling it reports a PyTorch step."""
+
+    def __new__(cls, value: int, run: Run):
+        step = super().__new__(cls, value)
+        step._run = run
+        return step
+
+    def __call__(self, loss=None, **logs) -> None:
+        self._run._step_done(loss=loss, **logs)
+
+
+def _is_torch_module(model) -> bool:
+    """True for a ``torch.nn.Module``, told by its classes' modules: torch not imported."""
+    return any(cls.__module__ == "torch.nn.modules.module" and cls.__name__ == "Module"
+               for cls in type(model).__mro__)
 
 
 def _to_float(key: str, value) -> float:

@@ -1,0 +1,191 @@
+"""Between a training loop and a watcher: what a loop offers, and the rows it becomes.
+
+A training loop — a plain PyTorch loop (:mod:`glassnet.track.torch_watch`), a Keras 3
+``fit`` (:mod:`glassnet.track.keras`) — offers a watcher, each step, the step number
+and the batch loss (and Keras's logs); and, at a logged step, when the watcher asks,
+what :class:`Observed` names: the parameters by path in glassnet's (in, out)
+orientation, their gradients where the loop has them, and per-layer activations and
+timings. The watcher summarises them (on the framework's device where it has one) into
+plain rows and hands those to a :class:`Recorder`, which writes them through the run's
+public methods under the very keys glassnet's own watch writes: ``loss`` every step,
+``param_stats`` in :data:`glassnet.track.paramstats.COLUMNS` order, ``layer_stats``
+(backward and update seconds, dead and saturated shares), ``epoch/...`` metrics,
+snapshots and the architecture. Readers (tables, the dashboard, ``diagnose``) cannot
+tell the runs apart.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from glassnet.errors import ConfigError
+from glassnet.track.paramstats import COLUMNS, FlatStats
+
+_FLUSH_STEPS = 32  # logged steps handed to the writer together...
+_FLUSH_SECONDS = 0.25  # ...or sooner: the writer gets every row within a quarter second
+N_LAYER_COLUMNS = 4  # backward seconds, update seconds, dead share, saturated share
+
+
+@runtime_checkable
+class Observed(Protocol):
+    """What a training loop offers a watcher at a logged step, when the watcher asks.
+
+    Arrays may be NumPy arrays or a framework's tensors (summarised where they live).
+    """
+
+    def parameters(self) -> dict[str, Any]:
+        """Trainable parameters by path, a Dense kernel as (in, out) — glassnet's way."""
+
+    def gradients(self) -> dict[str, Any] | None:
+        """The gradients of this step's update by the same paths; None where not offered."""
+
+    def activations(self) -> dict[str, tuple[str, Any]]:
+        """``{layer: (activation name, output (batch, units))}`` of this step's forward."""
+
+    def timings(self) -> dict[str, float]:
+        """``{layer: seconds in its backward pass}``; {} where not measured."""
+
+
+@dataclass
+class LoggedStep:
+    """The plain rows of one logged step, ready for the store."""
+
+    step: int
+    stats: np.ndarray  # (k, 14) in COLUMNS order, for the Recorder's paths
+    counts: np.ndarray | None = None  # (k, 64) histogram counts, or None
+    edges: np.ndarray | None = None  # (k, 65) where not the 64 bins over [min, max]
+    layers: np.ndarray | None = None  # (n_layers, 4) per layer, NaN where not measured
+    logs: dict[str, float] = field(default_factory=dict)  # metrics at this step
+    time: float = field(default_factory=time.time)
+
+
+def check_options(log_freq, snapshots) -> int:
+    """``log_freq`` as an int, or ConfigError; ``snapshots`` checked as the watch's."""
+    if isinstance(log_freq, bool) or not isinstance(log_freq, (int, np.integer)) \
+            or log_freq < 1:
+        raise ConfigError(f"watch log_freq must be a positive int, got {log_freq!r}")
+    every = isinstance(snapshots, (int, np.integer)) and not isinstance(snapshots, bool)
+    if not (snapshots is None or snapshots in ("epoch", "end") or (every and snapshots > 0)):
+        raise ConfigError(f"watch snapshots must be 'epoch', 'end', a positive int (every "
+                          f"N steps) or None, got {snapshots!r}")
+    return int(log_freq)
+
+
+class Recorder:
+    """Turns a watcher's plain rows into a run's records; one per watched model.
+
+    ``paths`` names the parameters each :class:`LoggedStep`'s ``stats`` rows describe,
+    ``layers`` the layers of its ``layers`` rows. Rows are buffered and handed over
+    every 32 logged steps or quarter second, and at :meth:`close`.
+    """
+
+    def __init__(self, run, paths: list[str], layers: list[str]) -> None:
+        self.run = run
+        self.paths = list(paths)
+        self.layers = list(layers)
+        self._losses: list[float] = []
+        self._loss_start = 0
+        self._logged: list[LoggedStep] = []
+        self._handed_at = time.time()
+
+    def architecture(self, config: dict | None, compile_config: dict | None = None) -> None:
+        """Record the model as a glassnet ``get_config()`` (None: not describable)."""
+        if config is not None:
+            self.run.store.set_model_config(self.run.id, config, compile_config)
+
+    def loss(self, step: int, value: float) -> None:
+        """The batch loss of ``step`` (steps must follow one another)."""
+        if not self._losses:
+            self._loss_start = step
+        self._losses.append(float(value))
+        if time.time() - self._handed_at > _FLUSH_SECONDS:
+            self.flush()
+
+    def logged(self, row: LoggedStep) -> None:
+        """A logged step's statistics."""
+        if row.stats.shape != (len(self.paths), len(COLUMNS)):
+            raise ConfigError(f"a logged step's stats must be ({len(self.paths)}, "
+                              f"{len(COLUMNS)}), got {row.stats.shape}")
+        self._logged.append(row)
+        if len(self._logged) >= _FLUSH_STEPS or time.time() - self._handed_at > _FLUSH_SECONDS:
+            self.flush()
+
+    def metrics(self, step: int, values: dict[str, float]) -> None:
+        """Numbers at ``step`` (epoch metrics): written now, through ``run.log``."""
+        self.flush()  # the per-step loss first, so the summary ends with the epoch's values
+        self.run.log({key: float(value) for key, value in values.items()}, step=step)
+
+    def snapshot(self, step: int, label: str, arrays: dict[str, np.ndarray]) -> None:
+        """Every parameter at ``step`` (copies nobody will change), labelled as the watch's."""
+        self.run.store.log_snapshot(self.run.id, step, label, arrays)
+
+    def flush(self) -> None:
+        """Hand everything buffered to the store's writer."""
+        now = time.time()
+        if self._losses:
+            self.run.log_steps("loss", range(self._loss_start,
+                                             self._loss_start + len(self._losses)),
+                               self._losses)
+            self._losses = []
+        logged, self._logged = self._logged, []
+        if logged:
+            steps, times = [r.step for r in logged], [r.time for r in logged]
+            stats = np.stack([r.stats for r in logged])
+            counts = None if any(r.counts is None for r in logged) else np.stack(
+                [r.counts for r in logged])
+            edges = None
+            if counts is not None and any(r.edges is not None for r in logged):
+                edges = np.stack([_edges(r) for r in logged])
+            store = self.run.store
+            if self.paths:
+                store.log_param_block(self.run.id, steps, self.paths, stats, counts, edges,
+                                      times)
+            if self.layers and all(r.layers is not None for r in logged):
+                store.log_layer_block(self.run.id, steps, self.layers,
+                                      np.stack([r.layers for r in logged]), times)
+            series: dict[str, tuple[list, list]] = {}
+            for r in logged:
+                for key, value in r.logs.items():
+                    key_steps, values = series.setdefault(key, ([], []))
+                    key_steps.append(r.step)
+                    values.append(float(value))
+            for key, (key_steps, values) in series.items():
+                self.run.log_steps(key, key_steps, values)
+        self._handed_at = now
+
+
+def _edges(row: LoggedStep) -> np.ndarray:
+    if row.edges is not None:
+        return row.edges
+    from glassnet.track.paramstats import uniform_edges
+
+    return np.stack([uniform_edges(lo, hi) for lo, hi in row.stats[:, 3:5]])
+
+
+def numpy_stats(values: list[np.ndarray], gradients: list[np.ndarray] | None,
+                previous: list[np.ndarray] | None, histograms: bool):
+    """``(stats (k, 14), counts (k, 64) | None, edges | None)`` of NumPy arrays, as
+    glassnet's own watch computes them (:class:`~glassnet.track.paramstats.FlatStats`);
+    the gradient columns are NaN without ``gradients``, ``update_ratio`` without
+    ``previous``."""
+    sizes = [int(np.size(v)) for v in values]
+    n = sum(sizes)
+    row = np.empty((1, 2 * n), dtype=np.float64)
+    row[0, :n] = np.concatenate([np.ravel(v) for v in values]) if n else []
+    row[0, n:] = np.concatenate([np.ravel(g) for g in gradients]) if gradients else 0.0
+    before = None
+    if previous is not None:
+        before = np.concatenate([np.ravel(p) for p in previous]).reshape(1, n)
+    stats, counts, edges = FlatStats(sizes).compute(row, before, histograms)
+    stats = stats[0]
+    if not gradients:
+        stats[:, 7:13] = np.nan
+    return (stats, None if counts is None else counts[0],
+            None if edges is None else edges[0])
+
+
+__all__ = ["LoggedStep", "Observed", "Recorder", "check_options", "numpy_stats"]

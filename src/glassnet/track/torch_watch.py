@@ -1,0 +1,243 @@
+"""Watch a ``torch.nn.Module`` in a plain PyTorch loop: ``run.watch(module)``, ``run.step``.
+
+::
+
+    run = gn.track.init("digits")
+    run.watch(model, log_freq=100, histograms=True, snapshots="end", include=None)
+    for xb, yb in batches:
+        optimizer.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        run.step(loss=loss)            # once per optimizer step, after optimizer.step()
+    run.finish()                       # last rows written; every hook removed
+
+Recorded under the keys of glassnet's own watch (:mod:`glassnet.track.watch`):
+
+- every step: ``loss`` (and any number passed as ``run.step(loss=..., name=value)``,
+  at logged steps);
+- every ``log_freq`` steps, per parameter (weight and bias apart): count, mean, std,
+  min, max, L2 norm and share negative of its value and of its gradient (``.grad``
+  as ``backward`` left it), the update ratio ‖ΔW‖/‖W‖ of the step's update, and a
+  64-bin histogram; per layer, the share of dead ReLU units (output 0 for the whole
+  batch) and of saturated sigmoid/tanh units, from forward hooks attached only for
+  the forward of a logged step. Per-layer backward and update times are not measured
+  (NaN);
+- snapshots: ``"end"``, ``"epoch"`` (treated as ``"end"``: a plain loop has no epochs),
+  every N steps, or None; with any, one at step -1 before the first update.
+
+Orientation: an ``nn.Linear``'s ``weight`` is (out, in); glassnet's kernel is (in, out).
+Snapshots hold every Linear weight **transposed**, in glassnet's orientation (the
+statistics do not depend on it). An ``nn.Sequential`` of Linear and activation modules
+is recorded as the equivalent glassnet model (paths ``dense/kernel``, ``dense/bias``,
+``dense_1/kernel``...; its config is the architecture), so the network picture, the
+ten tables, ``glassnet diagnose`` and ``trace`` work on the run. Any other module is
+recorded by its own parameter names (``fc1.weight``...), without an architecture.
+``include`` (glob patterns on PyTorch's parameter names, e.g. ``["0.*", "*.bias"]``)
+selects which parameters get statistics; snapshots keep every parameter.
+
+Cost: statistics are computed with torch ops on the parameters' device; only the
+(k, 14) statistics and (k, 64) histogram counts are copied. An unlogged step costs
+one call and a list append.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+
+import numpy as np
+
+from glassnet.errors import ConfigError
+from glassnet.track.observe import N_LAYER_COLUMNS, LoggedStep, Recorder, check_options
+from glassnet.track.torch_stats import TorchStats
+
+_DEAD = {"relu"}
+_SATURATED = {
+    "sigmoid": lambda lo, hi: (lo > 0.99) | (hi < 0.01),
+    "tanh": lambda lo, hi: (lo > 0.99) | (hi < -0.99),
+}
+_FLUSH_SECONDS = 0.25
+
+
+class TorchWatch:
+    """Records a torch module into a run; made by ``run.watch(module)``, fed by ``run.step``."""
+
+    def __init__(self, run, module, log_freq: int = 100, histograms: bool = True,
+                 snapshots="end", include=None) -> None:
+        import torch
+
+        self.log_freq = check_options(log_freq, snapshots)
+        if isinstance(include, str):
+            include = [include]
+        self.include = None if include is None else list(include)
+        self.module, self.histograms, self.snapshots = module, bool(histograms), snapshots
+        self._snapshot_every = snapshots if isinstance(snapshots, int) and not isinstance(
+            snapshots, bool) else 0
+        self._torch = torch
+        self.step_count = 0  # the next optimizer step
+        self._mapped = _layout(module)  # {torch name: glassnet path}, layers, config
+        names, layers, config = self._mapped
+        params = dict(module.named_parameters())
+        chosen = [n for n in params if self.include is None
+                  or any(fnmatch.fnmatchcase(n, pattern) for pattern in self.include)]
+        if self.include is not None and not chosen:
+            raise ConfigError(f"watch include={self.include!r} matches no parameter of the "
+                              f"module (its parameters: {', '.join(params) or 'none'})")
+        self._names = chosen
+        self._params = [params[n] for n in chosen]
+        self._linear_weights = {f"{n}.weight" for n, m in module.named_modules()
+                                if isinstance(m, torch.nn.Linear)}
+        self._unit_modules = layers  # [(layer name, activation, module)]
+        self.recorder = Recorder(run, [names.get(n, n) for n in chosen],
+                                 [name for name, _, _ in layers])
+        self.recorder.architecture(config)
+        self._stats = TorchStats([p.numel() for p in self._params],
+                                 self._params[0].device) if self._params else None
+        self._losses: list = []
+        self._loss_start = 0
+        self._handed_at = time.time()
+        self._previous = None
+        self._hooks: list = []
+        self._ranges: dict[str, tuple] = {}
+        if snapshots is not None:
+            self._snapshot(-1, "init")
+        self._prepare(0)
+
+    # -- per step -------------------------------------------------------------------
+    def step(self, loss=None, logs=None) -> None:
+        """One optimizer step is done: ``loss`` its batch loss (a tensor or number)."""
+        step = self.step_count
+        self.step_count = step + 1
+        if loss is not None:
+            if not self._losses:
+                self._loss_start = step
+            self._losses.append(loss.detach() if hasattr(loss, "detach") else float(loss))
+        if step % self.log_freq == 0:
+            self._log(step, logs or {})
+        if self._snapshot_every and step % self._snapshot_every == 0:
+            self._snapshot(step, "step")
+        self._prepare(step + 1)
+        if time.time() - self._handed_at > _FLUSH_SECONDS:
+            self._hand_over()
+
+    def _prepare(self, step: int) -> None:
+        """Before a logged step: keep W (for ‖ΔW‖) and hook the activations' forward."""
+        if step % self.log_freq:
+            return
+        if self._stats is not None:
+            self._previous = self._stats.flat(self._params)
+        self._ranges = {}
+        for name, activation, module in self._unit_modules:
+            if activation not in _DEAD and activation not in _SATURATED:
+                continue
+            self._hooks.append(module.register_forward_hook(self._hook(name, activation)))
+
+    def _hook(self, name: str, activation: str):
+        def keep_range(module, inputs, output):
+            if getattr(output, "ndim", 0) == 2 and output.shape[0]:
+                out = output.detach()
+                low = None if activation in _DEAD else out.amin(0)
+                self._ranges[name] = (low, out.amax(0))
+        return keep_range
+
+    def _unhook(self) -> None:
+        hooks, self._hooks = self._hooks, []
+        for handle in hooks:
+            handle.remove()
+
+    def _log(self, step: int, logs: dict) -> None:
+        self._unhook()
+        if self._stats is None:
+            stats, counts, edges = np.empty((0, 14)), None, None
+        else:
+            values = self._stats.flat(self._params)
+            stats, counts, edges = self._stats.compute(
+                values, [p.grad for p in self._params], self._previous, self.histograms)
+        self._previous = None
+        self.recorder.logged(LoggedStep(step, stats, counts, edges, self._layer_rows(),
+                                        {k: _number(v) for k, v in logs.items()}))
+
+    def _layer_rows(self) -> np.ndarray:
+        rows = np.full((len(self._unit_modules), N_LAYER_COLUMNS), np.nan)
+        for i, (name, activation, _) in enumerate(self._unit_modules):
+            if name not in self._ranges:
+                continue
+            low, high = self._ranges[name]
+            hi = high.cpu().numpy()
+            if activation in _DEAD:
+                rows[i, 2] = np.count_nonzero(hi <= 0) / hi.size
+            else:
+                lo = low.cpu().numpy()
+                rows[i, 3] = np.count_nonzero(_SATURATED[activation](lo, hi)) / hi.size
+        self._ranges = {}
+        return rows
+
+    # -- rows -----------------------------------------------------------------------
+    def _hand_over(self) -> None:
+        if self._losses:
+            torch = self._torch
+            losses = [torch.as_tensor(v).reshape(()) if not isinstance(v, float)
+                      else torch.tensor(v) for v in self._losses]
+            values = torch.stack([v.to(torch.float64).cpu() for v in losses]).tolist()
+            for i, value in enumerate(values):
+                self.recorder.loss(self._loss_start + i, value)
+            self._losses = []
+        self.recorder.flush()
+        self._handed_at = time.time()
+
+    def _snapshot(self, step: int, label: str) -> None:
+        names = self._mapped[0]
+        arrays = {}
+        for name, tensor in self.module.state_dict().items():
+            array = tensor.detach().cpu().numpy().copy()
+            if name in self._linear_weights:
+                array = np.ascontiguousarray(array.T)  # glassnet's (in, out)
+            arrays[names.get(name, name)] = array
+        self.recorder.snapshot(step, label, arrays)
+
+    def finish(self) -> None:
+        """Write what is left and remove every hook (``run.finish()`` calls it)."""
+        self._unhook()
+        self._hand_over()
+        if self.snapshots is not None and self.step_count > 0:
+            self._snapshot(self.step_count - 1, "end")
+
+
+def _number(value) -> float:
+    return float(value.detach().cpu()) if hasattr(value, "detach") else float(value)
+
+
+def _layout(module):
+    """``({torch name: glassnet path}, [(layer, activation, activation module)], config)``.
+
+    An nn.Sequential glassnet can convert maps to the converted model's paths and
+    config; any other module keeps its names, and its ReLU/Sigmoid/Tanh modules are
+    the layers of the dead and saturated shares."""
+    from glassnet.io.frameworks import from_torch, torch_plan
+
+    try:
+        plan = torch_plan(module)
+    except ConfigError:
+        return {}, _activation_modules(module), None
+    names, layers = {}, []
+    for step in plan:
+        if step["kind"] != "dense":
+            continue
+        names[f"{step['torch_name']}.weight"] = f"{step['name']}/kernel"
+        names[f"{step['torch_name']}.bias"] = f"{step['name']}/bias"
+        layers.append((step["name"], step["activation"], step["activation_module"]))
+    config = from_torch(module).get_config()
+    return names, layers, config
+
+
+def _activation_modules(module):
+    import torch
+
+    kinds = {torch.nn.ReLU: "relu", torch.nn.Sigmoid: "sigmoid", torch.nn.Tanh: "tanh"}
+    found = []
+    for name, child in module.named_modules():
+        for cls, activation in kinds.items():
+            if isinstance(child, cls):
+                found.append((name, activation, child))
+    return found

@@ -1,0 +1,206 @@
+"""run.watch(torch_module) + run.step(loss=...) against the real PyTorch's own tensors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import glassnet as gn  # noqa: E402
+from frameworks import need  # noqa: E402
+from glassnet.errors import ConfigError  # noqa: E402
+
+torch = need("torch")
+nn = torch.nn
+
+
+def _mlp(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(6, 10), nn.ReLU(), nn.Linear(10, 5), nn.Tanh(),
+                         nn.Linear(5, 3))
+
+
+def _data(n=40, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 6, generator=g), torch.randint(0, 3, (n,), generator=g)
+
+
+def _train(run, model, steps, watch_kwargs, truth_every=None, batch=8):
+    """A plain loop; at each step of ``truth_every`` keeps the module's own tensors."""
+    run.watch(model, **watch_kwargs)
+    X, y = _data()
+    opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    truth = {}
+    for step in range(steps):
+        i = (step * batch) % len(X)
+        before = {n: p.detach().clone() for n, p in model.named_parameters()}
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(X[i:i + batch]), y[i:i + batch])
+        loss.backward()
+        opt.step()
+        if truth_every and step % truth_every == 0:
+            truth[step] = {n: (p.detach().clone().double().numpy(),
+                               p.grad.detach().clone().double().numpy(),
+                               before[n].double().numpy())
+                           for n, p in model.named_parameters()}
+        truth.setdefault("loss", []).append(loss.item())
+        run.step(loss=loss)
+    return truth
+
+
+def _expected(value, grad, previous):
+    def six(a):
+        return [np.mean(a), np.std(a), a.min(), a.max(), np.linalg.norm(a), np.mean(a < 0)]
+    return [value.size, *six(value), *six(grad),
+            np.linalg.norm(value - previous) / np.linalg.norm(value)]
+
+
+def test_recorded_statistics_equal_the_modules_own_tensors(tmp_path):
+    model = _mlp()
+    run = gn.track.init("torch", store=tmp_path)
+    truth = _train(run, model, 10, {"log_freq": 3}, truth_every=3)
+    run.finish()
+    store = run.store
+    assert np.allclose(store.metrics(run.id, "loss")[1], truth["loss"], rtol=1e-6)
+    paths = {"0.weight": "dense/kernel", "0.bias": "dense/bias",
+             "2.weight": "dense_1/kernel", "2.bias": "dense_1/bias",
+             "4.weight": "dense_2/kernel", "4.bias": "dense_2/bias"}
+    assert store.param_paths(run.id) == sorted(paths.values())
+    for name, path in paths.items():
+        records = store.param_stats(run.id, path)
+        assert [r["step"] for r in records] == [0, 3, 6, 9]
+        for record in records:
+            value, grad, previous = truth[record["step"]][name]
+            from glassnet.track.paramstats import COLUMNS
+            got = [record[c] for c in COLUMNS]
+            assert np.allclose(got, _expected(value, grad, previous), rtol=1e-5, atol=1e-9), \
+                (path, record["step"])
+            counts, edges = record["histogram"]
+            want_counts, want_edges = np.histogram(value, bins=64)
+            assert np.allclose(edges, want_edges, rtol=1e-9)
+            assert np.abs(counts - want_counts).sum() <= 2  # float64 rounding at bin edges
+            assert counts.sum() == value.size
+
+
+def test_snapshot_is_the_state_dict_in_glassnet_orientation(tmp_path):
+    model = _mlp()
+    run = gn.track.init("torch", store=tmp_path)
+    _train(run, model, 4, {"log_freq": 2, "snapshots": "end"})
+    run.finish()
+    arrays = run.store.snapshot(run.id, "end")
+    state = model.state_dict()
+    for index, name in ((0, "dense"), (2, "dense_1"), (4, "dense_2")):
+        assert np.array_equal(arrays[f"{name}/kernel"], state[f"{index}.weight"].numpy().T)
+        assert np.array_equal(arrays[f"{name}/bias"], state[f"{index}.bias"].numpy())
+    assert run.store.snapshots(run.id) == [-1, 3]
+
+
+def test_recorded_network_rebuilds_as_the_same_function(tmp_path):
+    from glassnet.recorded import model_for_run
+
+    model = _mlp()
+    run = gn.track.init("torch", store=tmp_path)
+    _train(run, model, 3, {})
+    run.finish()
+    rebuilt = model_for_run(run.store, run.store.run(run.id))
+    assert [layer.activation_name for layer in rebuilt.layers] == ["relu", "tanh", "linear"]
+    X, _ = _data()
+    with torch.no_grad():
+        want = model(X).numpy()
+    assert np.allclose(rebuilt.predict(X.numpy(), verbose=0), want, atol=1e-5)
+
+
+def test_dead_share_equals_the_relu_outputs_and_diagnose_finds_the_dead_layer(tmp_path):
+    from glassnet.recorded import model_for_run
+
+    model = _mlp()
+    with torch.no_grad():
+        model[0].bias[:7] = -50.0  # 7 of 10 ReLU units can never fire on this data
+    run = gn.track.init("torch", store=tmp_path)
+    _train(run, model, 4, {"log_freq": 1})
+    run.finish()
+    X, _ = _data()
+    dense = [r for r in run.store.layer_stats(run.id, "dense")]
+    assert [r["step"] for r in dense] == [0, 1, 2, 3]
+    with torch.no_grad():  # after training: the share the last forward saw, about the same
+        dead_now = (model[1](model[0](X[24:32])).amax(0) <= 0).float().mean().item()
+    assert dense[-1]["dead_share"] == pytest.approx(dead_now)
+    assert dense[0]["dead_share"] >= 0.7
+    findings = gn.inspect.diagnose(model_for_run(run.store, run.store.run(run.id)), X.numpy())
+    assert any(f.layer == "dense" and "dead" in f.what.lower() for f in findings), findings
+
+
+def test_hooks_are_removed_at_finish(tmp_path):
+    model = _mlp()
+    run = gn.track.init("torch", store=tmp_path)
+    _train(run, model, 2, {"log_freq": 1})
+    assert len(model[1]._forward_hooks) == 1 and len(model[3]._forward_hooks) == 1  # armed
+    run.finish()
+    assert all(not m._forward_hooks and not m._forward_pre_hooks and not m._backward_hooks
+               for m in model.modules())
+
+
+def test_include_selects_parameters_by_glob(tmp_path):
+    model = _mlp()
+    run = gn.track.init("torch", store=tmp_path)
+    _train(run, model, 2, {"log_freq": 1, "include": ["*.bias"]})
+    run.finish()
+    assert run.store.param_paths(run.id) == ["dense/bias", "dense_1/bias", "dense_2/bias"]
+    assert len(run.store.snapshot(run.id, "end")) == 6  # snapshots keep every parameter
+    with pytest.raises(ConfigError, match="matches no parameter"):
+        gn.track.init("torch", store=tmp_path).watch(model, include="nothing*")
+
+
+class _Custom(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(6, 4)
+        self.act = nn.ReLU()
+        self.scale = nn.Parameter(torch.ones(3))
+        self.fc2 = nn.Linear(4, 3, bias=False)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x))) * self.scale
+
+
+def test_any_module_is_recorded_by_parameter_name(tmp_path):
+    model = _Custom()
+    run = gn.track.init("torch", store=tmp_path)
+    truth = _train(run, model, 3, {"log_freq": 2}, truth_every=2)
+    run.finish()
+    store = run.store
+    assert store.param_paths(run.id) == ["fc1.bias", "fc1.weight", "fc2.weight", "scale"]
+    assert store.model_config(run.id) is None
+    record = store.param_stats(run.id, "scale")[1]
+    value, grad, previous = truth[2]["scale"]
+    assert record["mean"] == pytest.approx(value.mean()) and \
+        record["grad_l2"] == pytest.approx(np.linalg.norm(grad))
+    snapshot = store.snapshot(run.id, "end")
+    assert np.array_equal(snapshot["fc2.weight"], model.fc2.weight.detach().numpy().T)
+    assert [r["layer"] for r in store.layer_stats(run.id)] == ["act", "act"]
+
+
+def test_step_without_a_watched_module_says_what_to_do(tmp_path):
+    run = gn.track.init("torch", store=tmp_path)
+    with pytest.raises(ConfigError, match=r"run.watch\(module\)"):
+        run.step(loss=1.0)
+    assert run.step == -1  # still the last step, an int
+    run.finish()
+
+
+def test_watching_a_glassnet_model_does_not_import_torch(tmp_path):
+    from track_helpers import run_python
+
+    code = ("import sys, glassnet as gn\n"
+            f"run = gn.track.init('x', store={str(tmp_path)!r})\n"
+            "model = gn.models.Sequential([gn.layers.Input((2,)), gn.layers.Dense(1)])\n"
+            "model.compile(loss='mse', optimizer='sgd')\n"
+            "model.fit([[1.0, 2.0]], [[1.0]], epochs=1, verbose=0,"
+            " callbacks=[run.watch(model)])\n"
+            "run.finish()\n"
+            "print('torch' in sys.modules)\n")
+    out = run_python(code)
+    assert out.stdout.strip() == "False", out.stderr
