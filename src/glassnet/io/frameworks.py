@@ -18,6 +18,8 @@ by the modules of its classes, and read through its own methods.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from glassnet.errors import ConfigError
@@ -176,8 +178,8 @@ def from_keras(model):
                           f"{type(model).__name__}")
     where = f"Keras model {model.name!r}"
     try:
-        converted = sequential_from_keras({"class_name": "Sequential",
-                                           "config": model.get_config()}, where)
+        # what a .keras file's config.json holds: Keras's own JSON of the model
+        converted = sequential_from_keras(json.loads(model.to_json()), where)
     except Exception as exc:  # FileFormatError names the first unsupported layer
         raise ConfigError(str(exc)) from None
     theirs = [layer for layer in model.layers if layer.weights]

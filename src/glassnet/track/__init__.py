@@ -49,3 +49,11 @@ from glassnet.track.run import Run, init
 from glassnet.track.store import Store, open_store
 
 __all__ = ["Run", "Store", "init", "load_dataset", "load_model", "open_store"]
+
+
+def __getattr__(name):
+    if name == "keras":  # glassnet.track.keras.Watch: Keras imported only when asked for
+        from importlib import import_module
+
+        return import_module("glassnet.track.keras")
+    raise AttributeError(f"module 'glassnet.track' has no attribute {name!r}")
