@@ -161,4 +161,4 @@ def _glassnet_config(model) -> dict | None:
         return None  # recorded by Keras path, without a picture of the network
 
 
-__all__ = ["Watch"]
+__all__ = ["Watch"]  # noqa: F822 (made on first access, by __getattr__)
