@@ -19,8 +19,8 @@ ops = keras.ops
 
 def _model(seed=0):
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"),
-                              keras.layers.Dropout(0.0), keras.layers.Dense(3)])
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu", name="hidden"),
+                              keras.layers.Dropout(0.0), keras.layers.Dense(3, name="out")])
     model.compile(optimizer=keras.optimizers.SGD(0.2, momentum=0.9),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
@@ -69,8 +69,8 @@ def test_recorded_statistics_equal_the_models_own_weights(tmp_path):
                         validation_data=(X[:8], y[:8]), callbacks=[truth, watch])
     run.finish()
     store = run.store
-    assert store.param_paths(run.id) == ["dense/bias", "dense/kernel", "dense_1/bias",
-                                         "dense_1/kernel"]
+    assert store.param_paths(run.id) == ["hidden/bias", "hidden/kernel", "out/bias",
+                                         "out/kernel"]
     steps, losses = store.metrics(run.id, "loss")
     assert steps.tolist() == list(range(8))
     assert np.allclose(losses, truth.losses, rtol=1e-4, atol=1e-5)

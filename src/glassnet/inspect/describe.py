@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from glassnet.errors import NotBuiltError
 from glassnet.inspect.stats import summarize
+from glassnet.io.frameworks import as_glassnet
 from glassnet.table import Table
 
 COLUMNS = ("layer", "variable", "shape", "count", "mean", "std", "min", "max", "l2",
@@ -17,6 +18,7 @@ def describe(model) -> Table:
     separate rows), in the model's order. Non-trainable Variables (a Normalization
     layer's mean and variance) are listed too, marked in the ``variable`` column.
     """
+    model = as_glassnet(model)  # a PyTorch or Keras Sequential: its glassnet copy
     if not getattr(model, "built", False):
         raise NotBuiltError(f"model {model.name!r} has no weights yet: give it an Input or "
                             f"build it before describing it")

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet.inspect.propagation import forward
+from glassnet.io.frameworks import as_glassnet
 from glassnet.table import Table
 
 DEAD_SHARE = 0.5
@@ -94,6 +95,7 @@ def diagnose(model, X, y=None) -> list[Finding]:
     ``X`` (and ``y`` for the gradient, update and output-bias checks) should be data
     the model trains on. The model is not changed (a would-be update is undone).
     """
+    model = as_glassnet(model)  # a PyTorch or Keras Sequential: its glassnet copy
     findings = _non_finite(model)
     if findings:
         return Findings(findings)  # every other number would be NaN too

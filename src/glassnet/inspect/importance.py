@@ -14,6 +14,7 @@ import numpy as np
 
 from glassnet.errors import ConfigError, NotCompiledError, unknown_name
 from glassnet.inspect.propagation import LayerPass, backward, forward, output_gradient
+from glassnet.io.frameworks import as_glassnet
 from glassnet.table import Table
 
 METHODS = ("gradient_x_input", "permutation", "weights")
@@ -36,6 +37,7 @@ def importance(model, X, y=None, method: str = "permutation", feature_names=None
         Mean over samples of |x_j · ∂s/∂x_j|, where s is the output logit (pre-activation)
         of the predicted class (the single output for one-output models).
     """
+    model = as_glassnet(model)  # a PyTorch or Keras Sequential: its glassnet copy
     if method not in METHODS:
         raise unknown_name("importance method", method, METHODS)
     X = np.asarray(X, dtype=np.float64)

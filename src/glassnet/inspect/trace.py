@@ -15,6 +15,7 @@ import numpy as np
 
 from glassnet.inspect.propagation import LayerPass, backward, forward, output_gradient
 from glassnet.inspect.stats import summarize
+from glassnet.io.frameworks import as_glassnet
 from glassnet.table import Table
 
 # A layer is written out term by term when it sees one sample and has at most this
@@ -31,6 +32,7 @@ def trace(model, x, y=None, sample_weight=None) -> Trace:
     ``layers`` (one :class:`~glassnet.inspect.propagation.LayerPass` each), ``loss``,
     ``to_records()`` and ``tables()``.
     """
+    model = as_glassnet(model)  # a PyTorch or Keras Sequential: its glassnet copy
     passes = forward(model, x)
     loss = fused = None
     if y is not None:

@@ -43,8 +43,10 @@ def _classes(model) -> list[tuple[str, str]]:
 
 
 def is_torch_module(model) -> bool:
-    """A ``torch.nn.Module``, told without importing torch."""
-    return ("torch.nn.modules.module", "Module") in _classes(model)
+    """A ``torch.nn.Module`` that is not a Keras model (on Keras's torch backend, Keras
+    models are torch modules too), told without importing torch."""
+    return ("torch.nn.modules.module", "Module") in _classes(model) \
+        and not is_keras_model(model)
 
 
 def is_keras_model(model) -> bool:
@@ -55,10 +57,10 @@ def is_keras_model(model) -> bool:
 
 def as_glassnet(model):
     """``model`` if it is glassnet's; a converted copy of a PyTorch or Keras model."""
-    if is_torch_module(model):
-        return from_torch(model)
     if is_keras_model(model):
         return from_keras(model)
+    if is_torch_module(model):
+        return from_torch(model)
     return model
 
 
@@ -69,7 +71,7 @@ def torch_plan(module) -> list[dict]:
     plan: list[dict] = []
     dense_count = 0
     for qualified, child in _torch_children(module, ""):
-        kind = _torch_kind(child)
+        kind = _torch_kind(child, qualified)
         if kind == "linear":
             name = "dense" if dense_count == 0 else f"dense_{dense_count}"
             dense_count += 1
@@ -104,7 +106,7 @@ def _torch_children(module, prefix: str):
             yield qualified, child
 
 
-def _torch_kind(child) -> str | None:
+def _torch_kind(child, qualified: str) -> str | None:
     """"linear", "dropout", a glassnet activation name, or ConfigError naming the module."""
     nn = _torch_nn()
     if isinstance(child, nn.Linear):
@@ -115,7 +117,8 @@ def _torch_kind(child) -> str | None:
         if isinstance(child, getattr(nn, torch_name)):
             _check_torch_settings(child, torch_name)
             return name
-    raise ConfigError(f"torch module {type(child).__name__} cannot be converted to glassnet "
+    raise ConfigError(f"torch module {qualified!r} ({type(child).__name__}) cannot be "
+                      f"converted to glassnet "
                       f"(it converts Linear, Dropout and {', '.join(_TORCH_ACTIVATIONS)})")
 
 
@@ -171,6 +174,7 @@ def from_torch(module):
 
 def from_keras(model):
     """The glassnet Sequential of a Keras 3 Sequential, through glassnet.io's Keras reader."""
+    from glassnet.io.keras import _stored_variables as stored_variables
     from glassnet.io.keras_config import sequential_from_keras
 
     if not any(name == "Sequential" for _, name in _classes(model)):
@@ -182,13 +186,29 @@ def from_keras(model):
         converted = sequential_from_keras(json.loads(model.to_json()), where)
     except Exception as exc:  # FileFormatError names the first unsupported layer
         raise ConfigError(str(exc)) from None
-    theirs = [layer for layer in model.layers if layer.weights]
-    ours = [layer for layer in converted.layers if layer.weights]
-    for keras_layer, layer in zip(theirs, ours, strict=True):
-        for variable, value in zip(layer.weights, keras_layer.weights, strict=True):
+    # layer by layer, as glassnet's .keras reader matches them (Keras lists no Input)
+    for keras_layer, layer in zip(model.layers, converted.layers, strict=True):
+        for variable, value in zip(stored_variables(layer), keras_layer.weights, strict=True):
             variable.assign(np.asarray(_keras_numpy(value), dtype=variable.dtype).reshape(
                 variable.shape))
+    _compile_as_keras(converted, model, where)
     return converted
+
+
+def _compile_as_keras(converted, model, where: str) -> None:
+    """Compile the copy with the Keras model's loss, optimizer and metrics where glassnet
+    has them (``diagnose`` and ``importance`` with ``y`` need the loss); else leave it
+    uncompiled, which every inspection without ``y`` accepts."""
+    from glassnet.errors import GlassnetError
+    from glassnet.io.keras_config import compile_from_keras
+
+    config = model.get_compile_config() if getattr(model, "compiled", False) else None
+    if not config:
+        return
+    try:
+        compile_from_keras(converted, json.loads(json.dumps(config)), where)
+    except (GlassnetError, TypeError, ValueError):
+        pass  # e.g. a custom loss: inspected without one
 
 
 def _keras_numpy(variable) -> np.ndarray:

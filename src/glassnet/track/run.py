@@ -145,7 +145,12 @@ class Run:
         them, the weights before training are kept too, at step -1. The default
         (``log_freq=100``) costs a few percent of training time; ``log_freq=1`` under 2x.
         """
-        if _is_torch_module(model):
+        from glassnet.io.frameworks import is_keras_model, is_torch_module
+
+        if is_keras_model(model):
+            raise ConfigError("run.watch() takes a glassnet model or a torch.nn.Module; for a "
+                              "Keras model use glassnet.track.keras.Watch(run) in its fit")
+        if is_torch_module(model):
             from glassnet.track.torch_watch import TorchWatch
 
             watcher = TorchWatch(self, model, log_freq=log_freq, histograms=histograms,
@@ -246,12 +251,6 @@ class _Step(int):
 
     def __call__(self, loss=None, **logs) -> None:
         self._run._step_done(loss=loss, **logs)
-
-
-def _is_torch_module(model) -> bool:
-    """True for a ``torch.nn.Module``, told by its classes' modules: torch not imported."""
-    return any(cls.__module__ == "torch.nn.modules.module" and cls.__name__ == "Module"
-               for cls in type(model).__mro__)
 
 
 def _to_float(key: str, value) -> float:
