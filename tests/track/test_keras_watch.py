@@ -19,7 +19,8 @@ ops = keras.ops
 
 def _model(seed=0):
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu", name="hidden"),
+    model = keras.Sequential([keras.Input((5,)),
+                              keras.layers.Dense(8, activation="relu", name="hidden"),
                               keras.layers.Dropout(0.0), keras.layers.Dense(3, name="out")])
     model.compile(optimizer=keras.optimizers.SGD(0.2, momentum=0.9),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
