@@ -5,6 +5,7 @@ import runpy
 from pathlib import Path
 
 import numpy as np
+
 from frameworks import need
 
 README = Path(__file__).resolve().parents[1] / "README.md"
