@@ -204,3 +204,25 @@ def test_watching_a_glassnet_model_does_not_import_torch(tmp_path):
             "print('torch' in sys.modules)\n")
     out = run_python(code)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_glassnet_diagnose_and_the_ten_tables_read_a_torch_run(tmp_path):
+    from click.testing import CliRunner
+
+    from glassnet.cli import cli
+
+    model = _mlp()
+    with torch.no_grad():
+        model[0].bias.fill_(-100.0)
+    run = gn.track.init("torch", store=tmp_path)
+    X, y = _data()
+    run.log_dataset("toy", X=X.numpy(), y=y.numpy())
+    _train(run, model, 3, {"log_freq": 1})
+    run.finish()
+    result = CliRunner(env={"GLASSNET_STORE": None, "COLUMNS": "200"}).invoke(
+        cli, ["diagnose", run.id, "--store", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "[dense] 10 of 10 ReLU units are dead" in result.output
+    tables = gn.report.tables(run.id, store=run.store)
+    weights = tables["weights"].to_records()
+    assert {r["layer"] for r in weights} >= {"dense", "dense_1", "dense_2"}
