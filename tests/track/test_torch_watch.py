@@ -58,10 +58,11 @@ def _expected(value, grad, previous):
             np.linalg.norm(value - previous) / np.linalg.norm(value)]
 
 
-def test_recorded_statistics_equal_the_modules_own_tensors(tmp_path):
+@pytest.mark.parametrize("steps, log_freq", [(10, 3), (70, 1)])  # 70: three batches of rows
+def test_recorded_statistics_equal_the_modules_own_tensors(tmp_path, steps, log_freq):
     model = _mlp()
     run = gn.track.init("torch", store=tmp_path)
-    truth = _train(run, model, 10, {"log_freq": 3}, truth_every=3)
+    truth = _train(run, model, steps, {"log_freq": log_freq}, truth_every=log_freq)
     run.finish()
     store = run.store
     assert np.allclose(store.metrics(run.id, "loss")[1], truth["loss"], rtol=1e-6)
@@ -71,7 +72,7 @@ def test_recorded_statistics_equal_the_modules_own_tensors(tmp_path):
     assert store.param_paths(run.id) == sorted(paths.values())
     for name, path in paths.items():
         records = store.param_stats(run.id, path)
-        assert [r["step"] for r in records] == [0, 3, 6, 9]
+        assert [r["step"] for r in records] == list(range(0, steps, log_freq))
         for record in records:
             value, grad, previous = truth[record["step"]][name]
             from glassnet.track.paramstats import COLUMNS
@@ -226,3 +227,41 @@ def test_glassnet_diagnose_and_the_ten_tables_read_a_torch_run(tmp_path):
     tables = gn.report.tables(run.id, store=run.store)
     weights = tables["weights"].to_records()
     assert {r["layer"] for r in weights} >= {"dense", "dense_1", "dense_2"}
+
+
+@pytest.mark.parametrize("on_device", [False, True])
+def test_torch_stats_on_host_and_device_equal_numpy(on_device):
+    """Both summarisers (NumPy on the CPU; torch ops, as on a GPU) against NumPy itself."""
+    from glassnet.track.torch_stats import TorchStats
+
+    g = torch.Generator().manual_seed(3)
+    values = [torch.randn(7, 5, generator=g) * 3 + 1e3, torch.full((4,), 2.5),
+              torch.randn(9, generator=g)]
+    values[2][4] = float("nan")
+    grads = [torch.randn(7, 5, generator=g), None, torch.randn(9, generator=g)]
+    stats = TorchStats(values, max_rows=4)
+    if on_device:
+        stats._host = None  # the torch-ops path a CUDA tensor takes
+    previous = [v - 0.01 for v in values]
+    stats.keep_previous(0, previous)
+    stats.keep(0, values, grads)
+    stats.keep(1, values, grads)  # no W kept before it: no update ratio
+    got, counts, edges = stats.take(2, histograms=True)()
+    for i, (v, grad) in enumerate(zip(values, grads, strict=True)):
+        a = v.double().numpy().ravel()
+        finite = a[np.isfinite(a)]
+        if np.isfinite(a).all():
+            assert got[0, i, 1:7] == pytest.approx(
+                [a.mean(), a.std(), a.min(), a.max(), np.linalg.norm(a), np.mean(a < 0)],
+                rel=1e-9, abs=1e-9)
+            change = np.linalg.norm(a - previous[i].double().numpy().ravel())
+            assert got[0, i, 13] == pytest.approx(change / np.linalg.norm(a), rel=1e-5)
+        want_counts, want_edges = np.histogram(finite, bins=64)
+        assert np.abs(counts[0, i] - want_counts).sum() <= 2 and counts[0, i].sum() == finite.size
+        if edges is not None:
+            assert np.allclose(edges[0, i], want_edges)
+        if grad is None:
+            assert np.isnan(got[0, i, 7:13]).all()
+        else:
+            assert got[0, i, 11] == pytest.approx(np.linalg.norm(grad.double().numpy()))
+    assert np.isnan(got[1, :, 13]).all()

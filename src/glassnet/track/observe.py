@@ -123,6 +123,13 @@ class Recorder:
         """Every parameter at ``step`` (copies nobody will change), labelled as the watch's."""
         self.run.store.log_snapshot(self.run.id, step, label, arrays)
 
+    def later(self, summarise, latest: dict[str, float] | None = None) -> None:
+        """Queue ``summarise()`` -> [LoggedStep], run in the store's writer thread just
+        before it writes (so statistics are computed off the training thread);
+        ``latest``: the last value of each metric in those steps, for the run's summary."""
+        self.run.summary.update(latest or {})
+        self.run.store.defer(_Later(self, summarise))
+
     def flush(self) -> None:
         """Hand everything buffered to the store's writer."""
         now = time.time()
@@ -132,30 +139,56 @@ class Recorder:
                                self._losses)
             self._losses = []
         logged, self._logged = self._logged, []
+        store = self.run.store
+        for kind, item in self.blocks(logged):
+            getattr(store, f"log_{kind}")(*item)
         if logged:
-            steps, times = [r.step for r in logged], [r.time for r in logged]
-            stats = np.stack([r.stats for r in logged])
-            counts = None if any(r.counts is None for r in logged) else np.stack(
-                [r.counts for r in logged])
-            edges = None
-            if counts is not None and any(r.edges is not None for r in logged):
-                edges = np.stack([_edges(r) for r in logged])
-            store = self.run.store
-            if self.paths:
-                store.log_param_block(self.run.id, steps, self.paths, stats, counts, edges,
-                                      times)
-            if self.layers and all(r.layers is not None for r in logged):
-                store.log_layer_block(self.run.id, steps, self.layers,
-                                      np.stack([r.layers for r in logged]), times)
-            series: dict[str, tuple[list, list]] = {}
-            for r in logged:
-                for key, value in r.logs.items():
-                    key_steps, values = series.setdefault(key, ([], []))
-                    key_steps.append(r.step)
-                    values.append(float(value))
-            for key, (key_steps, values) in series.items():
-                self.run.log_steps(key, key_steps, values)
+            self.run.summary.update(logged[-1].logs)
         self._handed_at = now
+
+    def blocks(self, logged: list[LoggedStep]) -> list[tuple[str, tuple]]:
+        """The store's blocks of logged steps: ``[(kind, arguments of log_<kind>)]``."""
+        if not logged:
+            return []
+        out = []
+        run_id = self.run.id
+        steps, times = [r.step for r in logged], [r.time for r in logged]
+        stats = np.stack([r.stats for r in logged])
+        counts = None if any(r.counts is None for r in logged) else np.stack(
+            [r.counts for r in logged])
+        edges = None
+        if counts is not None and any(r.edges is not None for r in logged):
+            edges = np.stack([_edges(r) for r in logged])
+        if self.paths:
+            out.append(("param_block", (run_id, steps, self.paths, stats, counts, edges,
+                                        times)))
+        if self.layers and all(r.layers is not None for r in logged):
+            out.append(("layer_block", (run_id, steps, self.layers,
+                                        np.stack([r.layers for r in logged]), times)))
+        series: dict[str, tuple[list, list]] = {}
+        for r in logged:
+            for key, value in r.logs.items():
+                key_steps, values = series.setdefault(key, ([], []))
+                key_steps.append(r.step)
+                values.append(float(value))
+        for key, (key_steps, values) in series.items():
+            out.append(("metric_series", (run_id, key, key_steps, values, times[-1])))
+        return out
+
+
+class _Later:
+    """A deferred summary: made into rows once (a failed write retries the same rows)."""
+
+    def __init__(self, recorder: Recorder, summarise) -> None:
+        self.recorder, self.summarise, self.rows = recorder, summarise, None
+
+    def __call__(self) -> list[tuple[str, tuple]]:
+        if self.rows is None:
+            blocks = self.recorder.blocks(self.summarise())
+            # the store's deferred kinds: metric series travel as "metric_block"
+            self.rows = [("metric_block" if kind == "metric_series" else kind, item)
+                         for kind, item in blocks]
+        return self.rows
 
 
 def _edges(row: LoggedStep) -> np.ndarray:

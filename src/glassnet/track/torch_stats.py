@@ -1,123 +1,208 @@
-"""Statistics of many PyTorch tensors at once, computed where they live (CPU or CUDA).
+"""Statistics of many PyTorch tensors over many steps at once, computed where they live.
+
+On a GPU they are computed with torch ops there; on the CPU, where the buffer is host
+memory already, by glassnet's own NumPy hot path (:class:`FlatStats`) on it in place.
 
 The same numbers as :class:`glassnet.track.paramstats.FlatStats` (the columns of
 :data:`~glassnet.track.paramstats.COLUMNS`, the 64 bins over each tensor's [min, max]),
-but with torch ops on the tensors' device: every parameter is flattened into one
-float64 vector, each statistic of every parameter is one ``index_add_`` or
-``scatter_reduce`` over it, and all histograms are one ``bincount``. Only the small
-results — (k, 14) statistics and (k, 64) counts — are copied to the host.
+with torch ops on the tensors' device (CPU or CUDA). A logged step only copies its
+parameters and gradients into one row of a device buffer (:meth:`TorchStats.keep`);
+:meth:`TorchStats.compute` then summarises up to ``max_rows`` kept steps together: each
+statistic of every parameter *and* gradient is one reduction over a slice of the
+buffer holding all kept steps, and all histograms are one ``bincount``. Only the small
+results — (m, k, 14) statistics and (m, k, 64) counts — are copied to the host.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from glassnet.track.paramstats import COLUMNS, HIST_BINS, uniform_edges
+from glassnet.track.paramstats import COLUMNS, HIST_BINS, FlatStats, uniform_edges
 
 _SLOTS = HIST_BINS + 1  # the right edge itself, folded into the last bin as np.histogram does
 
 
-class TorchStats:
-    """Per-tensor statistics of a fixed list of tensor sizes on one device."""
+class _Buffers:
+    """One set of kept rows: values then gradients, and the values before each update."""
 
-    def __init__(self, sizes: list[int], device) -> None:
+    def __init__(self, rows, previous, k: int, shapes: list, sizes: list[int]) -> None:
+        self.rows, self.previous = rows, previous
+        self.has_grad = np.zeros((rows.shape[0], k), dtype=bool)
+        self.has_previous = np.zeros(rows.shape[0], dtype=bool)
+        self._shapes, self._sizes = shapes, sizes
+        self._views: dict[tuple, list] = {}
+
+    def views(self, kind: str, row: int) -> list:
+        """Views of row ``row`` shaped as each tensor (made once: a copy into a ready
+        view is the cheapest copy torch has)."""
+        key = (kind, row)
+        views = self._views.get(key)
+        if views is None:
+            n = self.previous.shape[1]
+            base = {"values": self.rows[row, :n], "grads": self.rows[row, n:],
+                    "previous": self.previous[row]}[kind]
+            views, start = [], 0
+            for shape, size in zip(self._shapes, self._sizes, strict=True):
+                views.append(base[start:start + size].view(shape))
+                start += size
+            self._views[key] = views
+        return views
+
+
+class TorchStats:
+    """Per-tensor statistics of a fixed list of tensors, kept step by step on their device."""
+
+    def __init__(self, tensors, max_rows: int = 32) -> None:
         import torch
 
         self.torch = torch
-        self.k = len(sizes)
-        self.sizes = torch.tensor(sizes, dtype=torch.float64, device=device)
-        self.segment = torch.repeat_interleave(
-            torch.arange(self.k, device=device), torch.tensor(sizes, device=device))
-        self.device = device
+        sizes = [int(t.numel()) for t in tensors]
+        device, dtype = tensors[0].device, tensors[0].dtype
+        for t in tensors[1:]:  # one buffer holds all: in the widest of their dtypes
+            dtype = torch.promote_types(dtype, t.dtype)
+        self.k, self.n, self.max_rows = len(sizes), sum(sizes), int(max_rows)
+        self.sizes = np.array(sizes, dtype=np.int64)
+        segment = torch.repeat_interleave(torch.arange(self.k, device=device),
+                                          torch.tensor(sizes, device=device))
+        self._segment = segment  # each value's tensor, for the histograms' bincount
+        ends = np.cumsum(sizes + sizes).tolist()
+        self._bounds2 = list(zip([0] + ends[:-1], ends, strict=True))
+        self._dtype, self._device = dtype, device
+        self._shapes = [tuple(t.shape) for t in tensors]
+        # On the CPU the buffer *is* host memory: glassnet's own NumPy hot path summarises
+        # it in place, many times faster than torch's CPU reductions on small tensors.
+        self._host = FlatStats(sizes, self.max_rows) if device.type == "cpu" else None
+        self._spare: list[_Buffers] = []  # given back by summaries (list ops are atomic)
+        self._current = self._new_buffers()
 
-    def flat(self, tensors) -> object:
-        """The tensors' values as one float64 vector on the device (a copy)."""
+    def _new_buffers(self) -> _Buffers:
         torch = self.torch
-        return torch.cat([t.detach().reshape(-1).to(torch.float64) for t in tensors])
+        return _Buffers(
+            torch.zeros((self.max_rows, 2 * self.n), dtype=self._dtype, device=self._device),
+            torch.zeros((self.max_rows, self.n), dtype=self._dtype, device=self._device),
+            self.k, self._shapes, self.sizes.tolist())
 
-    def compute(self, values, grads, previous, histograms: bool):
-        """``(stats (k, 14), counts (k, 64) | None, edges (k, 65) | None)`` as NumPy.
+    def keep(self, row: int, values, grads) -> None:
+        """Copy a logged step's values and gradients (None where absent) into ``row``."""
+        buffers = self._current
+        with self.torch.no_grad():
+            for view, value in zip(buffers.views("values", row), values, strict=True):
+                view.copy_(value)
+            present = buffers.has_grad[row]
+            for i, (view, grad) in enumerate(zip(buffers.views("grads", row), grads,
+                                                 strict=True)):
+                present[i] = grad is not None
+                if grad is not None:
+                    view.copy_(grad)
 
-        ``values`` and ``previous`` are :meth:`flat` vectors (``previous``, the values
-        before this step's update, or None); ``grads`` a list of tensors or None per
-        parameter (None: its gradient columns are NaN).
-        """
-        torch = self.torch
-        with torch.no_grad():
-            out = torch.full((self.k, len(COLUMNS)), float("nan"), dtype=torch.float64,
-                             device=self.device)
-            out[:, 0] = self.sizes
-            lo, hi = self._columns(values, out, 1)
-            present = [g is not None for g in grads] if grads is not None else []
-            if any(present):
-                gflat = torch.cat([
-                    (g.detach().reshape(-1).to(torch.float64) if g is not None else
-                     torch.zeros(int(self.sizes[i]), dtype=torch.float64, device=self.device))
-                    for i, g in enumerate(grads)])
-                self._columns(gflat, out, 7)
-                missing = torch.tensor([not p for p in present], device=self.device)
-                out[missing, 7:13] = float("nan")
-            if previous is not None:
-                change = self._sum((values - previous) ** 2).sqrt()
-                l2 = out[:, 5]
-                out[:, 13] = torch.where(l2 > 0, change / l2, torch.full_like(l2, float("nan")))
-            counts = self._histograms(values, lo, hi) if histograms else None
-            stats = out.cpu().numpy()
-            counts = None if counts is None else counts.cpu().numpy()
-        edges = None
-        if counts is not None and not np.isfinite(stats[:, 3:5]).all():
-            counts, edges = _finite_histograms(values.cpu().numpy(), stats, counts,
-                                               self.sizes.cpu().numpy().astype(np.int64))
+    def keep_previous(self, row: int, values) -> None:
+        """The values before the update of the step that will be kept in ``row``."""
+        buffers = self._current
+        with self.torch.no_grad():
+            for view, value in zip(buffers.views("previous", row), values, strict=True):
+                view.copy_(value)
+        buffers.has_previous[row] = True
+
+    def take(self, m: int, histograms: bool):
+        """The first ``m`` kept rows, as a job that summarises them (in any thread, one
+        at a time); keeping goes on in fresh buffers meanwhile."""
+        buffers = self._current
+        self._current = self._spare.pop() if self._spare else self._new_buffers()
+        return lambda: self._summarise(buffers, m, histograms)
+
+    def _summarise(self, buffers: _Buffers, m: int, histograms: bool):
+        """``(stats (m, k, 14), counts (m, k, 64) | None, edges (m, k, 65) | None)``."""
+        try:
+            if self._host is not None:
+                return self._compute_on_host(buffers, m, histograms)
+            return self._compute_on_device(buffers, m, histograms)
+        finally:
+            buffers.has_previous[:] = False
+            self._spare.append(buffers)
+
+    def _compute_on_host(self, buffers: _Buffers, m: int, histograms: bool):
+        rows = buffers.rows[:m].numpy()
+        have = buffers.has_previous[:m].copy()
+        previous = buffers.previous[:m].numpy() if have.any() else None
+        stats, counts, edges = self._host.compute(rows, previous, histograms)
+        stats[:, :, 7:13][~buffers.has_grad[:m]] = np.nan
+        stats[~have, :, 13] = np.nan
         return stats, counts, edges
 
-    def _sum(self, x):
-        return self.torch.zeros(self.k, dtype=x.dtype, device=x.device).index_add_(
-            0, self.segment, x)
-
-    def _extreme(self, x, reduce: str):
-        return self.torch.zeros(self.k, dtype=x.dtype, device=x.device).scatter_reduce_(
-            0, self.segment, x, reduce=reduce, include_self=False)
-
-    def _columns(self, x, out, start: int):
-        """mean, std, min, max, l2, share negative of ``x``'s segments into out[:, start:]."""
-        squares = self._sum(x * x)
-        mean = self._sum(x) / self.sizes
-        var = squares / self.sizes - mean * mean
-        lo, hi = self._extreme(x, "amin"), self._extreme(x, "amax")
-        out[:, start] = mean
-        out[:, start + 1] = var.clamp_min(0).sqrt()
-        out[:, start + 2] = lo
-        out[:, start + 3] = hi
-        out[:, start + 4] = squares.sqrt()
-        out[:, start + 5] = self._sum((x < 0).to(x.dtype)) / self.sizes
-        return lo, hi
+    def _compute_on_device(self, buffers: _Buffers, m: int, histograms: bool):
+        torch = self.torch
+        k = self.k
+        with torch.no_grad():
+            x = buffers.rows[:m].to(torch.float64)
+            # segment by segment (slices are views): a few ops per tensor beat scattering
+            # every element to its segment
+            columns = [_summary(x[:, a:b]) for a, b in self._bounds2]
+            table = torch.stack(columns, dim=1)  # (m, 2k, 6)
+            lo, hi = table[:, :, 2], table[:, :, 3]
+            values = x[:, :self.n]
+            d = values - buffers.previous[:m].to(torch.float64)
+            change = torch.stack([d[:, a:b].norm(dim=1) for a, b in self._bounds2[:k]], dim=1)
+            counts = self._histograms(values, lo[:, :k], hi[:, :k]) if histograms else None
+            table = table.cpu().numpy()
+            change = change.cpu().numpy()
+            counts = None if counts is None else counts.cpu().numpy()
+        stats = np.empty((m, k, len(COLUMNS)), dtype=np.float64)
+        stats[:, :, 0] = self.sizes
+        stats[:, :, 1:7] = table[:, :k]
+        stats[:, :, 7:13] = table[:, k:]
+        stats[:, :, 7:13][~buffers.has_grad[:m]] = np.nan
+        l2 = stats[:, :, 5]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            stats[:, :, 13] = np.where(l2 > 0, change / np.where(l2 > 0, l2, 1.0), np.nan)
+        stats[~buffers.has_previous[:m], :, 13] = np.nan
+        edges = None
+        if counts is not None and not np.isfinite(stats[:, :, 3:5]).all():
+            counts, edges = _finite_histograms(values.cpu().numpy(), stats, counts, self.sizes)
+        return stats, counts, edges
 
     def _histograms(self, x, lo, hi):
         torch = self.torch
+        m, k = lo.shape
         width = hi - lo
         constant = width <= 0  # np.histogram's rule: [v - 0.5, v + 0.5]
         lo = torch.where(constant, lo - 0.5, lo)
         width = torch.where(constant, torch.ones_like(width), width)
-        t = (x - lo[self.segment]) * (HIST_BINS / width[self.segment])
+        t = (x - lo[:, self._segment]) * (HIST_BINS / width[:, self._segment])
         t = torch.nan_to_num(t, nan=0.0, posinf=0.0, neginf=0.0)  # redone on the host
-        index = t.to(torch.int64).clamp_(0, HIST_BINS) + self.segment * _SLOTS
-        counts = torch.bincount(index, minlength=self.k * _SLOTS).reshape(self.k, _SLOTS)
-        counts[:, HIST_BINS - 1] += counts[:, HIST_BINS]
-        return counts[:, :HIST_BINS]
+        slots = (torch.arange(m, device=x.device) * k).unsqueeze(1) + self._segment
+        index = t.to(torch.int64).clamp_(0, HIST_BINS) + slots * _SLOTS
+        counts = torch.bincount(index.reshape(-1), minlength=m * k * _SLOTS)
+        counts = counts.reshape(m, k, _SLOTS)
+        counts[:, :, HIST_BINS - 1] += counts[:, :, HIST_BINS]
+        return counts[:, :, :HIST_BINS]
+
+
+def _summary(x):
+    """(m, 6): mean, std (population), min, max, L2 norm, share negative of each row."""
+    import torch
+
+    std, mean = torch.std_mean(x, dim=1, correction=0)  # two passes: stable at large means
+    lo, hi = torch.aminmax(x, dim=1)
+    negative = (x < 0).sum(dim=1).to(x.dtype) / x.shape[1]
+    return torch.stack((mean, std, lo, hi, torch.linalg.vector_norm(x, dim=1), negative),
+                       dim=1)
 
 
 def _finite_histograms(values: np.ndarray, stats: np.ndarray, counts: np.ndarray,
                        sizes: np.ndarray):
     """Where a tensor holds NaN or inf, its histogram spans its finite values (as
     FlatStats does); its min/max columns keep what torch found."""
-    edges = np.stack([uniform_edges(lo, hi) for lo, hi in stats[:, 3:5]])
+    m, k = stats.shape[:2]
+    edges = np.empty((m, k, HIST_BINS + 1))
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    for i, (start, size) in enumerate(zip(offsets, sizes, strict=True)):
-        if np.isfinite(stats[i, 3:5]).all():
-            continue
-        part = values[start:start + size]
-        part = part[np.isfinite(part)]
-        lo, hi = (part.min(), part.max()) if part.size else (0.0, 0.0)
-        edges[i] = uniform_edges(lo, hi)
-        counts[i] = np.histogram(part, bins=edges[i])[0]
+    for r in range(m):
+        for i, (start, size) in enumerate(zip(offsets, sizes, strict=True)):
+            edges[r, i] = uniform_edges(*stats[r, i, 3:5])
+            if np.isfinite(stats[r, i, 3:5]).all():
+                continue
+            part = values[r, start:start + size]
+            part = part[np.isfinite(part)]
+            lo, hi = (part.min(), part.max()) if part.size else (0.0, 0.0)
+            edges[r, i] = uniform_edges(lo, hi)
+            counts[r, i] = np.histogram(part, bins=edges[r, i])[0]
     return counts, edges

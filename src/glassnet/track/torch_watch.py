@@ -57,7 +57,8 @@ _SATURATED = {
     "sigmoid": lambda lo, hi: (lo > 0.99) | (hi < 0.01),
     "tanh": lambda lo, hi: (lo > 0.99) | (hi < -0.99),
 }
-_FLUSH_SECONDS = 0.25
+_FLUSH_SECONDS = 0.25  # the writer gets every row within a quarter second...
+_MAX_ROWS = 32  # ...and kept steps are summarised this many at a time
 
 
 class TorchWatch:
@@ -92,12 +93,11 @@ class TorchWatch:
         self.recorder = Recorder(run, [names.get(n, n) for n in chosen],
                                  [name for name, _, _ in layers])
         self.recorder.architecture(config)
-        self._stats = TorchStats([p.numel() for p in self._params],
-                                 self._params[0].device) if self._params else None
+        self._stats = TorchStats(self._params, _MAX_ROWS) if self._params else None
+        self._pending: list[tuple] = []  # (step, time, activation ranges, logs) kept
         self._losses: list = []
         self._loss_start = 0
         self._handed_at = time.time()
-        self._previous = None
         self._hooks: list = []
         self._ranges: dict[str, tuple] = {}
         if snapshots is not None:
@@ -114,24 +114,26 @@ class TorchWatch:
                 self._loss_start = step
             self._losses.append(loss.detach() if hasattr(loss, "detach") else float(loss))
         if step % self.log_freq == 0:
-            self._log(step, logs or {})
+            self._keep(step, logs or {})
         if self._snapshot_every and step % self._snapshot_every == 0:
             self._snapshot(step, "step")
-        self._prepare(step + 1)
-        if time.time() - self._handed_at > _FLUSH_SECONDS:
+        now = time.time()
+        if len(self._pending) == _MAX_ROWS or now - self._handed_at > _FLUSH_SECONDS:
             self._hand_over()
+        self._prepare(step + 1)
 
     def _prepare(self, step: int) -> None:
         """Before a logged step: keep W (for ‖ΔW‖) and hook the activations' forward."""
         if step % self.log_freq:
             return
         if self._stats is not None:
-            self._previous = self._stats.flat(self._params)
+            self._stats.keep_previous(len(self._pending), self._params)
         self._ranges = {}
+        if self._hooks:
+            return  # still attached: log_freq 1
         for name, activation, module in self._unit_modules:
-            if activation not in _DEAD and activation not in _SATURATED:
-                continue
-            self._hooks.append(module.register_forward_hook(self._hook(name, activation)))
+            if activation in _DEAD or activation in _SATURATED:
+                self._hooks.append(module.register_forward_hook(self._hook(name, activation)))
 
     def _hook(self, name: str, activation: str):
         def keep_range(module, inputs, output):
@@ -146,43 +148,60 @@ class TorchWatch:
         for handle in hooks:
             handle.remove()
 
-    def _log(self, step: int, logs: dict) -> None:
-        self._unhook()
-        if self._stats is None:
-            stats, counts, edges = np.empty((0, 14)), None, None
-        else:
-            values = self._stats.flat(self._params)
-            stats, counts, edges = self._stats.compute(
-                values, [p.grad for p in self._params], self._previous, self.histograms)
-        self._previous = None
-        self.recorder.logged(LoggedStep(step, stats, counts, edges, self._layer_rows(),
-                                        {k: _number(v) for k, v in logs.items()}))
-
-    def _layer_rows(self) -> np.ndarray:
-        rows = np.full((len(self._unit_modules), N_LAYER_COLUMNS), np.nan)
-        for i, (name, activation, _) in enumerate(self._unit_modules):
-            if name not in self._ranges:
-                continue
-            low, high = self._ranges[name]
-            hi = high.cpu().numpy()
-            if activation in _DEAD:
-                rows[i, 2] = np.count_nonzero(hi <= 0) / hi.size
-            else:
-                lo = low.cpu().numpy()
-                rows[i, 3] = np.count_nonzero(_SATURATED[activation](lo, hi)) / hi.size
+    def _keep(self, step: int, logs: dict) -> None:
+        """Copy what a logged step needs (on the device); summarised later, many at once."""
+        if self.log_freq > 1:
+            self._unhook()
+        if self._stats is not None:
+            self._stats.keep(len(self._pending), self._params,
+                             [p.grad for p in self._params])
+        self._pending.append((step, time.time(), self._ranges,
+                              {k: _number(v) for k, v in logs.items()}))
         self._ranges = {}
+
+    def _layer_rows(self, pending) -> np.ndarray:
+        torch = self._torch
+        rows = np.full((len(pending), len(self._unit_modules), N_LAYER_COLUMNS), np.nan)
+        for i, (name, activation, _) in enumerate(self._unit_modules):
+            kept = [(r, p[2][name]) for r, p in enumerate(pending) if name in p[2]]
+            if not kept:
+                continue
+            which = [r for r, _ in kept]
+            hi = torch.stack([high for _, (_, high) in kept])
+            if activation in _DEAD:
+                flat, column = hi <= 0, 2
+            else:
+                lo = torch.stack([low for _, (low, _) in kept])
+                flat, column = _SATURATED[activation](lo, hi), 3
+            rows[which, i, column] = (flat.sum(1).to(torch.float64) / hi.shape[1]).cpu().numpy()
         return rows
+
+    def _rows_of(self, pending, summarise) -> list[LoggedStep]:
+        stats, counts, edges = summarise()
+        layers = self._layer_rows(pending)
+        return [LoggedStep(step, stats[r], None if counts is None else counts[r],
+                           None if edges is None else edges[r], layers[r], logs, at)
+                for r, (step, at, _, logs) in enumerate(pending)]
 
     # -- rows -----------------------------------------------------------------------
     def _hand_over(self) -> None:
+        """Summarise the kept steps and give the recorder everything collected."""
         if self._losses:
             torch = self._torch
-            losses = [torch.as_tensor(v).reshape(()) if not isinstance(v, float)
-                      else torch.tensor(v) for v in self._losses]
-            values = torch.stack([v.to(torch.float64).cpu() for v in losses]).tolist()
+            values = torch.stack([torch.as_tensor(v).reshape(()).to(torch.float64).cpu()
+                                  for v in self._losses]).tolist()
             for i, value in enumerate(values):
                 self.recorder.loss(self._loss_start + i, value)
             self._losses = []
+        pending, self._pending = self._pending, []
+        if pending:  # summarised in the writer thread, while training goes on
+            m = len(pending)
+            summarise = self._stats.take(m, self.histograms) if self._stats is not None \
+                else (lambda: (np.empty((m, 0, 14)), None, None))
+            latest: dict[str, float] = {}
+            for _, _, _, logs in pending:
+                latest.update(logs)
+            self.recorder.later(lambda: self._rows_of(pending, summarise), latest)
         self.recorder.flush()
         self._handed_at = time.time()
 
