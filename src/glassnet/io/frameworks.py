@@ -174,8 +174,8 @@ def from_torch(module):
 
 def from_keras(model):
     """The glassnet Sequential of a Keras 3 Sequential, through glassnet.io's Keras reader."""
-    from glassnet.io.keras import _stored_variables as stored_variables
-    from glassnet.io.keras_config import sequential_from_keras
+    from glassnet.io.keras import stored_variables
+    from glassnet.io.keras_models import model_from_keras
 
     if not any(name == "Sequential" for _, name in _classes(model)):
         raise ConfigError(f"glassnet converts a Keras Sequential; got a Keras "
@@ -183,7 +183,7 @@ def from_keras(model):
     where = f"Keras model {model.name!r}"
     try:
         # what a .keras file's config.json holds: Keras's own JSON of the model
-        converted = sequential_from_keras(json.loads(model.to_json()), where)
+        converted = model_from_keras(json.loads(model.to_json()), where)
     except Exception as exc:  # FileFormatError names the first unsupported layer
         raise ConfigError(str(exc)) from None
     # layer by layer, as glassnet's .keras reader matches them (Keras lists no Input)
