@@ -265,3 +265,10 @@ def test_torch_stats_on_host_and_device_equal_numpy(on_device):
         else:
             assert got[0, i, 11] == pytest.approx(np.linalg.norm(grad.double().numpy()))
     assert np.isnan(got[1, :, 13]).all()
+
+
+def test_watch_refuses_a_number_where_the_model_goes(tmp_path):
+    run = gn.track.init("torch", store=tmp_path)
+    with pytest.raises(ConfigError, match="log_freq=10 by name"):
+        run.watch(10)
+    run.finish()

@@ -157,6 +157,9 @@ class Run:
                                  snapshots=snapshots, include=include)
             self._watchers.append(watcher)
             return watcher
+        if isinstance(model, numbers.Number):
+            raise ConfigError(f"run.watch's first argument is the model; got {model!r} "
+                              f"(pass log_freq={model!r} by name)")
         if include is not None:
             raise ConfigError("watch include= selects parameters of a PyTorch module; a "
                               "glassnet model's watch records every Variable")
