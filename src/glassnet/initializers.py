@@ -227,9 +227,14 @@ INITIALIZERS: dict[str, type[Initializer]] = {
 }
 
 
+# Keras's aliases ("normal" in the blogs' kernel_initializer="normal").
+_ALIASES = {"normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros}
+
+
 def get(identifier) -> Initializer:
     """Resolve a name (``"he_normal"``), a class name, a config dict or an instance."""
-    return resolve(identifier, kind="initializer", base=Initializer, names=INITIALIZERS)
+    return resolve(identifier, kind="initializer", base=Initializer,
+                   names={**INITIALIZERS, **_ALIASES})
 
 
 __all__ = ["Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",

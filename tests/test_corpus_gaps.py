@@ -1,0 +1,85 @@
+"""Small gaps the course-and-tutorial corpus met, each against the real Keras 3.
+
+- ``metrics=[tf.keras.losses.BinaryCrossentropy(from_logits=True, name=...)]`` (the
+  overfit-and-underfit tutorial): Keras takes a loss object as a metric, named as the loss.
+- ``kernel_initializer="normal"`` (the blogs' regression MLPs): Keras's alias of
+  ``random_normal`` ("uniform", "one", "zero" likewise).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from frameworks import need
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:keras.*")
+
+RS = np.random.RandomState(3)
+X = RS.standard_normal((70, 5)).astype(np.float32)
+Y = (X[:, 0] - X[:, 1] > 0.2).astype(np.float32).reshape(-1, 1)
+W1 = RS.standard_normal((5, 4)).astype(np.float32)
+B1 = RS.standard_normal(4).astype(np.float32) * 0.1
+W2 = RS.standard_normal((4, 1)).astype(np.float32)
+B2 = np.array([0.3], np.float32)
+
+
+def _evaluate_with_loss_metric(library):
+    model = library.Sequential([library.layers.Input(shape=(5,)),
+                                library.layers.Dense(4, activation="relu"),
+                                library.layers.Dense(1)])
+    model.set_weights([W1, B1, W2, B2])
+    model.compile(optimizer="sgd",
+                  loss=library.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[library.losses.BinaryCrossentropy(from_logits=True,
+                                                             name="binary_crossentropy")])
+    # batch 32 over 70 rows: Keras averages the loss per batch, so the last short batch
+    # weighs as much as a full one
+    return model.evaluate(X, Y, batch_size=32, verbose=0, return_dict=True)
+
+
+def test_a_loss_object_is_a_metric_as_keras_takes_it():
+    keras = need("keras")
+    ours = _evaluate_with_loss_metric(gn)
+    theirs = _evaluate_with_loss_metric(keras)
+    assert sorted(ours) == sorted(theirs) == ["binary_crossentropy", "loss"]
+    assert ours["binary_crossentropy"] == pytest.approx(theirs["binary_crossentropy"],
+                                                        rel=1e-5)
+
+
+def test_a_loss_metric_reports_under_its_name_and_is_the_loss_per_batch():
+    model = gn.Sequential([gn.layers.Input(shape=(5,)), gn.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse",
+                  metrics=[gn.losses.MeanAbsoluteError(name="m")])
+    history = model.fit(X, Y, epochs=1, batch_size=70, verbose=0, validation_data=(X, Y))
+    assert sorted(history.history) == ["loss", "m", "val_loss", "val_m"]
+    model.set_weights([np.ones((5, 1), np.float32), np.zeros(1, np.float32)])
+    error = np.abs(X.sum(axis=1, keepdims=True) - Y)
+    whole = model.evaluate(X, Y, batch_size=70, verbose=0, return_dict=True)
+    assert whole["m"] == pytest.approx(error.mean(), rel=1e-6)
+    # batches of 32, 32 and 6: the mean of the three batch means, as Keras
+    batches = model.evaluate(X, Y, batch_size=32, verbose=0, return_dict=True)
+    expected = np.mean([error[:32].mean(), error[32:64].mean(), error[64:].mean()])
+    assert batches["m"] == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("alias, cls", [("normal", "RandomNormal"),
+                                        ("uniform", "RandomUniform"),
+                                        ("one", "Ones"), ("zero", "Zeros")])
+def test_keras_initializer_aliases(alias, cls):
+    keras = need("keras")
+    assert type(keras.initializers.get(alias)).__name__ == cls
+    ours = gn.initializers.get(alias)
+    assert isinstance(ours, getattr(gn.initializers, cls))
+    assert ours.get_config() == {k: v for k, v in keras.initializers.get(alias).get_config(
+    ).items() if k in ours.get_config()}
+
+
+def test_dense_with_kernel_initializer_normal_draws_as_random_normal():
+    gn.random.set_random_seed(5)
+    kernel = gn.layers.Dense(400, kernel_initializer="normal")
+    kernel.build((None, 50))
+    values = kernel.get_weights()[0]
+    # RandomNormal(mean=0, stddev=0.05): 20,000 draws pin the mean and stddev closely
+    assert abs(values.mean()) < 0.002 and values.std() == pytest.approx(0.05, rel=0.03)
