@@ -167,10 +167,10 @@ def _first_error(exc: BaseException, path: Path) -> str:
     return f"{text} (line {frames[-1].lineno})" if frames else text
 
 
-def run_case(name: str, engine: str, seeds) -> dict:
+def run_case(name: str, engine: str, seeds, cases_dir: Path = CASES) -> dict:
     """Run one case in this process (call only in a fresh child): its losses or error."""
     os.environ.setdefault("KERAS_BACKEND", "torch")
-    path = CASES / f"{name}.py"
+    path = Path(cases_dir) / f"{name}.py"
     if engine == "keras":
         import keras
         from keras.src.utils import module_utils
@@ -227,14 +227,15 @@ def run_case(name: str, engine: str, seeds) -> dict:
 # ------------------------------------------------------------------------------ parent
 
 def run_in_subprocess(name: str, engine: str, seeds=(0,), python: str | None = None,
-                      glassnet_src: str | None = None, timeout: float = TIMEOUT) -> dict:
+                      glassnet_src: str | None = None, timeout: float = TIMEOUT,
+                      cases_dir: Path = CASES) -> dict:
     """Run a case in a fresh interpreter with a time limit; its result as a dict."""
     env = dict(os.environ, KERAS_BACKEND="torch", PYTHONHASHSEED="0")
     env.setdefault("OMP_NUM_THREADS", "1")  # the cases are small; jobs run side by side
     if glassnet_src:
         env["PYTHONPATH"] = os.pathsep.join([glassnet_src, env.get("PYTHONPATH", "")])
-    command = [python or sys.executable, str(Path(__file__)), "--child", name, engine,
-               *map(str, seeds)]
+    command = [python or sys.executable, str(Path(__file__)), "--cases-dir", str(cases_dir),
+               "--child", name, engine, *map(str, seeds)]
     failed = {"case": name, "engine": engine, "ok": False, "losses": []}
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
@@ -296,7 +297,7 @@ def table(keras_results: dict, glassnet_results: dict) -> str:
             if not result["ok"]:
                 rows.append(f"  {label}: {result['error']}"[:79])
     rows.append("-" * 79)
-    total = len(rows) and len(set(keras_results) | set(glassnet_results))
+    total = len(set(keras_results) | set(glassnet_results))
     rows.append(f"{total} cases: Keras runs {count['keras']}, glassnet runs "
                 f"{count['glassnet']}, {count['inside']} within Keras's spread")
     return "\n".join(rows)
@@ -327,11 +328,13 @@ def main(argv=None) -> int:
     parser.add_argument("--write-fixture", action="store_true",
                         help="write Keras's results to keras_results.json")
     parser.add_argument("--json", help="also write both engines' results to this file")
+    parser.add_argument("--cases-dir", default=str(CASES), help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         name, engine, *seeds = args.child
-        print(MARK + json.dumps(run_case(name, engine, [int(s) for s in seeds])), flush=True)
+        result = run_case(name, engine, [int(s) for s in seeds], Path(args.cases_dir))
+        print(MARK + json.dumps(result), flush=True)
         return 0
     names = args.cases or case_names()
     if args.keras:
