@@ -83,3 +83,40 @@ def test_dense_with_kernel_initializer_normal_draws_as_random_normal():
     values = kernel.get_weights()[0]
     # RandomNormal(mean=0, stddev=0.05): 20,000 draws pin the mean and stddev closely
     assert abs(values.mean()) < 0.002 and values.std() == pytest.approx(0.05, rel=0.03)
+
+
+def _merged(lib):
+    """A residual ``add`` and a ``concatenate``, in their functional forms."""
+    deep = lib.Input(shape=(2,), name="deep")
+    wide = lib.layers.Dense(3, activation="tanh", name="wide")(deep)
+    x = lib.layers.Dense(4, activation="relu", name="d1")(deep)
+    shortcut = lib.layers.Dense(4, name="shortcut")(deep)
+    x = lib.layers.add([x, shortcut], name="sum")
+    x = lib.layers.concatenate([wide, x], name="join")
+    outputs = lib.layers.Dense(2, name="out")(x)
+    return lib.Model(inputs=deep, outputs=outputs)
+
+
+def test_functional_add_and_concatenate_compute_as_keras():
+    keras = need("keras")
+    ours, theirs = _merged(gn), _merged(keras)
+    assert type(ours.get_layer("sum")) is gn.layers.Add
+    assert ours.get_layer("join").axis == -1
+    rng = np.random.default_rng(4)
+    for name in ("wide", "d1", "shortcut", "out"):  # layer by layer: orders may differ
+        weights = [rng.normal(size=w.shape).astype(np.float32)
+                   for w in theirs.get_layer(name).get_weights()]
+        ours.get_layer(name).set_weights(weights)
+        theirs.get_layer(name).set_weights(weights)
+    deep = rng.normal(size=(6, 2)).astype(np.float32)
+    np.testing.assert_allclose(ours.predict(deep, verbose=0), theirs.predict(deep, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_functional_merges_on_arrays_and_their_axis():
+    a = np.arange(6.0).reshape(2, 3)
+    b = np.ones((2, 3))
+    np.testing.assert_array_equal(gn.layers.add([a, b]), a + 1)
+    np.testing.assert_array_equal(gn.layers.concatenate([a, b]), np.hstack([a, b]))
+    joined = gn.layers.concatenate([a[:, None, :], b[:, None, :]], axis=1)
+    np.testing.assert_array_equal(joined, np.stack([a, b], axis=1))

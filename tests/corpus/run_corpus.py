@@ -341,9 +341,14 @@ def main(argv=None) -> int:
         seeds = list(range(args.seeds))
         keras_results = _run_all(names, args.jobs, "keras", seeds, args.keras_python,
                                  timeout=args.timeout)
-        if args.write_fixture:
-            FIXTURE.write_text(json.dumps({"seeds": seeds, "cases": keras_results},
-                                          indent=1, sort_keys=True) + "\n")
+        if args.write_fixture:  # the cases run now replace theirs; the others stay
+            recorded = json.loads(FIXTURE.read_text()) if FIXTURE.exists() else {
+                "seeds": seeds, "cases": {}}
+            if recorded["seeds"] != seeds:
+                parser.error(f"keras_results.json has seeds {recorded['seeds']}; "
+                             f"rerun all cases to change them")
+            recorded["cases"].update(keras_results)
+            FIXTURE.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
     else:
         keras_results = {n: r for n, r in load_fixture().items() if n in names}
     glassnet_results = _run_all(names, args.jobs, "glassnet", (0,),

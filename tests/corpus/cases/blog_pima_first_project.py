@@ -29,7 +29,8 @@ print("Accuracy: %.2f" % (accuracy * 100))
 # make class predictions with the model
 predictions = (model.predict(X) > 0.5).astype(int)
 # summarize the first 5 cases
+# (the blog prints predictions[i], a 1-element array, with %d: NumPy 2 refuses that)
 for i in range(5):
-    print("%s => %d (expected %d)" % (X[i].tolist(), predictions[i], y[i]))
+    print("%s => %d (expected %d)" % (X[i].tolist(), predictions[i, 0], y[i]))
 final_loss = loss
 print("final loss", final_loss)
