@@ -120,3 +120,35 @@ def test_functional_merges_on_arrays_and_their_axis():
     np.testing.assert_array_equal(gn.layers.concatenate([a, b]), np.hstack([a, b]))
     joined = gn.layers.concatenate([a[:, None, :], b[:, None, :]], axis=1)
     np.testing.assert_array_equal(joined, np.stack([a, b], axis=1))
+
+
+def test_tf_linspace_as_the_regression_tutorial_calls_it():
+    import glassnet as tf
+
+    keras = need("keras")
+    x = tf.linspace(0.0, 250, 251)
+    assert x.dtype == np.float32 and x.shape == (251,)
+    assert x[0] == 0.0 and x[-1] == 250.0 and x[100] == 100.0
+    np.testing.assert_array_equal(x.numpy(), keras.ops.convert_to_numpy(
+        keras.ops.linspace(0.0, 250, 251)))
+    assert tf.linspace(0.0, np.array(1.0), 3).dtype == np.float64  # an array keeps its dtype
+    assert tf.linspace(np.zeros(2), np.ones(2), 3).shape == (3, 2)
+
+
+def test_tf_add_n_sums_the_regularization_losses():
+    import glassnet as tf
+
+    model = tf.keras.Sequential([
+        tf.keras.layers.Input(shape=(3,)),
+        tf.keras.layers.Dense(2, kernel_regularizer=tf.keras.regularizers.l2(0.01)),
+        tf.keras.layers.Dense(1, kernel_regularizer=tf.keras.regularizers.l2(0.1))])
+    model(np.ones((1, 3)))
+    k1, _, k2, _ = model.get_weights()
+    total = tf.add_n(model.losses)
+    assert float(total.numpy()) == pytest.approx(0.01 * (k1 ** 2).sum() + 0.1 * (k2 ** 2).sum(),
+                                                 rel=1e-6)
+    np.testing.assert_array_equal(tf.add_n([np.ones(2), np.arange(2.0)]), [1.0, 2.0])
+    with pytest.raises(gn.errors.DataError, match="non-empty list"):
+        tf.add_n([])
+    with pytest.raises(gn.errors.DataError, match=r"one shape, got shapes \[\(2,\), \(3,\)\]"):
+        tf.add_n([np.ones(2), np.ones(3)])
