@@ -65,13 +65,18 @@ def test_table_fits_80_columns_and_says_what_failed():
         "b": {"ok": True, "losses": [1.0, 1.1, 1.2], "error": None}}
     glassnet = {"a_very_long_case_name_that_goes_past_the_column": {
         "ok": True, "losses": [0.15], "error": None},
-        "b": {"ok": False, "losses": [], "error": "ImportError: " + "x" * 120}}
+        "b": {"ok": False, "losses": [], "error": "FileFormatError: /tmp/tmpab12/m.keras: "
+                                                  "refused " + "word " * 40 + "(line 7)"}}
     text = table(keras, glassnet)
     lines = text.splitlines()
     assert max(map(len, lines)) <= 80
     assert "0.15" in lines[2] and "0.1235..0.2" in lines[2] and lines[2].endswith("yes")
     assert lines[3].startswith("b ") and "FAIL" in lines[3] and lines[3].endswith("-")
-    assert lines[4].startswith("  glassnet: ImportError: xxx")
+    # the error under its case: the file's directory dropped, wrapped, cut after 3 lines
+    assert lines[4] == "  glassnet: FileFormatError: m.keras: refused " + " ".join(
+        ["word"] * 6)
+    assert lines[5].startswith("    word") and lines[6].endswith(" ...")
+    assert lines[7] == "-" * 79
     assert lines[-1] == "2 cases: Keras runs 2, glassnet runs 1, 1 within Keras's spread"
 
 

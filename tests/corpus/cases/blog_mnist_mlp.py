@@ -7,15 +7,15 @@ from tensorflow.keras.optimizers import RMSprop
 
 batch_size = 128
 num_classes = 10
-epochs = 3
+epochs = 2
 
 # the data, split between train and test sets (stands in for mnist.load_data())
 rng = np.random.default_rng(20)
 prototypes = rng.integers(0, 256, (10, 28, 28))
-y_train, y_test = rng.integers(0, 10, 3000), rng.integers(0, 10, 500)
-x_train = ((prototypes[y_train] + rng.integers(0, 256, (3000, 28, 28))) // 2).astype("uint8")
+y_train, y_test = rng.integers(0, 10, 1000), rng.integers(0, 10, 500)
+x_train = ((prototypes[y_train] + rng.integers(0, 256, (1000, 28, 28))) // 2).astype("uint8")
 x_test = ((prototypes[y_test] + rng.integers(0, 256, (500, 28, 28))) // 2).astype("uint8")
-x_train = x_train.reshape(3000, 784)
+x_train = x_train.reshape(1000, 784)
 x_test = x_test.reshape(500, 784)
 x_train = x_train.astype("float32")
 x_test = x_test.astype("float32")

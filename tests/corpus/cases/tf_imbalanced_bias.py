@@ -27,7 +27,9 @@ mean, std = features[train].mean(axis=0), features[train].std(axis=0)
 train_features = np.clip((features[train] - mean) / std, -5, 5)
 val_features = np.clip((features[val] - mean) / std, -5, 5)
 test_features = np.clip((features[test] - mean) / std, -5, 5)
-train_labels, val_labels, test_labels = labels[train], labels[val], labels[test]
+# the tutorial keeps the labels as columns: np.array(train_df.pop("Class")).reshape(-1, 1)
+train_labels, val_labels, test_labels = (labels[i].reshape(-1, 1) for i in (train, val, test))
+bool_train_labels = train_labels[:, 0] != 0
 
 METRICS = [
     keras.metrics.BinaryCrossentropy(name="cross entropy"),  # same as model's loss

@@ -12,8 +12,8 @@ labels = (rng.random(n) < 0.01).astype(np.float64)
 features = rng.normal(size=(n, 29))
 features[labels == 1, :4] += 2.0
 train_features, val_features = features[:12800], features[12800:]
-train_labels, val_labels = labels[:12800], labels[12800:]
-neg, pos = np.bincount(train_labels.astype(int))
+train_labels, val_labels = labels[:12800].reshape(-1, 1), labels[12800:].reshape(-1, 1)
+neg, pos = np.bincount(train_labels[:, 0].astype(int))
 total = neg + pos
 
 METRICS = [

@@ -5,20 +5,22 @@ from tensorflow.keras import layers
 from tensorflow.keras import regularizers
 
 FEATURES = 28
-N_TRAIN = 4000
-BATCH_SIZE = 500
+N_TRAIN = 1000
+BATCH_SIZE = 250
 STEPS_PER_EPOCH = N_TRAIN // BATCH_SIZE
 
 rng = np.random.default_rng(9)
-X = rng.normal(size=(N_TRAIN + 1000, FEATURES))
+X = rng.normal(size=(N_TRAIN + 500, FEATURES))
+# labels as a column: Keras 3 metrics.BinaryCrossentropy refuses (n,) against (n, 1)
 y = (X[:, :6] @ rng.normal(size=6) + rng.logistic(size=len(X)) > 0).astype(np.float32)
+y = y.reshape(-1, 1)
 train_x, train_y, validate_x, validate_y = X[:N_TRAIN], y[:N_TRAIN], X[N_TRAIN:], y[N_TRAIN:]
 
 lr_schedule = tf.keras.optimizers.schedules.InverseTimeDecay(
     0.001, decay_steps=STEPS_PER_EPOCH * 1000, decay_rate=1, staircase=False)
 
 
-def compile_and_fit(model, name, max_epochs=8):
+def compile_and_fit(model, name, max_epochs=3):
     model.compile(optimizer=tf.keras.optimizers.Adam(lr_schedule),
                   loss=tf.keras.losses.BinaryCrossentropy(from_logits=True),
                   metrics=[

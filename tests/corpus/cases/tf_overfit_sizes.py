@@ -5,8 +5,8 @@ from tensorflow.keras import layers
 from tensorflow.keras import regularizers
 
 FEATURES = 28
-N_VALIDATION = 1000
-N_TRAIN = 4000
+N_VALIDATION = 500
+N_TRAIN = 2000
 BUFFER_SIZE = N_TRAIN
 BATCH_SIZE = 500
 STEPS_PER_EPOCH = N_TRAIN // BATCH_SIZE
@@ -36,7 +36,7 @@ def get_callbacks(name):
     ]
 
 
-def compile_and_fit(model, name, optimizer=None, max_epochs=10):
+def compile_and_fit(model, name, optimizer=None, max_epochs=6):
     if optimizer is None:
         optimizer = get_optimizer()
     model.compile(optimizer=optimizer,
