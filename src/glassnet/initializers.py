@@ -233,8 +233,9 @@ _ALIASES = {"normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero
 
 def get(identifier) -> Initializer:
     """Resolve a name (``"he_normal"``), a class name, a config dict or an instance."""
-    return resolve(identifier, kind="initializer", base=Initializer,
-                   names={**INITIALIZERS, **_ALIASES})
+    if isinstance(identifier, str) and identifier.lower() in _ALIASES:
+        return _ALIASES[identifier.lower()]()  # an unknown name lists the canonical ones
+    return resolve(identifier, kind="initializer", base=Initializer, names=INITIALIZERS)
 
 
 __all__ = ["Constant", "GlorotNormal", "GlorotUniform", "HeNormal", "HeUniform",

@@ -8,7 +8,7 @@ loss inside Keras's min..max over seeds widened by ``run_corpus.tolerance``: eac
 the range's own width, and by at least 5% of its midpoint or 1e-3.
 
 ``XFAIL`` names each case that fails today, with its first error and the area (the branch
-that built it: files, graph, kerasapi) that owns the gap; all of those branches are on main
+that built it: graph, kerasapi; numerics) that owns the gap; all of those branches are on main
 and these are their next steps. The entries are not strict, so whichever branch closes a
 gap is not failed by it: pytest -ra lists the XPASS, and the entry is then removed. Refresh
 the table with ``tests/corpus/run_corpus.py``.
@@ -24,15 +24,6 @@ KERAS = load_fixture()
 
 # case -> (the area (branch) that owns the gap, the first error glassnet meets today)
 XFAIL = {
-    "kerasio_functional_api": (
-        "files", "FileFormatError: my_model.keras: model 'mnist_model': glassnet writes "
-                 "Sequential models as Keras files; a functional model is not written yet"),
-    "kerasio_save_and_load": (
-        "files", "FileFormatError: my_model.keras: model 'functional': a functional model "
-                 "is not written yet (model.save of keras.Model(inputs, outputs))"),
-    "kerasio_training_callbacks": (
-        "files", "FileFormatError: mymodel_1.keras: a functional model is not written yet "
-                 "(ModelCheckpoint('mymodel_{epoch}.keras'))"),
     "kerasio_functional_branches": (
         "graph", "ConfigError: glassnet models have one input for now; got 2 "
                  "(keras.Model(inputs=[input_a, input_b], ...))"),
