@@ -36,7 +36,7 @@ PUBLIC = {
     "glassnet.layers": ["Activation", "Add", "BatchNormalization", "Concatenate", "Dense",
                         "Dropout", "Flatten", "GaussianNoise", "Input", "InputLayer", "Layer",
                         "LeakyReLU", "Normalization", "ReLU", "Rescaling", "Softmax",
-                        "deserialize",
+                        "add", "concatenate", "deserialize",
                         "serialize"],
     "glassnet.losses": [
         "BinaryCrossentropy", "CategoricalCrossentropy", "Huber", "LOSSES", "Loss",

@@ -227,8 +227,14 @@ INITIALIZERS: dict[str, type[Initializer]] = {
 }
 
 
+# Keras's aliases ("normal" in the blogs' kernel_initializer="normal").
+_ALIASES = {"normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros}
+
+
 def get(identifier) -> Initializer:
     """Resolve a name (``"he_normal"``), a class name, a config dict or an instance."""
+    if isinstance(identifier, str) and identifier.lower() in _ALIASES:
+        return _ALIASES[identifier.lower()]()  # an unknown name lists the canonical ones
     return resolve(identifier, kind="initializer", base=Initializer, names=INITIALIZERS)
 
 

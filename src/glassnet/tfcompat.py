@@ -58,6 +58,25 @@ def cast(x, dtype, name=None) -> Tensor:
     return np.asarray(x).astype(_dtype(dtype)).view(Tensor)
 
 
+def linspace(start, stop, num, name=None, axis=0) -> Tensor:
+    """``num`` evenly spaced values from ``start`` to ``stop``, both included (float32 for
+    Python numbers, as TF's; the tutorials' ``tf.linspace(0.0, 250, 251)``)."""
+    dtype = np.result_type(np.float32, *(np.asarray(v).dtype for v in (start, stop)
+                                        if isinstance(v, np.ndarray)))
+    return np.linspace(start, stop, int(num), dtype=dtype, axis=axis).view(Tensor)
+
+
+def add_n(inputs, name=None) -> Tensor:
+    """The element-wise sum of a list of same-shaped tensors (``tf.add_n(model.losses)``)."""
+    arrays = [np.asarray(x) for x in inputs]
+    if not arrays:
+        raise DataError("add_n expects a non-empty list of tensors, got an empty list")
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise DataError(f"add_n expects tensors of one shape, got shapes {sorted(shapes)}")
+    return np.asarray(sum(arrays[1:], arrays[0])).view(Tensor)
+
+
 def get_logger() -> logging.Logger:
     """The ``glassnet`` logger (``tf.get_logger().setLevel("ERROR")`` quiets it)."""
     return logging.getLogger("glassnet")
@@ -80,9 +99,9 @@ def _list_physical_devices(device_type=None) -> list:
 config = SimpleNamespace(list_physical_devices=_list_physical_devices,
                          list_logical_devices=_list_physical_devices)
 
-NAMES = ("autograph", "bool_", "cast", "config", "constant", "convert_to_tensor",
+NAMES = ("add_n", "autograph", "bool_", "cast", "config", "constant", "convert_to_tensor",
          "float16", "float32", "float64", "get_logger", "int16", "int32", "int64", "int8",
-         "uint8")
+         "linspace", "uint8")
 
-__all__ = ["DTYPES", "NAMES", "autograph", "cast", "config", "constant",
-           "convert_to_tensor", "get_logger"]
+__all__ = ["DTYPES", "NAMES", "add_n", "autograph", "cast", "config", "constant",
+           "convert_to_tensor", "get_logger", "linspace"]

@@ -22,7 +22,7 @@ from glassnet.layers.base import (  # noqa: F401
 from glassnet.layers.batch_normalization import BatchNormalization
 from glassnet.layers.core import Activation, Dropout, Flatten
 from glassnet.layers.dense import Dense
-from glassnet.layers.merging import Add, Concatenate
+from glassnet.layers.merging import Add, Concatenate, add, concatenate
 from glassnet.layers.noise import GaussianNoise
 from glassnet.layers.normalization import Normalization
 from glassnet.layers.preprocessing import Rescaling
@@ -53,4 +53,5 @@ def serialize(layer: Layer) -> dict:
 
 __all__ = ["Activation", "Add", "BatchNormalization", "Concatenate", "Dense", "Dropout",
            "Flatten", "GaussianNoise", "Input", "InputLayer", "Layer", "LeakyReLU",
-           "Normalization", "ReLU", "Rescaling", "Softmax", "deserialize", "serialize"]
+           "Normalization", "ReLU", "Rescaling", "Softmax", "add", "concatenate",
+           "deserialize", "serialize"]

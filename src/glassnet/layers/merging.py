@@ -134,3 +134,13 @@ class Add(Merge):
 
 
 __all__ = ["Add", "Concatenate", "Merge"]
+
+
+def add(inputs, **kwargs):
+    """``Add(**kwargs)(inputs)``: Keras's functional form (``layers.add([x, y])``)."""
+    return Add(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    """``Concatenate(axis, **kwargs)(inputs)``: Keras's functional form."""
+    return Concatenate(axis=axis, **kwargs)(inputs)

@@ -72,6 +72,13 @@ def get(identifier, loss=None, output_units: int | None = None) -> Metric:
     """Resolve a metric; ``"accuracy"`` picks its kind from the loss and output size."""
     if identifier in ("accuracy", "acc"):
         return _accuracy_kind(loss, output_units)(name="accuracy")
+    from glassnet import losses
+
+    if isinstance(identifier, losses.Loss):
+        # Keras takes a loss object as a metric: the mean of its value per batch, named
+        # as the loss is (the overfitting tutorial's BinaryCrossentropy(name=...)).
+        return MeanMetricWrapper(lambda y_true, y_pred: float(identifier(y_true, y_pred)),
+                                 name=identifier.name)
     # A metric asked for by its short name reports under that name ("mae", "auc").
     return resolve(identifier, kind="metric", base=Metric, names=METRICS,
                    make=lambda cls, name: cls(name=name))
