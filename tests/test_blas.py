@@ -61,6 +61,7 @@ def _read_only(a):
 
 
 # -- products --------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(128, 300, 200), (4, 3, 5)])  # threaded, and not
 def test_matmul_matches_numpy_in_every_layout_the_engine_uses(dtype, shape):
@@ -375,6 +376,7 @@ def test_cblas_is_the_library_numpy_already_runs():
     assert not blas._already_loaded(Path(__file__))  # a file never loaded is not used
 
 
+@pytest.mark.slow
 def test_training_never_loads_scipy():
     import subprocess
     import sys

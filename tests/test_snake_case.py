@@ -19,6 +19,7 @@ def test_snake_case_by_hand(name, expected):
     assert snake_case(name) == expected
 
 
+@pytest.mark.slow
 def test_snake_case_is_keras_rule():
     need("keras")
     from keras.src.utils.naming import to_snake_case

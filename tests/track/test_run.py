@@ -11,6 +11,7 @@ from track_helpers import run_python
 from glassnet.track import Run, init, open_store
 
 
+@pytest.mark.slow
 def test_init_log_finish_records_config_metrics_and_summary(store):
     run = init("digits", config={"lr": 1e-3, "units": np.int64(25)}, store=store)
     assert isinstance(run, Run) and re.fullmatch(r"[0-9a-f]{8}", run.id), run.id
@@ -81,6 +82,7 @@ def test_bad_log_calls_raise_clear_errors(store):
         run.log({"loss": 1.0})
 
 
+@pytest.mark.slow
 def test_a_run_left_open_is_finished_at_exit_or_failed_on_an_uncaught_error(store_dir):
     ok = run_python("""
         import sys, glassnet.track as t

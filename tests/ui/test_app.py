@@ -19,6 +19,7 @@ SNAPSHOT_STEPS = [-1, 5, 11, 17, 23]
 SAMPLED_INPUTS = [0, 4, 8, 13, 17, 21, 25, 29, 34, 38, 42, 46, 50, 55, 59, 63]  # 16 of 64
 
 
+@pytest.mark.slow
 def test_runs_list_filters_and_sorts(client, filled):
     body = client.get("/api/runs").json()
     assert sorted(r["name"] for r in body["runs"]) == sorted(
@@ -262,6 +263,7 @@ def test_diagnostics_find_a_symmetric_start(tmp_path):
     np.testing.assert_array_equal(final, final[:, :1] * np.ones((1, 4)))  # still copies
 
 
+@pytest.mark.slow
 def test_diagnostics_do_not_call_a_tie_broken_by_the_next_layer_symmetric(tmp_path):
     import glassnet as gn
     from glassnet.layers import Dense, Input
@@ -291,6 +293,7 @@ def test_a_missing_store_is_an_error_not_a_new_folder(tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
+@pytest.mark.slow
 def test_serve_binds_localhost_and_opens_the_browser_once_up(filled, monkeypatch):
     import threading
     import time
@@ -349,6 +352,7 @@ def test_a_long_table_is_sent_as_its_first_and_last_rows(filled, monkeypatch):
     assert short["elided_after"] is None and short["total"] == len(short["rows"]) == 2
 
 
+@pytest.mark.slow
 def test_the_web_libraries_load_only_when_needed():
     import subprocess
     import sys
