@@ -146,6 +146,7 @@ def test_a_cached_product_follows_its_arrays_contents_and_alpha(monkeypatch):
     assert counter.calls == 1  # checked and converted once, then repeated
 
 
+@pytest.mark.slow
 def test_a_cached_product_prepares_again_for_other_arrays(monkeypatch):
     def arrays():  # big enough for affine's CBLAS route
         return (RNG.standard_normal((128, 300)).astype(np.float32),

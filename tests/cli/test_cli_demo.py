@@ -76,6 +76,7 @@ def test_demo_trains_records_and_explains_the_digits_network(filled):
                         lines[start + 2])
 
 
+@pytest.mark.slow
 def test_demo_prints_the_report_tables_and_diagnostics(filled):
     tables = gn.report.tables
     out = filled.demo.stdout

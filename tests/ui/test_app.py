@@ -37,6 +37,7 @@ def test_runs_list_filters_and_sorts(client, filled):
     assert names("?sort=name&order=asc") == sorted(names("?sort=name&order=asc"))
 
 
+@pytest.mark.slow
 def test_bad_filters_say_what_was_expected(client):
     r = client.get("/api/runs?status=sleeping")
     assert r.status_code == 400 and "sleeping" in r.json()["error"]
@@ -73,6 +74,7 @@ def test_run_detail_and_curves_match_the_training_history(client, filled):
     assert {int(np.argmin(loss[1:-1])) + 1, int(np.argmax(loss[1:-1])) + 1} <= set(steps)
 
 
+@pytest.mark.slow
 def test_a_long_metric_is_served_thinned_keeping_first_and_last(tmp_path):
     import glassnet as gn
 
