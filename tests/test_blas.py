@@ -61,6 +61,7 @@ def _read_only(a):
 
 
 # -- products --------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(128, 300, 200), (4, 3, 5)])  # threaded, and not
 def test_matmul_matches_numpy_in_every_layout_the_engine_uses(dtype, shape):
@@ -145,6 +146,7 @@ def test_a_cached_product_follows_its_arrays_contents_and_alpha(monkeypatch):
     assert counter.calls == 1  # checked and converted once, then repeated
 
 
+@pytest.mark.slow
 def test_a_cached_product_prepares_again_for_other_arrays(monkeypatch):
     def arrays():  # big enough for affine's CBLAS route
         return (RNG.standard_normal((128, 300)).astype(np.float32),
@@ -375,6 +377,7 @@ def test_cblas_is_the_library_numpy_already_runs():
     assert not blas._already_loaded(Path(__file__))  # a file never loaded is not used
 
 
+@pytest.mark.slow
 def test_training_never_loads_scipy():
     import subprocess
     import sys

@@ -78,6 +78,7 @@ def _assert_same(results):
         np.testing.assert_allclose(mine, keras_value, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("freq", [2, 3, [1, 4]])
 def test_validation_freq_as_keras(freq):
     keras = need("keras")
@@ -90,6 +91,7 @@ def test_validation_freq_as_keras(freq):
     assert len(results[1][0].history["val_loss"]) == len(expected)
 
 
+@pytest.mark.slow
 def test_initial_epoch_as_keras():
     keras = need("keras")
     x, y = _data(20)
@@ -99,6 +101,7 @@ def test_initial_epoch_as_keras():
     assert results[1][0].epoch == [2, 3, 4]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("steps, warns", [(3, True), (4, False), (2, False), (6, True)])
 def test_steps_per_epoch_with_arrays_as_keras(steps, warns):
     # 100 samples in batches of 32: passes of 4 batches (32, 32, 32, 4) that run across
@@ -125,6 +128,7 @@ def test_bad_fit_options_are_refused_by_name(option, value):
         model.fit(x, y, verbose=0, validation_data=(x, y), **{option: value})
 
 
+@pytest.mark.slow
 def test_model_losses_are_keras_regularization_losses():
     keras = need("keras")
     keras.utils.set_random_seed(0)

@@ -108,6 +108,7 @@ def test_a_chain_model_trains_exactly_as_the_same_sequential(optimizer):
     np.testing.assert_array_equal(results[0][2], results[1][2])
 
 
+@pytest.mark.slow
 def test_a_large_chain_takes_the_fused_sgd_path_and_stays_identical():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(96, 64)).astype(np.float32)
@@ -135,6 +136,7 @@ def test_layer_names_must_be_unique_in_a_graph():
 
 
 # -- branches: gradients against finite differences ------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("head, loss", [("softmax", "categorical_crossentropy"),
                                         ("linear", "mse")])
 def test_branch_gradients_match_central_differences(head, loss):
@@ -206,6 +208,7 @@ def _keras_twin(keras, glassnet_model, build):
     return twin
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("build, loss", [(_chain, "categorical_crossentropy"),
                                          (_branched, "categorical_crossentropy"),
                                          (lambda lib: _branched(lib, head="linear"), "mse")])
@@ -245,6 +248,7 @@ def _nested_softmax(lib):
     return lib.Sequential([inner, lib.layers.Softmax(name="soft")], name="outer")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("build", [_nested, _nested_softmax])
 def test_a_model_nested_in_a_sequential_trains_as_keras_does(build):
     keras = need("keras")
@@ -293,6 +297,7 @@ def test_to_json_round_trips_the_architecture():
     assert sequential.layers[0].get_config()["layers"][-1]["name"] == "out"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("build", [_chain, _branched, _nested])
 def test_model_from_json_reads_what_real_keras_writes(build):
     keras = need("keras")
@@ -305,6 +310,7 @@ def test_model_from_json_reads_what_real_keras_writes(build):
                                atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("build", [_chain, _branched, _nested])
 def test_real_keras_reads_what_to_json_writes(build):
     keras = need("keras")

@@ -70,6 +70,7 @@ def test_tf_random_set_seed_makes_runs_repeatable():
     assert tf.random.uniform((1000,)).numpy().min() >= 0.0
 
 
+@pytest.mark.slow
 def test_import_glassnet_and_its_tf_names_stays_light():
     code = ("import sys, glassnet as tf; tf.keras.layers; tf.nn.softmax; tf.constant(1.0); "
             "heavy = [m for m in ('pandas', 'matplotlib', 'torch', 'keras', 'IPython', 'h5py',"
@@ -94,6 +95,7 @@ def _neurons_and_layers_lab(tf, Dense, Sequential):
     return a_lin, prediction_tf, a_log, called, (called >= 0.5)
 
 
+@pytest.mark.slow
 def test_the_neurons_and_layers_lab_gives_keras_numbers():
     keras = need("keras")
     from glassnet.keras.layers import Dense
@@ -123,6 +125,7 @@ def _neurons_and_layers_lab_keras(keras):
     return a_lin, prediction, a_log, called, called >= 0.5
 
 
+@pytest.mark.slow
 def test_dense_with_none_initializers_draws_glorot_uniform_as_keras():
     keras = need("keras")
     theirs = keras.layers.Dense(200, bias_initializer=None, kernel_initializer=None)
@@ -155,6 +158,7 @@ def test_constant_initializer_takes_a_one_element_array_as_the_tutorial_does():
         gn.initializers.Constant([1.0, 2.0, 3.0])((2,))
 
 
+@pytest.mark.slow
 def test_to_categorical_matches_keras():
     keras = need("keras")
     for labels, k in (([0, 2, 1, 2], None), (np.array([[1], [0]]), 3)):

@@ -53,6 +53,7 @@ def test_auc_matches_roc_auc_score_within_the_200_threshold_approximation(weight
     assert 0.6 < exact < 0.99
 
 
+@pytest.mark.slow
 def test_auc_with_many_thresholds_converges_to_the_exact_value():
     exact = sk.roc_auc_score(Y_BINARY, SCORES)
     fine = metrics.AUC(num_thresholds=5000)(Y_BINARY, SCORES)

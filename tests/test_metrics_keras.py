@@ -127,6 +127,7 @@ def _keras_weights(keras, task):
     return [np.asarray(w) for w in reference.get_weights()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("spec", "task"), CASES,
                          ids=[f"{s[0]}{s[1] or ''}-{t}" for s, t in CASES])
 def test_metric_matches_keras_across_evaluate_and_fit_calls(spec, task):
@@ -143,6 +144,7 @@ WEIGHTED = [(("BinaryAccuracy", {}), "binary"), (("Precision", {}), "binary"),
             (("SparseCategoricalAccuracy", {}), "sparse")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("spec", "task"), WEIGHTED, ids=[s[0] for s, _ in WEIGHTED])
 def test_weighted_metrics_take_class_and_sample_weights_as_keras(spec, task):
     keras = need("keras")
@@ -183,6 +185,7 @@ def test_evaluate_after_class_weighted_fit_counts_only_its_own_data():
     assert model.evaluate(X_A, y_a)[1] == pytest.approx(precision, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_unnamed_metrics_are_named_as_keras_names_them():
     keras = need("keras")
     keras.utils.clear_session()

@@ -227,6 +227,7 @@ def test_a_checkpoint_path_naming_a_missing_key_says_which(tmp_path):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[checkpoint])
 
 
+@pytest.mark.slow
 def test_keras_also_refuses_1d_input_and_warns_in_the_same_words():
     from frameworks import need
 

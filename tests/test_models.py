@@ -98,6 +98,7 @@ def test_config_round_trip_builds_the_same_architecture():
     assert copy.output_shape == (None, 1) and copy.input_shape == (None, 2, 3)
 
 
+@pytest.mark.slow
 def test_digits_64_25_15_10_network_with_adam_reaches_95_percent():
     model_selection = pytest.importorskip("sklearn.model_selection")
     x, y = gn.datasets.load_digits()
@@ -128,6 +129,7 @@ HEAVY = ["scipy", "sklearn", "matplotlib", "h5py", "onnx", "onnxruntime", "fasta
          "dask", "joblib", "pandas", "torch", "keras"]
 
 
+@pytest.mark.slow
 def test_import_glassnet_imports_numpy_and_nothing_heavier():
     code = ("import json, sys, glassnet; "
             f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules] + "
@@ -137,6 +139,7 @@ def test_import_glassnet_imports_numpy_and_nothing_heavier():
     assert json.loads(out) == ["numpy"]
 
 
+@pytest.mark.slow
 def test_training_a_model_still_imports_nothing_heavier():
     code = ("import json, sys, numpy as np, glassnet as gn; "
             "m = gn.Sequential([gn.layers.Input(shape=(2,)), gn.layers.Dense(3, 'relu'), "

@@ -210,6 +210,7 @@ def _glassnet_twin(keras_model, bias_before_bn):
     return model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_training_equals_keras(optimizer):
     keras = need("keras")
@@ -240,6 +241,7 @@ def test_training_equals_keras(optimizer):
     np.testing.assert_allclose(model.predict(x), reference.predict(x, verbose=0), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_frozen_batch_norm_trains_in_inference_mode_as_keras():
     keras = need("keras")
     keras.utils.set_random_seed(1)
@@ -261,6 +263,7 @@ def test_frozen_batch_norm_trains_in_inference_mode_as_keras():
         np.testing.assert_allclose(mine, keras_value, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_gaussian_noise_passes_through_at_inference_as_keras():
     keras = need("keras")
     x = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
@@ -269,6 +272,7 @@ def test_gaussian_noise_passes_through_at_inference_as_keras():
                                   keras.ops.convert_to_numpy(theirs(x)))
 
 
+@pytest.mark.slow
 def test_keras_file_with_every_new_layer_loads_and_predicts_alike(tmp_path):
     keras = need("keras")
     keras.utils.set_random_seed(0)
@@ -310,6 +314,7 @@ def test_normalization_axis_none_uses_one_mean_and_variance():
         gn.layers.Normalization(axis=None, mean=[1.0, 2.0], variance=[1.0, 1.0]).build((None, 2))
 
 
+@pytest.mark.slow
 def test_normalization_axis_none_equals_keras_in_the_regression_tutorial(tmp_path):
     # tensorflow.org's regression tutorial: one column, Normalization(axis=None), adapt.
     keras = need("keras")

@@ -4,6 +4,8 @@ import re
 import runpy
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -13,6 +15,7 @@ def test_readme_opens_with_the_two_commands():
     assert commands[:2] == ["make demo", "make test"]
 
 
+@pytest.mark.slow
 def test_readme_tour_runs(tmp_path, monkeypatch, capsys):
     code = re.search(r"```python\n(.*?)```", README.read_text(), re.S).group(1)
     script = tmp_path / "tour.py"

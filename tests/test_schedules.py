@@ -31,6 +31,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "kwargs"), CASES, ids=[c[0] for c in CASES])
 def test_schedule_values_match_keras_at_every_step(name, kwargs):
     keras = need("keras")
@@ -80,6 +81,7 @@ def _train(library, weights, optimizer, optimizer_kwargs, schedule, schedule_kwa
     return [np.asarray(w) for w in model.get_weights()], history.history["loss"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("optimizer", "optimizer_kwargs", "schedule", "schedule_kwargs"),
                          OPTIMIZERS, ids=[f"{o[0]}-{o[2]}" for o in OPTIMIZERS])
 def test_training_with_a_schedule_ends_at_keras_weights(optimizer, optimizer_kwargs,

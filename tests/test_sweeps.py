@@ -21,6 +21,9 @@ PARAMS = {"learning_rate": [1e-3, 1e-2], "hidden": [[8], [16, 8]]}
 BASE = {"epochs": 4, "batch_size": 32}
 
 
+pytestmark = pytest.mark.slow  # many fits, a dask cluster
+
+
 @pytest.fixture(scope="module")
 def digits():
     X, y = gn.datasets.load_digits()

@@ -88,6 +88,7 @@ def test_activations_and_nn_functions_answer_numpy():
     np.testing.assert_allclose(gn.nn.leaky_relu(np.array([-1.0, 2.0])).numpy(), [-0.2, 2.0])
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:keras.*")
 def test_nn_functions_match_keras_ops():
     from frameworks import need

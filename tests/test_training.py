@@ -204,6 +204,7 @@ def test_same_seed_gives_identical_training_runs():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_examples_course_lab_runs_and_recovers_w_and_b(capsys):
     import runpy
     from pathlib import Path

@@ -17,7 +17,7 @@ import numpy as np
 
 from glassnet.backend import epsilon
 from glassnet.errors import ConfigError, DataError, ShapeError
-from glassnet.resolve import resolve, serialize
+from glassnet.resolve import resolve, serialize, snake_case
 
 
 def _reduce(per_sample: np.ndarray, sample_weight) -> float:
@@ -45,7 +45,7 @@ class Loss:
         if reduction != "sum_over_batch_size":
             raise ConfigError(f"only reduction='sum_over_batch_size' is supported, "
                               f"got {reduction!r}")
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.reduction = reduction
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
@@ -90,12 +90,6 @@ class Loss:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-
-
-def _snake(name: str) -> str:
-    import re
-
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 class MeanSquaredError(Loss):

@@ -9,9 +9,23 @@ valid names, sorted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from glassnet.errors import unknown_name
+
+
+def snake_case(name: str) -> str:
+    """Keras's rule (``keras.src.utils.naming.to_snake_case``) for default names.
+
+    Layer and loss names and a weights file's layer groups: ``Dense`` -> ``dense``,
+    ``BatchNormalization`` -> ``batch_normalization``, ``ReLU`` -> ``re_lu``,
+    ``MeanSquaredError`` -> ``mean_squared_error``; characters that cannot be in a
+    Python name are dropped.
+    """
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def resolve(identifier, *, kind: str, base: type, names: dict[str, type],

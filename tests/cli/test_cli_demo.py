@@ -23,6 +23,7 @@ def test_stratified_split_holds_out_a_fifth_of_every_class():
         assert np.sum(y[test] == label) == round(count * 0.2)
 
 
+@pytest.mark.slow
 def test_demo_trains_records_and_explains_the_digits_network(filled):
     out = filled.demo.stdout
     lines = out.splitlines()
@@ -75,6 +76,7 @@ def test_demo_trains_records_and_explains_the_digits_network(filled):
                         lines[start + 2])
 
 
+@pytest.mark.slow
 def test_demo_prints_the_report_tables_and_diagnostics(filled):
     tables = gn.report.tables
     out = filled.demo.stdout
@@ -107,6 +109,7 @@ def test_demo_lab_shows_the_arithmetic_and_recovers_w_and_b(tmp_path):
     assert w == pytest.approx(200, abs=0.01) and b == pytest.approx(100, abs=0.01)
 
 
+@pytest.mark.slow
 def test_demo_activations_records_one_run_per_activation(tmp_path):
     result = run_cli("demo", "activations", "--epochs", "2", "--store", tmp_path / "s")
     assert result.exit_code == 0, result.stderr
@@ -123,6 +126,7 @@ def test_demo_activations_records_one_run_per_activation(tmp_path):
                                                           "digits-tanh"]
 
 
+@pytest.mark.slow
 def test_demo_imbalanced_starts_the_bias_at_the_log_odds(tmp_path):
     result = run_cli("demo", "imbalanced", "--epochs", "1", "--store", tmp_path / "s")
     assert result.exit_code == 0, result.stderr

@@ -32,6 +32,7 @@ def test_unknown_run_id_in_other_commands(filled, command):
     assert_error(run_cli(command, "nope", "--store", filled.store), "NotFoundError", "'nope'")
 
 
+@pytest.mark.slow
 def test_ambiguous_prefix_lists_the_matches(tmp_path):
     store = gn.track.open_store(tmp_path / "s")
     by_first = defaultdict(list)

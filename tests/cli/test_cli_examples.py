@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -21,6 +23,7 @@ def run_example(name: str, cwd: Path) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_digits_example_reaches_95_percent_and_records_the_run(tmp_path):
     out = run_example("digits.py", tmp_path)
     accuracy = float(re.search(r"test accuracy: (\d+\.\d)%", out).group(1))
@@ -28,6 +31,7 @@ def test_digits_example_reaches_95_percent_and_records_the_run(tmp_path):
     assert (tmp_path / "glassnet-runs" / "glassnet.db").is_file()
 
 
+@pytest.mark.slow
 def test_imbalanced_example_starts_at_the_log_odds(tmp_path):
     out = run_example("imbalanced.py", tmp_path)
     assert "p = 0.0100, log(p / (1 - p)) = -4.5951" in out  # log(0.01 / 0.99) by hand

@@ -27,6 +27,7 @@ def test_glassnet_train_exits_non_zero_when_the_loss_ended_nan(tmp_path):
     assert "Recorded run " in result.stdout  # the run is kept, to look at
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_glassnet_sweep_exits_non_zero_when_a_fit_ended_nan(tmp_path):
     pytest.importorskip("sklearn")
@@ -139,6 +140,7 @@ def test_a_network_too_big_for_memory_names_the_key_and_the_size(tmp_path):
         train_network(config, store=tmp_path / "s")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text, message", [
     ("method = 'random'\nn_iter = -5\n[params]\nepochs = [1]\n",
      r"'n_iter' must be an integer >= 1, got -5"),

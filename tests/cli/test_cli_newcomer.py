@@ -109,6 +109,7 @@ def test_models_lists_the_registry(filled):
     assert result.stdout.splitlines()[0] == "2 registered model versions"
 
 
+@pytest.mark.slow
 def test_diagnose_the_run_of_demo_imbalanced(tmp_path):
     demo = run_cli("demo", "imbalanced", "--epochs", "1", "--store", tmp_path / "s")
     assert demo.exit_code == 0, demo.stderr

@@ -56,6 +56,7 @@ def _coffee_and_adapted_normalization():
     return x, y.astype(np.float32), norm
 
 
+@pytest.mark.slow
 def test_the_recorded_architecture_rebuilds_a_model_whose_names_and_config_say_nothing(tmp_path):
     """No logged model, no train config: the watch's model config and the snapshot suffice."""
     x, y, norm = _coffee_and_adapted_normalization()

@@ -67,6 +67,7 @@ def test_show_by_unique_prefix(filled):
             "its batches") in lines
 
 
+@pytest.mark.slow
 def test_report_formats(filled, tmp_path):
     pytest.importorskip("glassnet.report")
     as_json = run_cli("report", filled.demo_id, "--format", "json", "--store", filled.store)
@@ -94,6 +95,7 @@ def test_report_formats(filled, tmp_path):
     assert "Correlation between each unit's incoming weights and its bias" in table.stdout
 
 
+@pytest.mark.slow
 def test_report_html(filled, tmp_path):
     write_html = getattr(pytest.importorskip("glassnet.ui.report"), "write_html", None)
     if write_html is None:
@@ -125,6 +127,7 @@ def test_diagnose_rebuilds_the_run_on_its_data(tmp_path):
     assert lines[1:] == [f"diagnostic: {f}" for f in findings]
 
 
+@pytest.mark.slow
 def test_diagnose_a_healthy_run(filled):
     result = run_cli("diagnose", filled.demo_id, "--store", filled.store)
     assert result.exit_code == 0, result.stderr
@@ -194,6 +197,7 @@ def test_ui_calls_the_dashboard_with_the_store(filled, monkeypatch):
     assert options == {"host": "127.0.0.1", "port": 9123, "open_browser": False}
 
 
+@pytest.mark.slow
 def test_sweep_runs_the_file_and_prints_the_trials(tmp_path):
     pytest.importorskip("sklearn")
     spec = tmp_path / "s.toml"

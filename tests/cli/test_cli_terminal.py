@@ -104,6 +104,7 @@ def report_sources(store, run_id):
     return [*gn.report.tables(run_id, opened).values(), describe(model), summary_table(model)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["demo", "report"])
 def test_demo_and_report_fit_80_columns_and_show_the_stored_numbers(narrow, command):
     output = narrow[command].stdout

@@ -37,6 +37,7 @@ def test_summarize_constant_and_empty():
     assert empty["count"] == 0 and np.isnan(empty["mean"])
 
 
+@pytest.mark.slow
 def test_describe_gives_kernel_and_bias_apart(trained_digits):
     table = describe(trained_digits)
     assert [(r["layer"], r["variable"]) for r in table.to_records()] == [

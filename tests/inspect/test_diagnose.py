@@ -28,6 +28,7 @@ def test_healthy_trained_digits_network_reports_nothing(trained_digits, digits):
     assert diagnose(trained_digits, *digits) == []
 
 
+@pytest.mark.slow
 def test_healthy_trained_coffee_network_reports_nothing(trained_coffee, coffee):
     assert diagnose(trained_coffee, *coffee) == []
 
@@ -85,6 +86,7 @@ def test_vanishing_gradients_through_deep_sigmoid_stack(digits):
     assert findings[0].evidence["ratio_first_to_last"] < 1e-3
 
 
+@pytest.mark.slow
 def test_exploding_gradients_through_deep_large_weights(digits):
     X, y = digits
     layers = [Input(shape=(64,))]
@@ -169,6 +171,7 @@ def test_output_bias_started_at_the_log_odds_is_fine():
     assert [f for f in diagnose(model, X, y) if "log-odds" in f.what] == []
 
 
+@pytest.mark.slow
 def test_findings_print_and_tabulate(digits):
     findings = diagnose(digits_model(kernel_initializer="zeros"), *digits)
     assert str(findings[0]).startswith("ERROR [hidden1] all 25 units are identical")

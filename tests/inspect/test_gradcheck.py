@@ -48,6 +48,7 @@ def test_check_gradients_with_regularizer_and_binary_loss(coffee):
     assert all(table["ok"]), str(table)
 
 
+@pytest.mark.slow
 def test_check_gradients_leaves_a_float32_model_untouched(trained_coffee, coffee):
     before = trained_coffee.get_weights()
     check_gradients(trained_coffee, *coffee)

@@ -122,6 +122,7 @@ def good(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_glassnet_weights_member_bomb_is_refused_before_inflating(good, tmp_path):
     path = _deflated_zip_bomb(tmp_path / "bomb.glassnet", _members(good), "model.safetensors")
     assert path.stat().st_size < 2**20
@@ -130,6 +131,7 @@ def test_glassnet_weights_member_bomb_is_refused_before_inflating(good, tmp_path
                                      r"config.json can take")
 
 
+@pytest.mark.slow
 def test_glassnet_bomb_with_a_lying_size_is_refused_one_chunk_past_it(good, tmp_path):
     members = _members(good)
     real = len(members["model.safetensors"])
@@ -140,6 +142,7 @@ def test_glassnet_bomb_with_a_lying_size_is_refused_one_chunk_past_it(good, tmp_
                                      f"bytes its header declares")
 
 
+@pytest.mark.slow
 def test_config_member_bomb_with_a_lying_size_is_refused(good, tmp_path):
     members = _members(good)
     path = _deflated_zip_bomb(tmp_path / "bomb.glassnet", members, "config.json",
@@ -148,6 +151,7 @@ def test_config_member_bomb_with_a_lying_size_is_refused(good, tmp_path):
     _refused_in_bounded_memory(path, "'config.json' inflates to more than")
 
 
+@pytest.mark.slow
 def test_safetensors_header_claiming_more_than_the_member_is_refused(good, tmp_path):
     members = _members(good)
     # A valid safetensors header for a 256 MiB tensor, with no data after it.
@@ -189,6 +193,7 @@ def test_tensors_beyond_what_config_declares_are_refused_before_reading(good, tm
 h5py = pytest.importorskip("h5py")
 
 
+@pytest.mark.slow
 def test_keras_weights_member_bomb_is_refused_before_inflating(tmp_path):
     path = _deflated_zip_bomb(tmp_path / "bomb.keras", _members(KERAS / "norm_mlp.keras"),
                               "model.weights.h5")
@@ -196,6 +201,7 @@ def test_keras_weights_member_bomb_is_refused_before_inflating(tmp_path):
                                      r"the \d+ the model config.json describes can need")
 
 
+@pytest.mark.slow
 def test_keras_bomb_with_a_lying_size_is_refused(tmp_path):
     members = _members(KERAS / "norm_mlp.keras")
     real = len(members["model.weights.h5"])
@@ -206,6 +212,7 @@ def test_keras_bomb_with_a_lying_size_is_refused(tmp_path):
                                      f"bytes")
 
 
+@pytest.mark.slow
 def test_keras_metadata_bomb_is_refused(tmp_path):
     members = _members(KERAS / "norm_mlp.keras")
     path = _deflated_zip_bomb(tmp_path / "bomb.keras", members, "metadata.json",

@@ -268,6 +268,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_hostile_glassnet_file_is_refused(case, good, work):
     build, match = CASES[case]
@@ -283,6 +284,7 @@ def test_evil_pickle_member_is_refused_and_never_unpickled(good, work):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fraction", [0.0005, 0.01, 0.1, 0.33, 0.5, 0.9, 0.99, 0.999])
 def test_truncated_file_is_refused(fraction, good, work):
     data = good.read_bytes()
@@ -478,6 +480,7 @@ KERAS_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(KERAS_CASES))
 def test_hostile_keras_file_is_refused(case, work):
     build, match = KERAS_CASES[case]

@@ -77,6 +77,7 @@ def _randomize(keras_model, seed=3):
                              for w in keras_model.get_weights()])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KERAS_KINDS)
 def test_glassnet_loads_a_keras_file_of_a_functional_or_nested_model(kind, tmp_path):
     keras = need("keras")
@@ -93,6 +94,7 @@ def test_glassnet_loads_a_keras_file_of_a_functional_or_nested_model(kind, tmp_p
     assert sorted(np.asarray(w).tobytes() for w in loaded.get_weights()) == keras_arrays
 
 
+@pytest.mark.slow
 def test_keras_lists_a_graph_by_depth_and_glassnet_follows_it():
     from glassnet.io.keras_graph import keras_layers
 
@@ -110,6 +112,7 @@ def test_keras_lists_a_graph_by_depth_and_glassnet_follows_it():
     assert roles(ours.layers)[1:4] != roles(theirs.layers)[1:4]  # the call order differs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", GLASSNET_KINDS)
 def test_keras_loads_a_glassnet_functional_or_nested_model(kind, tmp_path):
     keras = need("keras")
@@ -128,6 +131,7 @@ def test_keras_loads_a_glassnet_functional_or_nested_model(kind, tmp_path):
                                atol=ATOL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", GLASSNET_KINDS)
 def test_weights_h5_of_a_graph_loads_in_keras_into_a_fresh_model(kind, tmp_path):
     keras = need("keras")
@@ -186,6 +190,7 @@ OPTIMIZERS = {"adam": lambda: gn.optimizers.Adam(0.01),
               "sgd": lambda: gn.optimizers.SGD(0.05, momentum=0.9)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 @pytest.mark.parametrize("kind", ["branches", "model-in-sequential"])
 def test_optimizer_state_of_a_graph_continues_in_keras_and_back(kind, optimizer, tmp_path):
@@ -215,6 +220,7 @@ def test_optimizer_state_of_a_graph_continues_in_keras_and_back(kind, optimizer,
     np.testing.assert_allclose(ours.predict(x, verbose=0), _predict(theirs, x), atol=2e-5)
 
 
+@pytest.mark.slow
 def test_model_from_json_and_keras_files_share_one_translation():
     """Keras's JSON of a graph with a BatchNormalization (which only the .keras reader
     knew before) rebuilds through the same code as a .keras file."""
@@ -228,6 +234,7 @@ def test_model_from_json_and_keras_files_share_one_translation():
         type(layer).__name__ for layer in model.layers]
 
 
+@pytest.mark.slow
 def test_a_tampered_graph_is_refused_before_it_allocates(tmp_path):
     import json
     import zipfile
@@ -271,6 +278,7 @@ def _rewritten(src, dst, change_config=None, change_h5=None):
     return dst
 
 
+@pytest.mark.slow
 def test_models_nested_too_deep_are_refused(tmp_path):
     keras = need("keras")
     _keras_graph(keras, "model-in-sequential").save(tmp_path / "m.keras")
@@ -288,6 +296,7 @@ def test_models_nested_too_deep_are_refused(tmp_path):
         gn.models.load_model(bad)
 
 
+@pytest.mark.slow
 def test_weights_of_a_graph_under_another_layers_group_are_refused(tmp_path):
     keras = need("keras")
     model = _keras_graph(keras, "branches")
@@ -302,6 +311,7 @@ def test_weights_of_a_graph_under_another_layers_group_are_refused(tmp_path):
         gn.models.load_model(bad)
 
 
+@pytest.mark.slow
 def test_a_graph_with_batch_normalization_trains_on_in_keras(tmp_path):
     """Moving statistics are non-trainable: stored with the layer, not in the slots."""
     keras = need("keras")
@@ -324,6 +334,7 @@ def test_a_graph_with_batch_normalization_trains_on_in_keras(tmp_path):
         np.testing.assert_allclose(a, b, atol=2e-5)
 
 
+@pytest.mark.slow
 def test_same_shaped_branches_get_their_own_weights_not_each_others(tmp_path):
     """Every Dense is 4 -> 4: a mix-up by call order would load without any error."""
     keras = need("keras")

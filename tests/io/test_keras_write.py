@@ -61,6 +61,7 @@ def _trained(optimizer, dropout=True):
     return model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 def test_keras_loads_a_glassnet_keras_file_and_predicts_the_same(optimizer, tmp_path):
     keras = need("keras")
@@ -79,6 +80,7 @@ def test_keras_loads_a_glassnet_keras_file_and_predicts_the_same(optimizer, tmp_
         type(loaded.loss).__name__ == "MeanSquaredError"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 def test_keras_continues_training_exactly_where_glassnet_stopped(optimizer, tmp_path):
     keras = need("keras")
@@ -93,6 +95,7 @@ def test_keras_continues_training_exactly_where_glassnet_stopped(optimizer, tmp_
         np.testing.assert_allclose(got, want, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_keras_load_weights_reads_glassnet_weights_h5(tmp_path):
     keras = need("keras")
     model = _trained("adam")
@@ -104,6 +107,7 @@ def test_keras_load_weights_reads_glassnet_weights_h5(tmp_path):
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.slow
 def test_files_keras_writes_again_come_back_into_glassnet(tmp_path):
     keras = need("keras")
     model = _trained("adam")
@@ -122,6 +126,7 @@ def test_files_keras_writes_again_come_back_into_glassnet(tmp_path):
     np.testing.assert_allclose(fresh.predict(x), model.predict(x), atol=ATOL)
 
 
+@pytest.mark.slow
 def test_uncompiled_model_writes_a_keras_file_without_compile_settings(tmp_path):
     keras = need("keras")
     model = _model()
@@ -219,6 +224,7 @@ def _newer_layers(noise=True):
     return model, x, y
 
 
+@pytest.mark.slow
 def test_keras_loads_batch_normalization_relu_softmax_and_friends(tmp_path):
     keras = need("keras")
     model, x, _ = _newer_layers()
@@ -233,6 +239,7 @@ def test_keras_loads_batch_normalization_relu_softmax_and_friends(tmp_path):
     np.testing.assert_allclose(back.predict(x), model.predict(x), atol=ATOL)
 
 
+@pytest.mark.slow
 def test_keras_continues_training_a_batch_normalized_model(tmp_path):
     keras = need("keras")
     model, x, y = _newer_layers(noise=False)

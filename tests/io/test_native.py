@@ -282,6 +282,7 @@ def test_a_good_save_replaces_the_file(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["m.glassnet"]
 
 
+@pytest.mark.slow
 def test_io_exports_its_documented_names_and_imports_nothing_heavy():
     assert gn.io.__all__ == ["NonFiniteWeightsWarning", "export_onnx", "load_keras",
                              "load_model", "load_torch_state", "load_weights",

@@ -49,6 +49,7 @@ def _op_types(path):
     return [node.op_type for node in onnx.load(str(path)).graph.node]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("opset", [17, 20])
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_every_activation_runs_alike_in_onnxruntime(activation, opset, tmp_path):

@@ -249,6 +249,7 @@ def test_ipython_picks_the_html_of_every_object():
         assert 'class="glassnet glassnet-' in data["text/html"], type(obj)
 
 
+@pytest.mark.slow
 def test_import_glassnet_and_training_load_neither_the_display_module_nor_ipython():
     code = ("import sys, numpy as np, glassnet as gn\n"
             "m = gn.Sequential([gn.Input(shape=(2,)), gn.layers.Dense(1)])\n"

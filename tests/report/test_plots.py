@@ -40,6 +40,7 @@ def saved(tmp_path, name):
     return read(png)
 
 
+@pytest.mark.slow
 def test_network_diagram_has_blue_and_orange_edges_and_says_it_sampled(recorded, tmp_path):
     _, model, _ = recorded["runs"]["relu"]
     figure = plots.network(model, path=tmp_path / "net")
@@ -51,6 +52,7 @@ def test_network_diagram_has_blue_and_orange_edges_and_says_it_sampled(recorded,
     assert f"{biases[0]:+.2f}" in texts  # each unit shows its bias
 
 
+@pytest.mark.slow
 def test_network_diagram_of_a_small_net_draws_every_weight(tmp_path):
     model = gn.Sequential([Input(shape=(2,)), Dense(3, activation="sigmoid"),
                            Dense(1, activation="sigmoid")])
@@ -65,6 +67,7 @@ def test_network_diagram_of_a_small_net_draws_every_weight(tmp_path):
     assert sum(len(c.get_segments()) for c in collections if hasattr(c, "get_segments")) == 9
 
 
+@pytest.mark.slow
 def test_histogram_heatmap_is_not_uniform(recorded, tmp_path):
     run_id = recorded["runs"]["tanh"][0]
     figure = plots.histogram_heatmaps(run_id, store=recorded["store"], path=tmp_path / "heat")
@@ -76,6 +79,7 @@ def test_histogram_heatmap_is_not_uniform(recorded, tmp_path):
     assert pixels.std() > 0.1
 
 
+@pytest.mark.slow
 def test_loss_curves_show_train_and_validation(recorded, tmp_path):
     ids = [recorded["runs"][a][0] for a in ("relu", "tanh")]
     figure = plots.loss_curves(ids, store=recorded["store"], path=tmp_path / "loss")
@@ -88,6 +92,7 @@ def test_loss_curves_show_train_and_validation(recorded, tmp_path):
     np.testing.assert_allclose(lines[relu_name].get_ydata(), history["val_loss"])
 
 
+@pytest.mark.slow
 def test_first_layer_images_of_the_digits(recorded, tmp_path):
     _, model, _ = recorded["runs"]["relu"]
     figure = plots.first_layer_images(model, path=tmp_path / "filters")
@@ -105,6 +110,7 @@ def test_first_layer_images_refuse_non_images(tmp_path):
         plots.first_layer_images(model)
 
 
+@pytest.mark.slow
 def test_activation_bars(recorded, tmp_path):
     ids = [recorded["runs"][a][0] for a in ("relu", "tanh")]
     figure = plots.activation_bars(ids, store=recorded["store"], path=tmp_path / "act")

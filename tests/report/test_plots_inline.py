@@ -32,6 +32,7 @@ print(matplotlib.get_backend(), matplotlib.rcParams["font.size"],
 """
 
 
+@pytest.mark.slow
 def test_plotting_changes_neither_the_backend_nor_rcparams_nor_loads_pyplot():
     out = subprocess.run([sys.executable, "-c", LEARNER], capture_output=True, text=True,
                          check=True).stdout.split()
@@ -42,6 +43,7 @@ def test_plotting_changes_neither_the_backend_nor_rcparams_nor_loads_pyplot():
     assert is_png == "True" and int(size) > 10_000
 
 
+@pytest.mark.slow
 def test_a_returned_figure_shows_inline_as_a_png_of_its_own_size(tmp_path):
     import glassnet as gn
     from glassnet.layers import Dense, Input
@@ -87,6 +89,7 @@ def run_cli(*args, cwd=None):
         os.chdir(before)
 
 
+@pytest.mark.slow
 def test_plot_loss_writes_a_valid_png(recorded, tmp_path):
     run_id = recorded["runs"]["relu"][0]
     out = tmp_path / "loss.png"
@@ -103,6 +106,7 @@ def test_plot_loss_writes_a_valid_png(recorded, tmp_path):
     assert not list(tmp_path.glob(".*partial"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["histograms", "network", "weights", "first-layer"])
 def test_plot_kinds_of_one_run_write_svg_files(recorded, tmp_path, kind):
     run_id = recorded["runs"]["tanh"][0]
@@ -113,6 +117,7 @@ def test_plot_kinds_of_one_run_write_svg_files(recorded, tmp_path, kind):
     assert root.tag.endswith("svg")
 
 
+@pytest.mark.slow
 def test_plot_activations_compares_runs_and_defaults_to_a_png_named_after_the_run(recorded,
                                                                                   tmp_path):
     ids = [recorded["runs"][a][0] for a in ("relu", "tanh")]
@@ -122,6 +127,7 @@ def test_plot_activations_compares_runs_and_defaults_to_a_png_named_after_the_ru
     assert (tmp_path / f"{ids[0]}-activations.png").read_bytes().startswith(PNG_MAGIC)
 
 
+@pytest.mark.slow
 def test_plot_errors_are_clear(recorded, tmp_path):
     run_id = recorded["runs"]["relu"][0]
     bad = run_cli("--store", recorded["store"], "plot", run_id, "-o", tmp_path / "x.gif")

@@ -17,6 +17,7 @@ def digits():
     return gn.datasets.load_digits()
 
 
+@pytest.mark.slow
 def test_pipeline_cross_val_on_digits_scores_at_least_090(digits):
     X, y = digits
     pipeline = make_pipeline(StandardScaler(),
@@ -59,6 +60,7 @@ def test_same_random_state_same_weights(digits):
         np.testing.assert_array_equal(wa, wb)
 
 
+@pytest.mark.slow
 def test_grid_search_picks_the_better_learning_rate(digits):
     X, y = digits
     search = GridSearchCV(GlassClassifier(hidden=(16,), epochs=5, random_state=0),

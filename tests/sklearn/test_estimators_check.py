@@ -2,6 +2,7 @@
 
 import warnings
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from glassnet.sklearn import GlassClassifier, GlassRegressor
@@ -12,6 +13,7 @@ ESTIMATORS = [GlassClassifier(hidden=(16,), epochs=60, learning_rate=1e-2, rando
               GlassRegressor(hidden=(16,), epochs=100, learning_rate=1e-2, random_state=0)]
 
 
+@pytest.mark.slow
 @parametrize_with_checks(ESTIMATORS)
 def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():

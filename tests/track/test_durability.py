@@ -21,6 +21,9 @@ while not os.path.exists(go):
 """
 
 
+pytestmark = pytest.mark.slow  # child processes, killed and racing
+
+
 def test_sigkilled_run_keeps_every_flushed_row_and_reads_back_crashed(store_dir):
     child = spawn("""
         import sys, time, glassnet.track as t

@@ -32,6 +32,7 @@ def _wait_for(condition, what: str, limit_s: float = 60.0) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 def test_a_full_disk_warns_once_keeps_what_was_written_and_fails_the_run(
         store_dir, caplog, monkeypatch):
     caplog.set_level(logging.DEBUG, logger="glassnet.track")
@@ -74,6 +75,7 @@ def test_a_full_disk_warns_once_keeps_what_was_written_and_fails_the_run(
     assert run.store.metrics(run.id, "loss")[0].tolist() == list(range(20_100))
 
 
+@pytest.mark.slow
 def test_a_first_flush_bigger_than_the_disk_leaves_no_orphan_blob(store_dir):
     run = gt.init("full", store=store_dir)
     _fill_the_disk(run.store)
@@ -224,6 +226,7 @@ def read_only_store(tmp_path):
         os.chmod(dirpath, 0o755)
 
 
+@pytest.mark.slow
 def test_a_read_only_store_reads_and_refuses_writes_by_name(read_only_store):
     import subprocess
 
@@ -246,6 +249,7 @@ def test_a_read_only_store_reads_and_refuses_writes_by_name(read_only_store):
 
 
 
+@pytest.mark.slow
 def test_a_blob_write_on_a_full_disk_is_named_as_such(store_dir, monkeypatch):
     import errno
 

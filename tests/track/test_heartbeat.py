@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import time
 
+import pytest
 from track_helpers import spawn
 
 import glassnet.track as gt
@@ -24,6 +25,7 @@ def _wait_for(condition, what: str, limit_s: float = 60.0):
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_a_sigkilled_run_reads_crashed_in_a_reader_and_dashboard_opened_before(store_dir):
     from fastapi.testclient import TestClient
 

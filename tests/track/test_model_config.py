@@ -37,6 +37,7 @@ def _old_store(folder) -> None:
     conn.close()
 
 
+@pytest.mark.slow
 def test_a_store_of_the_previous_schema_upgrades_and_its_runs_have_no_model_config(store_dir):
     _old_store(store_dir)
     tables = {r[0] for r in sqlite3.connect(store_dir / DB_NAME).execute(
@@ -127,6 +128,7 @@ def test_model_order_puts_recorded_layers_first_and_unknown_names_after():
     assert layer_specs(None) == [] and layer_names({}) == []
 
 
+@pytest.mark.slow
 def test_open_store_upgrades_too(store_dir):
     _old_store(store_dir)
     store = open_store(store_dir)

@@ -118,6 +118,7 @@ def test_trace_backward_equals_finite_differences(kind):
         np.testing.assert_allclose(engine[model.layers[0].kernel.path], first.dW, rtol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(NEW_LAYERS))
 def test_watched_fit_report_and_picture(kind, store, tmp_path):
     model, layer = _model(kind)

@@ -18,6 +18,7 @@ def test_exported_names_are_pinned():
                                       "open_store"]
 
 
+@pytest.mark.slow
 def test_import_glassnet_does_not_load_the_store():
     out = run_python("""
         import sys, glassnet

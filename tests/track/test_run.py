@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from track_helpers import run_python
@@ -9,9 +11,11 @@ from track_helpers import run_python
 from glassnet.track import Run, init, open_store
 
 
+@pytest.mark.slow
 def test_init_log_finish_records_config_metrics_and_summary(store):
     run = init("digits", config={"lr": 1e-3, "units": np.int64(25)}, store=store)
-    assert isinstance(run, Run) and len(run.id) == 8 and int(run.id, 16) >= 0
+    assert isinstance(run, Run) and re.fullmatch(r"[0-9a-f]{8}", run.id), run.id
+    assert store.resolve_run_id(run.id[:5]) == run.id  # the id, or a prefix, finds the run
     assert run.config == {"lr": 1e-3, "units": 25}
     run.log({"loss": 0.9, "acc": np.float32(0.5)})
     run.log({"loss": 0.7})
@@ -78,6 +82,7 @@ def test_bad_log_calls_raise_clear_errors(store):
         run.log({"loss": 1.0})
 
 
+@pytest.mark.slow
 def test_a_run_left_open_is_finished_at_exit_or_failed_on_an_uncaught_error(store_dir):
     ok = run_python("""
         import sys, glassnet.track as t

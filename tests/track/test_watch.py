@@ -127,6 +127,7 @@ def test_update_ratio_is_the_change_of_that_step(store, digits):
         before = after
 
 
+@pytest.mark.slow
 def test_dead_relu_and_saturated_sigmoid_units_are_counted(store, digits):
     x, y, _, _ = digits
     run = init("units", store=store)

@@ -19,6 +19,7 @@ SNAPSHOT_STEPS = [-1, 5, 11, 17, 23]
 SAMPLED_INPUTS = [0, 4, 8, 13, 17, 21, 25, 29, 34, 38, 42, 46, 50, 55, 59, 63]  # 16 of 64
 
 
+@pytest.mark.slow
 def test_runs_list_filters_and_sorts(client, filled):
     body = client.get("/api/runs").json()
     assert sorted(r["name"] for r in body["runs"]) == sorted(
@@ -36,6 +37,7 @@ def test_runs_list_filters_and_sorts(client, filled):
     assert names("?sort=name&order=asc") == sorted(names("?sort=name&order=asc"))
 
 
+@pytest.mark.slow
 def test_bad_filters_say_what_was_expected(client):
     r = client.get("/api/runs?status=sleeping")
     assert r.status_code == 400 and "sleeping" in r.json()["error"]
@@ -67,9 +69,12 @@ def test_run_detail_and_curves_match_the_training_history(client, filled):
     thin = client.get(f"/api/runs/{filled['relu']}/metrics?key=loss&max_points=5").json()
     assert list(thin) == ["loss"]
     steps = thin["loss"]["steps"]
-    assert len(steps) == 5 and steps[0] == 0 and steps[-1] == 23 and thin["loss"]["recorded"] == 24
+    assert len(steps) <= 5 and steps[0] == 0 and steps[-1] == 23 and thin["loss"]["recorded"] == 24
+    loss = np.asarray(curves["loss"]["values"])  # the interior's lowest and highest points stay
+    assert {int(np.argmin(loss[1:-1])) + 1, int(np.argmax(loss[1:-1])) + 1} <= set(steps)
 
 
+@pytest.mark.slow
 def test_a_long_metric_is_served_thinned_keeping_first_and_last(tmp_path):
     import glassnet as gn
 
@@ -260,6 +265,7 @@ def test_diagnostics_find_a_symmetric_start(tmp_path):
     np.testing.assert_array_equal(final, final[:, :1] * np.ones((1, 4)))  # still copies
 
 
+@pytest.mark.slow
 def test_diagnostics_do_not_call_a_tie_broken_by_the_next_layer_symmetric(tmp_path):
     import glassnet as gn
     from glassnet.layers import Dense, Input
@@ -289,6 +295,7 @@ def test_a_missing_store_is_an_error_not_a_new_folder(tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
+@pytest.mark.slow
 def test_serve_binds_localhost_and_opens_the_browser_once_up(filled, monkeypatch):
     import threading
     import time
@@ -347,6 +354,7 @@ def test_a_long_table_is_sent_as_its_first_and_last_rows(filled, monkeypatch):
     assert short["elided_after"] is None and short["total"] == len(short["rows"]) == 2
 
 
+@pytest.mark.slow
 def test_the_web_libraries_load_only_when_needed():
     import subprocess
     import sys

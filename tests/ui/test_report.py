@@ -8,6 +8,7 @@ import json
 import re
 
 import numpy as np
+import pytest
 from ui_helpers import XSS_NAME
 
 from glassnet.ui.report import data_key, write_html
@@ -20,6 +21,7 @@ def embedded(html: str) -> dict:
     return json.loads(gzip.decompress(base64.b64decode(match.group(1))))
 
 
+@pytest.mark.slow
 def test_report_is_self_contained_and_holds_the_runs_data(tmp_path, filled, client):
     path = write_html([filled["relu"], filled["tanh"]], filled["store"], tmp_path / "r.html")
     html = path.read_text("utf-8")
@@ -48,6 +50,7 @@ def test_report_is_self_contained_and_holds_the_runs_data(tmp_path, filled, clie
     assert data_key("/api/compare", {"a": filled["relu"], "b": filled["tanh"]}) in data
 
 
+@pytest.mark.slow
 def test_report_escapes_names_and_cannot_end_its_script_early(tmp_path, filled):
     html = write_html(filled["xss"], filled["store"], tmp_path / "x.html").read_text("utf-8")
     assert "<img src=x" not in html

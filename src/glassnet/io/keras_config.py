@@ -16,7 +16,6 @@ default (it matters only if the layer is re-initialised later).
 from __future__ import annotations
 
 import inspect
-import re
 
 from glassnet import activations as gnactivations
 from glassnet import constraints as gnconstraints
@@ -48,13 +47,6 @@ _ACTIVATION_ALIASES = {"swish": "silu"}
 
 def _fail(where: str, message: str) -> FileFormatError:
     return FileFormatError(f"{where}: {message}")
-
-
-def to_snake_case(name: str) -> str:
-    """Keras's rule for naming a layer's group in a weights file (``Dense`` -> ``dense``)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _harmless(key, value) -> bool:

@@ -14,7 +14,7 @@ group name; ``keras_trainable_order`` gives the order of the trainable Variables
 
 from __future__ import annotations
 
-from glassnet.io.keras_config import to_snake_case
+from glassnet.resolve import snake_case
 
 
 def is_model(layer) -> bool:
@@ -74,7 +74,7 @@ def keras_groups(model) -> list[tuple[str, object]]:
     used: dict[str, int] = {}
     groups = []
     for layer in keras_layers(model):
-        base = to_snake_case(keras_class_name(layer))
+        base = snake_case(keras_class_name(layer))
         if base in used:
             used[base] += 1
             groups.append((f"{base}_{used[base]}", layer))

@@ -15,7 +15,6 @@ from glassnet.layers.base import (  # noqa: F401
     InputLayer,
     Layer,
     _as_weight,
-    _snake_case,
     reset_names,
     unique_name,
 )

@@ -13,7 +13,6 @@ each Variable's ``grad`` and returns the gradient with respect to the input.
 from __future__ import annotations
 
 import itertools
-import re
 from collections import defaultdict
 
 import numpy as np
@@ -22,17 +21,11 @@ from glassnet import blas
 from glassnet import initializers as gninitializers
 from glassnet.backend import standardize_dtype
 from glassnet.errors import ConfigError, DataError, NotBuiltError, ShapeError, ValueTypeError
+from glassnet.resolve import snake_case
 from glassnet.tensor import Tensor
 from glassnet.variables import Variable
 
 _name_counters: dict[str, itertools.count] = defaultdict(itertools.count)
-
-
-def _snake_case(name: str) -> str:
-    """Keras's automatic layer names: ``BatchNormalization`` -> ``batch_normalization``,
-    ``ReLU`` -> ``re_lu``, ``LeakyReLU`` -> ``leaky_re_lu``."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(prefix: str) -> str:
@@ -67,7 +60,7 @@ class Layer:
                             f"{', '.join(sorted(kwargs))}")
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ConfigError(f"layer name must be a non-empty string without '/', got {name!r}")
-        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self.name = name or unique_name(snake_case(type(self).__name__))
         self.trainable = bool(trainable)
         self.dtype = standardize_dtype(dtype)
         self._declared_input_shape = _declared_shape(input_shape, input_dim, batch_input_shape)

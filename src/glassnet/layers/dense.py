@@ -83,7 +83,10 @@ class Dense(_BufferedLayer):
 
     @property
     def last_z(self) -> np.ndarray | None:
-        """Pre-activations of the last training batch (n_samples, units), or None."""
+        """Pre-activations z = x @ kernel + bias of the last training batch, or None.
+
+        (n_samples, units); ``last_output`` holds a = activation(z).
+        """
         return self._z
 
     @property
@@ -100,13 +103,14 @@ class Dense(_BufferedLayer):
         buffers = self._buffers_for(n)
         if buffers.z is None:
             buffers.z = np.empty((n, self.units), dtype=self.dtype)
-            # Activations that differentiate from their output run in place over z.
-            in_place = self.activation.needs == "a"
-            buffers.a = buffers.z if in_place else np.empty_like(buffers.z)
+            # a gets a buffer of its own so that z survives for last_z; running g in
+            # place over z saved no measurable time (docs/performance.md).
+            linear = self.activation is gnactivations.linear
+            buffers.a = buffers.z if linear else np.empty_like(buffers.z)
         z, a = buffers.z, buffers.a
         blas.affine(x, self.kernel.value, self.bias.value if self.use_bias else None, z,
                     _products(buffers)[0])
-        if a is not z or self.activation is not gnactivations.linear:
+        if a is not z:
             self.activation.forward(z, a)
         if x is not self._x:  # one transposed view per input array, the same object each
             self._x, self._x_t = x, x.T  # step, so the kernel step's product stays cached

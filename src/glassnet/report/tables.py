@@ -127,7 +127,7 @@ def loss_table(runs) -> Table:
             rows.append((run.label, int(step), _epoch_at(run, int(step)), float(value)))
     return Table(["run", "step", "epoch", "loss"], rows, title="Loss per iteration",
                  notes=[f"the batch loss at each optimizer step; at most {LOSS_ROWS} steps "
-                        "per run, evenly spread, first and last kept"])
+                        "per run: each stretch's lowest and highest, first and last kept"])
 
 
 def _epoch_at(run, step: int) -> int | None:

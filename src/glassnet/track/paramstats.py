@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.inspect.moments import SegmentSummary
 from glassnet.track.errors import ConfigError
 
 HIST_BINS = 64
@@ -43,9 +44,7 @@ class FlatStats:
         self.k, self.n, self.sizes = k, n, sizes
         self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
         # a row holds the values in [:n] and the gradients in [n:]: 2k segments reduced at once
-        self._offsets2 = np.concatenate([self.offsets, self.offsets + n])
-        self._count2 = np.concatenate([sizes, sizes]).astype(np.float64)
-        self._sizes2 = np.concatenate([sizes, sizes])
+        self._summary = SegmentSummary(np.concatenate([sizes, sizes]))
         # Work buffers for up to max_rows rows, allocated on first need and reused: fresh
         # large arrays would cost page faults on every call.
         self.max_rows = int(max_rows)
@@ -57,7 +56,6 @@ class FlatStats:
         n = self.n
         self._x = np.empty((capacity, 2 * n), dtype=np.float64)
         self._tmp = np.empty((capacity, 2 * n), dtype=np.float64)
-        self._neg = np.empty((capacity, 2 * n), dtype=bool)
         self._idx = np.empty((capacity, n), dtype=np.intp)
         self._capacity = capacity
 
@@ -87,19 +85,12 @@ class FlatStats:
         # one float64 copy, then reductions without casting (NumPy's casting loops are slow)
         rows, x, tmp = x, self._x[:m], self._tmp[:m]
         np.copyto(x, rows)
-        off, count = self._offsets2, self._count2
-        squares = np.add.reduceat(np.multiply(x, x, out=tmp), off, axis=1)
-        mean = np.add.reduceat(x, off, axis=1)
-        mean /= count
-        var = squares / count
-        var -= mean * mean
-        std = np.sqrt(np.maximum(var, 0.0, out=var), out=var)
-        lo = np.minimum.reduceat(x, off, axis=1)
-        hi = np.maximum.reduceat(x, off, axis=1)
-        negative = np.less(rows, 0, out=self._neg[:m]).view(np.int8)
-        neg = np.add.reduceat(negative, off, axis=1, dtype=np.int32) / count
-        l2 = np.sqrt(squares, out=squares)
-        table = np.stack((mean, std, lo, hi, l2, neg), axis=-1)  # (m, 2k, 6)
+        if previous is not None:  # first: tmp is scratch here, the shifted values below
+            d = np.subtract(x[:, :n], previous, out=tmp[:, :n])
+            change = np.sqrt(np.add.reduceat(np.multiply(d, d, out=d), self.offsets, axis=1))
+        # (m, 2k, 6): mean, std, min, max, l2, neg_share; tmp becomes x − segment min
+        table = self._summary(x, tmp, overwrite_x=True)  # x is not needed again
+        lo, hi, l2 = table[:, :, 2], table[:, :, 3], table[:, :, 4]
         stats = np.empty((m, k, len(COLUMNS)), dtype=np.float64)
         stats[:, :, 0] = self.sizes
         stats[:, :, 1:7] = table[:, :k]
@@ -107,34 +98,30 @@ class FlatStats:
         ratio = stats[:, :, 13]
         ratio.fill(np.nan)
         if previous is not None:
-            d = np.subtract(x[:, :n], previous, out=tmp[:, :n])
-            change = np.sqrt(np.add.reduceat(np.multiply(d, d, out=d), self.offsets, axis=1))
             np.divide(change, l2[:, :k], out=ratio, where=l2[:, :k] > 0)
         if not histograms:
             return stats, None, None
-        counts, edges = self._histograms(x[:, :n], lo[:, :k], hi[:, :k])
+        counts, edges = self._histograms(rows[:, :n], tmp[:, :n], lo[:, :k], hi[:, :k])
         return stats, counts, edges
 
-    def _histograms(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    def _histograms(self, x: np.ndarray, shifted: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+        """Counts from ``shifted`` (x − segment min, overwritten here) over [lo, hi]."""
         m, k = lo.shape
         finite = np.isfinite(lo).all(axis=1) & np.isfinite(hi).all(axis=1)
         bad = np.flatnonzero(~finite)
         if bad.size:  # histogram those rows one by one below; keep the fast pass harmless
             bad_rows = x[bad].astype(np.float64)
-            x = x.copy()
-            x[bad] = 0.0
+            shifted[bad] = 0.0
             lo, hi = lo.copy(), hi.copy()
             lo[bad], hi[bad] = 0.0, 1.0
         lo_seen, hi_seen = lo, hi
         width = hi - lo
+        t = shifted
         constant = width <= 0  # np.histogram's rule: [v - 0.5, v + 0.5]
         if constant.any():
-            lo = np.where(constant, lo - 0.5, lo)
             width = np.where(constant, 1.0, width)
-        t = np.subtract(x, np.repeat(lo, self.sizes, axis=1), out=self._tmp[:m, :self.n])
+            t += np.repeat(np.where(constant, 0.5, 0.0), self.sizes, axis=1)
         t *= np.repeat(HIST_BINS / width, self.sizes, axis=1)  # np.histogram's formula
-        # bin b of segment s of row r is counted at (r * k + s) * 65 + b; b = 64 is the
-        # right edge itself, folded into the last bin afterwards (as np.histogram does)
         slots = (np.arange(m * k, dtype=np.float64) * _SLOTS).reshape(m, k)
         t += np.repeat(slots, self.sizes, axis=1)
         idx = self._idx[:m]

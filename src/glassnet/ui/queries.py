@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 
 from glassnet.track.architecture import activations
-from glassnet.track.store import thin_indices
+from glassnet.track.thinning import thin_indices
 from glassnet.ui.network import network
 
 MAX_CURVE_POINTS = 2000
@@ -129,16 +129,17 @@ def curves(store, run_id: str, keys=None, max_points: int = MAX_CURVE_POINTS) ->
     for key in keys:
         steps, values = store.metrics(run_id, key)
         recorded = len(steps)
-        keep = thin_indices(recorded, max_points)  # read once: the count and the points
+        keep = thin_indices(values, max_points)  # read once: the count and the points
         out[key] = {"steps": steps[keep], "values": values[keep], "recorded": recorded}
     return out
 
 
-def _thin(rows: list, max_points: int) -> list:
+def _thin(rows: list, max_points: int, fields) -> list:
+    """Rows thinned keeping every field's extremes and NaNs (None counts as NaN)."""
     if len(rows) <= max_points:
         return rows
-    keep = np.unique(np.round(np.linspace(0, len(rows) - 1, max_points)).astype(int))
-    return [rows[i] for i in keep]
+    values = np.array([[r[f] for f in fields] for r in rows], dtype=np.float64)
+    return [rows[i] for i in thin_indices(values, max_points)]
 
 
 def param_series(store, run_id: str, max_points: int = MAX_STAT_POINTS) -> dict:
@@ -149,7 +150,7 @@ def param_series(store, run_id: str, max_points: int = MAX_STAT_POINTS) -> dict:
         by_path.setdefault(row["path"], []).append(row)
     out = {}
     for path, rows in by_path.items():
-        rows = _thin(rows, max_points)
+        rows = _thin(rows, max_points, _STAT_FIELDS)
         series = {"steps": [r["step"] for r in rows], "count": rows[-1]["count"]}
         for field in _STAT_FIELDS:
             series[field] = [r[field] for r in rows]
@@ -165,7 +166,7 @@ def layer_series(store, run_id: str, max_points: int = MAX_STAT_POINTS) -> dict:
         by_layer.setdefault(row["layer"], []).append(row)
     out = {}
     for layer, rows in by_layer.items():
-        rows = _thin(rows, max_points)
+        rows = _thin(rows, max_points, _LAYER_FIELDS)
         out[layer] = {"steps": [r["step"] for r in rows],
                       **{f: [r[f] for r in rows] for f in _LAYER_FIELDS}}
     return out
@@ -182,8 +183,7 @@ def histogram_heatmap(store, run_id: str, path: str, max_steps: int = MAX_HEATMA
     steps, edges, counts = store.histograms(run_id, path)
     if len(steps) == 0:
         return {"path": path, "steps": [], "values": [], "counts": []}
-    keep = np.unique(np.round(np.linspace(0, len(steps) - 1, min(max_steps, len(steps))))
-                     .astype(int))
+    keep = thin_indices(len(steps), max_steps)  # histograms: evenly spaced steps
     steps, edges, counts = steps[keep], edges[keep], counts[keep]
     finite = edges[np.isfinite(edges)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)

@@ -17,6 +17,7 @@ import re
 import time
 from pathlib import Path
 
+from glassnet.track.thinning import thin_indices
 from glassnet.ui import diagnostics, pages, queries
 
 MAX_REPLAY_SNAPSHOTS = 24  # snapshots embedded for the step slider (evenly spread, last kept)
@@ -64,10 +65,7 @@ def report_data(run_ids, store) -> dict:
 def _replay(store, run_id: str, base: str) -> dict:
     """The network diagram at the end and at up to MAX_REPLAY_SNAPSHOTS snapshot steps."""
     steps = store.snapshots(run_id)
-    if len(steps) > MAX_REPLAY_SNAPSHOTS:
-        keep = {round(i * (len(steps) - 1) / (MAX_REPLAY_SNAPSHOTS - 1))
-                for i in range(MAX_REPLAY_SNAPSHOTS)}
-        steps = [steps[i] for i in sorted(keep)]
+    steps = [steps[i] for i in thin_indices(len(steps), MAX_REPLAY_SNAPSHOTS)]
     out = {}
     for step in steps:
         diagram = queries.network_at(store, run_id, step)

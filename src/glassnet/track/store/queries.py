@@ -22,6 +22,7 @@ from glassnet.track.errors import ConfigError, NotFoundError, StoreError
 from glassnet.track.paramstats import COLUMNS, HIST_BINS, uniform_edges
 from glassnet.track.store.records import PID_START, RUN_FIELDS, RunRecord, float_or_nan, run_record
 from glassnet.track.store.schema import LAYER_COLUMNS, STATUSES
+from glassnet.track.thinning import thin_indices
 
 
 class Queries:
@@ -110,8 +111,8 @@ class Queries:
     def metrics(self, run_id: str, key: str, max_points: int | None = None):
         """``(steps, values)`` of one metric, steps ascending (int64 and float64 arrays).
 
-        With ``max_points``, at most that many points, chosen evenly over the recorded
-        ones and always keeping the first and the last.
+        With ``max_points``, at most that many points: each stretch's minimum and
+        maximum, NaNs, the first and the last (:func:`glassnet.track.thinning.thin_indices`).
         """
         run_id = self.resolve_run_id(run_id)
         rows = self._read(
@@ -137,7 +138,7 @@ class Queries:
                 last = np.append(steps[1:] != steps[:-1], True)
                 steps, values = steps[last], values[last]
         if max_points is not None:
-            keep = thin_indices(len(steps), max_points)
+            keep = thin_indices(values, max_points)
             steps, values = steps[keep], values[keep]
         return steps, values
 
@@ -378,15 +379,6 @@ class Queries:
                 return m
         aliases = sorted({a for m in versions.values() for a in m["aliases"]})
         raise NotFoundError(f"model {name!r} has no alias {ref!r}; aliases: {aliases}")
-
-
-def thin_indices(n: int, max_points: int) -> np.ndarray:
-    """Indices of at most ``max_points`` of ``n`` points, evenly spread, first and last kept."""
-    if max_points < 2:
-        raise ConfigError(f"max_points must be at least 2 (first and last), got {max_points}")
-    if n <= max_points:
-        return np.arange(n)
-    return np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(np.int64))
 
 
 def _histogram(counts, edges, i: int, lo: float, hi: float):
