@@ -11,6 +11,11 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from glassnet.config_checks import boolean as _bool
+from glassnet.config_checks import expected as _expected
+from glassnet.config_checks import integer as _int
+from glassnet.config_checks import one_of as _one_of
+from glassnet.config_checks import text as _text
 from glassnet.errors import ConfigError
 
 BACKENDS = ("loky", "dask", "threading", "sequential")
@@ -72,16 +77,8 @@ def _parse(path: Path) -> dict:
 
 
 # -- one check per key: each returns the value to use or raises ConfigError ------------
-def _expected(source, key, what, value) -> ConfigError:
-    return ConfigError(f"{source}: {key!r} must be {what}, got {value!r}")
 
 
-def _int(low: int):
-    def check(source, key, value):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise _expected(source, key, f"an integer >= {low}", value)
-        return value
-    return check
 
 
 def _n_jobs(source, key, value):
@@ -91,18 +88,8 @@ def _n_jobs(source, key, value):
     return value
 
 
-def _one_of(choices):
-    def check(source, key, value):
-        if value not in choices:
-            raise _expected(source, key, f"one of {', '.join(map(repr, choices))}", value)
-        return value
-    return check
 
 
-def _text(source, key, value):
-    if not isinstance(value, str) or not value.strip():
-        raise _expected(source, key, "a non-empty string", value)
-    return value
 
 
 def _dataset(source, key, value):
@@ -114,10 +101,6 @@ def _dataset(source, key, value):
     return value
 
 
-def _bool(source, key, value):
-    if not isinstance(value, bool):
-        raise _expected(source, key, "true or false", value)
-    return value
 
 
 def _fixed(source, key, value):

@@ -27,6 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from glassnet import activations, datasets, optimizers
+from glassnet.config_checks import boolean as _bool
+from glassnet.config_checks import expected as _expected
+from glassnet.config_checks import integer as _int
+from glassnet.config_checks import text as _text
 from glassnet.errors import ConfigError, NotFoundError, unknown_name
 
 TASKS = ("auto", "binary", "classification", "regression")
@@ -112,23 +116,10 @@ def check_value(source: str, key: str, value, shown_as: str | None = None):
 
 
 # -- one check per key: each returns the value to use or raises ConfigError ------------
-def _expected(source, key, what, value) -> ConfigError:
-    return ConfigError(f"{source}: {key!r} must be {what}, got {value!r}")
 
 
-def _int(low: int):
-    def check(source, key, value):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            what = "a positive integer" if low == 1 else f"an integer >= {low}"
-            raise _expected(source, key, what, value)
-        return value
-    return check
 
 
-def _text(source, key, value):
-    if not isinstance(value, str) or not value.strip():
-        raise _expected(source, key, "a non-empty string", value)
-    return value
 
 
 def _optional_text(source, key, value):
@@ -188,10 +179,6 @@ def _task(source, key, value):
     return value
 
 
-def _bool(source, key, value):
-    if not isinstance(value, bool):
-        raise _expected(source, key, "true or false", value)
-    return value
 
 
 def _tags(source, key, value):

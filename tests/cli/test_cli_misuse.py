@@ -143,7 +143,7 @@ def test_a_network_too_big_for_memory_names_the_key_and_the_size(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("text, message", [
     ("method = 'random'\nn_iter = -5\n[params]\nepochs = [1]\n",
-     r"'n_iter' must be an integer >= 1, got -5"),
+     r"'n_iter' must be a positive integer, got -5"),
     ("[fixed]\nepochs = 2\n[params]\nepochs = [1, 2]\n",
      r"'epochs' is in both \[fixed\] and \[params\]"),
     ("fixed = 3\n[params]\nepochs = [1]\n",

@@ -118,7 +118,27 @@ def confusion_counts(y_true, y_pred, thresholds, sample_weight=None, *, evenly=F
     return {"tp": tp, "fp": fp, "tn": total_negative - fp, "fn": total_positive - tp}
 
 
-class _Counts(Metric):
+class _CountsByThreshold:
+    """The four counts as Keras names them, one value per threshold."""
+
+    @property
+    def true_positives(self):
+        return self.state["tp"]
+
+    @property
+    def false_positives(self):
+        return self.state["fp"]
+
+    @property
+    def true_negatives(self):
+        return self.state["tn"]
+
+    @property
+    def false_negatives(self):
+        return self.state["fn"]
+
+
+class _Counts(_CountsByThreshold, Metric):
     """Accumulated confusion counts at one or more thresholds."""
 
     counts: tuple[str, ...] = ("tp", "fp", "tn", "fn")
@@ -150,22 +170,6 @@ class _Counts(Metric):
     def result(self):
         value = self.value()
         return as_result(value[0] if len(self.thresholds) == 1 else value)
-
-    @property
-    def true_positives(self):
-        return self.state["tp"]
-
-    @property
-    def false_positives(self):
-        return self.state["fp"]
-
-    @property
-    def true_negatives(self):
-        return self.state["tn"]
-
-    @property
-    def false_negatives(self):
-        return self.state["fn"]
 
     def get_config(self):
         return {"name": self.name, "thresholds": self.init_thresholds}
@@ -210,7 +214,7 @@ class Recall(_Counts):
         return {**super().get_config(), "top_k": self.top_k, "class_id": self.class_id}
 
 
-class AUC(Metric):
+class AUC(_CountsByThreshold, Metric):
     """Area under the ROC curve (``curve="ROC"``) or the precision-recall curve ("PR").
 
     As Keras: counts at ``num_thresholds`` thresholds, i / (num_thresholds - 1) with
@@ -300,22 +304,6 @@ class AUC(Metric):
         else:
             heights = np.maximum(y[:-1], y[1:])
         return as_result(float(np.sum((x[:-1] - x[1:]) * heights)))
-
-    @property
-    def true_positives(self):
-        return self.state["tp"]
-
-    @property
-    def false_positives(self):
-        return self.state["fp"]
-
-    @property
-    def true_negatives(self):
-        return self.state["tn"]
-
-    @property
-    def false_negatives(self):
-        return self.state["fn"]
 
     def get_config(self):
         config = {"name": self.name, "num_thresholds": self.num_thresholds,

@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 from glassnet.callbacks import Callback
-from glassnet.errors import ConfigError
+from glassnet.track.observe import check_options
 from glassnet.track.paramstats import FlatStats
 
 # "dead": a ReLU unit that outputs 0 for every sample of the batch. "saturated": a
@@ -55,17 +55,12 @@ class Watch(Callback):
 
     def __init__(self, run, log_freq: int = 100, histograms: bool = True, snapshots="end"):
         super().__init__()
-        if isinstance(log_freq, bool) or not isinstance(log_freq, (int, np.integer)) \
-                or log_freq < 1:
-            raise ConfigError(f"watch log_freq must be a positive int, got {log_freq!r}")
-        every = isinstance(snapshots, (int, np.integer)) and not isinstance(snapshots, bool)
-        if not (snapshots is None or snapshots in ("epoch", "end") or (every and snapshots > 0)):
-            raise ConfigError(f"watch snapshots must be 'epoch', 'end', a positive int (every "
-                              f"N steps) or None, got {snapshots!r}")
+        self.log_freq = check_options(log_freq, snapshots)
         self.run = run
-        self.log_freq = int(log_freq)
         self.histograms = bool(histograms)
         self.snapshots = snapshots
+        # an int (not a bool) means every N steps; check_options made sure it is > 0
+        every = isinstance(snapshots, (int, np.integer)) and not isinstance(snapshots, bool)
         self._snapshot_every = int(snapshots) if every else 0
         self.step = 0  # the next optimizer step
         self._losses: list[float] = []
