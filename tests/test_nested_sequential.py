@@ -165,7 +165,9 @@ def test_summary_describe_and_trace_see_the_inner_layers():
     np.testing.assert_allclose(trace.layers[-1].a, outer.predict(x[:2]), rtol=1e-5)
     assert trace.loss == pytest.approx(outer.evaluate(x[:2], y[:2], verbose=0), rel=1e-5)
     table = gn.inspect.describe(outer)
-    assert len(table) == 4  # hidden and logits: kernel and bias each
+    assert [row[:3] for row in table.rows] == [
+        ("inner/hidden", "kernel", "6×5"), ("inner/hidden", "bias", "5"),
+        ("inner/logits", "kernel", "5×4"), ("inner/logits", "bias", "4")]
 
 
 # -- Sequential.inputs / outputs and layer.output ----------------------------------------
