@@ -64,6 +64,10 @@ class Sequential:
             self._input_shape = layer._declared_input_shape
             self._try_build()
             return
+        if isinstance(layer, Sequential):  # Sequential([model, Softmax()]), as Keras
+            from glassnet.nested_sequential import as_layer
+
+            layer = as_layer(layer, self._next_input_shape())
         if not isinstance(layer, Layer):
             raise ValueTypeError(f"Sequential.add expects a Layer, got {type(layer).__name__}")
         if any(existing.name == layer.name for existing in self._layers):
@@ -75,6 +79,12 @@ class Sequential:
         self.built = False
         self._trainer = None
         self._try_build()
+
+    def _next_input_shape(self):
+        """The input shape of a layer appended now (None while it is unknown)."""
+        if self.built:
+            return self.output_shape
+        return self._input_shape if not self._layers else None
 
     def pop(self) -> Layer:
         if not self._layers:
@@ -175,6 +185,28 @@ class Sequential:
         for layer in self._layers:
             shape = layer.compute_output_shape(shape)
         return shape
+
+    # The symbolic graph of a built Sequential (glassnet.nested_sequential), for
+    # keras.Model(inputs=model.inputs, outputs=model.layers[i].output).
+    @property
+    def inputs(self) -> list:
+        return [self.input]
+
+    @property
+    def outputs(self) -> list:
+        return [self.output]
+
+    @property
+    def input(self):
+        from glassnet.nested_sequential import symbolic_graph
+
+        return symbolic_graph(self)[0]
+
+    @property
+    def output(self):
+        from glassnet.nested_sequential import symbolic_graph
+
+        return symbolic_graph(self)[1]
 
     def get_layer(self, name=None, index=None) -> Layer:
         """The layer called ``name`` (or at ``index``)."""

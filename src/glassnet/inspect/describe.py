@@ -29,7 +29,10 @@ def describe(model) -> Table:
             name = variable.path.split("/", 1)[-1]
             if not variable.trainable:
                 name += " (not trained)"
-            rows.append((layer.name, name, tuple(variable.shape), stats["count"],
+            owner = layer.name
+            if hasattr(layer, "nodes"):  # a nested model: which of its layers holds it
+                owner += "/" + variable.path.split("/", 1)[0]
+            rows.append((owner, name, tuple(variable.shape), stats["count"],
                          *(stats[k] for k in COLUMNS[4:])))
     weights = sum(v.size for layer in model.layers for v in layer.weights_and_biases()[0])
     biases = sum(v.size for layer in model.layers for v in layer.weights_and_biases()[1])

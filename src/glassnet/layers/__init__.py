@@ -38,6 +38,8 @@ def deserialize(config: dict) -> Layer:
     cls = LAYERS.get(config.get("class_name"))
     if config.get("class_name") == "Functional":  # a model nested as a layer
         from glassnet.functional import Model as cls
+    if config.get("class_name") == "Sequential":  # a Sequential nested in a Sequential
+        from glassnet.nested_sequential import NestedSequential as cls
     if cls is None:
         from glassnet.errors import unknown_name
 
