@@ -5,7 +5,8 @@
 import ExponentialDecay`` all work: each submodule here *is* the glassnet module of
 the same name (``glassnet.keras.layers is glassnet.layers``), registered under this
 package's name too, so whatever glassnet adds to them appears here at once.
-``Sequential``, ``Model`` and ``Input`` are glassnet's, looked up on each access.
+``Sequential``, ``Model`` and ``Input`` are glassnet's, looked up on each access;
+``ops`` (Keras 3's ``keras.ops`` on NumPy) is imported on first use.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ __version__ = "3.0.0"  # the Keras API glassnet follows (code sometimes checks i
 def __getattr__(name):
     if name in _FROM_GLASSNET:
         return getattr(import_module("glassnet"), name)
+    if name == "ops":  # Keras 3's ops, on NumPy; imported on first use
+        return import_module("glassnet.keras.ops")
     raise AttributeError(f"module 'glassnet.keras' has no attribute {name!r}")
 
 
@@ -47,4 +50,4 @@ def __dir__():
 
 __all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
            "constraints", "datasets", "initializers", "layers", "losses", "metrics", "models",
-           "optimizers", "regularizers", "saving", "utils"]
+           "ops", "optimizers", "regularizers", "saving", "utils"]
