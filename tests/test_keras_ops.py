@@ -144,3 +144,16 @@ def test_ops_is_reachable_both_ways_and_import_glassnet_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_bad_dtype_is_a_config_error_naming_it():
+    with pytest.raises(glassnet.errors.ConfigError, match=r"dtype .*got 'flaot32'"):
+        ops.ones((2,), dtype="flaot32")
+
+
+@pytest.mark.parametrize("call", [lambda: ops.matmul(A, B), lambda: ops.reshape(A, (5,)),
+                                  lambda: ops.concatenate([A, M])])
+def test_mismatched_shapes_are_a_shape_error_naming_the_shapes(call):
+    with pytest.raises(glassnet.errors.ShapeError, match=r"ops\.\w+: the shapes do not fit "
+                                                         r"\(.*\(3, 4\)"):
+        call()

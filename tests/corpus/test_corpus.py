@@ -30,9 +30,6 @@ XFAIL = {
     "kerasio_seq_feature_extraction": (
         "graph", "ConfigError: glassnet models have one output for now; got 3 "
                  "(keras.Model(inputs=seq.inputs, outputs=[l.output for l in seq.layers]))"),
-    "kerasio_sequential_model": (
-        "kerasapi", "ImportError: cannot import name 'ops' from 'glassnet.keras' "
-                    "(x = ops.ones((3, 3)))"),
     "c2_bias_variance_regularized": (
         "numerics", "final loss 0.756 (tf.random.set_seed(1234)) above Keras's "
                     "0.666..0.680; unseeded glassnet gives 0.674..0.710 over 5 seeds: "

@@ -13,17 +13,40 @@ from __future__ import annotations
 
 import builtins
 import difflib
+import functools
 
 import numpy as np
 
 from glassnet import nn
+from glassnet.errors import ConfigError, ShapeError
 from glassnet.tensor import Tensor
 
 FLOATX = "float32"
 
 
 def _dtype(dtype):
-    return None if dtype is None else np.dtype(dtype)
+    if dtype is None:
+        return None
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise ConfigError(f"ops: dtype should be a name such as 'float32' or 'int32'; "
+                          f"got {dtype!r}") from None
+
+
+def _shaped(op):
+    """Turn NumPy's shape mismatch into a ShapeError naming the op and the shapes."""
+    @functools.wraps(op)
+    def checked(*args, **kwargs):
+        try:
+            return op(*args, **kwargs)
+        except ValueError as exc:
+            shapes = ", ".join(str(np.shape(a)) if not isinstance(a, (list, tuple)) else
+                               "[" + ", ".join(str(np.shape(v)) for v in a) + "]"
+                               for a in args[:2])
+            raise ShapeError(f"ops.{op.__name__}: the shapes do not fit "
+                             f"({shapes}): {exc}") from None
+    return checked
 
 
 def _array(x) -> np.ndarray:
@@ -259,22 +282,27 @@ def norm(x, ord=None, axis=None, keepdims=False) -> Tensor:  # noqa: A002 - Kera
 
 # -- linear algebra and shapes --------------------------------------------------------
 
+@_shaped
 def matmul(x1, x2) -> Tensor:
     return _out(np.matmul(_array(x1), _array(x2)))
 
 
+@_shaped
 def dot(x1, x2) -> Tensor:
     return _out(np.dot(_array(x1), _array(x2)))
 
 
+@_shaped
 def expand_dims(x, axis) -> Tensor:
     return _out(np.expand_dims(_array(x), axis))
 
 
+@_shaped
 def squeeze(x, axis=None) -> Tensor:
     return _out(np.squeeze(_array(x), axis=axis))
 
 
+@_shaped
 def reshape(x, newshape) -> Tensor:
     return _out(np.reshape(_array(x), newshape))
 
@@ -283,10 +311,12 @@ def transpose(x, axes=None) -> Tensor:
     return _out(np.transpose(_array(x), axes))
 
 
+@_shaped
 def concatenate(xs, axis=0) -> Tensor:
     return _out(np.concatenate([_array(x) for x in xs], axis=axis))
 
 
+@_shaped
 def stack(x, axis=0) -> Tensor:
     return _out(np.stack([_array(v) for v in x], axis=axis))
 
