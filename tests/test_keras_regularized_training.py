@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from frameworks import need
 
 import glassnet as gn
+from frameworks import need
 
 # fit runs in float64 on both sides. In float32 the two agree to rounding at each step,
 # but Adam's m / sqrt(v) and L1's sign(w) at weights near 0 magnify that rounding:
