@@ -7,6 +7,9 @@ with SGD and with Adam, with no penalty, L2, L1 and L1L2. Keras's reported loss 
 the penalty (``0.1 * sum(w**2)`` for ``l2(0.1)``, no 1/2), the penalty's gradient
 enters the step, and the epoch's loss is the running mean weighted by batch size (the
 last batch here is short). Sample weights scale the data term only.
+
+(The corpus case's final loss 0.756 against Keras's 0.666..0.680 was one draw, seed
+1234, repeated: over 40 seeds glassnet's median is 0.681, over 24 Keras's is 0.681.)
 """
 
 from __future__ import annotations
