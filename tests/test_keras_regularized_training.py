@@ -41,12 +41,16 @@ OPTIMIZERS = {
 @pytest.fixture
 def float64():
     keras = need("keras")
-    before = keras.backend.floatx(), gn.backend.floatx()
+    # Keras fixes its global dtype policy from floatx when it makes its first layer:
+    # after any earlier test has, only the policy itself makes new layers float64
+    before = keras.backend.floatx(), keras.config.dtype_policy(), gn.backend.floatx()
     keras.backend.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
     gn.backend.set_floatx("float64")
     yield
     keras.backend.set_floatx(before[0])
-    gn.backend.set_floatx(before[1])
+    keras.config.set_dtype_policy(before[1])
+    gn.backend.set_floatx(before[2])
 
 
 def _data(n=400):
@@ -73,6 +77,7 @@ def _pair(keras, penalty, optimizer):
     theirs = _model(keras, penalty)
     ours = _model(gn, penalty)
     ours.set_weights(theirs.get_weights())
+    assert {w.dtype for w in theirs.get_weights()} == {np.dtype(gn.backend.floatx())}
     theirs.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                    optimizer=OPTIMIZERS[optimizer](keras))
     ours.compile(loss=gn.losses.SparseCategoricalCrossentropy(from_logits=True),
