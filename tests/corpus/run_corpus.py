@@ -186,6 +186,7 @@ def run_case(name: str, engine: str, seeds, cases_dir: Path = CASES) -> dict:
     else:
         import glassnet
 
+        seed_glassnet = glassnet.random.set_random_seed
         # as the user's changed imports: no real Keras may leak in where glassnet lacks one
         mapping = lambda seed: {"tensorflow": "glassnet",  # noqa: E731
                                 "keras": "glassnet.keras"}
@@ -203,7 +204,11 @@ def run_case(name: str, engine: str, seeds, cases_dir: Path = CASES) -> dict:
             before(seed)
         else:
             glassnet.utils.clear_session()
-            glassnet.random.set_random_seed(seed)
+            seed_glassnet(seed)
+            # as the Keras shim: a case's own tf.random.set_seed(s) (which calls this) or
+            # keras.utils.set_random_seed(s) must still vary with the runner's seed
+            glassnet.random.set_random_seed = glassnet.utils.set_random_seed = (
+                lambda s, offset=seed: seed_glassnet(int(s) + offset))
         out = io.StringIO()
         try:
             with tempfile.TemporaryDirectory() as work, redirect_stdout(out), \

@@ -30,10 +30,12 @@ XFAIL = {
     "kerasio_seq_feature_extraction": (
         "graph", "ConfigError: glassnet models have one output for now; got 3 "
                  "(keras.Model(inputs=seq.inputs, outputs=[l.output for l in seq.layers]))"),
-    "c2_bias_variance_regularized": (
-        "numerics", "final loss 0.756 (tf.random.set_seed(1234)) above Keras's "
-                    "0.666..0.680; unseeded glassnet gives 0.674..0.710 over 5 seeds: "
-                    "L2(0.1) with Adam(0.01) to compare against Keras step by step"),
+    # seed spread, not numerics: over seeds 0..8 the medians are 0.0077 (glassnet) and
+    # 0.0076 (Keras), but glassnet's seeds 0..2 (0.0052, 0.0137, 0.0129) fall above
+    # Keras's three-seed 0.0061..0.0086 widened by 0.0025
+    "c2_digits_multiclass": (
+        "numerics", "median final loss 0.0129 over seeds 0..2 above Keras's "
+                    "0.0061..0.0086 (+0.0025 slack); seeds 0..8: 0.0077 vs 0.0076"),
 }
 
 

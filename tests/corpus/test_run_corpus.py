@@ -32,6 +32,24 @@ def test_glassnet_engine_maps_the_imports_as_a_user_would_change_them(tmp_path):
                       "losses": [1.5, 1.5], "error": None}
 
 
+def test_a_case_seeding_itself_still_varies_with_the_runners_seed(tmp_path):
+    # as under the Keras shim: tf.random.set_seed(1234) in the case is 1234 + the run's
+    # seed, else glassnet's "median over seeds" of a seeded case is one draw repeated
+    cases = _case(tmp_path, "seeded", """
+        import tensorflow as tf
+        from tensorflow import keras
+
+        tf.random.set_seed(1234)
+        first = float(tf.random.normal((1,)).numpy()[0])
+        keras.utils.set_random_seed(1234)
+        assert float(tf.random.normal((1,)).numpy()[0]) == first
+        final_loss = first
+    """)
+    losses = run_in_subprocess("seeded", "glassnet", (0, 1, 0), cases_dir=cases,
+                               timeout=120)["losses"]
+    assert losses[0] == losses[2] != losses[1]
+
+
 def test_a_failing_case_reports_its_first_error_line_and_where(tmp_path):
     cases = _case(tmp_path, "broken", """
         import tensorflow as tf
