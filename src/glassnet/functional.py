@@ -114,6 +114,23 @@ def _as_single(tensors, what: str) -> KerasTensor:
     return tensors
 
 
+def _as_tensors(tensors, what: str) -> list[KerasTensor]:
+    """The model's inputs or outputs as a list: one tensor, or a list or tuple of them."""
+    if isinstance(tensors, dict):
+        raise ConfigError(f"glassnet models take their {what}s as a tensor or a list of "
+                          f"tensors, not a dict")
+    listed = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
+    if not listed:
+        raise ConfigError(f"a Model needs at least one {what}, got an empty list")
+    for tensor in listed:
+        if not is_symbolic(tensor):
+            raise ValueTypeError(f"Model {what}s must be KerasTensors (from keras.Input "
+                                 f"and layer calls), got {type(tensor).__name__}")
+    if len({id(t) for t in listed}) != len(listed):
+        raise ConfigError(f"the same tensor is given twice as a model {what}")
+    return listed
+
+
 class Model(Layer, metaclass=ABCMeta):
     """A model of layers called on tensors: ``Model(inputs=inputs, outputs=outputs)``.
 
@@ -132,12 +149,17 @@ class Model(Layer, metaclass=ABCMeta):
                               "or the functional API")
         Layer.__init__(self, name=name or unique_name("functional"), trainable=trainable,
                        **kwargs)
-        self._input = _as_single(inputs, "input")
-        self._output = _as_single(outputs, "output")
-        if not isinstance(self._input.node.layer, InputLayer):
-            raise ConfigError(f"Model inputs must come from keras.Input, got the output of "
-                              f"layer {self._input.node.layer.name!r}")
-        self._nodes = _nodes_between(self._input, self._output)
+        self._inputs = _as_tensors(inputs, "input")
+        self._outputs = _as_tensors(outputs, "output")
+        self._input, self._output = self._inputs[0], self._outputs[0]
+        for tensor in self._inputs:
+            if not isinstance(tensor.node.layer, InputLayer):
+                raise ConfigError(f"Model inputs must come from keras.Input, got the output "
+                                  f"of layer {tensor.node.layer.name!r}")
+        self._nodes = _nodes_between(self._inputs, self._outputs)
+        input_nodes = {id(t.node) for t in self._inputs}
+        # The layer calls that compute something (every node but the model's Inputs).
+        self._compute_nodes = [n for n in self._nodes if id(n) not in input_nodes]
         self._layers = [node.layer for node in self._nodes]
         names = [layer.name for layer in self._layers]
         repeated = sorted({name for name in names if names.count(name) > 1})
@@ -145,9 +167,12 @@ class Model(Layer, metaclass=ABCMeta):
             raise ConfigError(f"layer names must be unique in a model: {repeated[0]!r} is "
                               f"used {names.count(repeated[0])} times")
         self._graph_node = None
-        self.is_chain = all(len(n.inputs) == 1 and not n.takes_list and n.inputs[0] is p.output
-                            for p, n in zip(self._nodes, self._nodes[1:]))
-        self._input_shape = self._input.shape
+        # Several inputs or outputs take the graph's path: the packed form below.
+        self.is_chain = not (self.multi_input or self.multi_output) and all(
+            len(n.inputs) == 1 and not n.takes_list and n.inputs[0] is p.output
+            for p, n in zip(self._nodes, self._nodes[1:]))
+        self._input_shape = (self._input.shape if not self.multi_input
+                             else [t.shape for t in self._inputs])
         self._declared_input_shape = self._input_shape  # as a Sequential's first layer
         self.optimizer = self.loss = None
         self.metrics, self._metric_specs = [], []
@@ -179,7 +204,6 @@ class Model(Layer, metaclass=ABCMeta):
     _resolve_metrics = Sequential._resolve_metrics
     _require_compiled = Sequential._require_compiled
     fit = Sequential.fit
-    evaluate = Sequential.evaluate
     predict = Sequential.predict
     predict_on_batch = Sequential.predict_on_batch
     train_on_batch = Sequential.train_on_batch
@@ -207,24 +231,49 @@ class Model(Layer, metaclass=ABCMeta):
         return list(self._nodes)
 
     @property
+    def multi_input(self) -> bool:
+        return len(self._inputs) > 1
+
+    @property
+    def multi_output(self) -> bool:
+        return len(self._outputs) > 1
+
+    @property
     def inputs(self) -> list[KerasTensor]:
-        return [self._input]
+        return list(self._inputs)
 
     @property
     def outputs(self) -> list[KerasTensor]:
-        return [self._output]
+        return list(self._outputs)
 
     @property
-    def input(self) -> KerasTensor:
-        return self._input
+    def input(self):
+        return self._input if not self.multi_input else list(self._inputs)
 
     @property
-    def output(self) -> KerasTensor:
-        return self._output
+    def output(self):
+        return self._output if not self.multi_output else list(self._outputs)
 
     @property
     def output_shape(self):
+        if self.multi_output:
+            return [t.shape for t in self._outputs]
         return self._output.shape
+
+    @property
+    def _packed_output_shape(self) -> tuple:
+        """The shape of what ``infer`` returns: several outputs side by side, flattened."""
+        if not self.multi_output:
+            return self._output.shape
+        return (None, sum(_features(t) for t in self._outputs))
+
+    @property
+    def output_names(self) -> list[str]:
+        return [t.node.layer.name for t in self._outputs]
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.node.layer.name for t in self._inputs]
 
     def inbound_layers(self, layer_name: str) -> list[str]:
         """Names of the layers whose outputs ``layer_name`` reads ([] for the input)."""
@@ -248,6 +297,9 @@ class Model(Layer, metaclass=ABCMeta):
         return kernels, biases
 
     def build(self, input_shape=None) -> None:
+        if self.multi_input or self.multi_output:
+            raise ConfigError(f"model {self.name!r} has several inputs or outputs; glassnet "
+                              f"cannot use it as a layer of another model yet")
         if input_shape is not None and tuple(input_shape[1:]) != tuple(self._input_shape[1:]):
             raise ShapeError(f"model {self.name!r} takes input {self._input_shape}, got "
                              f"{tuple(input_shape)}")
@@ -259,19 +311,76 @@ class Model(Layer, metaclass=ABCMeta):
     def __call__(self, x, training: bool = False):
         if is_symbolic(x) or (isinstance(x, list) and x and is_symbolic(x[0])):
             return symbolic_call(self, _as_single(x, "input"))
-        return Sequential.__call__(self, x, training)
+        if not self.multi_output:
+            return Sequential.__call__(self, x, training)
+        from glassnet.tensor import Tensor
 
-    def forward(self, x, training: bool = False) -> np.ndarray:
-        values = {id(self._input): x}
-        for node in self._nodes[1:]:
+        return [out.view(Tensor) for out in self.predict(x)]  # each answers .numpy()
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for ``x`` in batches: an array, or a list of them (one per output)."""
+        from glassnet.training import predict
+
+        out = predict(self, x, batch_size=batch_size)
+        return self.unpack_outputs(out) if self.multi_output else out
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        if self.multi_output:
+            raise ConfigError(f"model {self.name!r} has {len(self._outputs)} outputs; "
+                              f"glassnet trains and evaluates models with one output "
+                              f"for now (predict and calling it work)")
+        return Sequential.evaluate(self, x, y, *args, **kwargs)
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=max(len(self.pack_inputs(x)), 1))
+
+    # -- several inputs and outputs: one packed array each way ---------------------------
+    # fit, evaluate and predict batch and shuffle one array of rows; a model with several
+    # inputs takes them side by side (each flattened) in one such array and splits it in
+    # forward, so all of that runs unchanged. Several outputs come back the same way.
+    def pack_inputs(self, x, name: str = "x") -> np.ndarray:
+        """``x`` (a list of arrays in input order, or a dict by input name) as one array."""
+        from glassnet.multi_io import pack_inputs
+
+        return pack_inputs(self, x, name)
+
+    def unpack_outputs(self, packed: np.ndarray) -> list[np.ndarray]:
+        """The list of outputs (Keras's order) held side by side in ``packed``."""
+        parts, start = [], 0
+        for tensor in self._outputs:
+            stop = start + _features(tensor)
+            parts.append(packed[:, start:stop].reshape((-1,) + tuple(tensor.shape[1:])))
+            start = stop
+        return parts
+
+    def _split_inputs(self, x) -> dict[int, np.ndarray]:
+        if not self.multi_input:
+            return {id(self._input): x}
+        values, start = {}, 0
+        for tensor in self._inputs:
+            stop = start + _features(tensor)
+            values[id(tensor)] = np.ascontiguousarray(
+                x[:, start:stop]).reshape((-1,) + tuple(tensor.shape[1:]))
+            start = stop
+        return values
+
+    def forward(self, x, training: bool = False):
+        """The output for ``x`` (packed, with several inputs); a list with several."""
+        values = self._split_inputs(x)
+        for node in self._compute_nodes:
             args = [values[id(t)] for t in node.inputs]
             values[id(node.output)] = node.layer.forward(
                 args if node.takes_list else args[0], training=training)
+        if self.multi_output:
+            return [values[id(t)] for t in self._outputs]
         return values[id(self._output)]
 
     def backward(self, dy, need_dx: bool = True):
+        if self.multi_input or self.multi_output:
+            raise ConfigError(f"model {self.name!r} has several inputs or outputs: its "
+                              f"backward runs only inside its own fit")
         grads = {id(self._output): dy}
-        self.backward_nodes(grads, self._nodes[1:], need_dx)
+        self.backward_nodes(grads, self._compute_nodes, need_dx)
         return grads.get(id(self._input)) if need_dx else None
 
     def backward_nodes(self, grads: dict, nodes: list[Node], need_input_grad: bool = False,
@@ -299,8 +408,8 @@ class Model(Layer, metaclass=ABCMeta):
     def _upstream_trainable(self) -> dict[int, bool]:
         """For each tensor: whether a trainable weight lies between the input and it."""
         trainable = {id(v) for v in self.trainable_variables}
-        upstream = {id(self._input): False}
-        for node in self._nodes[1:]:
+        upstream = {id(t): False for t in self._inputs}
+        for node in self._compute_nodes:
             upstream[id(node.output)] = any(upstream[id(t)] for t in node.inputs) or any(
                 id(v) in trainable for v in node.layer.weights)
         return upstream
@@ -314,8 +423,12 @@ class Model(Layer, metaclass=ABCMeta):
         return self._trainer
 
     def infer(self, x) -> np.ndarray:
-        """Inference through the graph (the trainer's ``predict`` asks for it)."""
-        return self.forward(x, training=False)
+        """Inference through the graph (the trainer's ``predict`` asks for it); several
+        outputs come back side by side, flattened (``unpack_outputs`` splits them)."""
+        out = self.forward(x, training=False)
+        if not self.multi_output:
+            return out
+        return np.concatenate([o.reshape(len(o), -1) for o in out], axis=1)
 
     # -- config ------------------------------------------------------------------------
     def get_config(self) -> dict:
@@ -337,22 +450,31 @@ class Model(Layer, metaclass=ABCMeta):
 Model.register(Sequential)  # isinstance(Sequential(...), Model), as in Keras
 
 
-def _nodes_between(start: KerasTensor, end: KerasTensor) -> list[Node]:
-    """The nodes ``end`` depends on, in creation order; every path must begin at ``start``."""
+def _features(tensor: KerasTensor) -> int:
+    """How many numbers one sample of ``tensor`` holds."""
+    return int(np.prod(tensor.shape[1:], dtype=np.int64))
+
+
+def _nodes_between(starts: list[KerasTensor], ends: list[KerasTensor]) -> list[Node]:
+    """The nodes ``ends`` depend on, in creation order; every path must begin at one of
+    ``starts``, and every start must be used."""
     seen: dict[int, Node] = {}
-    stack = [end.node]
+    start_nodes = {id(t.node) for t in starts}
+    stack = [t.node for t in ends]
     while stack:
         node = stack.pop()
         if id(node) in seen:
             continue
         seen[id(node)] = node
-        if not node.inputs and node is not start.node:
+        if not node.inputs and id(node) not in start_nodes:
+            names = [t.node.layer.name for t in starts]
             raise ConfigError(f"the model's output depends on Input {node.layer.name!r}, "
-                              f"which is not the model's input {start.node.layer.name!r}")
+                              f"which is not among the model's inputs {names}")
         stack.extend(t.node for t in node.inputs)
-    if id(start.node) not in seen:
-        raise ConfigError(f"the model's output does not depend on its input "
-                          f"{start.node.layer.name!r}")
+    for start in starts:
+        if id(start.node) not in seen:
+            raise ConfigError(f"the model's outputs do not depend on its input "
+                              f"{start.node.layer.name!r}")
     return sorted(seen.values(), key=lambda node: node.order)
 
 

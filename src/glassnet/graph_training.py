@@ -16,9 +16,15 @@ from glassnet.training import Trainer, _fused_output
 
 class GraphTrainer(Trainer):
     def __init__(self, model):
+        if model.multi_output:
+            from glassnet.errors import ConfigError
+
+            raise ConfigError(f"model {model.name!r} has {len(model.outputs)} outputs; "
+                              f"glassnet trains and evaluates models with one output "
+                              f"for now (predict and calling it work)")
         self.model = model
         self.layers = model.layers
-        output = model.nodes[-1]
+        output = model._compute_nodes[-1]  # the output's node: made after all it reads
         self.fused = _fused_output(model.loss, output.layer)
         self.regularized = [v for v in model.trainable_variables if v.regularizer is not None]
         self.constrained = [v for v in model.trainable_variables if v.constraint is not None]
@@ -26,7 +32,8 @@ class GraphTrainer(Trainer):
         self._gather: dict[tuple, np.ndarray] = {}
         self._upstream = model._upstream_trainable()
         # With a fused output the last node's own backward is the loss step's.
-        self._nodes = model.nodes[1:-1] if self.fused is not None else model.nodes[1:]
+        nodes = model._compute_nodes
+        self._nodes = nodes[:-1] if self.fused is not None else nodes
         self._output = output
 
     def forward(self, x: np.ndarray) -> np.ndarray:

@@ -180,6 +180,8 @@ def _fused_output(loss, last_layer) -> str | None:
 
 # -- data preparation ------------------------------------------------------------------
 def _prepare_x(model, x, name="x") -> np.ndarray:
+    if getattr(model, "multi_input", False):  # a functional model: see multi_io
+        return model.pack_inputs(x, name)
     dtype = model.weights[0].dtype if model.built and model.weights else _floatx()
     x = as_float_array(x, name, dtype)
     given_shape = x.shape
@@ -399,13 +401,14 @@ def predict(model, x, batch_size=None) -> np.ndarray:
         batch_size = 32
     _check_positive_int(batch_size, "batch_size")
     n = x.shape[0]
+    out_shape = getattr(model, "_packed_output_shape", model.output_shape)
     if n == 0:
-        return np.empty((0,) + tuple(model.output_shape[1:]), dtype=x.dtype)
+        return np.empty((0,) + tuple(out_shape[1:]), dtype=x.dtype)
     if n <= batch_size:
         out = _forward_inference(model, x)
         # Layers without weights (Flatten, Dropout at inference) pass views through.
         return out.copy() if np.shares_memory(out, x) else out
-    out = np.empty((n,) + tuple(model.output_shape[1:]), dtype=x.dtype)
+    out = np.empty((n,) + tuple(out_shape[1:]), dtype=x.dtype)
     for start in range(0, n, batch_size):
         out[start:start + batch_size] = _forward_inference(model, x[start:start + batch_size],
                                                            reuse_buffers=True)

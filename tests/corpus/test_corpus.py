@@ -24,12 +24,6 @@ KERAS = load_fixture()
 
 # case -> (the area (branch) that owns the gap, the first error glassnet meets today)
 XFAIL = {
-    "kerasio_functional_branches": (
-        "graph", "ConfigError: glassnet models have one input for now; got 2 "
-                 "(keras.Model(inputs=[input_a, input_b], ...))"),
-    "kerasio_seq_feature_extraction": (
-        "graph", "ConfigError: glassnet models have one output for now; got 3 "
-                 "(keras.Model(inputs=seq.inputs, outputs=[l.output for l in seq.layers]))"),
     # seed spread, not numerics: over seeds 0..8 the medians are 0.0077 (glassnet) and
     # 0.0076 (Keras), but glassnet's seeds 0..2 (0.0052, 0.0137, 0.0129) fall above
     # Keras's three-seed 0.0061..0.0086 widened by 0.0025
