@@ -14,6 +14,7 @@ graphs take :class:`GraphTrainer`'s path.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from abc import ABCMeta
 
@@ -203,10 +204,6 @@ class Model(Layer, metaclass=ABCMeta):
     compile = Sequential.compile
     _resolve_metrics = Sequential._resolve_metrics
     _require_compiled = Sequential._require_compiled
-    fit = Sequential.fit
-    predict = Sequential.predict
-    predict_on_batch = Sequential.predict_on_batch
-    train_on_batch = Sequential.train_on_batch
     test_on_batch = Sequential.test_on_batch
     summary = Sequential.summary
     get_compile_config = Sequential.get_compile_config
@@ -324,12 +321,26 @@ class Model(Layer, metaclass=ABCMeta):
         out = predict(self, x, batch_size=batch_size)
         return self.unpack_outputs(out) if self.multi_output else out
 
-    def evaluate(self, x=None, y=None, *args, **kwargs):
+    def _refuse_several_outputs(self) -> None:
         if self.multi_output:
             raise ConfigError(f"model {self.name!r} has {len(self._outputs)} outputs; "
                               f"glassnet trains and evaluates models with one output "
                               f"for now (predict and calling it work)")
+
+    @functools.wraps(Sequential.fit)
+    def fit(self, x=None, y=None, *args, **kwargs):
+        self._refuse_several_outputs()
+        return Sequential.fit(self, x, y, *args, **kwargs)
+
+    @functools.wraps(Sequential.evaluate)
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        self._refuse_several_outputs()
         return Sequential.evaluate(self, x, y, *args, **kwargs)
+
+    @functools.wraps(Sequential.train_on_batch)
+    def train_on_batch(self, x, y=None, *args, **kwargs):
+        self._refuse_several_outputs()
+        return Sequential.train_on_batch(self, x, y, *args, **kwargs)
 
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=max(len(self.pack_inputs(x)), 1))
