@@ -34,8 +34,14 @@ def functional_config(model) -> dict:
         layers.append({**serialize(node.layer), "name": node.layer.name,
                        "inbound_nodes": inbound})
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "input_layers": [model.inputs[0].node.layer.name, 0, 0],
-            "output_layers": [model.outputs[0].node.layer.name, 0, 0]}
+            "input_layers": _layer_refs(model.inputs),
+            "output_layers": _layer_refs(model.outputs)}
+
+
+def _layer_refs(tensors) -> list:
+    """``["x", 0, 0]`` for one tensor, Keras's list of those for several."""
+    refs = [[t.node.layer.name, 0, 0] for t in tensors]
+    return refs[0] if len(refs) == 1 else refs
 
 
 def _history_names(args) -> list[str]:
@@ -49,15 +55,13 @@ def _history_names(args) -> list[str]:
     return names
 
 
-def _layer_name(ref) -> str:
-    """A name from ``input_layers``: ``["x", 0, 0]`` or Keras's list of those."""
-    if isinstance(ref, list) and ref and isinstance(ref[0], list):
-        if len(ref) != 1:
-            raise ConfigError(f"glassnet models have one input and one output; got {ref!r}")
-        ref = ref[0]
-    if not isinstance(ref, list) or not ref or not isinstance(ref[0], str):
-        raise ConfigError(f"malformed layer reference {ref!r}")
-    return ref[0]
+def _layer_names(ref) -> list[str]:
+    """The names in ``input_layers``: ``["x", 0, 0]`` or Keras's list of those."""
+    refs = ref if isinstance(ref, list) and ref and isinstance(ref[0], list) else [ref]
+    for one in refs:
+        if not isinstance(one, list) or not one or not isinstance(one[0], str):
+            raise ConfigError(f"malformed layer reference {one!r}")
+    return [one[0] for one in refs]
 
 
 def functional_from_config(config: dict, layer_builder=None, budget=None):
@@ -94,8 +98,8 @@ def functional_from_config(config: dict, layer_builder=None, budget=None):
             budget([t.shape for t in tensors] if takes_list else tensors[0].shape, layer)
         outputs[name] = layer(tensors if takes_list else tensors[0])
     try:
-        inputs = outputs[_layer_name(config["input_layers"])]
-        output = outputs[_layer_name(config["output_layers"])]
+        inputs = [outputs[n] for n in _layer_names(config["input_layers"])]
+        output = [outputs[n] for n in _layer_names(config["output_layers"])]
     except KeyError as exc:
         raise ConfigError(f"the model's input or output names no layer: {exc}") from None
     return Model(inputs=inputs, outputs=output, name=config.get("name"),
