@@ -11,7 +11,8 @@ import pytest
 
 import glassnet as gn
 from frameworks import need
-from glassnet.errors import ConfigError, DataError, ShapeError, ValueTypeError
+from glassnet.errors import (ConfigError, DataError, FileFormatError, ShapeError,
+                             ValueTypeError)
 
 
 def _two_inputs(lib):
@@ -215,3 +216,39 @@ def test_real_keras_reads_the_json_of_a_several_input_or_output_model(build):
     assert [len(theirs.inputs), len(theirs.outputs)] == [len(model.inputs),
                                                          len(model.outputs)]
     assert [t.shape for t in theirs.outputs] == [t.shape for t in model.outputs]
+
+
+@pytest.mark.slow
+def test_real_keras_loads_a_two_input_keras_file_with_the_same_predictions(tmp_path):
+    keras = need("keras")
+    model = _two_inputs(gn)
+    model.set_weights(_weights(model, 11))
+    model.save(tmp_path / "two.keras")
+    theirs = keras.saving.load_model(tmp_path / "two.keras")
+    a, b, _ = _two_input_data(6, seed=12)
+    expected = model.predict([a, b], verbose=0)
+    np.testing.assert_allclose(theirs([a, b], training=False).detach().cpu().numpy(),
+                               expected, rtol=1e-5, atol=1e-6)
+    again = gn.models.load_model(tmp_path / "two.keras")
+    np.testing.assert_array_equal(again.predict([a, b], verbose=0), expected)
+
+
+def test_keras_files_of_several_output_models_are_refused_not_half_written(tmp_path):
+    model = _three_outputs(gn)
+    with pytest.raises(FileFormatError, match="3 outputs"):
+        model.save(tmp_path / "three.keras")
+    assert not (tmp_path / "three.keras").exists()
+
+
+@pytest.mark.parametrize("build", [_two_inputs, _three_outputs])
+def test_the_native_file_round_trips_several_inputs_and_outputs(build, tmp_path):
+    model = build(gn)
+    model.set_weights(_weights(model, 13))
+    model.save(tmp_path / "m.glassnet")
+    again = gn.models.load_model(tmp_path / "m.glassnet")
+    x = ([np.ones((2, 5), "float32"), np.ones((2, 3), "float32")] if model.multi_input
+         else np.ones((2, 4), "float32"))
+    ours, theirs = model.predict(x, verbose=0), again.predict(x, verbose=0)
+    listed = isinstance(ours, list)
+    for a, b in zip(theirs if listed else [theirs], ours if listed else [ours]):
+        np.testing.assert_array_equal(a, b)

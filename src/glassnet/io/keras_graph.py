@@ -39,6 +39,11 @@ def keras_layers(model) -> list:
         return list(model.layers)
     if getattr(model, "keras_sequential", False):  # Keras's Sequential lists no InputLayer
         return [node.layer for node in nodes[1:]]
+    if len(model.outputs) > 1:  # Keras's order then walks from every output: not yet
+        from glassnet.errors import ConfigError
+
+        raise ConfigError(f"model {model.name!r} has {len(model.outputs)} outputs; "
+                          f"glassnet writes Keras files of one-output models only, for now")
     output = model.outputs[0].node
     # Depth-first from the output, without recursion (a long chain must not overflow):
     # ``first_seen`` is Keras's traversal index, ``finished`` its post-order.

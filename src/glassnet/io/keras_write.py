@@ -101,11 +101,14 @@ def _functional_config(model) -> dict:
             refs = [_tensor_ref(t) for t in node.inputs]
             inbound = [{"args": [refs] if node.takes_list else refs, "kwargs": {}}]
         entries.append({**entry, "name": layer.name, "inbound_nodes": inbound})
-    input_shape = [None, *model.input_shape[1:]]
+    from glassnet.functional_config import _layer_refs
+
+    shapes = [[None, *t.shape[1:]] for t in model.inputs]
+    input_shape = shapes[0] if len(shapes) == 1 else shapes
     return {"module": "keras.src.models.functional", "class_name": "Functional",
             "config": {"name": model.name, "trainable": model.trainable, "layers": entries,
-                       "input_layers": [model.inputs[0].node.layer.name, 0, 0],
-                       "output_layers": [model.outputs[0].node.layer.name, 0, 0]},
+                       "input_layers": _layer_refs(model.inputs),
+                       "output_layers": _layer_refs(model.outputs)},
             "registered_name": "Functional", "build_config": {"input_shape": input_shape}}
 
 
