@@ -11,8 +11,7 @@ import pytest
 
 import glassnet as gn
 from frameworks import need
-from glassnet.errors import (ConfigError, DataError, FileFormatError, ShapeError,
-                             ValueTypeError)
+from glassnet.errors import ConfigError, DataError, FileFormatError, ShapeError, ValueTypeError
 
 
 def _two_inputs(lib):
