@@ -73,6 +73,8 @@ def test_several_outputs_come_back_as_a_list_in_the_order_given():
     assert isinstance(called, list) and len(called) == 3
     for a, b in zip(called, (h2, h1, side)):
         np.testing.assert_array_equal(a.numpy(), b)
+    for a, b in zip(model.predict_on_batch(x), (h2, h1, side)):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
     batched = model.predict(x, batch_size=3, verbose=0)  # several batches, same answer
     for a, b in zip(batched, (h2, h1, side)):
         np.testing.assert_allclose(a, b, rtol=1e-6)
@@ -134,6 +136,7 @@ def test_x_as_a_list_or_a_dict_by_input_name_gives_the_same_predictions():
     as_dict = model.predict({"deep": b, "wide": a}, verbose=0)
     np.testing.assert_array_equal(as_list, as_dict)
     np.testing.assert_allclose(model([a, b]), as_list, rtol=1e-6)
+    np.testing.assert_allclose(model.predict_on_batch([a, b]), as_list, rtol=1e-6)
     k1, b1, ks, bs, ko, bo = model.get_weights()  # by hand
     merged = np.concatenate([a, np.tanh(b @ k1 + b1) + b @ ks + bs], axis=1)
     z = merged @ ko + bo
@@ -156,6 +159,13 @@ def test_bad_inputs_name_the_input_that_is_wrong():
         model.predict({"wide": a, "dep": b}, verbose=0)
     with pytest.raises(DataError, match="'deep' has 5 samples.*'wide' has 6"):
         model.predict([a, b[:5]], verbose=0)
+
+
+def test_one_input_one_output_predict_on_batch_is_unchanged():
+    inputs = gn.Input(shape=(2,))
+    model = gn.Model(inputs=inputs, outputs=gn.layers.Dense(1)(inputs))
+    x = np.ones((3, 2), "float32")
+    np.testing.assert_array_equal(model.predict_on_batch(x), model.predict(x, verbose=0))
 
 
 def test_a_model_whose_output_ignores_an_input_is_refused():

@@ -343,7 +343,9 @@ class Model(Layer, metaclass=ABCMeta):
         return Sequential.train_on_batch(self, x, y, *args, **kwargs)
 
     def predict_on_batch(self, x):
-        return self.predict(x, batch_size=max(len(self.pack_inputs(x)), 1))
+        if not (self.multi_input or self.multi_output):
+            return Sequential.predict_on_batch(self, x)  # one input and output: as ever
+        return self.predict(x, batch_size=None)
 
     # -- several inputs and outputs: one packed array each way ---------------------------
     # fit, evaluate and predict batch and shuffle one array of rows; a model with several
