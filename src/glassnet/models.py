@@ -28,6 +28,11 @@ from glassnet.variables import Variable
 class Sequential:
     """A linear stack of layers: ``Sequential([Input((64,)), Dense(25, "relu"), Dense(10)])``."""
 
+    #: What the trainer, inspection and export ask of every model (a functional Model
+    #: answers for its graph): one input array, layers called one after another.
+    multi_input = False
+    is_chain = True
+
     def __init__(self, layers=None, name=None, trainable=True):
         self.name = name or unique_name("sequential")
         self._layers: list[Layer] = []

@@ -54,7 +54,7 @@ def summary_text(model) -> str:
            rule("┡", "╇", "┩")]
     out += [line(r) for r in rows]
     out.append(rule("└", "┴", "┘", "─"))
-    if not getattr(model, "is_chain", True):  # a branched graph: say who reads whom
+    if not model.is_chain:  # a branched graph: say who reads whom
         out.append(" Connected to:")
         out += [f"   {layer.name} ← {', '.join(model.inbound_layers(layer.name))}"
                 for layer in model.layers[1:]]

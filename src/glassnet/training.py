@@ -180,7 +180,7 @@ def _fused_output(loss, last_layer) -> str | None:
 
 # -- data preparation ------------------------------------------------------------------
 def _prepare_x(model, x, name="x") -> np.ndarray:
-    if getattr(model, "multi_input", False):  # a functional model: see multi_io
+    if model.multi_input:  # a functional model: see multi_io
         return model.pack_inputs(x, name)
     dtype = model.weights[0].dtype if model.built and model.weights else _floatx()
     x = as_float_array(x, name, dtype)
@@ -387,7 +387,7 @@ def _prepare_validation(model, validation_data):
 def _forward_inference(model, x: np.ndarray, reuse_buffers: bool = False) -> np.ndarray:
     """Inference through every layer; with ``reuse_buffers`` the result is only valid
     until the next call with the same batch size (the caller copies it out)."""
-    if not getattr(model, "is_chain", True):  # a branched functional model
+    if not model.is_chain:  # a branched functional model
         return model.infer(x)
     for layer in model.layers:
         forward_reusing = getattr(layer, "forward_reusing", None) if reuse_buffers else None

@@ -96,7 +96,7 @@ def _permutation(model, X, y, n_repeats, seed):
 
 
 def _weight_paths(model) -> np.ndarray:
-    if not getattr(model, "is_chain", True):
+    if not model.is_chain:
         raise ConfigError(f"importance(method='weights') multiplies a chain of kernels; "
                           f"model {model.name!r} is a branched graph: use 'permutation' or "
                           f"'gradient_x_input'")

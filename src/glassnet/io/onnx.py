@@ -123,7 +123,7 @@ def to_onnx(model, opset: int = DEFAULT_OPSET, dtype="float32"):
     from glassnet import __version__
 
     model._require_built()
-    if not getattr(model, "is_chain", True):
+    if not model.is_chain:
         raise ConfigError(f"model {model.name!r} is a branched functional model; ONNX export "
                           f"translates chains of layers only")
     newest = onnx.defs.onnx_opset_version()
