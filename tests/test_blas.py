@@ -8,6 +8,7 @@ themselves checked against finite differences in test_gradients.py.
 from __future__ import annotations
 
 import ctypes
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -396,3 +397,37 @@ def test_training_never_loads_scipy():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "True False"
+
+
+def _product_that_raises_the_invalid_flag(real):
+    """A product as some OpenBLAS kernels compute it on CI's CPUs: the right numbers,
+    and the CPU's FE_INVALID flag raised on the way (numpy#24067)."""
+
+    def product(a, b, out):
+        np.subtract(np.float32(np.inf), np.float32(np.inf))  # sets FE_INVALID
+        return real(a, b, out)
+
+    return product
+
+
+@pytest.mark.parametrize("entry", ["fit", "predict", "evaluate", "train_on_batch", "call"])
+def test_a_spurious_invalid_flag_from_blas_is_not_a_warning(monkeypatch, entry):
+    monkeypatch.setattr(blas, "matmul", _product_that_raises_the_invalid_flag(blas.matmul))
+    x = np.random.RandomState(0).standard_normal((40, 5)).astype(np.float32)
+    y = x[:, :1] * 2.0
+    model = gn.Sequential([gn.layers.Input(shape=(5,)), gn.layers.Dense(3, activation="relu"),
+                           gn.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        if entry == "fit":
+            history = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+            assert np.isfinite(history.history["loss"]).all()
+        elif entry == "predict":
+            assert np.isfinite(model.predict(x, verbose=0)).all()
+        elif entry == "evaluate":
+            assert np.isfinite(model.evaluate(x, y, verbose=0))
+        elif entry == "train_on_batch":
+            assert np.isfinite(model.train_on_batch(x, y))
+        else:
+            assert np.isfinite(model.layers[0](x)).all()

@@ -226,6 +226,25 @@ class CachedProduct:
         return True
 
 
+def quiet_invalid_flag(function):
+    """Run ``function`` with NumPy's "invalid value" floating-point warning off.
+
+    Some OpenBLAS kernels raise the CPU's FE_INVALID flag on finite inputs (numpy#24067,
+    OpenBLAS#1924; seen on CI's CPUs and not on others), and NumPy then warns "invalid
+    value encountered in dot" about a product that is correct. The engine finds
+    non-finite numbers itself (``nonfinite.py``, ``TerminateOnNaN``), so the flag only adds
+    noise. Set once per call of an entry point (fit, predict, a layer's call): NumPy's
+    ``errstate`` costs about a microsecond, too much around each product.
+    """
+
+    @functools.wraps(function)
+    def quiet(*args, **kwargs):
+        with np.errstate(invalid="ignore"):
+            return function(*args, **kwargs)
+
+    return quiet
+
+
 def _big(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether OpenBLAS would thread ``a @ b``: only those repay a ctypes call."""
     return a.size * b.shape[1] > THREADED_GEMM  # m·k·n

@@ -255,6 +255,7 @@ def _check_positive_int(value, name, allow_zero=False):
 
 
 # -- fit ---------------------------------------------------------------------------------
+@blas.quiet_invalid_flag
 def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split,
         validation_data, shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch,
         validation_batch_size, validation_freq):
@@ -395,6 +396,7 @@ def _forward_inference(model, x: np.ndarray, reuse_buffers: bool = False) -> np.
     return x
 
 
+@blas.quiet_invalid_flag
 def predict(model, x, batch_size=None) -> np.ndarray:
     x = _prepare_x(model, x)
     if batch_size is None:
@@ -440,6 +442,7 @@ def _evaluate_arrays(model, x, y, weights, batch_size) -> dict:
     return logs
 
 
+@blas.quiet_invalid_flag
 def evaluate(model, x, y, batch_size=None, sample_weight=None, return_dict=False):
     x, y, weights = _prepare_data(model, x, y, sample_weight, None, training=False)
     batch_size = 32 if batch_size is None else batch_size
@@ -451,6 +454,7 @@ def evaluate(model, x, y, batch_size=None, sample_weight=None, return_dict=False
     return values[0] if len(values) == 1 else values
 
 
+@blas.quiet_invalid_flag
 def train_on_batch(model, x, y, sample_weight=None, class_weight=None, return_dict=False):
     x, y, weights = _prepare_data(model, x, y, sample_weight, class_weight, training=True)
     value, output = model._get_trainer().train_step(x, y, weights)

@@ -108,6 +108,7 @@ class Layer:
         return node.inputs if node.takes_list else node.inputs[0]
 
     # -- running -------------------------------------------------------------------
+    @blas.quiet_invalid_flag
     def __call__(self, x, training: bool = False) -> np.ndarray:
         from glassnet.functional import is_symbolic, symbolic_call
 
