@@ -1,4 +1,4 @@
-"""glassnet.blas: products through NumPy's own OpenBLAS, and plain SGD fused into them.
+"""glassnet._engine.blas: products through NumPy's own OpenBLAS, and plain SGD fused into them.
 
 Truth here is NumPy's own matmul in float64 for the products, and fit's unfused path
 (every gradient written, then ``w -= lr * g``) for the fused steps, whose gradients are
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet import blas
+from glassnet._engine import blas
 from glassnet.callbacks import Callback
 
 if not blas._numpy_openblas_files():  # NumPy built on another BLAS: nothing to test
@@ -35,7 +35,7 @@ class ReadsGradients(Callback):
 
 
 class CountsCalls:
-    """Counts the calls of one ``glassnet.blas`` function: ``matmul_add`` counts fused
+    """Counts the calls of one ``glassnet._engine.blas`` function: ``matmul_add`` counts fused
     steps, ``_cblas_call`` the checked preparations of a CBLAS call (a cached call
     skips them)."""
 
@@ -385,7 +385,7 @@ def test_training_never_loads_scipy():
 
     # A big model (fused SGD) and a small one: neither needs SciPy.
     code = ("import sys, numpy as np, glassnet as gn\n"
-            "from glassnet import blas\n"
+            "from glassnet._engine import blas\n"
             "for sizes in ((300, 200, 10), (1, 1)):\n"
             "    m = gn.Sequential([gn.Input((sizes[0],))]\n"
             "                      + [gn.layers.Dense(u) for u in sizes[1:]])\n"

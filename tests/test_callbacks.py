@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from glassnet._engine.nonfinite import NonFiniteLossWarning
 from glassnet.callbacks import (
     EarlyStopping,
     LambdaCallback,
@@ -15,7 +16,6 @@ from glassnet.callbacks import (
     TerminateOnNaN,
 )
 from glassnet.layers import Dense, Input
-from glassnet.nonfinite import NonFiniteLossWarning
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(16, 3))

@@ -11,8 +11,8 @@ import pytest
 
 import glassnet as gn
 from frameworks import need
+from glassnet._engine.fit_steps import EpochBatches
 from glassnet.errors import ConfigError
-from glassnet.fit_steps import EpochBatches
 
 
 def _recorder(base):

@@ -13,9 +13,9 @@ import warnings
 import numpy as np
 
 import glassnet as gn
+from glassnet._engine.nonfinite import NonFiniteLossWarning
 from glassnet.callbacks import TerminateOnNaN
 from glassnet.layers import Dense, Input
-from glassnet.nonfinite import NonFiniteLossWarning
 
 
 def _fit_recording(model, x, y, **options):

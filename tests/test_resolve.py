@@ -3,8 +3,8 @@
 import pytest
 
 from glassnet import constraints, initializers, losses, metrics, optimizers, regularizers
+from glassnet._engine.resolve import serialize
 from glassnet.errors import UnknownNameError
-from glassnet.resolve import serialize
 
 CASES = [
     (initializers, "he_normal", initializers.HeNormal),

@@ -6,7 +6,7 @@ import pytest
 
 import glassnet as gn
 from frameworks import need
-from glassnet.resolve import snake_case
+from glassnet._engine.resolve import snake_case
 
 CASES = {"Dense": "dense", "BatchNormalization": "batch_normalization", "ReLU": "re_lu",
          "LeakyReLU": "leaky_re_lu", "Conv2D": "conv2d", "KLDivergence": "kl_divergence",

@@ -3,7 +3,7 @@
 import pytest
 
 from glassnet.errors import ConfigError
-from glassnet.sweeps import run_sweep_file
+from glassnet.sklearn.sweeps import run_sweep_file
 
 
 def test_sweep_file_runs(tmp_path):

@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 import glassnet as gn
 from glassnet.errors import ConfigError
 from glassnet.sklearn import GlassClassifier
-from glassnet.sweeps import sweep
+from glassnet.sklearn.sweeps import sweep
 
 PARAMS = {"learning_rate": [1e-3, 1e-2], "hidden": [[8], [16, 8]]}
 BASE = {"epochs": 4, "batch_size": 32}
@@ -117,7 +117,7 @@ def test_bad_sweep_parameters_are_named(digits, tmp_path):
 
 SCRIPT = textwrap.dedent("""
     import sys, numpy as np, glassnet as gn
-    from glassnet.sweeps import sweep
+    from glassnet.sklearn.sweeps import sweep
     X, y = gn.datasets.load_digits()
     keep = np.random.default_rng(0).permutation(len(X))[:600]
     print("started", flush=True)

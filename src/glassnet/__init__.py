@@ -38,7 +38,7 @@ from glassnet.variables import Variable
 __version__ = "0.1.0"
 
 _LAZY_MODULES = ("inspect", "io", "keras", "nn", "report", "sklearn", "track")
-_LAZY_ATTRIBUTES = {"sweep": ("glassnet.sweeps", "sweep")}
+_LAZY_ATTRIBUTES = {"sweep": ("glassnet.sklearn.sweeps", "sweep")}
 
 # TF's names outside tf.keras (tf.constant, tf.float32...), kept out of __all__ and dir().
 _TF_NAMES = {"bool": "bool_"}

@@ -24,7 +24,7 @@ class Callback:
 
     ``reads_gradients``: whether the callback may read ``Variable.grad`` during ``fit``.
     When no callback does, ``fit`` may apply plain SGD inside the gradient products
-    (see ``glassnet.blas``) and skip writing the gradients, except at each epoch's last
+    (see ``glassnet._engine.blas``) and skip writing the gradients, except at each epoch's last
     batch. A callback that only reads weights, losses or metrics can set it to False.
     """
 

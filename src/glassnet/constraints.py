@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.resolve import resolve, serialize
+from glassnet._engine.resolve import resolve, serialize
 
 
 class Constraint:

@@ -18,8 +18,8 @@ import math
 import numpy as np
 
 from glassnet import random as gnrandom
+from glassnet._engine.resolve import resolve, serialize
 from glassnet.errors import ConfigError, unknown_name
-from glassnet.resolve import resolve, serialize
 
 # Stddev of a unit normal truncated to [-2, 2]; dividing by it restores the wanted variance.
 _TRUNCATED_STD = 0.87962566103423978

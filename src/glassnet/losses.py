@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet._engine.resolve import resolve, serialize, snake_case
 from glassnet.backend import epsilon
 from glassnet.errors import ConfigError, DataError, ShapeError
-from glassnet.resolve import resolve, serialize, snake_case
 
 
 def _reduce(per_sample: np.ndarray, sample_weight) -> float:

@@ -17,8 +17,8 @@ import sys
 import numpy as np
 
 from glassnet import schedules
+from glassnet._engine.resolve import resolve, serialize
 from glassnet.errors import ConfigError
-from glassnet.resolve import resolve, serialize
 
 # ``from glassnet.optimizers.schedules import ExponentialDecay``, as in Keras.
 sys.modules.setdefault(f"{__name__}.schedules", schedules)
@@ -98,7 +98,7 @@ class Optimizer:
 
     def fusable(self) -> bool:
         """Whether a step is ``w -= lr * g`` alone, which a gradient product can apply
-        itself (``fit`` then fuses it; see ``glassnet.blas``). Only plain SGD says yes."""
+        itself (``fit`` then fuses it; see ``glassnet._engine.blas``). Only plain SGD says yes."""
         return False
 
     def _advance_schedule(self) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet._engine.resolve import resolve, serialize
 from glassnet.errors import ConfigError
-from glassnet.resolve import resolve, serialize
 
 
 class Regularizer:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 
+from glassnet._engine.resolve import resolve
 from glassnet.errors import ConfigError
-from glassnet.resolve import resolve
 
 
 def _positive(owner: str, name: str, value) -> None:

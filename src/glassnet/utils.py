@@ -26,8 +26,8 @@ def to_categorical(y, num_classes=None, dtype="float32") -> np.ndarray:
 
 def plot_model(model, to_file="model.png", **kwargs):
     """Draw the model's layers, weights and biases counted apart, to ``to_file``
-    (.svg without any dependency; .png/.pdf with matplotlib). See glassnet.plot_model."""
-    from glassnet.plot_model import plot_model as draw
+    (.svg without any dependency; .png/.pdf with matplotlib). See glassnet.report.plot_model."""
+    from glassnet.report.plot_model import plot_model as draw
 
     return draw(model, to_file, **kwargs)
 

@@ -10,8 +10,8 @@ import pytest
 from cli_helpers import rows_of, run_cli
 
 import glassnet as gn
-from glassnet.demos import stratified_split
-from glassnet.table import format_value
+from glassnet._engine.table import format_value
+from glassnet.apps.demos import stratified_split
 
 
 def test_stratified_split_holds_out_a_fifth_of_every_class():
@@ -149,8 +149,8 @@ def test_demo_imbalanced_starts_the_bias_at_the_log_odds(tmp_path):
 
 
 def test_every_nth_epoch_keeps_multiples_and_the_last():
-    from glassnet.demos import every_nth_epoch
-    from glassnet.table import Table
+    from glassnet._engine.table import Table
+    from glassnet.apps.demos import every_nth_epoch
 
     rows = [(epoch, layer, float(epoch)) for epoch in range(12) for layer in ("a", "b")]
     table = Table(["epoch", "layer", "value"], rows, title="t", notes=["n"])
@@ -163,7 +163,7 @@ def test_every_nth_epoch_keeps_multiples_and_the_last():
 
 
 def test_next_commands_carry_the_store_when_it_is_not_the_default():
-    from glassnet.demos import next_commands
+    from glassnet.apps.demos import next_commands
 
     lines = next_commands("abc12345", "elsewhere").splitlines()
     assert lines[0] == "Next, try:"

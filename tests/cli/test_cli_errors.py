@@ -136,12 +136,12 @@ def test_usage_errors_exit_2(tmp_path, args):
 def test_missing_feature_is_named(tmp_path, monkeypatch):
     import sys
 
-    monkeypatch.setitem(sys.modules, "glassnet.sweeps", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "glassnet.sklearn.sweeps", None)  # as if not installed
     config = tmp_path / "s.toml"
     config.write_text("")
     result = run_cli("sweep", config, "--store", tmp_path / "s")
-    assert_error(result, "MissingDependencyError", "sweeps (glassnet.sweeps) is not in this "
-                                                   "build")
+    assert_error(result, "MissingDependencyError",
+                 "sweeps (glassnet.sklearn.sweeps) is not in this build")
 
 
 def test_help_lists_the_commands_in_learning_order():

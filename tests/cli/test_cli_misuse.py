@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from cli_helpers import run_cli
 
+from glassnet.apps.train_config import load_config, make_config
+from glassnet.apps.train_job import detect_task
+from glassnet.apps.train_job import train as train_network
 from glassnet.errors import ConfigError, DataError
-from glassnet.sweeps import run_sweep_file, sweep
-from glassnet.train_config import load_config, make_config
-from glassnet.train_job import detect_task
-from glassnet.train_job import train as train_network
+from glassnet.sklearn.sweeps import run_sweep_file, sweep
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy's overflows and ours

@@ -9,9 +9,9 @@ import pytest
 from cli_helpers import blocks_of, rows_of, run_cli
 
 import glassnet as gn
+from glassnet._engine.table import format_value
+from glassnet.apps.demos import stratified_split
 from glassnet.callbacks import ProgbarLogger, time_per_step
-from glassnet.demos import stratified_split
-from glassnet.table import format_value
 
 
 def test_the_demo_loss_table_keeps_every_sampled_step(filled):

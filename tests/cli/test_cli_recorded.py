@@ -8,9 +8,9 @@ import pytest
 from cli_helpers import run_cli
 
 import glassnet as gn
+from glassnet.apps.recorded import data_for_run, model_for_run
+from glassnet.apps.train_job import build_model, compile_for_task
 from glassnet.errors import NotFoundError
-from glassnet.recorded import data_for_run, model_for_run
-from glassnet.train_job import build_model, compile_for_task
 
 
 def test_a_run_without_a_logged_model_is_rebuilt_from_config_and_snapshot(tmp_path,

@@ -10,7 +10,7 @@ import pytest
 from cli_helpers import rows_of, run_cli
 
 import glassnet as gn
-from glassnet.table import format_value
+from glassnet._engine.table import format_value
 
 REPORT_TABLES = ["loss", "weights", "biases", "weights_vs_biases", "weight_changes",
                  "bias_changes", "correlation", "accuracy_vs_weights", "activations",

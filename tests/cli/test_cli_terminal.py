@@ -15,10 +15,10 @@ from cli_helpers import blocks_of, run_cli
 from rich.cells import cell_len
 
 import glassnet as gn
+from glassnet._engine.table import format_value
 from glassnet.cli.runs import final_metrics
 from glassnet.inspect import describe
-from glassnet.summary_table import summary_table
-from glassnet.table import format_value
+from glassnet.models.summary_table import summary_table
 
 WIDTH = 80
 NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)(e[+-]\d+)?")

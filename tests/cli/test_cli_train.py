@@ -7,9 +7,9 @@ import pytest
 from cli_helpers import rows_of, run_cli
 
 import glassnet as gn
+from glassnet.apps.train_config import VALID_KEYS, TrainConfig, make_config
+from glassnet.apps.train_job import detect_task
 from glassnet.errors import ConfigError
-from glassnet.train_config import VALID_KEYS, TrainConfig, make_config
-from glassnet.train_job import detect_task
 
 
 def write_csv(path, header, rows):

@@ -10,8 +10,8 @@ import math
 import numpy as np
 import pytest
 
+from glassnet._engine.table import Table, format_value
 from glassnet.errors import ShapeError
-from glassnet.table import Table, format_value
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def _printed(table, width):
 
     from rich.console import Console
 
-    from glassnet.table import terminal_parts
+    from glassnet._engine.table import terminal_parts
 
     out = io.StringIO()
     console = Console(file=out, width=width, color_system=None, soft_wrap=False)
@@ -102,7 +102,7 @@ def wide_table():
 
 
 def test_a_single_runs_column_goes_into_the_title():
-    from glassnet.table import terminal_parts
+    from glassnet._engine.table import terminal_parts
 
     (part,) = terminal_parts(Table(["run", "x"], [("demo (abc)", 1.0), ("demo (abc)", 2.0)],
                                    title="T"), 80)
@@ -114,7 +114,7 @@ def test_a_single_runs_column_goes_into_the_title():
 
 
 def test_a_wide_table_splits_into_parts_that_fit_repeating_its_keys():
-    from glassnet.table import terminal_parts
+    from glassnet._engine.table import terminal_parts
 
     table = wide_table()
     parts = terminal_parts(table, 80)
@@ -148,7 +148,7 @@ def test_printed_parts_fit_and_no_number_is_cut(width):
 
 
 def test_text_wraps_at_spaces_before_a_table_is_split():
-    from glassnet.table import column_widths, terminal_parts
+    from glassnet._engine.table import column_widths, terminal_parts
 
     table = Table(["id", "config", "value"],
                   [("a1", "hidden=25,15 activation=relu optimizer=adam learning_rate=0.001",
@@ -166,7 +166,7 @@ def test_str_of_a_table_is_its_text_in_a_jupyter_kernel_too(monkeypatch):
     # In a kernel rich would send the table to the notebook's display and return "".
     import rich.console
 
-    from glassnet.table import Table
+    from glassnet._engine.table import Table
 
     monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)
     text = str(Table(["a", "b"], [[1, 2.5]], title="T"))

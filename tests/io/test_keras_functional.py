@@ -86,7 +86,9 @@ def test_glassnet_loads_a_keras_file_of_a_functional_or_nested_model(kind, tmp_p
     model.save(tmp_path / "m.keras")
     loaded = gn.models.load_model(tmp_path / "m.keras")
     x = _x()
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), _predict(model, x), atol=ATOL)
+    # float32 outputs near 37 differ in their last bits between BLAS kernels: relative too
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), _predict(model, x), atol=ATOL,
+                               rtol=1e-6)
     # every weight array sits in the layer Keras has it in (same names, same values)
     for theirs, ours in zip(model.layers, loaded.layers, strict=True):
         assert theirs.name == ours.name

@@ -14,9 +14,9 @@ import pytest
 from html_reading import Reader, numbers
 
 import glassnet as gn
+from glassnet._engine.table import Table, format_value
 from glassnet.initializers import Constant
 from glassnet.layers import Dense, Input
-from glassnet.table import Table, format_value
 
 
 def small_model(name="h1"):
@@ -58,7 +58,7 @@ def test_model_html_escapes_the_names_a_user_gave():
 
 
 def test_model_markdown_is_the_summary_text():
-    from glassnet.summary import summary_text
+    from glassnet.models.summary import summary_text
 
     model = small_model()
     assert summary_text(model) in model._repr_markdown_()

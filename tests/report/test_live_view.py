@@ -9,9 +9,9 @@ import pytest
 from html_reading import Reader
 
 import glassnet as gn
+from glassnet._engine.table import format_value
 from glassnet.layers import Dense, Input
 from glassnet.report.live import PER_BATCH_FROM_STEPS, LiveView
-from glassnet.table import format_value
 
 
 class Cell:

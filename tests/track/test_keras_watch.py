@@ -98,7 +98,7 @@ def test_recorded_statistics_equal_the_models_own_weights(tmp_path):
 
 
 def test_snapshot_and_architecture_rebuild_the_keras_model(tmp_path):
-    from glassnet.recorded import model_for_run
+    from glassnet.apps.recorded import model_for_run
     from glassnet.track.keras import Watch
 
     model, (X, y) = _model(), _data()

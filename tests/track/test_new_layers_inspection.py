@@ -24,7 +24,7 @@ from glassnet.layers import (
     Rescaling,
     Softmax,
 )
-from glassnet.summary import summary_text
+from glassnet.models.summary import summary_text
 from glassnet.track import init
 
 NEW_LAYERS = {

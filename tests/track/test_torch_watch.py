@@ -100,7 +100,7 @@ def test_snapshot_is_the_state_dict_in_glassnet_orientation(tmp_path):
 
 
 def test_recorded_network_rebuilds_as_the_same_function(tmp_path):
-    from glassnet.recorded import model_for_run
+    from glassnet.apps.recorded import model_for_run
 
     model = _mlp()
     run = gn.track.init("torch", store=tmp_path)
@@ -115,7 +115,7 @@ def test_recorded_network_rebuilds_as_the_same_function(tmp_path):
 
 
 def test_dead_share_equals_the_relu_outputs_and_diagnose_finds_the_dead_layer(tmp_path):
-    from glassnet.recorded import model_for_run
+    from glassnet.apps.recorded import model_for_run
 
     model = _mlp()
     with torch.no_grad():

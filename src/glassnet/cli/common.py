@@ -104,9 +104,9 @@ def emit(item) -> None:
     A glassnet Table's title and notes print as lines above and below it, wrapped to
     the console (not to the table's width). A table fits the console: text cells wrap,
     a single run's ``run`` column goes into the title, and columns that still do not
-    fit move to a second part (``glassnet.table.terminal_parts``); numbers are never cut.
+    fit move to a second part (``glassnet._engine.table.terminal_parts``); numbers are never cut.
     """
-    from glassnet.table import Table, terminal_parts
+    from glassnet._engine.table import Table, terminal_parts
 
     out = console()
     if isinstance(item, str):
@@ -178,7 +178,7 @@ def progress_callback(total_epochs: int, description: str = "training"):
             self.progress.start()
 
         def on_epoch_end(self, epoch, logs=None):
-            from glassnet.table import format_value
+            from glassnet._engine.table import format_value
 
             text = "  ".join(f"{k} {format_value(float(v))}" for k, v in (logs or {}).items())
             self.progress.update(self.task, advance=1, logs=text)

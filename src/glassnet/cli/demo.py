@@ -28,7 +28,7 @@ def demo(ctx, store):
     """
     if ctx.invoked_subcommand is not None:
         return
-    from glassnet.demos import DIGITS_EPOCHS, digits_demo
+    from glassnet.apps.demos import DIGITS_EPOCHS, digits_demo
 
     chosen = store_path(store)
     hint = "" if chosen == DEFAULT_STORE else chosen
@@ -42,7 +42,7 @@ def demo(ctx, store):
 @click.option("--epochs", type=click.IntRange(min=1), default=1000, hidden=True)
 def lab(store, epochs):
     """The course lab: a linear unit, set_weights([[200]], [100]), a sigmoid unit, a fit."""
-    from glassnet.demos import lab_demo
+    from glassnet.apps.demos import lab_demo
 
     lab_demo(emit, epochs=epochs)
 
@@ -52,7 +52,7 @@ def lab(store, epochs):
 @click.option("--epochs", type=click.IntRange(min=1), default=30, hidden=True)
 def activations(store, epochs):
     """The digits network with sigmoid, tanh and relu: three recorded runs, compared."""
-    from glassnet.demos import activations_demo
+    from glassnet.apps.demos import activations_demo
 
     activations_demo(emit, store=open_store(store), epochs=epochs,
                      callbacks=[progress_callback(epochs)])
@@ -63,6 +63,6 @@ def activations(store, epochs):
 @click.option("--epochs", type=click.IntRange(min=1), default=5, hidden=True)
 def imbalanced(store, epochs):
     """Fraud-like data: the output bias started at 0 and at log(p / (1 - p))."""
-    from glassnet.demos import imbalanced_demo
+    from glassnet.apps.demos import imbalanced_demo
 
     imbalanced_demo(emit, store=open_store(store), epochs=epochs)

@@ -40,7 +40,7 @@ def final_metrics(summary: dict) -> dict:
 
 
 def _number(value) -> str:
-    from glassnet.table import format_value
+    from glassnet._engine.table import format_value
 
     return format_value(float(value)) if isinstance(value, (int, float)) else str(value)
 
@@ -84,7 +84,7 @@ def runs(project, status, filter_, sort, limit, format_, store):
 
     One row per run: id, project, name, status, created, key config, final metrics.
     """
-    from glassnet.table import Table
+    from glassnet._engine.table import Table
 
     found = find_runs(open_existing_store(store), filter_, sort, limit, project, status)
     if format_ != "table":
@@ -133,10 +133,10 @@ def export_runs(format_, output, filter_, sort, limit, store):
 @common_options
 def show(run_name, store):
     """One run: config, model, weights and biases, metrics."""
+    from glassnet._engine.table import Table
+    from glassnet.apps.recorded import model_for_run
     from glassnet.errors import NotFoundError
-    from glassnet.recorded import model_for_run
-    from glassnet.summary_table import summary_table
-    from glassnet.table import Table
+    from glassnet.models.summary_table import summary_table
 
     store = open_existing_store(store)
     run = resolve_run(store, run_name)
@@ -158,8 +158,8 @@ def show(run_name, store):
 
 def final_metrics_table(summary: dict):
     """Every last-logged value, each saying what it was measured on (last batch, epoch...)."""
+    from glassnet._engine.table import Table
     from glassnet.report.metric_labels import metric_label
-    from glassnet.table import Table
 
     rows = [(key, value, metric_label(key, summary)) for key, value in sorted(summary.items())
             if key != "epoch"]
@@ -193,8 +193,8 @@ def diagnose(run_name, store):
     The model is rebuilt from the run (its logged model, or its config) with the weights
     of its last snapshot, and diagnosed on the data set the run logged.
     """
-    from glassnet.demos import emit_findings
-    from glassnet.recorded import data_for_run, model_for_run
+    from glassnet.apps.demos import emit_findings
+    from glassnet.apps.recorded import data_for_run, model_for_run
 
     store = open_existing_store(store)
     run = resolve_run(store, run_name)
@@ -210,7 +210,7 @@ def diagnose(run_name, store):
 @common_options
 def compare(run_names, store):
     """Runs side by side: config, metrics, weight statistics."""
-    from glassnet.table import Table
+    from glassnet._engine.table import Table
 
     if len(run_names) < 2:
         raise click.UsageError("compare needs at least two runs")

@@ -27,8 +27,8 @@ def load_model_named(name: str, store):
     if name.endswith(".glassnet") or os.path.isfile(name):
         return load_model(name)
     from glassnet import track
+    from glassnet.apps.recorded import model_for_run
     from glassnet.errors import NotFoundError
-    from glassnet.recorded import model_for_run
 
     opened = open_existing_store(store)
     registered = {m["name"] for m in opened.models()}
@@ -52,8 +52,8 @@ def load_model_named(name: str, store):
 @common_options
 def models(store):
     """List the model registry: every name, version, alias and the run that logged it."""
+    from glassnet._engine.table import Table
     from glassnet.cli.runs import when
-    from glassnet.table import Table
     from glassnet.track.registry import list_models
 
     entries = list_models(open_existing_store(store))
@@ -114,9 +114,9 @@ def sweep(config_file, resume, jobs, store):
 
     Every fit of every fold is a recorded run, grouped under the sweep's id.
     """
-    from glassnet.table import Table
+    from glassnet._engine.table import Table
 
-    run_sweep_file = feature("glassnet.sweeps", "run_sweep_file", "sweeps")
+    run_sweep_file = feature("glassnet.sklearn.sweeps", "run_sweep_file", "sweeps")
     result = run_sweep_file(Path(config_file), open_store(store), resume=resume, n_jobs=jobs)
     records = result.records(timings=False)
     columns = list(dict.fromkeys(key for record in records for key in record))

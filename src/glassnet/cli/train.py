@@ -45,9 +45,9 @@ def train(config_file, store, **flags):
     error. Features are standardised by a Normalization layer adapted on the training
     rows. CONFIG.toml holds the same keys as the flags (hidden = [25, 15], ...).
     """
-    from glassnet.table import Table
-    from glassnet.train_config import load_config, make_config
-    from glassnet.train_job import train as train_network
+    from glassnet._engine.table import Table
+    from glassnet.apps.train_config import load_config, make_config
+    from glassnet.apps.train_job import train as train_network
 
     values = load_config(config_file) if config_file else {}
     values.update({key: value for key, value in flags.items() if value is not None})
@@ -60,7 +60,7 @@ def train(config_file, store, **flags):
          f"loss {run.config['loss']}")
     emit(Table(["metric", "final value"], sorted(result.metrics.items()),
                title="Final epoch", notes=[_held_out(config, run)]))
-    from glassnet.train_job import registry_name
+    from glassnet.apps.train_job import registry_name
 
     model_name = registry_name(run.project)
     emit(f"Registered the model as {model_name}:latest (`glassnet models` lists the registry)")

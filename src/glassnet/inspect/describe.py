@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from glassnet._engine.table import Table
 from glassnet.errors import NotBuiltError
 from glassnet.inspect.stats import summarize
 from glassnet.io.frameworks import as_glassnet
-from glassnet.table import Table
 
 COLUMNS = ("layer", "variable", "shape", "count", "mean", "std", "min", "max", "l2",
            "neg_share")

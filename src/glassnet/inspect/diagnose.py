@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glassnet._engine.table import Table
 from glassnet.inspect.propagation import forward
 from glassnet.io.frameworks import as_glassnet
-from glassnet.table import Table
 
 DEAD_SHARE = 0.5
 SATURATED_SHARE = 0.25

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet._engine.table import Table
 from glassnet.errors import ConfigError, NotCompiledError
-from glassnet.table import Table
 
 # Relative error below which analytic and numeric gradients agree, in float64 with
 # ε = 1e-6 (the truncation error is O(ε²), the round-off O(1e-16 / ε)).
@@ -30,7 +30,7 @@ def gradients(model, X, y, sample_weight=None) -> dict[str, np.ndarray]:
     Computed by the engine's own training-mode forward and backward pass on all of
     ``X`` at once (regularizer penalties included); the model's weights are unchanged.
     """
-    from glassnet.training import _prepare_sample_weight, _prepare_x, _prepare_y
+    from glassnet._engine.training import _prepare_sample_weight, _prepare_x, _prepare_y
 
     _require_loss(model)
     x = _prepare_x(model, X)
@@ -47,8 +47,8 @@ def float64_copy(model):
     """A new model with the same layers, weights, loss and optimizer settings, in float64."""
     from glassnet import losses as gnlosses
     from glassnet import optimizers as gnoptimizers
-    from glassnet.functional import Model
     from glassnet.models import Sequential
+    from glassnet.models.functional import Model
 
     config = _in_float64(model.get_config())
     config["name"] = f"{model.name}_float64"

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet._engine.table import Table
 from glassnet.errors import ConfigError, NotCompiledError, unknown_name
 from glassnet.inspect.propagation import LayerPass, backward, forward, output_gradient
 from glassnet.io.frameworks import as_glassnet
-from glassnet.table import Table
 
 METHODS = ("gradient_x_input", "permutation", "weights")
 

@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 
+from glassnet._engine.table import Table
 from glassnet.inspect.propagation import LayerPass, backward, forward, output_gradient
 from glassnet.inspect.stats import summarize
 from glassnet.io.frameworks import as_glassnet
-from glassnet.table import Table
 
 # A layer is written out term by term when it sees one sample and has at most this
 # many weights; beyond that the arithmetic stops being readable.

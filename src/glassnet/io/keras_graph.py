@@ -14,12 +14,12 @@ group name; ``keras_trainable_order`` gives the order of the trainable Variables
 
 from __future__ import annotations
 
-from glassnet.resolve import snake_case
+from glassnet._engine.resolve import snake_case
 
 
 def is_model(layer) -> bool:
     """A Sequential or functional Model (a layer that holds layers)."""
-    from glassnet.functional import Model
+    from glassnet.models.functional import Model
 
     return isinstance(layer, Model)
 

@@ -110,7 +110,7 @@ def model_from_keras(config: dict, where: str, max_weights: int | None = None,
     if kind not in ("Functional", "Model"):
         raise _fail(where, f"glassnet reads Keras Sequential and functional models; this "
                            f"file holds a {kind!r}")
-    from glassnet.functional_config import functional_from_config
+    from glassnet.models.functional_config import functional_from_config
 
     body = config.get("config")
     if not isinstance(body, dict) or not isinstance(body.get("layers"), list):
@@ -134,7 +134,7 @@ def model_from_keras(config: dict, where: str, max_weights: int | None = None,
 def _sequential_chain(input_shape, layers, name):
     """A Sequential nested in a model, as a chain Model (glassnet nests Models, not
     Sequentials) that Keras's files still call a Sequential (``keras_graph``)."""
-    from glassnet.functional import Model
+    from glassnet.models.functional import Model
 
     x = inputs = gnlayers.Input(input_shape, name=f"{name}_input")
     for layer in layers:

@@ -87,7 +87,7 @@ def _input_entry(shape, dtype: str, name: str) -> dict:
 def _functional_config(model) -> dict:
     """Keras's config of a functional model: its layers in Keras's order, each with the
     ``inbound_nodes`` it reads (``functional_config``'s layout)."""
-    from glassnet.functional_config import _tensor_ref
+    from glassnet.models.functional_config import _tensor_ref
 
     where = f"model {model.name!r}"
     entries = []
@@ -101,7 +101,7 @@ def _functional_config(model) -> dict:
             refs = [_tensor_ref(t) for t in node.inputs]
             inbound = [{"args": [refs] if node.takes_list else refs, "kwargs": {}}]
         entries.append({**entry, "name": layer.name, "inbound_nodes": inbound})
-    from glassnet.functional_config import _layer_refs
+    from glassnet.models.functional_config import _layer_refs
 
     shapes = [[None, *t.shape[1:]] for t in model.inputs]
     input_shape = shapes[0] if len(shapes) == 1 else shapes

@@ -281,7 +281,7 @@ def load_model(filepath, compile=True):
     try:
         _check_planned_size(config["model"], tensors, filepath)
         if "input_layers" in config["model"]:  # a functional model
-            from glassnet.functional import Model
+            from glassnet.models.functional import Model
 
             model = Model.from_config(config["model"])
         else:
@@ -333,7 +333,7 @@ def _check_planned_size(architecture: dict, tensors, filepath) -> None:
     from glassnet.layers import deserialize
 
     if "input_layers" in architecture:  # a functional model: count along its graph
-        from glassnet.functional_config import planned_weight_count as graph_count
+        from glassnet.models.functional_config import planned_weight_count as graph_count
 
         planned = graph_count(architecture)
         available = sum(int(t.size) for t in tensors.values())

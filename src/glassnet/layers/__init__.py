@@ -37,9 +37,9 @@ def deserialize(config: dict) -> Layer:
     """Build a layer from ``{"class_name": ..., "config": {...}}``."""
     cls = LAYERS.get(config.get("class_name"))
     if config.get("class_name") == "Functional":  # a model nested as a layer
-        from glassnet.functional import Model as cls
+        from glassnet.models.functional import Model as cls
     if config.get("class_name") == "Sequential":  # a Sequential nested in a Sequential
-        from glassnet.nested_sequential import NestedSequential as cls
+        from glassnet.models.nested_sequential import NestedSequential as cls
     if cls is None:
         from glassnet.errors import unknown_name
 

@@ -17,11 +17,11 @@ from collections import defaultdict
 
 import numpy as np
 
-from glassnet import blas
 from glassnet import initializers as gninitializers
+from glassnet._engine import blas
+from glassnet._engine.resolve import snake_case
 from glassnet.backend import standardize_dtype
 from glassnet.errors import ConfigError, DataError, NotBuiltError, ShapeError, ValueTypeError
-from glassnet.resolve import snake_case
 from glassnet.tensor import Tensor
 from glassnet.variables import Variable
 
@@ -110,7 +110,7 @@ class Layer:
     # -- running -------------------------------------------------------------------
     @blas.quiet_invalid_flag
     def __call__(self, x, training: bool = False) -> np.ndarray:
-        from glassnet.functional import is_symbolic, symbolic_call
+        from glassnet.models.functional import is_symbolic, symbolic_call
 
         if is_symbolic(x):  # the functional API: record the call, compute nothing
             return symbolic_call(self, x)
@@ -258,7 +258,7 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, **kwargs):
     A symbolic tensor (``KerasTensor``) to call layers on for ``Model(inputs, outputs)``;
     as the first item of a ``Sequential`` it declares the input shape.
     """
-    from glassnet.functional import input_tensor
+    from glassnet.models.functional import input_tensor
 
     return input_tensor(InputLayer(shape=shape, batch_size=batch_size, name=name,
                                    dtype=dtype, **kwargs))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from glassnet import activations as gnactivations
-from glassnet import blas
 from glassnet import constraints as gnconstraints
 from glassnet import initializers as gninitializers
 from glassnet import regularizers as gnregularizers
+from glassnet._engine import blas
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.layers.base import _BufferedLayer, _products
 from glassnet.variables import Variable

@@ -21,7 +21,7 @@ class Merge(Layer):
     takes_list = True
 
     def __call__(self, inputs, training: bool = False):
-        from glassnet.functional import is_symbolic, symbolic_call
+        from glassnet.models.functional import is_symbolic, symbolic_call
 
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise ConfigError(f"layer {self.name!r} merges a list of at least 2 inputs, "

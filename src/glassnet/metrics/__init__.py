@@ -13,6 +13,7 @@ Recall, AUC).
 
 from __future__ import annotations
 
+from glassnet._engine.resolve import resolve, serialize
 from glassnet.metrics.accuracy import (
     Accuracy,
     BinaryAccuracy,
@@ -43,7 +44,6 @@ from glassnet.metrics.regression import (
     RootMeanSquaredError,
     SparseCategoricalCrossentropy,
 )
-from glassnet.resolve import resolve, serialize
 
 METRICS = {
     "accuracy": Accuracy, "binary_accuracy": BinaryAccuracy,

@@ -39,8 +39,8 @@ def _evenly_spaced(thresholds) -> bool:
 def _unique(class_name: str) -> str:
     """As Keras names these metrics when not told: ``auc``, then ``auc_1``... (so two in
     one model keep apart); ``utils.clear_session()`` starts the count again."""
+    from glassnet._engine.resolve import snake_case
     from glassnet.layers.base import unique_name
-    from glassnet.resolve import snake_case
 
     return unique_name("auc" if class_name == "AUC" else snake_case(class_name))
 

@@ -15,7 +15,7 @@ from html import escape
 
 import numpy as np
 
-from glassnet.table import format_value
+from glassnet._engine.table import format_value
 
 POSITIVE, NEGATIVE = "#2563eb", "#e8710a"   # the dashboard's colours for w > 0 and w < 0
 MAX_TABLE_ROWS = 40
@@ -198,7 +198,7 @@ def model_html(model) -> str:
 
 
 def model_markdown(model) -> str:
-    from glassnet.summary import summary_text
+    from glassnet.models.summary import summary_text
 
     return "```\n" + summary_text(model) + "\n```\n"
 

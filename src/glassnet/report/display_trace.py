@@ -8,8 +8,8 @@ name and shape (large ones show their corners). ``Trace._repr_html_`` calls
 
 from __future__ import annotations
 
+from glassnet._engine.table import format_value
 from glassnet.report.display import CODE, MUTED, box, esc, matrix, note
-from glassnet.table import format_value
 
 
 def _op(symbol: str) -> str:

@@ -194,7 +194,7 @@ class LiveView(Callback):
                    note(self._status()) + f"<div>{chart}</div>" + table, "live")
 
     def _status(self) -> str:
-        from glassnet.table import format_value
+        from glassnet._engine.table import format_value
 
         epochs = self.params.get("epochs", "?")
         last = ", ".join(f"{k} {format_value(v[-1])}" for k, v in self._epoch_logs.items())

@@ -204,8 +204,8 @@ def histogram_heatmaps(run, store=None, path=None, kinds=("kernel", "bias")):
 @_styled
 def activation_bars(table_or_runs, store=None, path=None):
     """The activation comparison (the ``activations`` table) as grouped bars."""
+    from glassnet._engine.table import Table
     from glassnet.report.tables import tables
-    from glassnet.table import Table
 
     table = table_or_runs if isinstance(table_or_runs, Table) else \
         tables(table_or_runs, store)["activations"]

@@ -18,9 +18,9 @@ import re
 
 import numpy as np
 
+from glassnet._engine.table import Table
 from glassnet.errors import ConfigError
 from glassnet.inspect.stats import summarize
-from glassnet.table import Table
 from glassnet.track.architecture import in_model_order
 
 TABLE_NAMES = ("loss", "weights", "biases", "weights_vs_biases", "weight_changes",

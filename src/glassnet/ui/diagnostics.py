@@ -167,12 +167,12 @@ def _symmetry_findings(store, run_id) -> list[dict]:
 def live_findings(store, run_id: str) -> list[dict]:
     """``glassnet.inspect.diagnose`` on the run's model at its last snapshot, on its logged data.
 
-    The model and data come back through :mod:`glassnet.recorded` (the registry version
+    The model and data come back through :mod:`glassnet.apps.recorded` (the registry version
     the run logged, or a model rebuilt from a ``glassnet train`` config; the data set
     logged with ``X`` and ``y``). Raises NotFoundError when the run has neither.
     """
+    from glassnet.apps.recorded import data_for_run, model_for_run
     from glassnet.inspect import diagnose
-    from glassnet.recorded import data_for_run, model_for_run
 
     run = store.run(run_id)
     model = model_for_run(store, run)

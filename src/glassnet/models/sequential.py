@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet import blas
 from glassnet import losses as gnlosses
 from glassnet import metrics as gnmetrics
 from glassnet import optimizers as gnoptimizers
+from glassnet._engine import blas
 from glassnet.errors import (
     ConfigError,
     NotBuiltError,
@@ -59,7 +59,7 @@ class Sequential:
     # -- structure -------------------------------------------------------------------
     def add(self, layer) -> None:
         """Append a layer (an ``Input`` only first, to declare the input shape)."""
-        from glassnet.functional import is_symbolic
+        from glassnet.models.functional import is_symbolic
 
         if is_symbolic(layer) and isinstance(layer.node.layer, InputLayer):
             layer = layer.node.layer  # keras.Input(...) as a Sequential's first item
@@ -70,7 +70,7 @@ class Sequential:
             self._try_build()
             return
         if isinstance(layer, Sequential):  # Sequential([model, Softmax()]), as Keras
-            from glassnet.nested_sequential import as_layer
+            from glassnet.models.nested_sequential import as_layer
 
             layer = as_layer(layer, self._next_input_shape())
         if not isinstance(layer, Layer):
@@ -191,7 +191,7 @@ class Sequential:
             shape = layer.compute_output_shape(shape)
         return shape
 
-    # The symbolic graph of a built Sequential (glassnet.nested_sequential), for
+    # The symbolic graph of a built Sequential (glassnet.models.nested_sequential), for
     # keras.Model(inputs=model.inputs, outputs=model.layers[i].output).
     @property
     def inputs(self) -> list:
@@ -203,13 +203,13 @@ class Sequential:
 
     @property
     def input(self):
-        from glassnet.nested_sequential import symbolic_graph
+        from glassnet.models.nested_sequential import symbolic_graph
 
         return symbolic_graph(self)[0]
 
     @property
     def output(self):
-        from glassnet.nested_sequential import symbolic_graph
+        from glassnet.models.nested_sequential import symbolic_graph
 
         return symbolic_graph(self)[1]
 
@@ -338,7 +338,7 @@ class Sequential:
                                    f"call model.compile(optimizer=..., loss=...)")
 
     def _get_trainer(self):
-        from glassnet.training import Trainer
+        from glassnet._engine.training import Trainer
 
         if self._trainer is None:
             self._trainer = Trainer(self)
@@ -349,7 +349,7 @@ class Sequential:
             sample_weight=None, initial_epoch=0, steps_per_epoch=None,
             validation_batch_size=None, validation_freq=1):
         """Train for ``epochs`` passes over (x, y); returns a History (``.history`` dict)."""
-        from glassnet.training import fit
+        from glassnet._engine.training import fit
 
         return fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                    callbacks=callbacks, validation_split=validation_split,
@@ -361,32 +361,32 @@ class Sequential:
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  return_dict=False):
         """Loss (and metrics) on (x, y): a float, a list ``[loss, *metrics]``, or a dict."""
-        from glassnet.training import evaluate
+        from glassnet._engine.training import evaluate
 
         return evaluate(self, x, y, batch_size=batch_size, sample_weight=sample_weight,
                         return_dict=return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` of shape (n_samples, n_features), in batches."""
-        from glassnet.training import predict
+        from glassnet._engine.training import predict
 
         return predict(self, x, batch_size=batch_size)
 
     def __call__(self, x, training=False):
+        from glassnet._engine.training import predict
         from glassnet.tensor import Tensor
-        from glassnet.training import predict
 
         return predict(self, x, batch_size=None).view(Tensor)  # answers .numpy(), as TF
 
     def predict_on_batch(self, x):
-        from glassnet.training import predict
+        from glassnet._engine.training import predict
 
         return predict(self, x, batch_size=None)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         """One optimizer step on one batch; returns the loss (and metrics)."""
-        from glassnet.training import train_on_batch
+        from glassnet._engine.training import train_on_batch
 
         return train_on_batch(self, x, y, sample_weight=sample_weight,
                               class_weight=class_weight, return_dict=return_dict)
@@ -398,14 +398,14 @@ class Sequential:
     # -- description -----------------------------------------------------------------
     def summary(self, line_length=None, print_fn=None) -> None:
         """Print the Keras-style table, with weights and biases counted apart."""
-        from glassnet.summary import summary_text
+        from glassnet.models.summary import summary_text
 
         (print_fn or print)(summary_text(self))
 
     # -- config and files -------------------------------------------------------------
     def to_json(self, **kwargs) -> str:
         """The architecture as Keras's JSON (``models.model_from_json`` reads it back)."""
-        from glassnet.functional_config import to_json
+        from glassnet.models.functional_config import to_json
 
         return to_json(self, **kwargs)
 
@@ -479,11 +479,9 @@ def load_model(filepath, compile=True) -> Sequential:
 
 def model_from_json(json_string: str, custom_objects=None):
     """The model (fresh weights) described by ``to_json()``'s text, glassnet's or Keras's."""
-    from glassnet.functional_config import model_from_json as from_json
+    from glassnet.models.functional_config import model_from_json as from_json
 
     return from_json(json_string, custom_objects)
 
 
-from glassnet.functional import Model  # noqa: E402  (functional builds on Sequential)
-
-__all__ = ["Model", "Sequential", "load_model", "model_from_json"]
+__all__ = ["Sequential", "load_model", "model_from_json"]

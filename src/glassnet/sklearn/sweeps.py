@@ -77,7 +77,7 @@ class SweepResult:
 
     @property
     def table(self):
-        from glassnet.table import Table
+        from glassnet._engine.table import Table
 
         records = self.records()
         # Configurations of different depths have different layer columns: take them all.
@@ -311,10 +311,10 @@ def run_sweep_file(path, store=None, resume: str | None = None, n_jobs: int | No
                    verbose: bool = True) -> SweepResult:
     """Run the sweep a TOML file describes (see docs/sweeps.md); ``resume`` a sweep id.
 
-    The file is checked key by key first (``glassnet.sweep_file``): nothing runs on a
+    The file is checked key by key first (``glassnet.sklearn.sweep_file``): nothing runs on a
     bad file.
     """
-    from glassnet.sweep_file import read_sweep_file
+    from glassnet.sklearn.sweep_file import read_sweep_file
 
     path = Path(path)
     spec = read_sweep_file(path)

@@ -18,8 +18,8 @@ Files call it a Sequential again (``keras_sequential``, ``serialized_class_name`
 from __future__ import annotations
 
 from glassnet.errors import NotBuiltError
-from glassnet.functional import Model, symbolic_call
 from glassnet.layers.base import Input
+from glassnet.models.functional import Model, symbolic_call
 
 
 def symbolic_graph(model):
@@ -68,7 +68,7 @@ class NestedSequential(Model):
 
     @classmethod
     def from_config(cls, config: dict) -> NestedSequential:
-        from glassnet.models import Sequential
+        from glassnet.models.sequential import Sequential
 
         return cls(Sequential.from_config(config))
 

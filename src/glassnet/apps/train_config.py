@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from glassnet import activations, datasets, optimizers
-from glassnet.config_checks import boolean as _bool
-from glassnet.config_checks import expected as _expected
-from glassnet.config_checks import integer as _int
-from glassnet.config_checks import text as _text
+from glassnet._engine.config_checks import boolean as _bool
+from glassnet._engine.config_checks import expected as _expected
+from glassnet._engine.config_checks import integer as _int
+from glassnet._engine.config_checks import text as _text
 from glassnet.errors import ConfigError, NotFoundError, unknown_name
 
 TASKS = ("auto", "binary", "classification", "regression")

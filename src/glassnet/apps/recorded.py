@@ -91,7 +91,7 @@ def _model_from_recorded(store, run_id: str, config: dict):
 
 
 def _model_from_config(run):
-    from glassnet.train_job import build_model, compile_for_task
+    from glassnet.apps.train_job import build_model, compile_for_task
     from glassnet.utils import clear_session
 
     config = run.config

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.data_checks import as_float_array, check_features
+from glassnet._engine.data_checks import as_float_array, check_features
 from glassnet.errors import DataError, ValueTypeError
 
 

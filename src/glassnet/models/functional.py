@@ -22,7 +22,7 @@ import numpy as np
 
 from glassnet.errors import ConfigError, ShapeError, ValueTypeError
 from glassnet.layers.base import InputLayer, Layer, unique_name
-from glassnet.models import Sequential
+from glassnet.models.sequential import Sequential
 
 _node_counter = itertools.count()
 
@@ -316,7 +316,7 @@ class Model(Layer, metaclass=ABCMeta):
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` in batches: an array, or a list of them (one per output)."""
-        from glassnet.training import predict
+        from glassnet._engine.training import predict
 
         out = predict(self, x, batch_size=batch_size)
         return self.unpack_outputs(out) if self.multi_output else out
@@ -353,7 +353,7 @@ class Model(Layer, metaclass=ABCMeta):
     # forward, so all of that runs unchanged. Several outputs come back the same way.
     def pack_inputs(self, x, name: str = "x") -> np.ndarray:
         """``x`` (a list of arrays in input order, or a dict by input name) as one array."""
-        from glassnet.multi_io import pack_inputs
+        from glassnet.models.multi_io import pack_inputs
 
         return pack_inputs(self, x, name)
 
@@ -429,8 +429,8 @@ class Model(Layer, metaclass=ABCMeta):
 
     def _get_trainer(self):
         if self._trainer is None:
-            from glassnet.graph_training import GraphTrainer
-            from glassnet.training import Trainer
+            from glassnet._engine.graph_training import GraphTrainer
+            from glassnet._engine.training import Trainer
 
             self._trainer = Trainer(self) if self.is_chain else GraphTrainer(self)
         return self._trainer
@@ -445,13 +445,13 @@ class Model(Layer, metaclass=ABCMeta):
 
     # -- config ------------------------------------------------------------------------
     def get_config(self) -> dict:
-        from glassnet.functional_config import functional_config
+        from glassnet.models.functional_config import functional_config
 
         return functional_config(self)
 
     @classmethod
     def from_config(cls, config: dict) -> Model:
-        from glassnet.functional_config import functional_from_config
+        from glassnet.models.functional_config import functional_from_config
 
         return functional_from_config(config)
 

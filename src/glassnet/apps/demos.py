@@ -1,7 +1,7 @@
 """The guided demos behind ``glassnet demo``: each trains something small and explains it.
 
 Every demo hands what it shows to ``emit`` one item at a time (a line of text or a
-:class:`~glassnet.table.Table`), so the command prints them with rich and tests
+:class:`~glassnet._engine.table.Table`), so the command prints them with rich and tests
 collect them; each returns a dict of the numbers it found (accuracy, run ids...).
 
 - :func:`digits_demo`: the 64-25-15-10 digits network, recorded, with every table.
@@ -17,10 +17,10 @@ import math
 import numpy as np
 
 from glassnet import datasets
+from glassnet._engine.table import Table
+from glassnet.apps.train_job import build_model, compile_for_task
 from glassnet.layers import Dense, Input
 from glassnet.models import Sequential
-from glassnet.table import Table
-from glassnet.train_job import build_model, compile_for_task
 from glassnet.utils import clear_session, set_random_seed
 
 DIGITS_HIDDEN = (25, 15)
@@ -81,7 +81,7 @@ def _train_digits(activation, split, store, project, name, epochs, callbacks=(),
 def digits_demo(emit, store=None, callbacks=(), store_hint: str = "") -> dict:
     """The main job: train the digits network, record it, show its weights and tables."""
     from glassnet.inspect import describe
-    from glassnet.summary_table import summary_table
+    from glassnet.models.summary_table import summary_table
 
     x, y = datasets.load_digits()
     split = stratified_split(y)

@@ -69,8 +69,8 @@ def functional_from_config(config: dict, layer_builder=None, budget=None):
 
     ``budget(input_shape, layer)``, if given, is called before each layer is built
     (and may refuse it: a file's reader bounds the weights it allocates)."""
-    from glassnet.functional import Model, input_tensor
     from glassnet.layers import InputLayer, deserialize
+    from glassnet.models.functional import Model, input_tensor
 
     build = layer_builder or deserialize
     outputs: dict[str, object] = {}
@@ -143,7 +143,7 @@ def to_json(model, **kwargs) -> str:
 
 def model_from_json(text: str, custom_objects=None):
     """A Sequential or functional Model, with fresh weights, from ``to_json()``'s text."""
-    from glassnet.models import Sequential
+    from glassnet.models.sequential import Sequential
 
     if custom_objects:
         raise ConfigError("model_from_json: custom_objects are not supported by glassnet")

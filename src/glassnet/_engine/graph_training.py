@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet.training import Trainer, _fused_output
+from glassnet._engine.training import Trainer, _fused_output
 
 
 class GraphTrainer(Trainer):

@@ -1,4 +1,4 @@
-"""Train a dense network from a :class:`~glassnet.train_config.TrainConfig`, as a recorded run.
+"""Train a dense network from a :class:`~glassnet.apps.train_config.TrainConfig`, as a recorded run.
 
 The task picks the output layer and the loss:
 
@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from glassnet import datasets, losses, optimizers
+from glassnet.apps.train_config import TrainConfig
 from glassnet.errors import ConfigError, DataError
 from glassnet.layers import Dense, Input, Normalization
 from glassnet.models import Sequential
-from glassnet.train_config import TrainConfig
 from glassnet.utils import clear_session, set_random_seed
 
 MAX_AUTO_CLASSES = 50

@@ -11,11 +11,11 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from glassnet.config_checks import boolean as _bool
-from glassnet.config_checks import expected as _expected
-from glassnet.config_checks import integer as _int
-from glassnet.config_checks import one_of as _one_of
-from glassnet.config_checks import text as _text
+from glassnet._engine.config_checks import boolean as _bool
+from glassnet._engine.config_checks import expected as _expected
+from glassnet._engine.config_checks import integer as _int
+from glassnet._engine.config_checks import one_of as _one_of
+from glassnet._engine.config_checks import text as _text
 from glassnet.errors import ConfigError
 
 BACKENDS = ("loky", "dask", "threading", "sequential")
@@ -133,8 +133,8 @@ def check_parameter(source: str, where: str, name: str, value):
 
 
 def _check_parameter(source: str, where: str, name: str, value) -> None:
-    from glassnet.sweeps import ESTIMATOR_PARAMS
-    from glassnet.train_config import VALID_KEYS, check_value
+    from glassnet.apps.train_config import VALID_KEYS, check_value
+    from glassnet.sklearn.sweeps import ESTIMATOR_PARAMS
 
     if name not in ESTIMATOR_PARAMS:
         raise ConfigError(f"{source}: unknown sweep parameter {name!r} ({where}); valid: "

@@ -1,4 +1,4 @@
-"""``model.summary()``'s table as a :class:`~glassnet.table.Table`, for the command.
+"""``model.summary()``'s table as a :class:`~glassnet._engine.table.Table`, for the command.
 
 The text of ``model.summary()`` is drawn at a fixed width (Keras's look); the command
 prints this Table instead so that it fits the terminal like every other table.
@@ -6,8 +6,8 @@ prints this Table instead so that it fits the terminal like every other table.
 
 from __future__ import annotations
 
-from glassnet.summary import _bytes, _shape
-from glassnet.table import Table
+from glassnet._engine.table import Table
+from glassnet.models.summary import _bytes, _shape
 
 
 def summary_table(model) -> Table:

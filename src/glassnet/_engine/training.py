@@ -14,10 +14,9 @@ import time
 
 import numpy as np
 
-from glassnet import blas
 from glassnet import random as gnrandom
-from glassnet.callbacks import CallbackList, History, ProgbarLogger
-from glassnet.data_checks import (
+from glassnet._engine import blas
+from glassnet._engine.data_checks import (
     as_float_array,
     check_array_like,
     check_features,
@@ -26,8 +25,9 @@ from glassnet.data_checks import (
     check_same_length,
     class_weights,
 )
+from glassnet._engine.fit_steps import EpochBatches, check_validation_freq, should_validate
+from glassnet.callbacks import CallbackList, History, ProgbarLogger
 from glassnet.errors import ConfigError, DataError
-from glassnet.fit_steps import EpochBatches, check_validation_freq, should_validate
 
 
 class Trainer:
@@ -334,7 +334,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
             value, output = trainer.train_step(xb, yb, wb, fuse and step != last_step)
             model.last_batch_loss = value
             if not (warned_nonfinite or math.isfinite(value)):  # free while finite
-                from glassnet.nonfinite import warn_nonfinite
+                from glassnet._engine.nonfinite import warn_nonfinite
 
                 warned_nonfinite = warn_nonfinite(model, value, epoch, step, xb,
                                                   hooks.callbacks)
