@@ -40,8 +40,12 @@ def test_store_location_comes_from_argument_then_env_then_default(tmp_path, monk
     monkeypatch.setenv("GLASSNET_STORE", str(tmp_path / "elsewhere"))
     assert resolve_store_path(None) == (tmp_path / "elsewhere").resolve()
     assert resolve_store_path(tmp_path / "given") == (tmp_path / "given").resolve()
-    with pytest.raises(StoreError, match="only local folders"):
-        resolve_store_path("postgresql://db/runs")
+    url = "postgresql://team@db.example:5433/runs?blobs=/shared/blobs"
+    assert resolve_store_path(url) == url  # a URL chooses the PostgreSQL backend
+    monkeypatch.setenv("GLASSNET_STORE", url)
+    assert resolve_store_path(None) == url
+    with pytest.raises(StoreError, match="a folder or a postgresql:// URL"):
+        resolve_store_path("mysql://db/runs")
 
 
 def test_a_store_written_by_a_newer_glassnet_is_refused(store_dir):
@@ -186,7 +190,7 @@ def test_snapshots_are_content_addressed_safetensors_blobs(store):
     np.testing.assert_array_equal(store.snapshot(run.id, "end")["dense/bias"], np.ones(3))
     with pytest.raises(NotFoundError, match="no snapshot at step 3"):
         store.snapshot(run.id, 3)
-    blob_files = [p for p in (store.root / "blobs").rglob("*") if p.is_file()]
+    blob_files = [p for p in store.blobs.root.rglob("*") if p.is_file()]
     assert len(blob_files) == 2 and not any(p.name.startswith(".tmp") for p in blob_files)
 
 
