@@ -205,6 +205,9 @@ def store_error(label: str, exc: BaseException):
     if isinstance(exc, errors.InsufficientPrivilege):
         return StoreError(f"store {label}: the database user may not do this ({text})")
     if isinstance(exc, psycopg.DataError):
+        if "NUL" in text:
+            return StoreError(f"store {label}: PostgreSQL text cannot hold a NUL character "
+                              f"(\\x00), and a value given has one ({text})")
         return StoreError(f"store {label} refused a value ({text})")
     if isinstance(exc, psycopg.OperationalError):
         return StoreError(f"store {label}: lost the connection to the server ({text})")
