@@ -184,3 +184,11 @@ def drop_schema(database_url: str, name: str) -> None:
 
     with psycopg.connect(database_url, autocommit=True, connect_timeout=10) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop ``name``, ending any session still on it."""
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

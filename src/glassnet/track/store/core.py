@@ -27,7 +27,8 @@ class Store(Writes, Queries):
 
     ``root`` names the store in messages: the folder, or the URL without its password.
     ``location`` reopens it (in another process, say). ``files`` is the local folder
-    for what is made from it (reports): the store's folder, or the blob folder.
+    for what is made from it (reports): the store's folder, or one per database under
+    ``~/.local/share/glassnet/files/`` (postgresql_connection.py).
     """
 
     def __init__(self, root: str | os.PathLike) -> None:
@@ -40,7 +41,7 @@ class Store(Writes, Queries):
             self.location = text
             self.db_path = None
             blobs = self.backend.location.blobs
-            self.files = blobs
+            self.files = self.backend.location.files
         else:
             self.root = Path(text).resolve()
             try:

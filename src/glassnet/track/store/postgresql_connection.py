@@ -42,12 +42,13 @@ class Location:
     conninfo: str  # what libpq connects with (our ``blobs`` parameter taken out)
     label: str  # the URL without its password: for messages
     blobs: Path  # the blob folder
+    files: Path  # a local folder for what is made from the store here (HTML reports)
     key: str  # the URL as given: one Store per key per process
 
 
 def parse_url(url: str) -> Location:
     """The parts of a store URL; ``blobs`` from the URL, else ``$GLASSNET_BLOBS``, else
-    a local folder named after the server and database (:func:`default_blobs`)."""
+    a local folder named after the server and database (:func:`local_folder`)."""
     from glassnet.track.errors import StoreError
 
     parts = urlsplit(url)
@@ -69,16 +70,18 @@ def parse_url(url: str) -> Location:
         raise StoreError(f"store {label}: blobs={folder!r} names an object store; only a "
                          "folder (a shared file system path) is supported so far "
                          "(docs/store-internals.md says how one would slot in)")
-    path = Path(folder).expanduser().resolve() if folder else default_blobs(host, port, database)
-    return Location(conninfo, label, path, url)
+    path = (Path(folder).expanduser().resolve() if folder
+            else local_folder("blobs", host, port, database))
+    return Location(conninfo, label, path, local_folder("files", host, port, database), url)
 
 
-def default_blobs(host: str, port: int, database: str) -> Path:
-    """``$XDG_DATA_HOME/glassnet/blobs/HOST-PORT-DB`` (``~/.local/share/...``): local to
-    this machine, so name a shared folder (``?blobs=`` or ``$GLASSNET_BLOBS``) for a team."""
+def local_folder(kind: str, host: str, port: int, database: str) -> Path:
+    """``$XDG_DATA_HOME/glassnet/KIND/HOST-PORT-DB`` (``~/.local/share/...``): local to
+    this machine. The default blob folder is one: name a shared folder (``?blobs=`` or
+    ``$GLASSNET_BLOBS``) for a team, or other machines will not find this one's blobs."""
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in f"{host}-{port}-{database}")
-    return base / "glassnet" / "blobs" / safe
+    return base / "glassnet" / kind / safe
 
 
 def require_psycopg():
