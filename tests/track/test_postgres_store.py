@@ -147,7 +147,8 @@ def test_a_read_only_server_opens_for_reading_and_refuses_writes(postgres_store_
     run = gt.init("ro", store=store)
     run.finish()
     store.close()
-    read_only = postgres_store_url.replace("search_path", "default_transaction_read_only%3Don%20-c%20search_path")
+    read_only = postgres_store_url.replace(
+        "search_path", "default_transaction_read_only%3Don%20-c%20search_path")
     reader = gt.open_store(read_only)
     try:
         assert reader.read_only is not None and "only accepts reads" in reader.read_only

@@ -54,8 +54,8 @@ def parse_url(url: str) -> Location:
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
     blobs = [v for k, v in query if k == "blobs"]
-    rest = [(k, v) for k, v in query if k != "blobs"]
-    conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest, quote_via=quote), ""))
+    rest = urlencode([(k, v) for k, v in query if k != "blobs"], quote_via=quote)
+    conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, ""))
     host = parts.hostname or "localhost"
     try:
         port = parts.port or 5432
@@ -64,7 +64,7 @@ def parse_url(url: str) -> Location:
     database = parts.path.lstrip("/") or (parts.username or "postgres")
     user = f"{parts.username}@" if parts.username else ""
     netloc = f"{user}{host}" + (f":{parts.port}" if parts.port else "")
-    label = urlunsplit((parts.scheme, netloc, parts.path, urlencode(rest, quote_via=quote), ""))
+    label = urlunsplit((parts.scheme, netloc, parts.path, rest, ""))
     folder = blobs[-1] if blobs else os.environ.get("GLASSNET_BLOBS")
     if folder and "://" in folder:
         raise StoreError(f"store {label}: blobs={folder!r} names an object store; only a "

@@ -9,8 +9,8 @@ removed again if the rows cannot be: no row names a missing blob, no blob stays 
 
 :class:`Writes` is a part of :class:`~glassnet.track.store.Store`: it uses the store's
 ``backend`` (backend.py), ``writer``, ``blobs``, ``root``, ``read_only``, ``_inserts``
-(the backend's insert statements by table), ``_json`` (the backend's JSON text) and ``_live`` (the ids of the runs this
-process has open, which it beats for).
+(the backend's insert statements by table), ``_json`` (the backend's JSON text) and
+``_live`` (the ids of the runs this process has open, which it beats for).
 """
 
 from __future__ import annotations
