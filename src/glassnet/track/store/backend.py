@@ -64,6 +64,9 @@ class Backend(Protocol):
     def upsert(self, table: str, ignore: bool = False) -> str:
         """The statement inserting one whole row of ``table`` (``?`` per column)."""
 
+    def write_rows(self, c: Cursor, table: str, rows: list[tuple], statement: str) -> None:
+        """Upsert the rows (a flush's batch) with ``statement``; later rows win."""
+
     def schema_version(self, c: Cursor | None = None) -> int: ...
 
     def set_schema_version(self, c: Cursor, version: int) -> None: ...
@@ -82,11 +85,18 @@ class Dialect:
     json_text = staticmethod(to_json)
 
     def upsert(self, table: str, ignore: bool = False) -> str:
-        columns = COLUMNS[table]
-        marks = ", ".join("?" * len(columns))
+        marks = ", ".join("?" * len(COLUMNS[table]))
+        return f"INSERT INTO {table} VALUES ({marks}) {self.on_conflict(table, ignore)}"
+
+    def on_conflict(self, table: str, ignore: bool = False) -> str:
         key = ", ".join(KEYS[table])
         if ignore:
-            return f"INSERT INTO {table} VALUES ({marks}) ON CONFLICT ({key}) DO NOTHING"
-        update = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in KEYS[table])
-        return (f"INSERT INTO {table} VALUES ({marks})"
-                f" ON CONFLICT ({key}) DO UPDATE SET {update}")
+            return f"ON CONFLICT ({key}) DO NOTHING"
+        update = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[table]
+                           if c not in KEYS[table])
+        return f"ON CONFLICT ({key}) DO UPDATE SET {update}"
+
+    def write_rows(self, c, table: str, rows: list[tuple], statement: str) -> None:
+        """Upsert many rows of ``table`` (``statement``: its :meth:`upsert`), in order:
+        a later row with the same key wins. A backend may load big batches faster."""
+        c.executemany(statement, rows)

@@ -85,7 +85,7 @@ class Writes:
             rows["metric_series"] = [_series_row(*block) for block in series]
         with self.backend.transaction() as c:
             for table, batch in rows.items():
-                c.executemany(self._inserts[table], batch)
+                self.backend.write_rows(c, table, batch, self._inserts[table])
             for (kind, run_id), value in updates.items():
                 if kind == "summary":
                     c.execute(
