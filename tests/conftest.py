@@ -52,3 +52,34 @@ def postgres_url():
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_stores(postgres_url):
+    """The URL of a database on the test server whose schemas hold the tests' stores."""
+    import pg_server
+
+    return pg_server.create_database(postgres_url, "glassnet_tests")
+
+
+@pytest.fixture
+def postgres_store_url(request, tmp_path):
+    """The URL of a fresh PostgreSQL store (its own schema; blobs under tmp_path),
+    closed and dropped after the test."""
+    pytest.importorskip("psycopg")
+    import uuid
+
+    import pg_server
+
+    database = request.getfixturevalue("postgres_stores")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = pg_server.create_schema(database, name, blobs=str(tmp_path / "pg-blobs"))
+    try:
+        yield url
+    finally:
+        from glassnet.track.store import opening
+
+        opened = opening._stores.get(url)
+        if opened is not None:
+            opened.close()
+        pg_server.drop_schema(database, name)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import glassnet as gn
 
 # created_at of each run, set by hand (Unix seconds, UTC): A oldest, E newest
@@ -36,7 +34,7 @@ RUNS = {
 }
 
 
-def build(folder) -> tuple[object, dict[str, str]]:
+def build(folder) -> tuple[object, dict[str, str]]:  # a folder or a postgresql:// URL
     """The store and ``{letter: run id}``; E is left running (this process is alive)."""
     store = gn.track.open_store(folder)
     ids = {}
@@ -49,9 +47,9 @@ def build(folder) -> tuple[object, dict[str, str]]:
             run.finish(spec.get("status", "finished"))
         ids[letter] = run.id
     store.flush()
-    with sqlite3.connect(store.db_path) as db:  # fixed creation times
-        db.executemany("UPDATE runs SET created_at = ? WHERE id = ?",
-                       [(CREATED[k], ids[k]) for k in ids])
+    with store.backend.transaction() as c:  # fixed creation times
+        c.executemany("UPDATE runs SET created_at = ? WHERE id = ?",
+                      [(CREATED[k], ids[k]) for k in ids])
     return store, ids
 
 

@@ -1,4 +1,10 @@
-"""Durability with real processes: SIGKILL, concurrent writers, concurrent creation."""
+"""Durability with real processes: SIGKILL, concurrent writers, concurrent creation.
+
+Each runs on SQLite and on PostgreSQL (``store_location``: tests/track/conftest.py).
+On PostgreSQL a killed run reads ``crashed`` once its heartbeat is stale, whatever
+host it ran on (track/heartbeat.py): the reader here waits for that, with the stale
+limit shortened so that the test does not idle for ten seconds.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ import time
 import pytest
 from track_helpers import run_python, spawn
 
-from glassnet.track import open_store
+from glassnet.track import heartbeat, open_store
 
 # Children wait for a "go" file so that they really start writing at the same moment.
 _WAIT_FOR_GO = """
@@ -24,7 +30,32 @@ while not os.path.exists(go):
 pytestmark = pytest.mark.slow  # child processes, killed and racing
 
 
-def test_sigkilled_run_keeps_every_flushed_row_and_reads_back_crashed(store_dir):
+def _read_crashed(store, run_id, monkeypatch, limit_s: float = 60.0):
+    """The run's record once it reads crashed: at once on SQLite (this host's dead pid),
+    after the heartbeat goes stale on PostgreSQL (3 s here, for the test's sake)."""
+    if store.backend.crash_by_heartbeat:
+        monkeypatch.setattr(heartbeat, "STALE_AFTER_S", 3.0)
+    deadline = time.monotonic() + limit_s  # a bound on a hang, not a timed assertion
+    while (record := store.run(run_id)).status != "crashed":
+        assert time.monotonic() < deadline, f"run {run_id} still reads {record.status}"
+        time.sleep(0.1)
+    if store.backend.crash_by_heartbeat:
+        assert "no heartbeat from host" in record.error
+    else:
+        assert "ended without finishing" in record.error
+    return record
+
+
+def _tables(store) -> list[str]:
+    if store.db_path is not None:
+        return [r[0] for r in sqlite3.connect(store.db_path).execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")]
+    return [r[0] for r in store.backend.read(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")]
+
+
+def test_sigkilled_run_keeps_every_flushed_row_and_reads_back_crashed(store_location,
+                                                                     monkeypatch):
     child = spawn("""
         import sys, time, glassnet.track as t
         run = t.init("kill", store=sys.argv[1], config={"lr": 0.1})
@@ -37,7 +68,7 @@ def test_sigkilled_run_keeps_every_flushed_row_and_reads_back_crashed(store_dir)
             run.log({"loss": 0.0, "acc": 1.0})
             step += 1
             time.sleep(0.0005)
-    """, str(store_dir))
+    """, str(store_location))
     try:
         run_id = child.stdout.readline().strip()
         assert run_id, child.stderr.read()
@@ -47,9 +78,8 @@ def test_sigkilled_run_keeps_every_flushed_row_and_reads_back_crashed(store_dir)
     finally:
         child.kill()
     assert child.returncode == -signal.SIGKILL
-    store = open_store(store_dir)
-    record = store.run(run_id)
-    assert record.status == "crashed" and "ended without finishing" in record.error
+    store = open_store(store_location)
+    record = _read_crashed(store, run_id, monkeypatch)
     assert record.finished_at is not None and record.config == {"lr": 0.1}
     steps, values = store.metrics(run_id, "loss")
     assert steps[:300].tolist() == list(range(300))  # every row logged before the sleep
@@ -57,22 +87,20 @@ def test_sigkilled_run_keeps_every_flushed_row_and_reads_back_crashed(store_dir)
     assert steps.tolist() == list(range(len(steps)))  # nothing torn out of the middle
     assert len(store.metrics(run_id, "acc")[0]) >= 300
     assert store.integrity_check() == "ok"
-    assert sqlite3.connect(store_dir / "glassnet.db").execute(
-        "PRAGMA integrity_check").fetchone()[0] == "ok"
     store.close()
 
 
-def test_a_live_run_of_another_process_is_not_marked_crashed(store_dir):
+def test_a_live_run_of_another_process_is_not_marked_crashed(store_location):
     child = spawn("""
         import sys, glassnet.track as t
         run = t.init("live", store=sys.argv[1])
         print(run.id, flush=True)
         sys.stdin.readline()
         run.finish()
-    """, str(store_dir), stdin=__import__("subprocess").PIPE)
+    """, str(store_location), stdin=__import__("subprocess").PIPE)
     try:
         run_id = child.stdout.readline().strip()
-        store = open_store(store_dir)
+        store = open_store(store_location)
         assert store.run(run_id).status == "running"
         child.stdin.write("\n")
         child.stdin.flush()
@@ -83,10 +111,10 @@ def test_a_live_run_of_another_process_is_not_marked_crashed(store_dir):
         child.kill()
 
 
-def test_four_writers_at_once_lose_nothing_and_never_see_locked(store_dir, tmp_path):
+def test_four_writers_at_once_lose_nothing_and_never_see_locked(store_location, tmp_path):
     n_steps, keys = 3000, ["loss", "acc", "lr", "grad_norm", "val"]
     go = tmp_path / "go"
-    open_store(store_dir).close()
+    open_store(store_location).close()
     children = [spawn(_WAIT_FOR_GO + textwrap.dedent("""
         import glassnet.track as t
         run = t.init("concurrent", store=sys.argv[1], config={"writer": int(sys.argv[3])})
@@ -96,14 +124,14 @@ def test_four_writers_at_once_lose_nothing_and_never_see_locked(store_dir, tmp_p
                 run.store.flush()
         run.finish()
         print(run.id)
-    """), str(store_dir), str(go), str(i)) for i in range(4)]
+    """), str(store_location), str(go), str(i)) for i in range(4)]
     time.sleep(0.5)
     go.touch()
     results = [c.communicate(timeout=120) for c in children]
     for child, (_, err) in zip(children, results, strict=True):
         assert child.returncode == 0, err
         assert "locked" not in err and "Traceback" not in err
-    store = open_store(store_dir)
+    store = open_store(store_location)
     run_ids = [out.strip() for out, _ in results]
     assert len(set(run_ids)) == 4
     for run_id in run_ids:
@@ -112,14 +140,15 @@ def test_four_writers_at_once_lose_nothing_and_never_see_locked(store_dir, tmp_p
             steps, values = store.metrics(run_id, key)
             assert steps.tolist() == list(range(n_steps)), (run_id, key)
         assert store.metrics(run_id, "loss")[1].sum() == sum(range(n_steps))
-    conn = sqlite3.connect(store_dir / "glassnet.db")
-    assert conn.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] == 4 * n_steps * len(keys)
-    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    count = store.backend.read("SELECT COUNT(*) FROM metrics")[0][0]
+    assert count == 4 * n_steps * len(keys)
+    assert store.integrity_check() == "ok"
     store.close()
 
 
-def test_processes_creating_a_new_store_at_once_all_succeed_with_one_schema(tmp_path):
-    store_dir, go = tmp_path / "fresh", tmp_path / "go"
+def test_processes_creating_a_new_store_at_once_all_succeed_with_one_schema(store_location,
+                                                                            tmp_path):
+    go = tmp_path / "go"  # store_location is new: no table yet (a fresh schema on PostgreSQL)
     children = [spawn(_WAIT_FOR_GO + textwrap.dedent("""
         import glassnet.track as t
         store = t.open_store(sys.argv[1])
@@ -127,7 +156,7 @@ def test_processes_creating_a_new_store_at_once_all_succeed_with_one_schema(tmp_
         run.log({"x": 1.0})
         run.finish()
         print(store.schema_version, run.id)
-    """), str(store_dir), str(go)) for _ in range(6)]
+    """), str(store_location), str(go)) for _ in range(6)]
     time.sleep(0.5)
     go.touch()
     results = [c.communicate(timeout=60) for c in children]
@@ -136,16 +165,17 @@ def test_processes_creating_a_new_store_at_once_all_succeed_with_one_schema(tmp_
     from glassnet.track.store import SCHEMA_VERSION
 
     assert {out.split()[0] for out, _ in results} == {str(SCHEMA_VERSION)}
-    store = open_store(store_dir)
+    store = open_store(store_location)
     assert len(store.runs(project="race")) == 6
+    assert len({r.name for r in store.runs(project="race")}) == 6  # seq: one each
     assert store.schema_version == SCHEMA_VERSION and store.integrity_check() == "ok"
-    conn = sqlite3.connect(store_dir / "glassnet.db")
-    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-    assert len(names) == len(set(names))
+    names = _tables(store)
+    assert len(names) == len(set(names)) and "model_configs" in names
     store.close()
 
 
-def test_dataset_versions_are_stable_across_processes(store_dir, tmp_path):
+def test_dataset_versions_are_stable_across_processes(store_location, tmp_path):
+    store_dir = store_location
     code = """
         import sys, numpy as np, glassnet.track as t
         seed = int(sys.argv[2])
@@ -178,7 +208,7 @@ def test_dataset_versions_are_stable_across_processes(store_dir, tmp_path):
     store.close()
 
 
-def test_sigkill_during_watched_training_keeps_what_was_flushed(store_dir):
+def test_sigkill_during_watched_training_keeps_what_was_flushed(store_location, monkeypatch):
     child = spawn("""
         import sys, time
         import numpy as np
@@ -194,7 +224,7 @@ def test_sigkill_during_watched_training_keeps_what_was_flushed(store_dir):
         print(run.id, flush=True)
         model.fit(x, y, epochs=10_000, batch_size=32, verbose=0,
                   callbacks=[run.watch(log_freq=5, snapshots="epoch")])
-    """, str(store_dir))
+    """, str(store_location))
     try:
         run_id = child.stdout.readline().strip()
         assert run_id, child.stderr.read()
@@ -204,8 +234,8 @@ def test_sigkill_during_watched_training_keeps_what_was_flushed(store_dir):
         child.wait(timeout=10)
     finally:
         child.kill()
-    store = open_store(store_dir)
-    assert store.run(run_id).status == "crashed"
+    store = open_store(store_location)
+    _read_crashed(store, run_id, monkeypatch)
     steps, losses = store.metrics(run_id, "loss")
     assert len(steps) > 50 and steps.tolist() == list(range(len(steps)))
     stats_steps = sorted({r["step"] for r in store.param_stats(run_id)})
@@ -214,14 +244,15 @@ def test_sigkill_during_watched_training_keeps_what_was_flushed(store_dir):
     for step in store.snapshots(run_id)[-2:]:
         assert set(store.snapshot(run_id, step)) == {"dense/kernel", "dense/bias",
                                                      "dense_1/kernel", "dense_1/bias"}
-    newest = sqlite3.connect(store_dir / "glassnet.db").execute(
-        "SELECT MAX(time) FROM metric_series WHERE run_id = ?", (run_id,)).fetchone()[0]
+    newest = store.backend.read("SELECT MAX(time) FROM metric_series WHERE run_id = ?",
+                                (run_id,))[0][0]
     assert killed_at - newest < 3.0  # rows reach the database within about a second
     assert store.integrity_check() == "ok"
     store.close()
 
 
-def test_a_reused_pid_is_told_apart_by_the_process_start_time(store):
+def test_a_reused_pid_is_told_apart_by_the_process_start_time(store_dir):
+    """SQLite's (one machine's) store: there a pid is judged; PostgreSQL judges none."""
     import os
 
     from glassnet.track.env import environment, process_alive, process_fingerprint
@@ -230,8 +261,10 @@ def test_a_reused_pid_is_told_apart_by_the_process_start_time(store):
     assert me and process_alive(os.getpid(), me)
     assert not process_alive(os.getpid(), "another-boot:123")
     env = environment()
+    store = open_store(store_dir)
     impostor, _ = store.create_run("pids", None, {}, [], None, env, "another-boot:123")
     alive, _ = store.create_run("pids", None, {}, [], None, env, me)
     assert store.mark_crashed() == [impostor]
     assert store.run(impostor).status == "crashed" and store.run(alive).status == "running"
     store.finish_run(alive, "finished", {})
+    store.close()

@@ -59,12 +59,7 @@ def test_a_store_of_the_previous_schema_upgrades_and_its_runs_have_no_model_conf
 
 
 def _row_time(store, run_id):
-    conn = sqlite3.connect(store.db_path)
-    try:
-        return conn.execute("SELECT time FROM model_configs WHERE run_id = ?",
-                            (run_id,)).fetchone()[0]
-    finally:
-        conn.close()
+    return store.backend.read("SELECT time FROM model_configs WHERE run_id = ?", (run_id,))[0][0]
 
 
 def test_model_config_round_trips_and_is_rewritten_only_when_it_changes(store):

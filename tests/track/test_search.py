@@ -12,9 +12,22 @@ from search_fixtures import HOSTILE_TAG, build, letters
 from glassnet.errors import ConfigError, FilterError
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    store, ids = build(tmp_path_factory.mktemp("search") / "store")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def built(request, tmp_path_factory):
+    """The five runs in a store of each backend (PostgreSQL: a schema of the test server)."""
+    folder = tmp_path_factory.mktemp("search")
+    if request.param == "sqlite":
+        store, ids = build(folder / "store")
+        yield store, ids
+        store.close()
+        return
+    pytest.importorskip("psycopg")
+    import pg_server
+
+    database = request.getfixturevalue("postgres_stores")
+    url = pg_server.create_schema(database, "search_" + folder.name.replace("-", "_"),
+                                  blobs=str(folder / "blobs"))
+    store, ids = build(url)
     yield store, ids
     store.close()
 
@@ -221,16 +234,14 @@ def test_bad_sort_orders(built, order, message):
 
 
 def test_status_is_what_readers_see_a_silent_run_of_another_host_is_crashed(store):
-    import sqlite3
-
     import glassnet as gn
 
     silent = gn.track.init("p", name="silent", store=store)
     alive = gn.track.init("p", name="alive", store=store)
     store.flush()
-    with sqlite3.connect(store.db_path) as db:  # another host, whose beats stopped long ago
-        db.execute("UPDATE runs SET host = 'elsewhere', heartbeat_at = 1000 WHERE id = ?",
-                   (silent.id,))
+    with store.backend.transaction() as c:  # another host, whose beats stopped long ago
+        c.execute("UPDATE runs SET host = 'elsewhere', heartbeat_at = 1000 WHERE id = ?",
+                  (silent.id,))
     store._live.discard(silent.id)  # this process no longer beats for it
     crashed = store.search_runs("status = 'crashed'", as_records=True)
     assert [r["name"] for r in crashed] == ["silent"]

@@ -40,8 +40,12 @@ def test_store_location_comes_from_argument_then_env_then_default(tmp_path, monk
     monkeypatch.setenv("GLASSNET_STORE", str(tmp_path / "elsewhere"))
     assert resolve_store_path(None) == (tmp_path / "elsewhere").resolve()
     assert resolve_store_path(tmp_path / "given") == (tmp_path / "given").resolve()
-    with pytest.raises(StoreError, match="only local folders"):
-        resolve_store_path("postgresql://db/runs")
+    url = "postgresql://team@db.example:5433/runs?blobs=/shared/blobs"
+    assert resolve_store_path(url) == url  # a URL chooses the PostgreSQL backend
+    monkeypatch.setenv("GLASSNET_STORE", url)
+    assert resolve_store_path(None) == url
+    with pytest.raises(StoreError, match="a folder or a postgresql:// URL"):
+        resolve_store_path("mysql://db/runs")
 
 
 def test_a_store_written_by_a_newer_glassnet_is_refused(store_dir):
@@ -186,7 +190,7 @@ def test_snapshots_are_content_addressed_safetensors_blobs(store):
     np.testing.assert_array_equal(store.snapshot(run.id, "end")["dense/bias"], np.ones(3))
     with pytest.raises(NotFoundError, match="no snapshot at step 3"):
         store.snapshot(run.id, 3)
-    blob_files = [p for p in (store.root / "blobs").rglob("*") if p.is_file()]
+    blob_files = [p for p in store.blobs.root.rglob("*") if p.is_file()]
     assert len(blob_files) == 2 and not any(p.name.startswith(".tmp") for p in blob_files)
 
 
@@ -250,3 +254,29 @@ def test_metric_series_rows_merge_with_single_rows(store):
     assert store.metrics(run.id, "acc")[0].tolist() == [1, 5, 9, 10, 11]
     assert store.metric_keys(run.id) == ["acc", "loss"]
     assert store.metrics(run.id, "acc", max_points=3)[0].tolist() == [1, 9, 11]
+
+
+def test_a_big_batch_keeps_the_last_row_of_a_repeated_key_and_replaces_old_rows(store):
+    """A flush of many rows (PostgreSQL loads those with COPY) upserts as row-by-row
+    would: within the batch the later row of a key wins, rows already there are
+    replaced, array columns and NULLs arrive intact."""
+    from glassnet.track.store.postgresql import COPY_FROM
+
+    run = init("p", store=store)
+    n = COPY_FROM * 3
+    store._flush({"metrics": [(run.id, "m", s, float(s), 1.0) for s in range(0, n, 2)]}, {})
+    batch = [(run.id, "m", s, -float(s), 2.0) for s in range(n)]  # half of them exist
+    batch += [(run.id, "m", 7, 777.0, 3.0), (run.id, "m", 7, 7.5, 4.0)]  # 7 twice: last wins
+    store._flush({"metrics": batch}, {})
+    steps, values = store.metrics(run.id, "m")
+    expected = -np.arange(n, dtype=np.float64)
+    expected[7] = 7.5
+    assert steps.tolist() == list(range(n))
+    np.testing.assert_array_equal(values, expected)
+    series = [(run.id, f"s{i}", 0, None if i % 2 else np.arange(3, dtype=np.int64).tobytes(),
+               np.full(3, i, dtype=np.float64).tobytes(), 1.0) for i in range(COPY_FROM + 1)]
+    store._flush({"metric_series": series}, {})
+    for i in (0, 1, COPY_FROM):
+        steps, values = store.metrics(run.id, f"s{i}")
+        assert steps.tolist() == [0, 1, 2] and values.tolist() == [float(i)] * 3
+    run.finish()

@@ -56,10 +56,10 @@ def open_store(store: str | None):
 def open_existing_store(store: str | None):
     """Open a store that must already hold runs (reading commands never create one)."""
     from glassnet.errors import NotFoundError
-    from glassnet.track.store import DB_NAME, resolve_store_path
+    from glassnet.track.store.opening import resolve_store_path, store_exists
 
     root = resolve_store_path(store_path(store))
-    if not (root / DB_NAME).is_file():
+    if not store_exists(root):
         raise NotFoundError(f"no run store at {root} (run `glassnet demo` or "
                             f"`glassnet train` first, or pass --store DIR)")
     return open_store(store)

@@ -253,7 +253,7 @@ def sweep(X, y, params: dict, *, method: str = "grid", n_iter: int = 10, cv: int
         n_splits=cv, shuffle=True, random_state=seed)
     folds = list(splitter.split(X, y))
     opened = track.open_store(store)
-    store_path = str(opened.root)
+    store_path = opened.location  # a folder or a postgresql:// URL: what workers reopen
     sweep_id = sweep_id or uuid.uuid4().hex[:8]
     done = _recorded(opened, sweep_id)
     keys = [_trial_key({**base, **c}) for c in configs]

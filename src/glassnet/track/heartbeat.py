@@ -11,6 +11,10 @@ logged. Any reader, in any process or on any host, can then judge a ``running`` 
   or cut off from the store). This is not written to the store: a run whose writer
   comes back reads ``running`` again.
 
+On a PostgreSQL store (many machines, one database) every run is judged by its
+heartbeat alone, this host's too, and nothing is recorded: a host name says too little
+across machines (containers share them) for a pid to mean anything.
+
 A store written by an older glassnet (heartbeat only with logged rows) is judged the
 same way; on this host the process check keeps its idle runs ``running``.
 """
@@ -32,24 +36,29 @@ def is_stale(heartbeat_at: float | None, now: float | None = None) -> bool:
 
 
 def verdict(host: str | None, pid: int | None, pid_start: str | None,
-            heartbeat_at: float | None, now: float | None = None) -> str | None:
+            heartbeat_at: float | None, now: float | None = None,
+            by_heartbeat: bool = False) -> str | None:
     """Why a ``running`` run is really over, or None when it may be alive.
 
     ``"dead"``: its process on this host is gone (safe to record ``crashed``);
     ``"silent"``: another host's run whose heartbeat stopped (show ``crashed``).
+    ``by_heartbeat``: judge every run by its heartbeat, this host's too (a store that
+    many machines write to, PostgreSQL: two of them may share a host name).
     """
-    if host == hostname():
+    if host == hostname() and not by_heartbeat:
         if pid is None or not process_alive(pid, pid_start):
             return "dead"
         return None
     return "silent" if is_stale(heartbeat_at, now) else None
 
 
-def judge(record: dict, pid_start: str | None, now: float | None = None) -> str | None:
+def judge(record: dict, pid_start: str | None, now: float | None = None,
+          by_heartbeat: bool = False) -> str | None:
     """Set a ``running`` run's record ``crashed`` (with finished_at and error) if it is over.
 
     Returns the :func:`verdict`: ``"dead"``, ``"silent"`` or None (left as it is)."""
-    why = verdict(record["host"], record["pid"], pid_start, record["heartbeat_at"], now)
+    why = verdict(record["host"], record["pid"], pid_start, record["heartbeat_at"], now,
+                  by_heartbeat)
     if why is None:
         return None
     record["status"] = "crashed"

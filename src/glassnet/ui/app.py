@@ -44,10 +44,11 @@ def create_app(store_path=None, allowed_hosts=None):
     responses = require("fastapi.responses", "ui")
     from glassnet.track.errors import NotFoundError
     from glassnet.track.store import DB_NAME, Store, open_store, resolve_store_path
+    from glassnet.track.store.opening import store_exists
 
     if not isinstance(store_path, Store):
         folder = resolve_store_path(store_path)
-        if not (folder / DB_NAME).is_file():
+        if not store_exists(folder):
             raise NotFoundError(f"no glassnet store at {folder} (no {DB_NAME} there); record a "
                                 "run first (e.g. `glassnet demo`) or pass --store DIR")
     store = open_store(store_path)

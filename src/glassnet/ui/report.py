@@ -129,7 +129,7 @@ def report_path(run_ids, store, path=None) -> Path:
     ids = _run_ids(run_ids, store)
     name = ids[0] + (f"+{len(ids) - 1}" if len(ids) > 1 else "") + ".html"
     if path is None:
-        return Path(store.root) / REPORTS_FOLDER / name
+        return Path(store.files) / REPORTS_FOLDER / name  # the store's folder (local)
     text = os.fspath(path)
     path = Path(text)
     if path.is_dir() or text.endswith((os.sep, "/")):

@@ -12,18 +12,15 @@ things databases spell differently are asked of the backend:
   ``IS DISTINCT FROM``);
 * :meth:`Backend.schema_version` / :meth:`Backend.set_schema_version`: where the
   version lives (SQLite ``PRAGMA user_version``; elsewhere a one-row table);
-* :meth:`Backend.integrity_check`: the database's own consistency check.
+* :meth:`Backend.integrity_check`: the database's own consistency check;
+* :meth:`Backend.json_text`: a JSON column's text (PostgreSQL's jsonb has no NaN);
+* :attr:`Backend.crash_by_heartbeat`: a store shared by many hosts judges a silent
+  ``running`` run by its heartbeat alone (track/heartbeat.py), never by a pid.
 
 A backend runs statements with ``?`` placeholders; one whose driver wants another
 style (psycopg: ``%s``) translates them in its ``execute``, once per statement text.
 
-How a PostgreSQL module would sit beside sqlite.py: ``class PostgresBackend(Dialect)``
-opening a psycopg 3 connection pool, ``types`` = ``BIGINT``, ``DOUBLE PRECISION``,
-``BYTEA``, an identity key and no ``${compact}``; ``transaction()`` = ``BEGIN`` on a
-pooled connection (and, for ``schema=True``, ``pg_advisory_xact_lock`` so racing
-migrations queue); the schema version in a ``glassnet_schema`` table; errors
-translated to StoreError as sqlite.py does. opening.py picks it for a
-``postgresql://`` URL.
+postgresql.py is the second backend: what it spells differently is listed there.
 """
 
 from __future__ import annotations
@@ -31,6 +28,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from glassnet.track.store.records import to_json
 from glassnet.track.store.schema import COLUMNS, KEYS
 
 
@@ -50,6 +48,10 @@ class Backend(Protocol):
     types: dict[str, str]  # the schema templates' ``${...}`` words
     migrations: list[list[str]]  # the schema spelled for this database
     distinct: str
+    crash_by_heartbeat: bool  # judge every run by its heartbeat, none by its pid
+
+    def json_text(self, value) -> str:
+        """``value`` as the text of a JSON column (config, summary, tags, meta)."""
 
     def transaction(self, schema: bool = False) -> AbstractContextManager[Cursor]:
         """A write transaction that holds the write lock from its start (writers queue,
@@ -61,6 +63,9 @@ class Backend(Protocol):
 
     def upsert(self, table: str, ignore: bool = False) -> str:
         """The statement inserting one whole row of ``table`` (``?`` per column)."""
+
+    def write_rows(self, c: Cursor, table: str, rows: list[tuple], statement: str) -> None:
+        """Upsert the rows (a flush's batch) with ``statement``; later rows win."""
 
     def schema_version(self, c: Cursor | None = None) -> int: ...
 
@@ -76,13 +81,22 @@ class Dialect:
     """The standard SQL spellings; a backend overrides those its database says otherwise."""
 
     distinct = "IS DISTINCT FROM"
+    crash_by_heartbeat = False  # one machine: this host's pids tell a dead run at once
+    json_text = staticmethod(to_json)
 
     def upsert(self, table: str, ignore: bool = False) -> str:
-        columns = COLUMNS[table]
-        marks = ", ".join("?" * len(columns))
+        marks = ", ".join("?" * len(COLUMNS[table]))
+        return f"INSERT INTO {table} VALUES ({marks}) {self.on_conflict(table, ignore)}"
+
+    def on_conflict(self, table: str, ignore: bool = False) -> str:
         key = ", ".join(KEYS[table])
         if ignore:
-            return f"INSERT INTO {table} VALUES ({marks}) ON CONFLICT ({key}) DO NOTHING"
-        update = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in KEYS[table])
-        return (f"INSERT INTO {table} VALUES ({marks})"
-                f" ON CONFLICT ({key}) DO UPDATE SET {update}")
+            return f"ON CONFLICT ({key}) DO NOTHING"
+        update = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[table]
+                           if c not in KEYS[table])
+        return f"ON CONFLICT ({key}) DO UPDATE SET {update}"
+
+    def write_rows(self, c, table: str, rows: list[tuple], statement: str) -> None:
+        """Upsert many rows of ``table`` (``statement``: its :meth:`upsert`), in order:
+        a later row with the same key wins. A backend may load big batches faster."""
+        c.executemany(statement, rows)

@@ -1,7 +1,7 @@
 """The :class:`Store`: a folder holding the database and the blobs, and what it does itself.
 
 Its writes and queries are in writes.py and queries.py; the database behind them is a
-backend (backend.py states the interface; sqlite.py is the one there is).
+backend (backend.py states the interface; sqlite.py and postgresql.py implement it).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from glassnet.track import heartbeat
 from glassnet.track.blobs import BlobStore
 from glassnet.track.errors import StoreError
+from glassnet.track.store.postgresql_connection import is_postgres_url
 from glassnet.track.store.queries import Queries
 from glassnet.track.store.schema import COLUMNS, migrate
 from glassnet.track.store.sqlite import DB_NAME, SQLiteBackend
@@ -21,24 +22,50 @@ from glassnet.track.writer import BufferedWriter
 
 
 class Store(Writes, Queries):
-    """A folder holding ``glassnet.db`` and ``blobs/``; get one with :func:`open_store`."""
+    """A folder holding ``glassnet.db`` and ``blobs/``, or a PostgreSQL database (a
+    ``postgresql://`` URL) and a blob folder; get one with :func:`open_store`.
+
+    ``root`` names the store in messages: the folder, or the URL without its password.
+    ``location`` reopens it (in another process, say). ``files`` is the local folder
+    for what is made from it (reports): the store's folder, or one per database under
+    ``~/.local/share/glassnet/files/`` (postgresql_connection.py).
+    """
 
     def __init__(self, root: str | os.PathLike) -> None:
-        self.root = Path(root).resolve()
-        try:
-            if not self.root.is_dir():
-                self.root.mkdir(parents=True, exist_ok=True)
-            self.backend = SQLiteBackend(self.root)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open store {self.root / DB_NAME}: {exc}") from exc
-        self.db_path = self.backend.path
+        text = root if isinstance(root, str) else os.fspath(root)
+        if is_postgres_url(text):
+            from glassnet.track.store.postgresql import PostgresBackend
+
+            self.backend = PostgresBackend(text)
+            self.root = self.backend.label
+            self.location = text
+            self.db_path = None
+            blobs = self.backend.location.blobs
+            self.files = self.backend.location.files
+        else:
+            self.root = Path(text).resolve()
+            try:
+                if not self.root.is_dir():
+                    self.root.mkdir(parents=True, exist_ok=True)
+                self.backend = SQLiteBackend(self.root)
+            except (OSError, sqlite3.Error) as exc:
+                raise StoreError(f"cannot open store {self.root / DB_NAME}: {exc}") from exc
+            self.location = str(self.root)
+            self.db_path = self.backend.path
+            blobs = self.root / "blobs"
+            self.files = self.root
         self.read_only = self.backend.read_only
         self._inserts = {table: self.backend.upsert(table, ignore=table == "param_layouts")
                          for table in COLUMNS}
-        self.blobs = BlobStore(self.root / "blobs")
+        self._json = self.backend.json_text
+        self.blobs = BlobStore(blobs)
         self._pid = os.getpid()
         self._live: set[str] = set()  # runs this process has open: it beats for them
-        migrate(self.backend, self.root)
+        try:
+            migrate(self.backend, self.root)
+        except BaseException:
+            self.backend.close()
+            raise
         self.writer = BufferedWriter(self._flush, beat_fn=self._beat,
                                      beat_interval=heartbeat.BEAT_S)
         self.mark_crashed()
@@ -47,6 +74,11 @@ class Store(Writes, Queries):
     def _conn(self) -> sqlite3.Connection:
         """The SQLite connection (tests reach it to make the disk look full)."""
         return self.backend.conn
+
+    @property
+    def _key(self) -> str:
+        """What :func:`open_store` files this store under in a process."""
+        return self.location
 
     @property
     def schema_version(self) -> int:

@@ -93,7 +93,8 @@ class Queries:
             record = run_record(row)
             records.append(record)
             if record["status"] == "running" and record["id"] not in self._live:
-                if heartbeat.judge(record, row[PID_START], now) == "dead":
+                if heartbeat.judge(record, row[PID_START], now,
+                                   self.backend.crash_by_heartbeat) == "dead":
                     dead.append(record["id"])
         if dead and self.read_only is None:
             self.mark_crashed()  # record what is certain: a process of this host that is gone

@@ -9,8 +9,8 @@ removed again if the rows cannot be: no row names a missing blob, no blob stays 
 
 :class:`Writes` is a part of :class:`~glassnet.track.store.Store`: it uses the store's
 ``backend`` (backend.py), ``writer``, ``blobs``, ``root``, ``read_only``, ``_inserts``
-(the backend's insert statements by table) and ``_live`` (the ids of the runs this
-process has open, which it beats for).
+(the backend's insert statements by table), ``_json`` (the backend's JSON text) and
+``_live`` (the ids of the runs this process has open, which it beats for).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import numpy as np
 
 from glassnet.track.env import hostname, process_alive
 from glassnet.track.errors import ConfigError, StoreError
-from glassnet.track.store.records import to_json
 from glassnet.track.store.schema import STATUSES
 from glassnet.track.store.sqlite_connection import store_error
 from glassnet.track.writer import logger
@@ -86,12 +85,12 @@ class Writes:
             rows["metric_series"] = [_series_row(*block) for block in series]
         with self.backend.transaction() as c:
             for table, batch in rows.items():
-                c.executemany(self._inserts[table], batch)
+                self.backend.write_rows(c, table, batch, self._inserts[table])
             for (kind, run_id), value in updates.items():
                 if kind == "summary":
                     c.execute(
                         "UPDATE runs SET summary = ?, heartbeat_at = ? WHERE id = ?",
-                        (to_json(dict(value)), now, run_id),
+                        (self._json(dict(value)), now, run_id),
                     )
             self._stamp(c, now)
 
@@ -136,8 +135,9 @@ class Writes:
                 "INSERT INTO runs (id, project, name, status, config, summary, tags, group_id,"
                 " created_at, heartbeat_at, host, pid, pid_start, env, seq)"
                 " VALUES (?, ?, ?, 'running', ?, '{}', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, project, name, to_json(config or {}), to_json(list(tags or [])),
-                 group_id, now, now, env.get("host"), env.get("pid"), pid_start, to_json(env), seq),
+                (run_id, project, name, self._json(config or {}),
+                 self._json(list(tags or [])), group_id, now, now, env.get("host"),
+                 env.get("pid"), pid_start, self._json(env), seq),
             )
         self._live.add(run_id)
         self.writer.start()  # it beats for the run even while nothing is logged
@@ -156,7 +156,7 @@ class Writes:
             c.execute(
                 "UPDATE runs SET status = ?, summary = ?, finished_at = ?, heartbeat_at = ?,"
                 " error = ? WHERE id = ?",
-                (status, to_json(summary), now, now, error, run_id),
+                (status, self._json(summary), now, now, error, run_id),
             )
         self._live.discard(run_id)
 
@@ -171,7 +171,7 @@ class Writes:
             with self.backend.transaction() as c:
                 c.execute("UPDATE runs SET status = 'failed', summary = ?, finished_at = ?,"
                           " heartbeat_at = ?, error = ? WHERE id = ?",
-                          (to_json(summary), now, now, cause, run_id))
+                          (self._json(summary), now, now, cause, run_id))
             outcome = "the run is recorded as failed with this cause"
         except StoreError:
             outcome = "it could not be recorded as failed either, so it will read crashed"
@@ -182,16 +182,20 @@ class Writes:
         """Change a run's tags, group or config (e.g. a sweep tagging its trials)."""
         with self.backend.transaction() as c:
             if tags is not None:
-                c.execute("UPDATE runs SET tags = ? WHERE id = ?", (to_json(list(tags)), run_id))
+                c.execute("UPDATE runs SET tags = ? WHERE id = ?",
+                          (self._json(list(tags)), run_id))
             if group_id is not None:
                 c.execute("UPDATE runs SET group_id = ? WHERE id = ?", (group_id, run_id))
             if config is not None:
-                c.execute("UPDATE runs SET config = ? WHERE id = ?", (to_json(config), run_id))
+                c.execute("UPDATE runs SET config = ? WHERE id = ?", (self._json(config), run_id))
 
     def mark_crashed(self) -> list[str]:
-        """Mark ``crashed`` every run left ``running`` by a process of this host that is gone."""
-        if self.read_only is not None:
-            return []  # readers still see them crashed: see _judged
+        """Mark ``crashed`` every run left ``running`` by a process of this host that is gone.
+
+        Not on a store of many hosts (PostgreSQL): there a silent run reads crashed by
+        its heartbeat, and nothing is recorded (track/heartbeat.py)."""
+        if self.read_only is not None or self.backend.crash_by_heartbeat:
+            return []  # readers still see them crashed (see _judged); by heartbeat alone
         rows = self._read(
             "SELECT id, pid, pid_start FROM runs WHERE status = 'running' AND host = ?",
             (hostname(),),
@@ -225,8 +229,8 @@ class Writes:
             raise ConfigError(f"compile config of run {run_id!r} must be a dict "
                               f"(model.get_compile_config()) or None, got "
                               f"{type(compile_config).__name__}")
-        text = to_json(config)
-        compiled = None if compile_config is None else to_json(compile_config)
+        text = self._json(config)
+        compiled = None if compile_config is None else self._json(compile_config)
         # rewrite only when it changed: a second fit keeps its row
         with self.backend.transaction() as c:
             c.execute("INSERT INTO model_configs VALUES (?, ?, ?, ?) ON CONFLICT (run_id)"
@@ -296,7 +300,7 @@ class Writes:
                 ).fetchone()[0]
                 c.execute(
                     "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (name, version, content_hash, sha, to_json(meta), run_id, now),
+                    (name, version, content_hash, sha, self._json(meta), run_id, now),
                 )
             if run_id is not None:
                 c.execute(
@@ -315,7 +319,7 @@ class Writes:
             ).fetchone()[0]
             c.execute(
                 "INSERT INTO models VALUES (?, ?, ?, ?, ?, ?)",
-                (name, version, sha, to_json(meta), run_id, now),
+                (name, version, sha, self._json(meta), run_id, now),
             )
             for alias in aliases:
                 c.execute(self._inserts["model_aliases"], (name, alias, version))

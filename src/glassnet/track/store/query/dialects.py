@@ -102,10 +102,21 @@ class PostgresDialect:
                 " = 'null')", [self.json_path(keys)])
 
     def json_sort(self, column: str, keys: tuple[str, ...]) -> tuple[str, list]:
-        """jsonb orders strings < numbers < booleans, numbers by value; a JSON null is
-        made SQL NULL, so that it sorts with the missing keys (as in SQLite)."""
-        return (f"NULLIF({self.document(column)} #> ?::text[], 'null'::jsonb)",
-                [self.json_path(keys)])
+        """SQLite's order, not jsonb's (strings < numbers): numbers and booleans (as 0/1)
+        by value, then text byte by byte (``COLLATE "C"``, whatever the database's
+        locale), arrays and objects as their JSON text among it. A row of (rank,
+        number, text); a JSON null or a missing key is a row of NULLs: ``IS NULL``."""
+        value = f"({self.document(column)} #> ?::text[])"
+        kind = f"jsonb_typeof({value})"
+        sql = (f"ROW(CASE {kind} WHEN 'number' THEN 0 WHEN 'boolean' THEN 0 WHEN 'string'"
+               " THEN 1 WHEN 'array' THEN 1 WHEN 'object' THEN 1 END,"
+               f" CASE {kind} WHEN 'number' THEN ({value} #>> '{{}}')::float8"
+               f" WHEN 'boolean' THEN CASE WHEN ({value} #>> '{{}}') = 'true' THEN 1.0"
+               " ELSE 0.0 END END,"
+               f" (CASE {kind} WHEN 'string' THEN {value} #>> '{{}}'"
+               f" WHEN 'array' THEN {value}::text WHEN 'object' THEN {value}::text END)"
+               ' COLLATE "C")')
+        return sql, [self.json_path(keys)] * sql.count("?")
 
     def bool_param(self, value: bool):
         return bool(value)
@@ -114,6 +125,10 @@ class PostgresDialect:
         return f"({self.document(column)} @> jsonb_build_array(?::text))", [tag]
 
     def like(self, expr: str, pattern: str) -> tuple[str, list]:
+        """A pattern ending in a lone escape matches nothing, as in SQLite (PostgreSQL
+        would raise "LIKE pattern must not end with escape character")."""
+        if _ends_in_lone_escape(pattern):
+            return "(?::text IS NULL)", [pattern]
         return f"({expr} ILIKE ? ESCAPE '\\')", [pattern]
 
     def glob(self, expr: str, pattern: str) -> tuple[str, list]:
@@ -121,6 +136,17 @@ class PostgresDialect:
 
     def distinct(self, expr: str) -> str:
         return f"{expr} IS DISTINCT FROM ?"
+
+
+def _ends_in_lone_escape(pattern: str) -> bool:
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            if i == len(pattern) - 1:
+                return True
+            i += 1
+        i += 1
+    return False
 
 
 def glob_to_like(pattern: str) -> str:

@@ -31,10 +31,14 @@ def dialect_of(store):
     return getattr(getattr(store, "backend", None), "query_dialect", SQLITE)
 
 
-def status_expression(dialect, now: float) -> tuple[str, list]:
+def status_expression(dialect, now: float, by_heartbeat: bool = False) -> tuple[str, list]:
     """The status a reader sees: a ``running`` run of another host whose heartbeat is
     stale reads ``crashed`` (heartbeat.py); this host's dead runs are recorded crashed
-    by ``store.mark_crashed()`` before the query."""
+    by ``store.mark_crashed()`` before the query. ``by_heartbeat`` (a store of many
+    hosts): any run whose heartbeat is stale reads crashed, this host's too."""
+    if by_heartbeat:
+        return ("(CASE WHEN status = 'running' AND COALESCE(heartbeat_at, 0) < ?"
+                " THEN 'crashed' ELSE status END)", [now - heartbeat.STALE_AFTER_S])
     sql = (f"(CASE WHEN status = 'running' AND {dialect.distinct('host')} AND "
            "COALESCE(heartbeat_at, 0) < ? THEN 'crashed' ELSE status END)")
     return sql, [hostname(), now - heartbeat.STALE_AFTER_S]
@@ -42,9 +46,11 @@ def status_expression(dialect, now: float) -> tuple[str, list]:
 
 def build_query(filter: str | None = None, order_by: str | None = None,
                 limit: int | None = None, offset: int = 0, dialect=SQLITE,
-                now: float | None = None, columns=RUN_FIELDS) -> tuple[str, list]:
+                now: float | None = None, columns=RUN_FIELDS, by_heartbeat: bool = False
+                ) -> tuple[str, list]:
     """``(sql, params)`` of the SELECT for a search; FilterError on a bad filter or order."""
-    status_sql, status_params = status_expression(dialect, time.time() if now is None else now)
+    status_sql, status_params = status_expression(dialect, time.time() if now is None else now,
+                                                  by_heartbeat)
     tree = parse_filter(filter or "")
     keys = parse_order_by(order_by or "")
     where, params = where_clause(tree, dialect, status_sql, status_params)
@@ -86,7 +92,8 @@ def search_runs(store, filter: str | None = None, order_by: str | None = None,
     installed and ``as_records`` is False; else a list of RunRecords.
     """
     store.mark_crashed()  # this host's dead runs: recorded crashed, so SQL sees them
-    sql, params = build_query(filter, order_by, limit, offset, dialect_of(store))
+    sql, params = build_query(filter, order_by, limit, offset, dialect_of(store),
+                              by_heartbeat=getattr(store.backend, "crash_by_heartbeat", False))
     records = store._judged(store._read(sql, params))
     if as_records:
         return records
