@@ -103,16 +103,6 @@ def test_summary_and_describe_list_every_layer_of_a_several_output_model(capsys)
     assert {"h1", "h2", "side"} <= set(str(v) for row in table.rows for v in row)
 
 
-def test_training_a_several_output_model_is_refused_clearly_for_now():
-    model = _three_outputs(gn)
-    model.compile(optimizer="sgd", loss="mse")
-    x, y = np.zeros((4, 4), "float32"), np.zeros((4, 3), "float32")
-    with pytest.raises(ConfigError, match="3 outputs"):
-        model.fit(x, y, epochs=1, verbose=0)
-    with pytest.raises(ConfigError, match="3 outputs"):
-        model.evaluate(x, y, verbose=0)
-
-
 @pytest.mark.slow
 def test_several_outputs_match_real_keras_from_the_same_weights():
     keras = need("keras")

@@ -203,6 +203,8 @@ def _floatx():
 def _prepare_y(model, y, name="y") -> np.ndarray:
     if y is None:
         raise DataError(f"{name} is required to train or evaluate, got None")
+    if model.multi_output:  # several arrays laid side by side: see models.multi_output
+        return model.loss.prepare_targets(y, name)
     check_array_like(y, name)
     try:
         raw = np.asarray(y)
@@ -243,6 +245,11 @@ def _prepare_data(model, x, y, sample_weight, class_weight, training: bool):
         model._resolve_metrics()
     y = _prepare_y(model, y)
     n = check_same_length(x=x, y=y)
+    if model.multi_output:
+        if class_weight:  # as Keras: which output's classes would it weigh?
+            raise ConfigError(f"class_weight is only supported for models with one output; "
+                              f"model {model.name!r} has {len(model.outputs)}")
+        return x, y, _prepare_sample_weight(sample_weight, None, y, n)
     n_classes = max(2, model.output_shape[-1])  # one sigmoid unit: classes 0 and 1
     return x, y, _prepare_sample_weight(sample_weight, class_weight, y, n, n_classes)
 
@@ -365,10 +372,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
 
 
 def _weighted_flags(model, metrics) -> list[bool]:
-    """Which metrics take the sample (and class) weights: as Keras, only those given
-    to compile as ``weighted_metrics`` (they come last); ``metrics`` are unweighted."""
-    plain = len(metrics) - len(getattr(model, "_weighted_metric_specs", []))
-    return [i >= plain for i in range(len(metrics))]
+    """Which metrics take the sample (and class) weights (the model says)."""
+    return model.weighted_metric_flags(metrics)
 
 
 def _prepare_validation(model, validation_data):
@@ -403,7 +408,7 @@ def predict(model, x, batch_size=None) -> np.ndarray:
         batch_size = 32
     _check_positive_int(batch_size, "batch_size")
     n = x.shape[0]
-    out_shape = getattr(model, "_packed_output_shape", model.output_shape)
+    out_shape = model.packed_output_shape
     if n == 0:
         return np.empty((0,) + tuple(out_shape[1:]), dtype=x.dtype)
     if n <= batch_size:
@@ -418,10 +423,7 @@ def predict(model, x, batch_size=None) -> np.ndarray:
 
 
 def _evaluate_arrays(model, x, y, weights, batch_size) -> dict:
-    from glassnet.metrics import get as get_metric
-
-    metrics = [get_metric(spec, model.loss, model.output_shape[-1])
-               for spec in model._metric_specs + getattr(model, "_weighted_metric_specs", [])]
+    metrics = model.fresh_metrics()
     weighted = _weighted_flags(model, metrics)
     for metric in metrics:  # a metric object given to compile is the same every call
         metric.reset_state()

@@ -1,9 +1,9 @@
 """The functional API: ``Input`` tensors, layers called on them, and ``Model(inputs, outputs)``.
 
-Calling a layer on a :class:`KerasTensor` computes nothing: it builds the layer for
-the tensor's shape and records a :class:`Node` (the layer, its input tensors, its
-output tensor). ``Model`` walks back from its output to collect the nodes in the
-order they were made, which is a topological order. Forward runs the nodes in that
+Calling a layer on a :class:`KerasTensor` records a :class:`Node`
+(``glassnet.models.symbolic``). ``Model`` walks back from its outputs to collect the
+nodes in the order they were made, which is a topological order; what it shares with
+Sequential (weights, compile, fit, files) is ``ModelBase``. Forward runs the nodes in that
 order, each layer keeping what its backward pass needs as in a Sequential; backward
 runs them in reverse and sums the gradients of a tensor that feeds several layers.
 
@@ -14,125 +14,27 @@ graphs take :class:`GraphTrainer`'s path.
 
 from __future__ import annotations
 
-import functools
-import itertools
 from abc import ABCMeta
 
 import numpy as np
 
-from glassnet.errors import ConfigError, ShapeError, ValueTypeError
+from glassnet.errors import ConfigError, ShapeError
 from glassnet.layers.base import InputLayer, Layer, unique_name
+from glassnet.models.base import ModelBase
 from glassnet.models.sequential import Sequential
-
-_node_counter = itertools.count()
-
-
-class KerasTensor:
-    """A symbolic tensor: the shape (None, ...) of what a layer will output, and its origin."""
-
-    def __init__(self, shape, dtype, node: Node):
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
-        self.node = node
-        # Keras's name for (layer, node index, tensor index); each layer here has one node.
-        self._keras_history = (node.layer, 0, 0)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    def __repr__(self) -> str:
-        return (f"<KerasTensor shape={self.shape} dtype={self.dtype.name} "
-                f"from={self.node.layer.name!r}>")
-
-    def __array__(self, dtype=None, copy=None):
-        raise ValueTypeError(f"{self!r} is symbolic: it has no values until a Model built "
-                             f"from it is called on data")
+from glassnet.models.symbolic import (
+    KerasTensor,
+    Node,
+    _as_single,
+    _as_tensors,
+    _nodes_between,
+    input_tensor,
+    is_symbolic,
+    symbolic_call,
+)
 
 
-class Node:
-    """One call of a layer in a graph: ``output = layer(inputs)``."""
-
-    def __init__(self, layer: Layer, inputs: list[KerasTensor], takes_list: bool):
-        self.layer = layer
-        self.inputs = inputs
-        self.takes_list = takes_list
-        self.order = next(_node_counter)
-        self.output: KerasTensor | None = None
-
-    @property
-    def input_names(self) -> list[str]:
-        return [t.node.layer.name for t in self.inputs]
-
-
-def is_symbolic(x) -> bool:
-    return isinstance(x, KerasTensor)
-
-
-def input_tensor(layer: InputLayer) -> KerasTensor:
-    """The tensor ``keras.Input`` returns: the output of an InputLayer's node."""
-    node = Node(layer, [], takes_list=False)
-    layer.built = True
-    layer.input_shape = layer._declared_input_shape
-    node.output = KerasTensor((None,) + layer.shape, layer.dtype, node)
-    layer._graph_node = node
-    return node.output
-
-
-def symbolic_call(layer: Layer, x) -> KerasTensor:
-    """Record ``layer(x)`` for a KerasTensor (or, for merge layers, a list of them)."""
-    takes_list = isinstance(x, list)
-    inputs = x if takes_list else [x]
-    if not all(is_symbolic(t) for t in inputs):
-        raise ValueTypeError(f"layer {layer.name!r} got a mix of symbolic tensors and "
-                             f"arrays: pass only keras.Input-derived tensors")
-    if getattr(layer, "_graph_node", None) is not None:
-        raise ConfigError(f"layer {layer.name!r} is already called in a graph; glassnet "
-                          f"does not share a layer between calls: make a second layer")
-    shapes = [t.shape for t in inputs]
-    shape = shapes if takes_list else shapes[0]
-    if not layer.built:
-        layer.build(shape)
-    elif not takes_list and tuple(layer.input_shape[1:]) != tuple(shape[1:]):
-        raise ShapeError(f"layer {layer.name!r} was built for input {layer.input_shape}, "
-                         f"but is called on {shape}")
-    node = Node(layer, inputs, takes_list)
-    node.output = KerasTensor(layer.compute_output_shape(shape), layer.dtype, node)
-    layer._graph_node = node
-    return node.output
-
-
-def _as_single(tensors, what: str) -> KerasTensor:
-    if isinstance(tensors, (list, tuple)):
-        if len(tensors) != 1:
-            raise ConfigError(f"glassnet models have one {what} for now; got {len(tensors)}")
-        tensors = tensors[0]
-    if isinstance(tensors, dict):
-        raise ConfigError(f"glassnet models take one {what} tensor, not a dict")
-    if not is_symbolic(tensors):
-        raise ValueTypeError(f"Model {what} must be a KerasTensor (from keras.Input and "
-                             f"layer calls), got {type(tensors).__name__}")
-    return tensors
-
-
-def _as_tensors(tensors, what: str) -> list[KerasTensor]:
-    """The model's inputs or outputs as a list: one tensor, or a list or tuple of them."""
-    if isinstance(tensors, dict):
-        raise ConfigError(f"glassnet models take their {what}s as a tensor or a list of "
-                          f"tensors, not a dict")
-    listed = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
-    if not listed:
-        raise ConfigError(f"a Model needs at least one {what}, got an empty list")
-    for tensor in listed:
-        if not is_symbolic(tensor):
-            raise ValueTypeError(f"Model {what}s must be KerasTensors (from keras.Input "
-                                 f"and layer calls), got {type(tensor).__name__}")
-    if len({id(t) for t in listed}) != len(listed):
-        raise ConfigError(f"the same tensor is given twice as a model {what}")
-    return listed
-
-
-class Model(Layer, metaclass=ABCMeta):
+class Model(ModelBase, Layer, metaclass=ABCMeta):
     """A model of layers called on tensors: ``Model(inputs=inputs, outputs=outputs)``.
 
     ``layers`` lists the InputLayer and every layer in the order they were called,
@@ -175,43 +77,13 @@ class Model(Layer, metaclass=ABCMeta):
         self._input_shape = (self._input.shape if not self.multi_input
                              else [t.shape for t in self._inputs])
         self._declared_input_shape = self._input_shape  # as a Sequential's first layer
-        self.optimizer = self.loss = None
-        self.metrics, self._metric_specs = [], []
-        self.compiled = self.stop_training = False
-        self.history = None
+        self._init_compile_state()
         self.profile_layers = False
         self.last_step_timing: dict[str, float] = {}
         self.last_update_seconds = 0.0
         self.last_batch_loss = float("nan")
-        self._trainer = self._flat_key = None
         self.built = True
         self._flatten_variables()
-
-    # Sequential's methods that read only what Model also defines (_layers, the flat
-    # buffers, the compile settings): shared, not copied, so the two cannot drift.
-    _flatten_variables = Sequential._flatten_variables
-    __getstate__ = Sequential.__getstate__
-    __setstate__ = Sequential.__setstate__
-    layers = Sequential.layers
-    get_layer = Sequential.get_layer
-    _require_built = Sequential._require_built
-    weights = variables = Sequential.weights
-    trainable_variables = trainable_weights = Sequential.trainable_variables
-    non_trainable_variables = non_trainable_weights = Sequential.non_trainable_variables
-    count_params = Sequential.count_params
-    get_weights = Sequential.get_weights
-    set_weights = Sequential.set_weights
-    compile = Sequential.compile
-    _resolve_metrics = Sequential._resolve_metrics
-    _require_compiled = Sequential._require_compiled
-    test_on_batch = Sequential.test_on_batch
-    summary = Sequential.summary
-    get_compile_config = Sequential.get_compile_config
-    compile_from_config = Sequential.compile_from_config
-    save = Sequential.save
-    save_weights = Sequential.save_weights
-    load_weights = Sequential.load_weights
-    to_json = Sequential.to_json
 
     @property
     def input_shape(self):
@@ -258,7 +130,7 @@ class Model(Layer, metaclass=ABCMeta):
         return self._output.shape
 
     @property
-    def _packed_output_shape(self) -> tuple:
+    def packed_output_shape(self) -> tuple:
         """The shape of what ``infer`` returns: several outputs side by side, flattened."""
         if not self.multi_output:
             return self._output.shape
@@ -308,44 +180,11 @@ class Model(Layer, metaclass=ABCMeta):
     def __call__(self, x, training: bool = False):
         if is_symbolic(x) or (isinstance(x, list) and x and is_symbolic(x[0])):
             return symbolic_call(self, _as_single(x, "input"))
-        if not self.multi_output:
-            return Sequential.__call__(self, x, training)
         from glassnet.tensor import Tensor
 
-        return [out.view(Tensor) for out in self.predict(x)]  # each answers .numpy()
-
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Outputs for ``x`` in batches: an array, or a list of them (one per output)."""
-        from glassnet._engine.training import predict
-
-        out = predict(self, x, batch_size=batch_size)
-        return self.unpack_outputs(out) if self.multi_output else out
-
-    def _refuse_several_outputs(self) -> None:
-        if self.multi_output:
-            raise ConfigError(f"model {self.name!r} has {len(self._outputs)} outputs; "
-                              f"glassnet trains and evaluates models with one output "
-                              f"for now (predict and calling it work)")
-
-    @functools.wraps(Sequential.fit)
-    def fit(self, x=None, y=None, *args, **kwargs):
-        self._refuse_several_outputs()
-        return Sequential.fit(self, x, y, *args, **kwargs)
-
-    @functools.wraps(Sequential.evaluate)
-    def evaluate(self, x=None, y=None, *args, **kwargs):
-        self._refuse_several_outputs()
-        return Sequential.evaluate(self, x, y, *args, **kwargs)
-
-    @functools.wraps(Sequential.train_on_batch)
-    def train_on_batch(self, x, y=None, *args, **kwargs):
-        self._refuse_several_outputs()
-        return Sequential.train_on_batch(self, x, y, *args, **kwargs)
-
-    def predict_on_batch(self, x):
-        if not (self.multi_input or self.multi_output):
-            return Sequential.predict_on_batch(self, x)  # one input and output: as ever
-        return self.predict(x, batch_size=None)
+        if not self.multi_output:
+            return self.predict(x).view(Tensor)  # answers .numpy(), as TF
+        return [out.view(Tensor) for out in self.predict(x)]
 
     # -- several inputs and outputs: one packed array each way ---------------------------
     # fit, evaluate and predict batch and shuffle one array of rows; a model with several
@@ -466,29 +305,6 @@ Model.register(Sequential)  # isinstance(Sequential(...), Model), as in Keras
 def _features(tensor: KerasTensor) -> int:
     """How many numbers one sample of ``tensor`` holds."""
     return int(np.prod(tensor.shape[1:], dtype=np.int64))
-
-
-def _nodes_between(starts: list[KerasTensor], ends: list[KerasTensor]) -> list[Node]:
-    """The nodes ``ends`` depend on, in creation order; every path must begin at one of
-    ``starts``, and every start must be used."""
-    seen: dict[int, Node] = {}
-    start_nodes = {id(t.node) for t in starts}
-    stack = [t.node for t in ends]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen[id(node)] = node
-        if not node.inputs and id(node) not in start_nodes:
-            names = [t.node.layer.name for t in starts]
-            raise ConfigError(f"the model's output depends on Input {node.layer.name!r}, "
-                              f"which is not among the model's inputs {names}")
-        stack.extend(t.node for t in node.inputs)
-    for start in starts:
-        if id(start.node) not in seen:
-            raise ConfigError(f"the model's outputs do not depend on its input "
-                              f"{start.node.layer.name!r}")
-    return sorted(seen.values(), key=lambda node: node.order)
 
 
 __all__ = ["KerasTensor", "Model", "Node", "input_tensor", "is_symbolic", "symbolic_call"]
