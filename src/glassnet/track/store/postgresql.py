@@ -15,8 +15,10 @@ psycopg's ``%s`` once per statement text. What PostgreSQL spells differently is 
 * every write transaction first takes one advisory lock (``pg_advisory_xact_lock``),
   released at its end: writers queue, as SQLite's ``BEGIN IMMEDIATE`` makes them, so a
   run's sequence number and a model's next version are read and written atomically;
-  a migration takes another lock, so that processes opening a new database at once
-  create the tables once (the first; the rest re-read the version and find it done);
+  a migration takes another lock, held by the session from before its transaction
+  begins (so that transaction sees tables another process made), so that processes
+  opening a new database at once create the tables once (the first; the rest re-read
+  the version and find it done);
 * crash detection is by heartbeat alone (``crash_by_heartbeat``): the hosts writing to
   one server are many, and a process id says nothing about another machine.
 
@@ -50,6 +52,20 @@ WRITE_LOCK = 0x676C6173736E6574  # "glassnet"
 SCHEMA_LOCK = WRITE_LOCK + 1
 VERSION_TABLE = "glassnet_schema"
 COPY_FROM = 500  # rows in one batch from which COPY beats executemany (benchmarks/)
+
+
+@contextmanager
+def _session_lock(conn, key: int):
+    """Hold advisory lock ``key`` on ``conn`` around a transaction that begins after it is
+    granted. A migration needs that order: a transaction that began before another
+    process's migration committed keeps its catalog cache (a table "not there"), even
+    after the lock is granted, so it would create the tables again (DuplicateTable).
+    A session lock dies with its connection, so a killed process releases it too."""
+    conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+    try:
+        yield
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
 def placeholders(sql: str, _cache: dict[str, str] = {}) -> str:  # noqa: B006 - the cache
@@ -133,11 +149,15 @@ class PostgresBackend(Dialect):
         if self.read_only is not None:
             raise read_only_error(self.label, self.read_only)
         try:
-            with self.pool.get() as conn, conn.transaction(), conn.cursor() as cur:
-                cursor = Cursor(cur)
-                cursor.execute("SELECT pg_advisory_xact_lock(?)",
-                               (SCHEMA_LOCK if schema else WRITE_LOCK,))
-                yield cursor
+            with self.pool.get() as conn:
+                if schema:
+                    with _session_lock(conn, SCHEMA_LOCK), conn.transaction(), \
+                            conn.cursor() as cur:
+                        yield Cursor(cur)
+                    return
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                    yield Cursor(cur)
         except StoreError:
             raise
         except psycopg.Error as exc:
