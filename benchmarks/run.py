@@ -331,6 +331,26 @@ def print_table(report: dict) -> None:
                       f"{long['metrics_server_ms']:.1f} ms")
     else:
         console.print(f"[bold]UI[/] scale: skipped ({ui.get('skipped', 'not run')})")
+    store = report.get("store", {})
+    if "writers" in store:
+        from benchmarks.bench_store import summary_lines
+
+        for line in summary_lines(store):
+            console.print(f"[bold]Store[/] {line}")
+    elif store:
+        console.print(f"[bold]Store[/]: skipped ({store.get('skipped')})")
+
+
+def store_backends(quick: bool, log) -> dict:
+    """The store on SQLite vs PostgreSQL: ``benchmarks/bench_store.run()``."""
+    try:
+        from benchmarks import bench_store
+    except Exception as error:
+        return {"skipped": f"bench_store failed to import: {type(error).__name__}: {error}"}
+    try:
+        return bench_store.run(quick=quick, log=log)
+    except Exception as error:
+        return {"skipped": f"bench_store.run failed: {type(error).__name__}: {error}"}
 
 
 # -- main ----------------------------------------------------------------------------------
@@ -339,13 +359,13 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: one timed round, no warm-up, no results files")
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds per workload")
-    parser.add_argument("--only", nargs="+", choices=sorted(PLAN) + ["w4", "ui"],
+    parser.add_argument("--only", nargs="+", choices=sorted(PLAN) + ["w4", "ui", "store"],
                         help="run only these workloads")
     parser.add_argument("--no-peers", action="store_true", help="glassnet and the bound only")
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else args.repeats
     warmup = not args.quick
-    chosen = args.only or list(PLAN) + ["w4", "ui"]
+    chosen = args.only or list(PLAN) + ["w4", "ui", "store"]
 
     def log(message):
         print(message, file=sys.stderr, flush=True)
@@ -379,6 +399,8 @@ def main(argv=None) -> int:
         report["w4"] = track_overhead(3 if args.quick else 5, log)
     if "ui" in chosen:
         report["ui"] = ui_scale(log)
+    if "store" in chosen:
+        report["store"] = store_backends(args.quick, log)
     report["wall_seconds"] = time.perf_counter() - started
     print_table(report)
     if not args.quick:

@@ -80,6 +80,7 @@ class Server:
         self.port = port
         self.user = user  # the OS user the server runs as (None: this process's own)
         self.url = f"postgresql://glassnet@127.0.0.1:{port}/postgres"
+        self.options = ""  # the server's settings, for pg_ctl start
 
     def run(self, *argv: str, timeout: float) -> subprocess.CompletedProcess:
         command = [str(self.bin / argv[0]), *argv[1:]]
@@ -94,6 +95,21 @@ class Server:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return "(no server log)"
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (a server restart, or an outage)."""
+        done = self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop",
+                        timeout=START_TIMEOUT_S + 10)
+        if done.returncode:
+            raise RuntimeError(f"pg_ctl stop failed: {done.stderr}")
+
+    def resume(self) -> None:
+        """Start the paused server again, on the same port with the same settings."""
+        done = self.run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w",
+                        "-t", str(START_TIMEOUT_S), "-o", self.options, "start",
+                        timeout=START_TIMEOUT_S + 10)
+        if done.returncode:
+            raise RuntimeError(f"pg_ctl start failed; server log:\n{self.log_tail()}")
 
     def stop(self) -> None:
         """Stop the server (fast: open sessions are rolled back) and delete its folder."""
@@ -140,6 +156,7 @@ def start() -> Server:
             options = (f"-c listen_addresses=127.0.0.1 -p {server.port} "
                        f"-c unix_socket_directories={folder} -c fsync=off "
                        "-c full_page_writes=off -c max_connections=50")
+            server.options = options
             done = server.run("pg_ctl", "-D", str(server.data), "-l", str(server.log),
                               "-w", "-t", str(START_TIMEOUT_S), "-o", options, "start",
                               timeout=START_TIMEOUT_S + 10)

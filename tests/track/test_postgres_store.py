@@ -177,3 +177,35 @@ def test_a_forked_child_dropping_its_copy_leaves_the_parents_connection_working(
         assert conn.execute("SELECT 1").fetchone() == (1,)
     assert pg_store.run(run.id).status == "running"
     run.finish()
+
+
+@pytest.mark.slow
+def test_rows_logged_while_the_server_is_down_are_kept_and_land_after_it_returns(tmp_path):
+    """A server restart mid-run: flushing fails with a StoreError saying so, the rows
+    stay in memory, and the next flush after the restart writes every one of them."""
+    import pg_server
+
+    server = pg_server.start()  # a server of its own: this test stops it
+    try:
+        url = pg_server.create_database(server.url, "outage") + f"?blobs={tmp_path}"
+        store = gt.open_store(url)
+        run = gt.init("outage", store=store)
+        for step in range(100):
+            run.log({"loss": float(step)}, step=step)
+        store.flush()
+        server.pause()
+        for step in range(100, 200):
+            run.log({"loss": float(step)}, step=step)
+        with pytest.raises(StoreError, match="outage"):
+            store.flush()
+        assert store.writer.pending >= 100  # kept, not dropped
+        server.resume()
+        store.flush()
+        run.finish()
+        steps, values = store.metrics(run.id, "loss")
+        assert steps.tolist() == list(range(200)) and values.tolist() == list(map(float,
+                                                                              range(200)))
+        assert store.run(run.id).status == "finished"
+        store.close()
+    finally:
+        server.stop()
