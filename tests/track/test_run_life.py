@@ -121,7 +121,7 @@ def test_unknown_and_ambiguous_run_ids_name_the_problem(store):
         run.finish()
     with pytest.raises(NotFoundError, match=r"no run with id 'zz' in store"):
         store.set_note("zz", "x")
-    first = sorted(r.id for r in runs)[0][0]
+    first = max("0123456789abcdef", key=lambda d: sum(r.id.startswith(d) for r in runs))
     sharing = sorted(r.id for r in runs if r.id.startswith(first))
     assert len(sharing) > 1  # 40 ids over 16 first digits
     with pytest.raises(NotFoundError, match=rf"prefix '{first}' matches several runs .*"

@@ -8,6 +8,8 @@ deleted without ``rm`` or ``gc``, and ``rm`` asks first unless given ``--yes``.
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from glassnet.cli.common import common_options, emit, open_existing_store
@@ -46,7 +48,27 @@ def filter_option(command):
                         help="Also every run matching EXPR (docs/search.md).")(command)
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
+class TagCommand(click.Command):
+    """Reads ``-old`` as a tag to remove, not as options ``-o -l -d``: only this
+    command's own options (--store, --debug, -h/--help) are options."""
+
+    def parse_args(self, ctx, args):
+        options, positional, rest = [], [], list(args)
+        while rest:
+            arg = rest.pop(0)
+            if arg == "--":
+                positional += rest
+                break
+            if arg == "--store" and rest:
+                options += [arg, rest.pop(0)]
+            elif arg.startswith("--store=") or arg in ("--debug", "--help", "-h"):
+                options.append(arg)
+            else:
+                positional.append(arg)
+        return super().parse_args(ctx, [*options, "--", *positional])
+
+
+@click.command(cls=TagCommand)
 @click.argument("run_name", metavar="RUN")
 @click.argument("changes", nargs=-1, type=click.UNPROCESSED, metavar="[+TAG|-TAG]...")
 @common_options
@@ -54,7 +76,7 @@ def tag(run_name, changes, store):
     """Add (+TAG, or TAG) and remove (-TAG) tags of a run; print its tags.
 
     Example: glassnet tag 3f2a +baseline -old. Put `--` before a tag to remove that
-    looks like an option of this command: glassnet tag 3f2a -- -h.
+    is spelled like an option of this command: glassnet tag 3f2a -- -h.
     """
     from glassnet.cli.common import resolve_run
 
@@ -88,7 +110,15 @@ def note(run_name, text, path, clear, store):
     opened = open_existing_store(store)
     run = resolve_run(opened, run_name)
     if not given:
-        click.echo(run.note if run.note else f"(run {run.id} has no note)")
+        if not run.note:
+            emit(f"(run {run.id} has no note)")
+        elif sys.stdout.isatty():  # on a terminal, wrapped to fit; piped, the text as is
+            from glassnet.cli.common import console
+            from glassnet.cli.runs import indented
+
+            emit(indented(run.note, console().width - 4))
+        else:
+            click.echo(run.note, nl=not run.note.endswith("\n"))
         return
     written = opened.set_note(run.id, "" if clear else path.read() if path else text)
     emit(f"Run {run.id}: note cleared" if not written else

@@ -164,7 +164,7 @@ def show(run_name, store):
     emit(f"Tags: {tag_cell(run.tags) if run.tags else '(none)'}")
     if run.note:
         emit("Note:")
-        emit(_indented(run.note))
+        emit(indented(run.note))
     emit(Table(["key", "value"], sorted((k, _plain(v)) for k, v in run.config.items()),
                title="Config"))
     try:
@@ -191,7 +191,7 @@ def final_metrics_table(summary: dict):
                         "the mean of its batches"] if "epoch/loss" in summary else [])
 
 
-def _indented(text: str, width: int = 76) -> str:
+def indented(text: str, width: int = 76) -> str:
     """A note as printed: each line wrapped to fit 80 columns, indented by two."""
     import textwrap
 
