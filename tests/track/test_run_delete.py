@@ -1,9 +1,9 @@
 """Deleting runs and collecting orphan blobs: every row of the run goes, every blob
 another row names stays, and the dry run says exactly what the delete then does.
 
-Truth comes from outside the store: row counts from a separate sqlite3 connection on
-the database file, blobs from the files under ``blobs/``. SIGKILL in the middle of a
-delete is in test_run_delete_kill.py.
+Truth comes from outside the store's queries: row counts in plain SQL through the
+database driver (``store.backend.read``), blobs from the files under ``blobs/``.
+SIGKILL in the middle of a delete is in test_run_delete_kill.py.
 """
 
 from __future__ import annotations
@@ -17,19 +17,17 @@ import pytest
 
 import glassnet as gn
 from glassnet.errors import ConfigError, NotFoundError
-from glassnet.track import init, load_dataset, load_model
+from glassnet.track import Store, init, load_dataset, load_model
 from glassnet.track.store.removal import BLOB_COLUMNS, REGISTRY_TABLES, RUN_TABLES
 
 
 def counts(store, run_id) -> dict[str, int]:
     """Rows of ``run_id`` in every table that has a run_id column, read from the file."""
     store.flush()
-    with sqlite3.connect(store.db_path) as db:
-        out = {"runs": db.execute("SELECT COUNT(*) FROM runs WHERE id = ?",
-                                  (run_id,)).fetchone()[0]}
-        for table in RUN_TABLES + REGISTRY_TABLES:
-            out[table] = db.execute(f"SELECT COUNT(*) FROM {table} WHERE run_id = ?",
-                                    (run_id,)).fetchone()[0]
+    read = store.backend.read
+    out = {"runs": read("SELECT COUNT(*) FROM runs WHERE id = ?", (run_id,))[0][0]}
+    for table in RUN_TABLES + REGISTRY_TABLES:
+        out[table] = read(f"SELECT COUNT(*) FROM {table} WHERE run_id = ?", (run_id,))[0][0]
     return out
 
 
@@ -44,9 +42,8 @@ def blob_files(store) -> dict[str, int]:
 
 
 def named_blobs(store) -> set[str]:
-    with sqlite3.connect(store.db_path) as db:
-        return {r[0] for table, column in BLOB_COLUMNS
-                for r in db.execute(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")}
+    return {r[0] for table, column in BLOB_COLUMNS for r in store.backend.read(
+        f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")}
 
 
 def record(store, name: str, artifact: bytes, tmp_path, seed: int = 7):
@@ -79,9 +76,10 @@ def two(store, tmp_path):
     return store, a, b
 
 
-def test_every_table_with_a_run_id_is_emptied_or_unlinked_by_a_delete(store):
+def test_every_table_with_a_run_id_is_emptied_or_unlinked_by_a_delete(store_dir):
     """A new table holding rows of a run must be added to RUN_TABLES (or REGISTRY_TABLES)."""
-    with sqlite3.connect(store.db_path) as db:
+    Store(store_dir).close()
+    with sqlite3.connect(store_dir / "glassnet.db") as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         with_run = {t for t in tables
                     if "run_id" in [c[1] for c in db.execute(f"PRAGMA table_info({t})")]}

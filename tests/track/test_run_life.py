@@ -1,12 +1,10 @@
 """The life of a run: tags, notes, archive; registry aliases moved to existing versions.
 
-Delete and garbage collection are in test_run_delete.py. Truth is read from the
-database file itself (a separate sqlite3 connection), not through the store.
+Delete and garbage collection are in test_run_delete.py. Truth is read with plain SQL
+through the database driver (``store.backend.read``), not through the store's queries.
 """
 
 from __future__ import annotations
-
-import sqlite3
 
 import numpy as np
 import pytest
@@ -20,8 +18,7 @@ from glassnet.track.registry import set_alias
 
 def raw(store, sql, params=()):
     store.flush()
-    with sqlite3.connect(store.db_path) as db:
-        return db.execute(sql, params).fetchall()
+    return [tuple(row) for row in store.backend.read(sql, params)]
 
 
 # -- tags -------------------------------------------------------------------------------
