@@ -150,7 +150,8 @@ def test_help_lists_the_commands_in_learning_order():
     listed = result.stdout.split("Commands:\n")[1].splitlines()
     assert [line.split()[0] for line in listed] == [
         "demo", "train", "runs", "show", "report", "plot", "diagnose", "compare", "export",
-        "ui", "sweep", "models", "export-runs"]
+        "ui", "sweep", "models", "export-runs", "tag", "note", "archive", "unarchive", "rm",
+        "gc", "model"]
     assert "  demo         Train and record the digits network; show its weights." in listed
 
 

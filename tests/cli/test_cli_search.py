@@ -48,8 +48,9 @@ def test_runs_filter_keeps_the_table(three):
                      "--store", folder)
     assert result.stdout.splitlines()[0] == "1 run"
     assert rows_of(result.stdout)[0] == ["id", "project", "name", "status", "created", "config",
-                                         "final metrics"]
+                                         "final metrics", "tags"]
     assert rows_of(result.stdout)[1][:4] == [ids[0], "digits", "a", "finished"]
+    assert rows_of(result.stdout)[1][-1] == "baseline"
 
 
 def test_runs_sort_limit_and_project(three):
@@ -72,10 +73,11 @@ def test_runs_csv(three):
     assert result.exit_code == 0, result.stderr
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[0] == ["id", "name", "project", "status", "created_at", "finished_at", "group",
-                       "tags", "config.hidden", "config.learning_rate", "summary.accuracy"]
+                       "tags", "note", "config.hidden", "config.learning_rate",
+                       "summary.accuracy"]
     assert rows[1][:5] == [ids[0], "a", "digits", "finished", "2026-05-28T20:26:40Z"]
-    assert rows[1][7:] == ['["baseline"]', "[4]", "0.001", "0.95"]
-    assert rows[3][7:] == ['["it\'s"]', "", "auto", "nan"]
+    assert rows[1][7:] == ['["baseline"]', "", "[4]", "0.001", "0.95"]
+    assert rows[3][7:] == ['["it\'s"]', "", "", "auto", "nan"]
 
 
 def test_runs_json(three):

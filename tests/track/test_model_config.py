@@ -24,13 +24,13 @@ def _zeta_alpha_model():
 
 
 def _old_store(folder) -> None:
-    """A store as the previous schema made it (every migration but the last), with one run."""
+    """A store as schema version 1 made it (before model configs), with one run."""
     folder.mkdir(parents=True)
     conn = sqlite3.connect(folder / DB_NAME)
-    for statements in MIGRATIONS[:-1]:
+    for statements in MIGRATIONS[:1]:
         for sql in statements:
             conn.execute(sql)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    conn.execute("PRAGMA user_version = 1")
     conn.execute("INSERT INTO runs (id, project, name, status, created_at, seq)"
                  " VALUES ('0ldrun00', 'legacy', 'before-configs', 'finished', 1.0, 1)")
     conn.commit()

@@ -167,8 +167,8 @@ def test_dataframe_one_row_per_run_with_flattened_config_and_summary(built):
     store, ids = built
     frame = store.search_runs("project = 'digits'", order_by="name")
     assert list(frame["id"]) == [ids["C"], ids["A"], ids["B"]]
-    assert list(frame.columns[:8]) == ["id", "name", "project", "status", "created_at",
-                                       "finished_at", "group", "tags"]
+    assert list(frame.columns[:9]) == ["id", "name", "project", "status", "created_at",
+                                       "finished_at", "group", "tags", "note"]
     assert frame["config.learning_rate"].tolist() == [0.1, 0.001, 0.005]
     assert frame["config.net.depth"].tolist()[1:] == [2, 3]
     assert frame["summary.accuracy"].tolist() == [0.92, 0.95, 0.85]
@@ -188,7 +188,7 @@ def test_records_without_pandas(built, monkeypatch):
     assert rows == [{"id": ids["B"], "name": "base-b", "project": "digits",
                      "status": "finished", "created_at": 1_780_086_400.0,
                      "finished_at": rows[0]["finished_at"], "group": "sweep1",
-                     "tags": ["baseline", "old"], "config.learning_rate": 0.005,
+                     "tags": ["baseline", "old"], "note": "", "config.learning_rate": 0.005,
                      "config.activation": "tanh", "config.optimizer": "sgd",
                      "config.net.depth": 3, "summary.accuracy": 0.85, "summary.loss": 0.3}]
 
@@ -204,7 +204,7 @@ def test_records_without_pandas(built, monkeypatch):
     ("config.lr = 1 config.x = 2", "at column 15: expected 'and', 'or' or the end"),
     ("config.lr between 1", "at column 11: expected an operator"),
     ("tags = 'x'", "at column 8: tags are matched with contains"),
-    ("name contains 'x'", "at column 6: 'contains' applies to tags, not to 'name'"),
+    ("config.x contains 'x'", "at column 10: 'contains' applies to tags and to text fields"),
     ("name = 3", "at column 8: name is text: expected a quoted string, got 3"),
     ("status = 'finishd'", "status is one of running, finished, failed, crashed"),
     ("created_at > 'yesterday'", "created_at takes an ISO date"),

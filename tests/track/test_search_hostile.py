@@ -184,7 +184,8 @@ def test_the_sql_for_sqlite_and_postgresql():
            "'null') END)")
     assert sql.startswith("SELECT id, project, name, status, config, summary, tags, group_id, "
                           "created_at, finished_at, heartbeat_at, error, host, pid, pid_start, "
-                          "env FROM runs WHERE (COALESCE((")
+                          "env, note, archived_at FROM runs WHERE archived_at IS NULL AND "
+                          "(COALESCE((")
     assert (f"(CASE WHEN json_type({doc}, ?) IN ('integer', 'real') THEN json_extract({doc}, ?)"
             " END) < ?), FALSE)") in sql
     assert "(name LIKE ? ESCAPE '\\')" in sql

@@ -25,7 +25,8 @@ CREATE = """CREATE TABLE runs (
     config TEXT NOT NULL, summary TEXT NOT NULL, tags TEXT NOT NULL, group_id TEXT,
     created_at DOUBLE PRECISION NOT NULL, finished_at DOUBLE PRECISION,
     heartbeat_at DOUBLE PRECISION, error TEXT, host TEXT, pid BIGINT, pid_start TEXT,
-    env TEXT NOT NULL, seq BIGINT NOT NULL)"""
+    env TEXT NOT NULL, seq BIGINT NOT NULL, note TEXT NOT NULL DEFAULT '',
+    archived_at DOUBLE PRECISION)"""
 
 
 def _finite(value):
@@ -54,7 +55,8 @@ def pg(request, tmp_path_factory):
         for row in rows:
             row = [json.dumps(_finite(json.loads(v))) if i in json_columns else v
                    for i, v in enumerate(row)]
-            cur.execute(f"INSERT INTO runs VALUES ({', '.join(['%s'] * len(row))})", row)
+            cur.execute(f"INSERT INTO runs ({', '.join(RUN_FIELDS)}, seq)"
+                        f" VALUES ({', '.join(['%s'] * len(row))})", row)
     yield conn, ids
     conn.execute("DROP TABLE runs")
     conn.close()

@@ -11,6 +11,7 @@ import click
 
 from glassnet.cli.common import GlassnetGroup
 from glassnet.cli.demo import demo
+from glassnet.cli.life import archive, gc, model, note, rm, tag, unarchive
 from glassnet.cli.plot import plot
 from glassnet.cli.report import report
 from glassnet.cli.runs import compare, diagnose, export_runs, runs, show
@@ -45,6 +46,8 @@ for command in (demo, train, runs, show, report, plot, diagnose, compare, export
     cli.add_command(command)
 cli.add_command(models)
 cli.add_command(export_runs)
+for command in (tag, note, archive, unarchive, rm, gc, model):  # the life of a run
+    cli.add_command(command)
 
 
 def main(argv=None) -> None:

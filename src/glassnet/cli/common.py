@@ -69,7 +69,7 @@ def resolve_run(store, name: str):
     """The run named by its id or a unique prefix of it; an ambiguous prefix lists the matches."""
     from glassnet.errors import NotFoundError
 
-    runs = store.runs()
+    runs = store.runs(archived=True)  # an archived run is still there to be named
     exact = [r for r in runs if r.id == name]
     if exact:
         return exact[0]

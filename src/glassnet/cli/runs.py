@@ -57,7 +57,8 @@ def search_options(command):
                              "and tags contains 'baseline'\" (docs/search.md).")(command)
 
 
-def find_runs(store, filter_=None, sort=None, limit=None, project=None, status=None):
+def find_runs(store, filter_=None, sort=None, limit=None, project=None, status=None,
+              archived=False):
     """The runs the options ask for (store.search_runs), as records."""
     from glassnet.track.store.query.grammar import parse_filter, quote
 
@@ -67,7 +68,13 @@ def find_runs(store, filter_=None, sort=None, limit=None, project=None, status=N
         parts.append(f"status = {quote(status)}")
     if filter_ and filter_.strip():
         parts.append(f"({filter_})")
-    return store.search_runs(" and ".join(parts), sort, limit, as_records=True)
+    return store.search_runs(" and ".join(parts), sort, limit, as_records=True,
+                             archived=archived)
+
+
+def tag_cell(tags: list[str]) -> str:
+    """A run's tags in a table cell: comma-separated, wrapping at the spaces."""
+    return ", ".join(tags)
 
 
 @click.command()
@@ -75,18 +82,22 @@ def find_runs(store, filter_=None, sort=None, limit=None, project=None, status=N
 @click.option("--status", type=click.Choice(["running", "finished", "failed", "crashed"]),
               help="Only runs with this status.")
 @search_options
+@click.option("--archived", is_flag=True,
+              help="Archived runs too (hidden by default; `glassnet archive`).")
 @click.option("--format", "format_", type=click.Choice(["table", "csv", "json"]),
               default="table", show_default=True,
               help="A table to read, or CSV / JSON (every config and summary key) for tools.")
 @common_options
-def runs(project, status, filter_, sort, limit, format_, store):
+def runs(project, status, filter_, sort, limit, archived, format_, store):
     """List recorded runs, newest first.
 
-    One row per run: id, project, name, status, created, key config, final metrics.
+    One row per run: id, project, name, status, created, key config, final metrics,
+    and tags when a run has some. Archived runs only with --archived.
     """
     from glassnet._engine.table import Table
 
-    found = find_runs(open_existing_store(store), filter_, sort, limit, project, status)
+    found = find_runs(open_existing_store(store), filter_, sort, limit, project, status,
+                      archived)
     if format_ != "table":
         from glassnet.track.store.query.export import to_csv, to_json
 
@@ -97,10 +108,15 @@ def runs(project, status, filter_, sort, limit, format_, store):
         metrics = final_metrics(run.summary)
         shown = " ".join(f"{k}={_number(v)}" for k, v in
                          list(sorted(metrics.items()))[:MAX_METRICS_LISTED])
-        rows.append((run.id, run.project, run.name, run.status, when(run.created_at),
-                     key_config(run.config), shown))
-    emit(Table(["id", "project", "name", "status", "created", "config", "final metrics"],
-               rows, title=f"{len(rows)} run{'s' * (len(rows) != 1)}"))
+        status = run.status + (" (archived)" if run.archived_at is not None else "")
+        rows.append([run.id, run.project, run.name, status, when(run.created_at),
+                     key_config(run.config), shown])
+    columns = ["id", "project", "name", "status", "created", "config", "final metrics"]
+    if any(run.tags for run in found):  # a column only when there is something to show
+        columns.append("tags")
+        for row, run in zip(rows, found, strict=True):
+            row.append(tag_cell(run.tags))
+    emit(Table(columns, rows, title=f"{len(rows)} run{'s' * (len(rows) != 1)}"))
 
 
 @click.command("export-runs")
@@ -142,6 +158,13 @@ def show(run_name, store):
     run = resolve_run(store, run_name)
     emit(f"Run {run.id}  {run.project}/{run.name}  {run.status}  created {when(run.created_at)}"
          + (f", finished {when(run.finished_at)}" if run.finished_at else ""))
+    if run.archived_at is not None:
+        emit(f"Archived {when(run.archived_at)} (`glassnet unarchive {run.id}` shows it "
+             "in lists again)")
+    emit(f"Tags: {tag_cell(run.tags) if run.tags else '(none)'}")
+    if run.note:
+        emit("Note:")
+        emit(indented(run.note))
     emit(Table(["key", "value"], sorted((k, _plain(v)) for k, v in run.config.items()),
                title="Config"))
     try:
@@ -166,6 +189,17 @@ def final_metrics_table(summary: dict):
     return Table(["metric", "value", "measured on"], rows, title="Final metrics",
                  notes=["`loss` is logged after every batch, `epoch/loss` once per epoch as "
                         "the mean of its batches"] if "epoch/loss" in summary else [])
+
+
+def indented(text: str, width: int = 76) -> str:
+    """A note as printed: each line wrapped to fit 80 columns, indented by two."""
+    import textwrap
+
+    lines = []
+    for line in text.splitlines() or [""]:
+        lines += textwrap.wrap(line, width, break_long_words=True, replace_whitespace=False,
+                               drop_whitespace=True) or [""]
+    return "\n".join("  " + line if line else "" for line in lines)
 
 
 def _plain(value):

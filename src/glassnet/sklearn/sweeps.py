@@ -185,7 +185,7 @@ def _fit_one(X, y, train, test, params, base, task, fold, trial, trial_key, swee
 def _recorded(store, sweep_id: str) -> dict[tuple[str, int], dict]:
     """Fits of this sweep that finished earlier, by (trial key, fold)."""
     done = {}
-    for record in store.runs(group_id=sweep_id, status="finished"):
+    for record in store.runs(group_id=sweep_id, status="finished", archived=True):
         config, summary = record["config"], record["summary"]
         if "trial_key" not in config or "cv_score" not in summary:
             continue

@@ -14,10 +14,12 @@ Recording (W&B-shaped)::
 Reading (the only way report/, cli and ui read runs)::
 
     store = gn.track.open_store(None)      # the folder, else $GLASSNET_STORE, else ./glassnet-runs
-    store.runs(project=None, status=None, tag=None, group_id=None)   # [RunRecord], newest first
+    store.runs(project=None, status=None, tag=None, group_id=None, archived=False)
+                                           # [RunRecord], newest first
     store.run(run_id_or_prefix)            # RunRecord: dict + attributes: id, project, name,
                                            # status, config, summary, tags, group_id, created_at,
-                                           # finished_at, heartbeat_at, error, host, pid, env
+                                           # finished_at, heartbeat_at, error, host, pid, env,
+                                           # note, archived_at
     store.metric_keys(run_id)              # ["accuracy", "epoch/loss", "loss", ...]
     store.metrics(run_id, key, max_points=None)   # (steps int64, values float64), steps ascending
     store.param_paths(run_id)              # ["dense/bias", "dense/kernel", ...]
@@ -38,6 +40,15 @@ Reading (the only way report/, cli and ui read runs)::
                                            # a DataFrame (records without pandas): docs/search.md
     store.metrics_frame(run_ids, keys=None)        # long form: run_id, key, step, value
     store.param_stats_frame(run_id, path=None)     # long form: run_id, path, step, stat, value
+
+The life of a run (docs/run-life.md)::
+
+    run.tags.add("baseline"); run.tags.remove("old"); run.note = "markdown text"
+    store.tag_run(run_id, add=(), remove=()); store.set_note(run_id, text)
+    store.archive_run(run_id); store.unarchive_run(run_id)   # hidden from lists, kept
+    store.delete_run(run_id, dry_run=False)   # rows, then blobs no other row names
+    store.collect_garbage(dry_run=False, grace_s=3600)      # orphan blobs
+    store.set_model_alias(name, version, alias)             # moves it: the old holder loses it
 
 Watch metric keys: per step ``loss``; every ``log_freq`` steps each compiled metric;
 per epoch ``epoch``, ``epoch/loss``, ``epoch/<metric>``, ``epoch/val_<metric>``. Steps

@@ -2,7 +2,9 @@
 
 A blob is named by the SHA-256 of its bytes and lives at ``blobs/<sha[:2]>/<sha>``.
 Writing is atomic (a temporary file in the same folder, then ``os.replace``), so a
-reader never sees half a blob, and writing the same bytes twice stores them once.
+reader never sees half a blob, and writing the same bytes twice stores them once (the
+second writer only stamps the blob's mtime: :meth:`BlobStore.claim`). Blobs are removed
+only by ``store.delete_runs`` and ``store.collect_garbage`` (track/store/removal.py).
 """
 
 from __future__ import annotations
@@ -51,11 +53,54 @@ class BlobStore:
         """
         sha = hashlib.sha256(data).hexdigest()
         target = self.path(sha)
-        if not target.exists():
+        if not self.claim(target):
             self._write_atomic(target, lambda f: f.write(data))
             if created is not None:
                 created.append(target)
         return sha
+
+    @staticmethod
+    def claim(target: Path) -> bool:
+        """True if the blob exists, after stamping it as in use now (its mtime).
+
+        A writer that finds its bytes already stored names that blob in a row soon; a
+        blob removal (track/store/removal.py) leaves alone blobs touched since their
+        rows were written, and a claim that finds the blob just removed writes it anew."""
+        try:
+            os.utime(target)
+            return True
+        except FileNotFoundError:
+            return False
+        except OSError:  # another user's blob on a shared folder: it exists, unstamped
+            return target.exists()
+
+    def remove(self, sha: str, untouched_since: float, older_than: float) -> int | None:
+        """Delete a blob no row names, unless it may be in use: return the bytes freed
+        (0 if it was gone), or None when it was kept because it was touched (written or
+        claimed) after ``untouched_since`` and not before ``older_than``."""
+        path = self.path(sha)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return 0
+        if stat.st_mtime > untouched_since and stat.st_mtime >= older_than:
+            return None
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return 0
+        return stat.st_size
+
+    def files(self):
+        """``(path, stat)`` of every file under the blob folder: blobs and temporary files."""
+        try:
+            folders = [f for f in self.root.iterdir() if f.is_dir()]
+        except FileNotFoundError:
+            return
+        for folder in sorted(folders):
+            for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+                if entry.is_file(follow_symlinks=False):
+                    yield Path(entry.path), entry.stat(follow_symlinks=False)
 
     def discard(self, paths: list[Path]) -> None:
         """Delete blobs this process just created and no row names (best effort)."""
@@ -73,7 +118,7 @@ class BlobStore:
                 digest.update(chunk)
         sha = digest.hexdigest()
         target = self.path(sha)
-        if not target.exists():
+        if not self.claim(target):
             def copy(out):
                 with open(source, "rb") as f:
                     shutil.copyfileobj(f, out, _CHUNK)

@@ -4,7 +4,9 @@
 same data gets the same version in any process, and new data under the same name gets
 the next version. ``log_model`` saves a model in the native file format as a blob and
 adds it as a new version; aliases (``latest``, ``best``...) move to the newest version
-they are given to. ``load_model("name:alias")`` / ``"name:v3"`` reads it back.
+they are given to, and :func:`set_alias` moves one to any existing version (``glassnet
+model alias digits-mlp:v2 production``). ``load_model("name:alias")`` / ``"name:v3"``
+reads it back.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from glassnet.track.errors import ConfigError, DataError, NotFoundError
 from glassnet.track.store import Store, open_store
+from glassnet.track.store.annotations import check_alias
 
 
 def dataset_hash(arrays: dict[str, np.ndarray]) -> str:
@@ -80,8 +83,7 @@ def log_model(store: Store, model, name: str, aliases=("latest",), run_id: str |
     if isinstance(aliases, str):
         aliases = [aliases]
     for alias in aliases:
-        if not alias or (alias[:1] in "vV" and alias[1:].isdigit()) or alias.isdigit():
-            raise ConfigError(f"alias {alias!r} would read as a version number; choose a word")
+        check_alias(alias)
     tmp = tempfile.mkdtemp(prefix="glassnet-model-")
     try:
         path = os.path.join(tmp, f"{name}.glassnet")
@@ -116,6 +118,20 @@ def load_model(spec: str, store=None):
         return load_native(path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def set_alias(spec: str, alias: str, store=None) -> int:
+    """Move ``alias`` to the version ``spec`` names (``"digits-mlp:v2"``, or
+    ``"digits-mlp:best"`` for the version another alias holds); return that version.
+
+    One statement: the version that held the alias loses it as the new one gets it."""
+    store = open_store(store)
+    if not isinstance(spec, str) or ":" not in spec:
+        raise ConfigError(f"give the model version as NAME:VERSION (digits-mlp:v2), got "
+                          f"{spec!r}")
+    name, _, ref = spec.partition(":")
+    version = store.model_version(name, ref)["version"]  # NotFoundError lists what there is
+    return store.set_model_alias(name, version, alias)
 
 
 def list_models(store=None) -> list[dict]:

@@ -45,12 +45,13 @@ class Run:
         self.store = store
         self.project = project
         self.config = dict(config or {})
-        self.tags = list(tags or [])
+        tags = [tags] if isinstance(tags, str) else list(tags or [])
         self.group = group
         self.env = environment()
         self.id, self.name = store.create_run(
-            project, name, self.config, self.tags, group, self.env, process_fingerprint()
+            project, name, self.config, tags, group, self.env, process_fingerprint()
         )
+        self._tags = RunTags(self, tags)
         self.summary: dict[str, float] = {}
         self.status = "running"
         self._last_step = -1
@@ -69,6 +70,25 @@ class Run:
     def _repr_markdown_(self) -> str:
         from glassnet.report.display import run_markdown
         return run_markdown(self)
+
+    @property
+    def tags(self) -> RunTags:
+        """The run's tags: ``run.tags.add("baseline")``, ``run.tags.remove("old")``, or
+        ``run.tags = [...]``; written to the store at once, during the run or after it."""
+        return self._tags
+
+    @tags.setter
+    def tags(self, tags) -> None:
+        self._tags._items = self.store.set_tags(self.id, tags)
+
+    @property
+    def note(self) -> str:
+        """The run's note, markdown text ("" when none); ``run.note = "..."`` writes it."""
+        return self.store.run(self.id)["note"]
+
+    @note.setter
+    def note(self, text: str) -> None:
+        self.store.set_note(self.id, text)
 
     @property
     def step(self) -> _Step:
@@ -242,6 +262,47 @@ def init(project: str = "default", name: str | None = None, config: dict | None 
     """
     _install_exit_hooks()
     return Run(open_store(store), project, name=name, config=config, tags=tags, group=group)
+
+
+class RunTags:
+    """``run.tags``: the tags of one run, kept in the store; reads like a list.
+
+    ``add(*tags)`` and ``remove(*tags)`` (absent tags are ignored) write at once; ``==``
+    compares with a list or another RunTags; ``list(run.tags)`` copies them."""
+
+    __slots__ = ("_run", "_items")
+
+    def __init__(self, run: Run, items: list[str]) -> None:
+        self._run = run
+        self._items = list(items)
+
+    def add(self, *tags: str) -> None:
+        self._items = self._run.store.tag_run(self._run.id, add=tags)
+
+    def remove(self, *tags: str) -> None:
+        self._items = self._run.store.tag_run(self._run.id, remove=tags)
+
+    def __iter__(self):
+        return iter(list(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, tag) -> bool:
+        return tag in self._items
+
+    def __getitem__(self, i):
+        return self._items[i]
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, RunTags):
+            return self._items == other._items
+        return isinstance(other, (list, tuple)) and self._items == list(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return repr(self._items)
 
 
 class _Step(int):

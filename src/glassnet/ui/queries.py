@@ -72,10 +72,11 @@ def _sort_value(run: dict, sort: str):
 
 
 def runs_list(store, project=None, status=None, sort="created_at", descending=True) -> dict:
-    """The runs table: each run's id, name, project, status, times, config and final metrics."""
+    """The runs table: each run's id, name, project, status, times, config, final metrics,
+    ``tags`` (a list) and ``note`` (markdown text, "" when none); archived runs left out."""
     records = store.runs(project=project or None, status=status or None)
     fields = ("id", "name", "project", "status", "created_at", "finished_at", "config",
-              "summary", "tags", "group_id")
+              "summary", "tags", "note", "group_id")
     runs = [{f: r[f] for f in fields} for r in records]
     if sort != "created_at":  # the store already gives newest first
         keyed = [(_sort_value(r, sort), r) for r in runs]
@@ -299,7 +300,7 @@ def weight_differences(store, run_a: str, run_b: str) -> list[dict]:
 
 def registry(store) -> dict:
     """Datasets and registered models with their versions and the runs that used or made them."""
-    names = {r["id"]: r["name"] for r in store.runs()}
+    names = {r["id"]: r["name"] for r in store.runs(archived=True)}
     used: dict[tuple, set] = {}
     for artifact in store.artifacts():
         if artifact["kind"] == "dataset" and artifact["run_id"]:

@@ -1,7 +1,9 @@
 """The :class:`Store`: a folder holding the database and the blobs, and what it does itself.
 
-Its writes and queries are in writes.py and queries.py; the database behind them is a
-backend (backend.py states the interface; sqlite.py and postgresql.py implement it).
+Its writes and queries are in writes.py and queries.py, tags, notes and aliases in
+annotations.py, archive, delete and garbage collection in removal.py; the database
+behind them is a backend (backend.py states the interface; sqlite.py and postgresql.py
+implement it).
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from pathlib import Path
 from glassnet.track import heartbeat
 from glassnet.track.blobs import BlobStore
 from glassnet.track.errors import StoreError
+from glassnet.track.store.annotations import Annotations
 from glassnet.track.store.postgresql_connection import is_postgres_url
 from glassnet.track.store.queries import Queries
+from glassnet.track.store.removal import Removals
 from glassnet.track.store.schema import COLUMNS, migrate
 from glassnet.track.store.sqlite import DB_NAME, SQLiteBackend
 from glassnet.track.store.writes import Writes
 from glassnet.track.writer import BufferedWriter
 
 
-class Store(Writes, Queries):
+class Store(Writes, Queries, Annotations, Removals):
     """A folder holding ``glassnet.db`` and ``blobs/``, or a PostgreSQL database (a
     ``postgresql://`` URL) and a blob folder; get one with :func:`open_store`.
 
@@ -105,11 +109,14 @@ class Store(Writes, Queries):
         return self.backend.integrity_check()
 
     # -- search and frames: the filter language of query/ ----------------------------
-    def search_runs(self, filter=None, order_by=None, limit=None, offset=0, as_records=False):
-        """Runs matching a filter, as a DataFrame (records without pandas): docs/search.md."""
+    def search_runs(self, filter=None, order_by=None, limit=None, offset=0, as_records=False,
+                    archived=False):
+        """Runs matching a filter, as a DataFrame (records without pandas): docs/search.md.
+
+        Archived runs only with ``archived=True`` (or a filter naming ``archived_at``)."""
         from glassnet.track.store.query import search_runs
 
-        return search_runs(self, filter, order_by, limit, offset, as_records)
+        return search_runs(self, filter, order_by, limit, offset, as_records, archived)
 
     def metrics_frame(self, run_ids, keys=None, as_records=False):
         """Metrics in long form: ``run_id, key, step, value`` (track/store/query/frames.py)."""

@@ -40,9 +40,8 @@ class Queries:
         """The full id of the run named by ``run_id`` or by a unique prefix of it."""
         if not isinstance(run_id, str) or not run_id:
             raise NotFoundError(f"run id must be a non-empty string, got {run_id!r}")
-        rows = self._read(
-            "SELECT id FROM runs WHERE id >= ? AND id < ? LIMIT 2", (run_id, run_id + "\uffff")
-        )
+        rows = self._read("SELECT id FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 6",
+                          (run_id, run_id + "\uffff"))
         if len(rows) == 1:
             return rows[0][0]
         if not rows:
@@ -50,7 +49,9 @@ class Queries:
         exact = self._read("SELECT id FROM runs WHERE id = ?", (run_id,))
         if exact:
             return exact[0][0]
-        raise NotFoundError(f"run id prefix {run_id!r} matches several runs in {self.root}")
+        listed = ", ".join(r[0] for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        raise NotFoundError(f"run id prefix {run_id!r} matches several runs in {self.root} "
+                            f"({listed}); give more characters")
 
     def run(self, run_id: str) -> RunRecord:
         """One run by id (or unique id prefix)."""
@@ -58,9 +59,13 @@ class Queries:
         row = self._read(f"SELECT {', '.join(RUN_FIELDS)} FROM runs WHERE id = ?", (run_id,))
         return self._judged(row)[0]
 
-    def runs(self, project=None, status=None, tag=None, group_id=None) -> list[RunRecord]:
-        """Runs, newest first, optionally only of one project, status, tag or group."""
+    def runs(self, project=None, status=None, tag=None, group_id=None, archived=False
+             ) -> list[RunRecord]:
+        """Runs, newest first, optionally only of one project, status, tag or group;
+        archived runs (``store.archive_run``) only with ``archived=True``."""
         where, params = [], []
+        if not archived:
+            where.append("archived_at IS NULL")
         if project is not None:
             where.append("project = ?")
             params.append(project)

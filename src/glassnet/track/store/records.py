@@ -9,7 +9,8 @@ import numpy as np
 
 RUN_FIELDS = (
     "id", "project", "name", "status", "config", "summary", "tags", "group_id", "created_at",
-    "finished_at", "heartbeat_at", "error", "host", "pid", "pid_start", "env",
+    "finished_at", "heartbeat_at", "error", "host", "pid", "pid_start", "env", "note",
+    "archived_at",
 )
 PID_START = RUN_FIELDS.index("pid_start")
 
@@ -36,8 +37,9 @@ class RunRecord(dict):
     """One run as read from the store: a dict whose keys also read as attributes.
 
     Keys: ``id, project, name, status, config, summary, tags, group_id, created_at,
-    finished_at, heartbeat_at, error, host, pid, env`` (``config``, ``summary`` and
-    ``env`` are dicts, ``tags`` a list, times are Unix seconds).
+    finished_at, heartbeat_at, error, host, pid, env, note, archived_at`` (``config``,
+    ``summary`` and ``env`` are dicts, ``tags`` a list, ``note`` markdown text, "" when
+    there is none; times are Unix seconds, ``archived_at`` None unless archived).
     """
 
     __slots__ = ()
@@ -56,5 +58,6 @@ def run_record(row: tuple) -> RunRecord:
         record[key] = json.loads(record[key]) if record[key] else ({} if key != "tags" else [])
     for key in ("summary",):
         record[key] = {k: float_or_nan(v) for k, v in record[key].items()}
+    record["note"] = record["note"] or ""
     del record["pid_start"]
     return record

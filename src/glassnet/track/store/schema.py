@@ -94,6 +94,15 @@ _TEMPLATES: list[list[str]] = [
             run_id TEXT PRIMARY KEY, config TEXT NOT NULL, compile_config TEXT,
             time ${real} NOT NULL)${compact}""",
     ],
+    [
+        # The life of a run (docs/run-life.md): a free-text note (markdown), and when it
+        # was archived (NULL: it is not; archived runs are hidden from lists, kept whole).
+        # Deleting a run asks which blobs other rows still name: the sha indexes answer.
+        "ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE runs ADD COLUMN archived_at ${real}",
+        "CREATE INDEX snapshots_by_sha ON snapshots (sha)",
+        "CREATE INDEX artifacts_by_sha ON artifacts (sha)",
+    ],
 ]
 SCHEMA_VERSION = len(_TEMPLATES)
 

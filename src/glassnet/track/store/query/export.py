@@ -1,7 +1,7 @@
 """Runs as files and text: CSV, JSON and Parquet (``glassnet runs --format``, ``export-runs``).
 
 One row per run, the columns of frames.run_rows: id, name, project, status, created_at,
-finished_at (ISO 8601, UTC), group, tags, then config.* and summary.*. In CSV a list or
+finished_at (ISO 8601, UTC), group, tags, note, then config.* and summary.*. In CSV a list or
 dict cell is JSON text (``["baseline", "old"]``); in Parquet a column keeps its type
 when every run agrees on it (numbers, text, booleans, lists of text) and is JSON text
 otherwise. Files are written whole or not at all (a temporary file, then renamed).
@@ -70,11 +70,11 @@ def _plain(value):
 def to_json(records) -> str:
     """The records as a JSON list, nested as store.run gives them (times ISO, NaN null)."""
     keep = ("id", "name", "project", "status", "created_at", "finished_at", "group_id",
-            "tags", "config", "summary", "error", "host")
+            "tags", "note", "archived_at", "config", "summary", "error", "host")
     out = []
     for r in records:
         item = {k: r[k] for k in keep}
-        for column in TIME_COLUMNS:
+        for column in (*TIME_COLUMNS, "archived_at"):
             item[column] = iso(item[column])
         out.append(_plain(item))
     return json.dumps(out, indent=2, ensure_ascii=False, allow_nan=False)

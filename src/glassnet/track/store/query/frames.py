@@ -13,7 +13,7 @@ import importlib.util
 from glassnet.track.paramstats import COLUMNS as PARAM_STATS
 
 RUN_COLUMNS = ("id", "name", "project", "status", "created_at", "finished_at", "group",
-               "tags")
+               "tags", "note")
 
 
 def have_pandas() -> bool:
@@ -37,7 +37,7 @@ def run_rows(records) -> list[dict]:
         row = {"id": r["id"], "name": r["name"], "project": r["project"],
                "status": r["status"], "created_at": r["created_at"],
                "finished_at": r["finished_at"], "group": r["group_id"],
-               "tags": list(r["tags"])}
+               "tags": list(r["tags"]), "note": r.get("note", "")}
         for key, value in r["config"].items():
             flatten(f"config.{key}", value, row)
         for key, value in r["summary"].items():

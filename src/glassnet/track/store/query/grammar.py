@@ -9,7 +9,8 @@ Grammar (keywords are case-insensitive)::
     predicate := FIELD OP value                        OP: = == != <> < <= > >=
                | FIELD ["not"] "in" "(" value ("," value)* ")"
                | FIELD ["not"] ("like" | "glob") STRING
-               | "tags" ["not"] "contains" STRING
+               | "tags" ["not"] "contains" STRING             (a tag)
+               | TEXT_FIELD ["not"] "contains" STRING       (a substring, any case)
                | FIELD "is" ["not"] "null"
     value     := NUMBER | STRING | "true" | "false"
     order_by  := FIELD ["asc" | "desc"] ("," FIELD ["asc" | "desc"])*
@@ -57,6 +58,7 @@ COLUMNS = {
     "group": ("group_id", "text"), "sweep": ("group_id", "text"),
     "group_id": ("group_id", "text"),
     "created_at": ("created_at", "time"), "finished_at": ("finished_at", "time"),
+    "note": ("note", "text"), "archived_at": ("archived_at", "time"),
 }
 DOCUMENTS = ("config", "summary")
 STATUSES = ("running", "finished", "failed", "crashed")
@@ -125,6 +127,11 @@ def _string(text: str, start: int) -> tuple[str, int]:
             out.append(c)
             i += 1
     raise FilterError(f"the string opened here has no closing {quote}", start + 1)
+
+
+def like_escape(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern (``\\`` escapes ``%``, ``_``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def quote(text: str) -> str:
@@ -225,10 +232,13 @@ class Parser:
             self.fail(f"an operator (= != < <= > >= in like glob contains is) after field "
                       f"{field.name!r}")
         if word.value == "contains":
-            if field.kind != "tags":
-                raise FilterError(f"'contains' applies to tags, not to {field.name!r}",
-                                  word.column)
-            return Contains(field, self.string(word), negated)
+            if field.kind == "tags":
+                return Contains(field, self.string(word), negated)
+            if field.kind != "text":
+                raise FilterError(f"'contains' applies to tags and to text fields (note, "
+                                  f"name...), not to {field.name!r}", word.column)
+            pattern = "%" + like_escape(self.string(word)) + "%"  # a substring, any case
+            return Like(field, pattern, False, negated)
         if field.kind not in ("text", "status", "json"):
             raise FilterError(f"'{word.value}' applies to text fields, not to {field.name!r}",
                               word.column)

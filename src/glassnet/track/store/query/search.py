@@ -46,14 +46,18 @@ def status_expression(dialect, now: float, by_heartbeat: bool = False) -> tuple[
 
 def build_query(filter: str | None = None, order_by: str | None = None,
                 limit: int | None = None, offset: int = 0, dialect=SQLITE,
-                now: float | None = None, columns=RUN_FIELDS, by_heartbeat: bool = False
-                ) -> tuple[str, list]:
-    """``(sql, params)`` of the SELECT for a search; FilterError on a bad filter or order."""
+                now: float | None = None, columns=RUN_FIELDS, by_heartbeat: bool = False,
+                archived: bool = False) -> tuple[str, list]:
+    """``(sql, params)`` of the SELECT for a search; FilterError on a bad filter or order.
+
+    Archived runs are left out unless ``archived`` or the filter names ``archived_at``."""
     status_sql, status_params = status_expression(dialect, time.time() if now is None else now,
                                                   by_heartbeat)
     tree = parse_filter(filter or "")
     keys = parse_order_by(order_by or "")
     where, params = where_clause(tree, dialect, status_sql, status_params)
+    if not archived and not names_field(tree, "archived_at"):
+        where = f"archived_at IS NULL AND {where}"
     sql = f"SELECT {', '.join(columns)} FROM runs WHERE {where}"
     if keys:
         t = Translator(dialect, status_sql, status_params)
@@ -68,6 +72,17 @@ def build_query(filter: str | None = None, order_by: str | None = None,
     return sql, params
 
 
+def names_field(tree, name: str) -> bool:
+    """Whether a condition of the parsed filter ``tree`` is about the field ``name``."""
+    if tree is None:
+        return False
+    if hasattr(tree, "items"):
+        return any(names_field(t, name) for t in tree.items)
+    if hasattr(tree, "item"):
+        return names_field(tree.item, name)
+    return tree.field.name == name
+
+
 def _count(name: str, value):
     if value is None and name == "limit":
         return None
@@ -78,7 +93,8 @@ def _count(name: str, value):
 
 
 def search_runs(store, filter: str | None = None, order_by: str | None = None,
-                limit: int | None = None, offset: int = 0, as_records: bool = False):
+                limit: int | None = None, offset: int = 0, as_records: bool = False,
+                archived: bool = False):
     """Runs matching ``filter``, sorted by ``order_by`` (default newest first).
 
     ``filter`` is the language of docs/search.md: ``config.KEY``, ``summary.KEY``,
@@ -86,6 +102,8 @@ def search_runs(store, filter: str | None = None, order_by: str | None = None,
     ``created_at``, ``finished_at``; ``= != < <= > >= in like glob contains is null``,
     ``and or not`` and parentheses. ``order_by``: ``"summary.accuracy desc, name"``;
     runs without a sort key come last. ``limit``/``offset`` page through the result.
+    Archived runs are left out unless ``archived`` is true or the filter names
+    ``archived_at`` (``archived_at is not null``: only the archived ones).
 
     Returns a pandas DataFrame (one row per run: id, name, project, status, created_at,
     finished_at, group, tags, then config.* and summary.* columns) when pandas is
@@ -93,7 +111,8 @@ def search_runs(store, filter: str | None = None, order_by: str | None = None,
     """
     store.mark_crashed()  # this host's dead runs: recorded crashed, so SQL sees them
     sql, params = build_query(filter, order_by, limit, offset, dialect_of(store),
-                              by_heartbeat=getattr(store.backend, "crash_by_heartbeat", False))
+                              by_heartbeat=getattr(store.backend, "crash_by_heartbeat", False),
+                              archived=archived)
     records = store._judged(store._read(sql, params))
     if as_records:
         return records
