@@ -55,16 +55,14 @@
     }, GN.LIVE_MS);
   };
 
-  /* Keep the runs list current: new runs appear, statuses change. A large store answers
-     slower: the poll then waits ten times the answer's time, so it never loads the server. */
-  GN.liveList = function (data, redraw) {
-    let last = JSON.stringify(data), wait = GN.LIVE_MS;
+  /* Keep the runs list current: refresh() fetches the page shown and redraws what changed
+     (new runs, statuses). A large store answers slower: the poll then waits ten times the
+     answer's time, so it never loads the server. */
+  GN.liveList = function (refresh) {
     const tick = async function () {
       const started = performance.now();
-      const fresh = await GN.api("/api/runs");
-      wait = Math.max(GN.LIVE_MS, 10 * (performance.now() - started));
-      const text = JSON.stringify(fresh);
-      if (text !== last) { last = text; redraw(fresh); }
+      await refresh();
+      const wait = Math.max(GN.LIVE_MS, 10 * (performance.now() - started));
       await new Promise((resolve) => setTimeout(resolve, wait - GN.LIVE_MS));
       return true;
     };

@@ -2,114 +2,7 @@
 "use strict";
 (function (GN) {
   const el = GN.el;
-  GN.pages = {};
-  const STATUSES = ["running", "finished", "failed", "crashed"];
-  const PAGE_ROWS = 100;  // rows drawn at first: a table of 1,000 runs takes the browser a second
-
-  /* ---------------------------------------------------------------- runs list */
-  /* "Compare a sweep": the runs of one group (a sweep's trials and folds) on one page. */
-  function sweepPicker(data) {
-    const counts = new Map();
-    for (const r of data.runs) if (r.group_id) counts.set(r.group_id, (counts.get(r.group_id) || 0) + 1);
-    const sweeps = [...counts].filter(([, n]) => n >= 2);
-    if (!sweeps.length) return null;
-    return el("select", { id: "compare-sweep", "aria-label": "compare a sweep",
-      onchange: (e) => { if (e.target.value) location.href = "/compare?sweep=" + encodeURIComponent(e.target.value); } },
-    el("option", { value: "", text: "Compare a sweep…" }), sweeps.map(([id, n]) => el("option", { value: id, text: `${id} (${n} runs)` })));
-  }
-
-  /* The runs table's columns: config keys that differ first, then the final metrics. */
-  function runColumns(data) {
-    // config keys whose values differ between runs first: those are what people sort by
-    const varies = (k) => new Set(data.runs.map((r) => JSON.stringify(r.config[k] === undefined ? null : r.config[k]))).size > 1;
-    const configKeys = data.config_keys.filter(varies).concat(data.config_keys.filter((k) => !varies(k)));
-    // final metrics: the epoch-level ones when the run has them (the per-step ones are one batch)
-    const all = data.summary_keys;
-    const summaryKeys = all.filter((k) => k !== "epoch" && !all.includes("epoch/" + k)).slice(0, 8);
-    const columns = [["name", "Name"], ["project", "Project"], ["status", "Status"], ["created_at", "Created"]]
-      .concat(summaryKeys.map((k) => ["summary." + k, k.replace(/^epoch\//, ""), "summary"]))
-      .concat(configKeys.map((k) => ["config." + k, k, "config"]));
-    return { configKeys, summaryKeys, columns };
-  }
-  GN.pages.runs = async function (main) {
-    const params = new URLSearchParams(location.search);
-    const state = { project: params.get("project") || "", status: params.get("status") || "",
-      search: "", sort: "created_at", desc: true, selected: new Set(), limit: PAGE_ROWS };
-    let data = await GN.api("/api/runs");
-    GN.clear(main);
-    const projectSel = el("select", { id: "filter-project", "aria-label": "project" },
-      el("option", { value: "", text: "all projects" }), data.projects.map((p) => el("option", { value: p, text: p })));
-    projectSel.value = state.project;
-    const statusSel = el("select", { id: "filter-status", "aria-label": "status" },
-      el("option", { value: "", text: "any status" }), STATUSES.map((s) => el("option", { value: s, text: s })));
-    statusSel.value = state.status;
-    const search = el("input", { type: "search", placeholder: "Filter by name…", "aria-label": "name filter" });
-    const compareBtn = el("button", { class: "button primary", type: "button", disabled: true, text: "Compare selected" });
-    const count = el("span", { class: "muted" });
-    const tableHolder = el("div", { class: "table-wrap runs-wrap" });
-    main.append(el("div", { class: "page-head" }, el("h1", { text: "Runs" }), count),
-      el("div", { class: "toolbar" }, projectSel, statusSel, search, el("span", { class: "spacer" }), sweepPicker(data), compareBtn),
-      el("div", { class: "card flush" }, tableHolder));
-
-    let configKeys, summaryKeys, columns;
-    function derive() { ({ configKeys, summaryKeys, columns } = runColumns(data)); }  // again when the list changes (live)
-    derive();
-
-    function value(run, key) {
-      const [section, ...rest] = key.split(".");
-      if ((section === "config" || section === "summary") && rest.length) return run[section][rest.join(".")];
-      return run[key];
-    }
-    function compare(a, b) {
-      const va = value(a, state.sort), vb = value(b, state.sort);
-      const missA = va === null || va === undefined, missB = vb === null || vb === undefined;
-      if (missA || missB) return missA - missB;  // missing values always last
-      const r = typeof va === "number" && typeof vb === "number" ? va - vb : String(va).localeCompare(String(vb));
-      return state.desc ? -r : r;
-    }
-    function draw() {
-      const needle = state.search.toLowerCase();
-      const runs = data.runs.filter((r) => (!state.project || r.project === state.project) &&
-        (!state.status || r.status === state.status) && (!needle || r.name.toLowerCase().includes(needle)));
-      runs.sort(compare);
-      count.textContent = `${runs.length} of ${data.runs.length} runs`;
-      const head = el("tr", {}, el("th", { class: "check" }), columns.map(([key, label, group]) => {
-        const arrow = state.sort === key ? (state.desc ? " ▾" : " ▴") : "";
-        return el("th", { class: "sortable" + (group ? " group-" + group : "") + (key === "name" ? " name-col" : ""), title: group ? group + " · " + label : label,
-          onclick: () => { if (state.sort === key) state.desc = !state.desc; else { state.sort = key; state.desc = key !== "name"; } draw(); } },
-        group ? el("span", { class: "group-tag", text: group === "config" ? "cfg" : "final" }) : null, label + arrow);
-      }));
-      const body = el("tbody", {}, runs.slice(0, state.limit).map((run) => el("tr", { class: "run-row", "data-run": run.id },
-        el("td", { class: "check" }, el("input", { type: "checkbox", "aria-label": "select run", checked: state.selected.has(run.id),
-          onchange: (e) => { if (e.target.checked) state.selected.add(run.id); else state.selected.delete(run.id); compareBtn.disabled = state.selected.size < 2; } })),
-        el("td", { class: "name" }, el("a", { href: GN.runHref(run.id), class: "run-link", text: run.name }),
-          el("span", { class: "run-id", text: run.id })),
-        el("td", { text: run.project }), el("td", {}, GN.statusPill(run.status)), el("td", { class: "nowrap", text: GN.when(run.created_at) }),
-        summaryKeys.map((k) => el("td", { class: "num", text: GN.fmt(run.summary[k]) })),
-        configKeys.map((k) => el("td", { class: typeof run.config[k] === "number" ? "num" : null, text: GN.fmt(run.config[k]) })))));
-      GN.clear(tableHolder).appendChild(el("table", { class: "data runs" }, el("thead", {}, head), body));
-      if (runs.length > state.limit) {
-        tableHolder.appendChild(el("div", { class: "more" }, el("button", { class: "button", type: "button",
-          text: `Show ${Math.min(PAGE_ROWS, runs.length - state.limit)} more (${state.limit} of ${runs.length} shown)`,
-          onclick: () => { state.limit += PAGE_ROWS; draw(); } })));
-      }
-      if (!runs.length) tableHolder.appendChild(el("p", { class: "empty", text: data.runs.length ? "No run matches these filters." : "No runs recorded yet: train with gn.track.init(...) and run.watch(), or run `glassnet demo`." }));
-    }
-    function remember() {  // filters live in the URL: a reload or a shared link keeps them
-      const query = new URLSearchParams();
-      if (state.project) query.set("project", state.project);
-      if (state.status) query.set("status", state.status);
-      history.replaceState(null, "", location.pathname + (query.toString() ? "?" + query : ""));
-    }
-    projectSel.addEventListener("change", () => { state.project = projectSel.value; state.limit = PAGE_ROWS; remember(); draw(); });
-    statusSel.addEventListener("change", () => { state.status = statusSel.value; state.limit = PAGE_ROWS; remember(); draw(); });
-    search.addEventListener("input", () => { state.search = search.value; state.limit = PAGE_ROWS; draw(); });
-    compareBtn.addEventListener("click", () => {
-      location.href = "/compare?" + [...state.selected].map((id) => "run=" + encodeURIComponent(id)).join("&");
-    });
-    draw();
-    GN.liveList(data, (fresh) => { data = fresh; derive(); draw(); });  // see live.js
-  };
+  GN.pages = GN.pages || {};
 
   /* ---------------------------------------------------------------- one run */
   function baseMetrics(keys) {
@@ -313,7 +206,7 @@
 
   /* ---------------------------------------------------------------- compare */
   async function comparePicker(main) {
-    let data = await GN.api("/api/runs");
+    const data = await GN.api("/api/runs", { group: "", limit: 500 });  // the newest 500
     const pick = (id) => el("select", { id: id }, data.runs.map((r) => el("option", { value: r.id, text: `${r.name} (${r.project}, ${r.id})` })));
     const a = pick("pick-a"), b = pick("pick-b");
     if (data.runs.length > 1) b.selectedIndex = 1;
