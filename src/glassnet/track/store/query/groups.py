@@ -29,6 +29,7 @@ from glassnet.track.store.query.translate import Translator, where_clause
 
 GROUPINGS = {"sweep": "group_id", "project": "project"}
 _FAILED = "('failed', 'crashed')"
+_NULL = "CAST(NULL AS DOUBLE PRECISION)"  # a typed NULL: PostgreSQL has no AVG(text)
 
 
 class _Sql:
@@ -88,13 +89,15 @@ def group_query(by: str, filter=None, score=None, order_by=None, limit=None, off
     trial = sql.take(dialect.json_typed("config", (trial_key,), "number"))
     trial_again = sql.take(dialect.json_typed("config", (trial_key,), "number"))
     status = sql.take((status_sql, list(status_params)))
-    score_sql = "NULL" if score_key is None else _number_or_column(sql, t, score_key.field)
+    score_sql = _NULL if score_key is None else _number_or_column(sql, t, score_key.field)
     by_score = sort_key is not None and score_key is not None and \
         sort_key.field == score_key.field
     if sort_key is None:
         sort_sql, descending = "created_at", True
     else:
-        sort_sql = "NULL" if by_score else _number_or_column(sql, t, sort_key.field)
+        sort_sql = _NULL if by_score else _number_or_column(sql, t, sort_key.field)
+        if sort_key.field.name == "name":  # a group's name is its key; a lone run's, its own
+            sort_sql = f"COALESCE({group}, name)" if by == "sweep" else group
         descending = sort_key.descending
     agg = "MAX" if descending else "MIN"
     best = "MAX" if score_key is None or score_key.descending else "MIN"
