@@ -94,7 +94,7 @@ def test_count_runs_is_the_number_search_runs_finds(store):
 def test_run_keys_count_runs_and_distinct_values(store):
     keys = store.run_keys()
     assert keys["config"] == {"fold": [7, 3], "lr": [10, 4], "trial": [7, 2]}
-    assert keys["summary"] == {"score": [9, 8]}
+    assert keys["summary"] == {"score": [9]}
 
 
 def test_bad_group_requests_say_what_was_expected(store):

@@ -235,8 +235,8 @@ def test_the_column_chooser_offers_every_key_with_its_counts(lists):
 
 
 def test_default_columns_prefer_epoch_level_metrics():
-    keys = {"summary": {"loss": [5, 5], "epoch/loss": [5, 5], "epoch/val_loss": [5, 5],
-                        "epoch": [5, 5], "test/accuracy": [2, 2]},
+    keys = {"summary": {"loss": [5], "epoch/loss": [5], "epoch/val_loss": [5], "epoch": [5],
+                        "test/accuracy": [2]},
             "config": {"lr": [5, 3], "seed": [5, 5], "const": [5, 1]}}
     assert default_columns(keys) == ["summary.epoch/val_loss", "summary.epoch/loss",
                                      "summary.test/accuracy", "config.lr", "tags", "note"]

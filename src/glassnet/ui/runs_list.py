@@ -104,18 +104,17 @@ def runs_page(store, filter: str = "", order_by: str = "", group: str = "", offs
     out = {"filter": text, "order_by": order_by, "group": group, "offset": offset,
            "limit": limit, "columns": chosen}
     if not group:
-        records = store.search_runs(text or None, order_by or None, limit=limit, offset=offset,
-                                    as_records=True)
+        records, total = store.runs_page(text or None, order_by or None, limit, offset)
         rows = [{"kind": "run", "key": r["id"], "run": run_row(r, chosen)} for r in records]
-        out.update(total=store.count_runs(text or None), score=None)
+        out.update(total=total, score=None)
     else:
         best = score_of(score, order_by, chosen)
-        rows = store.search_groups(group, text or None, score=best, order_by=order_by or None,
-                                   limit=limit, offset=offset)
+        rows, total = store.groups_page(group, text or None, best, order_by or None, limit,
+                                        offset)
         for row in rows:
             if "run" in row:
                 row["run"] = run_row(row["run"], chosen)
-        out.update(total=store.count_groups(group, text or None), score=best)
+        out.update(total=total, score=best)
     out["rows"] = rows
     out["runs"] = [row["run"] for row in rows if "run" in row]
     return out
@@ -138,9 +137,9 @@ def default_columns(keys: dict, most: int = 4) -> list[str]:
 def run_columns(store) -> dict:
     """What the column chooser offers: every config and summary key with the number of runs
     that have it, and the default choice."""
-    keys = store.run_keys()
+    keys = store.run_keys()  # {"config": {key: [runs, distinct]}, "summary": {key: [runs]}}
     return {
         "config": [{"key": k, "runs": n, "distinct": d} for k, (n, d) in keys["config"].items()],
-        "summary": [{"key": k, "runs": n} for k, (n, _) in keys["summary"].items()],
+        "summary": [{"key": k, "runs": n} for k, (n,) in keys["summary"].items()],
         "default": default_columns(keys), "projects": store.projects(),
     }

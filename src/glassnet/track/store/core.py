@@ -138,6 +138,19 @@ class Store(Writes, Queries):
 
         return search_groups(self, by, filter, score, order_by, limit, offset)
 
+    def runs_page(self, filter=None, order_by=None, limit=50, offset=0):
+        """``(records, total)``: a page of ``search_runs`` and how many runs match."""
+        from glassnet.track.store.query.groups import runs_page
+
+        return runs_page(self, filter, order_by, limit, offset)
+
+    def groups_page(self, by="sweep", filter=None, score=None, order_by=None, limit=50,
+                    offset=0):
+        """``(rows, total)``: a page of ``search_groups`` and how many rows there are."""
+        from glassnet.track.store.query.groups import groups_page
+
+        return groups_page(self, by, filter, score, order_by, limit, offset)
+
     def count_groups(self, by="sweep", filter=None) -> int:
         """How many rows ``search_groups(by, filter)`` has without a limit."""
         from glassnet.track.store.query.groups import count_groups
@@ -146,7 +159,7 @@ class Store(Writes, Queries):
 
     def run_keys(self) -> dict:
         """The config and summary keys the runs have: ``{"config": {key: [runs, distinct
-        values]}, "summary": {key: [runs, distinct values]}}``."""
+        values]}, "summary": {key: [runs]}}``."""
         from glassnet.track.store.query.groups import run_keys
 
         return run_keys(self)

@@ -80,33 +80,19 @@
 
     const jobs = [];
     const view = { curves: curvesView(S.curves.body), weights: weightsView(S.weights.body),
+      network: GN.networkView(S.network.body, (step) => GN.api(base + "/network", { step: step })),
+      histograms: GN.histogramsView(S.histograms.body,
+        (path) => GN.api(base + "/histograms", { path: path })),
       status: (fresh) => {  // the status pill, and the final metrics as they are now
         head.querySelector(".pill").replaceWith(GN.statusPill(fresh.run.status));
         S.overview.body.querySelector(".grid3").replaceWith(overviewGrid(fresh));
       } };
     jobs.push(GN.api(base + "/metrics").then(view.curves).catch((e) => GN.error(S.curves.body, e)));
-
-    // network
-    jobs.push(GN.api(base + "/network", { step: "end" }).then((first) => {
-      if (!first.columns.length) { S.network.body.appendChild(el("p", { class: "muted", text: "No snapshot recorded (run.watch(snapshots=\"epoch\") records one per epoch)." })); return; }
-      GN.networkPlayer(S.network.body, first, (step) => GN.api(base + "/network", { step: step }));
-    }).catch((e) => GN.error(S.network.body, e)));
-
+    jobs.push(view.network(null).catch((e) => GN.error(S.network.body, e)));
     jobs.push(Promise.all([GN.api(base + "/params"), GN.api(base + "/layers")])
-      .then(([params, layers]) => view.weights(detail, params, layers)).catch((e) => GN.error(S.weights.body, e)));
-
-    // histogram heatmaps, one per Variable
-    const hgrid = el("div", { class: "grid2" });
-    S.histograms.body.appendChild(hgrid);
-    if (!detail.param_paths.length) S.histograms.body.appendChild(el("p", { class: "muted", text: "No histograms recorded." }));
-    for (const path of detail.param_paths) {
-      const slot = el("div", { class: "slot" });  // keeps the heatmaps in layer order
-      hgrid.appendChild(slot);
-      jobs.push(GN.api(base + "/histograms", { path: path }).then((h) => {
-        if (h.steps.length) GN.heatmap(slot, h, { title: path + " — value histogram over steps", yTitle: "value" });
-        else slot.remove();
-      }).catch((e) => slot.appendChild(el("p", { class: "error", text: path + ": " + e.message }))));
-    }
+      .then(([params, layers]) => view.weights(detail, params, layers))
+      .catch((e) => GN.error(S.weights.body, e)));
+    jobs.push(view.histograms(detail.param_paths, null));  // each Variable's heatmap
 
     // diagnostics
     jobs.push(GN.api(base + "/diagnostics").then((d) => {

@@ -78,7 +78,11 @@
 
   GN.pages.runs = async function (main) {
     const R = GN.runsList, state = R.readState();
-    const keys = await GN.api("/api/run-columns");
+    const keysAsk = GN.api("/api/run-columns");
+    // the columns known (URL, last visit): the first page is asked for alongside the keys
+    let early = state.columns === null ? null : GN.api("/api/runs", R.query(state));
+    if (early) early.catch(() => {});  // refresh() reports its error
+    const keys = await keysAsk;
     if (state.columns === null) state.columns = keys.default;
     let data = null, version = 0;
     const count = el("span", { class: "muted", id: "runs-count" });
@@ -128,7 +132,9 @@
       R.writeState(state);
       let fresh;
       try {
-        fresh = await GN.api("/api/runs", R.query(state));
+        const ask = early || GN.api("/api/runs", R.query(state));
+        early = null;
+        fresh = await ask;
         state.score = fresh.score;
         for (const group of state.expanded.values()) group.fresh = await R.expansion(state, group);
       } catch (err) {

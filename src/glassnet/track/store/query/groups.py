@@ -24,8 +24,9 @@ import time
 
 from glassnet.errors import ConfigError, FilterError
 from glassnet.track.store.query.grammar import parse_filter, parse_order_by, quote
-from glassnet.track.store.query.search import _count, dialect_of, status_expression
+from glassnet.track.store.query.search import _count, build_query, dialect_of, status_expression
 from glassnet.track.store.query.translate import Translator, where_clause
+from glassnet.track.store.records import RUN_FIELDS
 
 GROUPINGS = {"sweep": "group_id", "project": "project"}
 _FAILED = "('failed', 'crashed')"
@@ -74,7 +75,7 @@ def group_query(by: str, filter=None, score=None, order_by=None, limit=None, off
     """``(sql, params)`` of :func:`search_groups`'s SELECT (FilterError on a bad text).
 
     Rows: ``g, lone, runs, trials, best, created_at, project, running, finished, failed,
-    sort value``."""
+    sort value, total`` (total: the rows without the limit)."""
     if by not in GROUPINGS:
         raise ConfigError(f"runs group by one of {sorted(GROUPINGS)}, got {by!r}")
     from glassnet.track.store.query.dialects import SQLITE
@@ -86,8 +87,8 @@ def group_query(by: str, filter=None, score=None, order_by=None, limit=None, off
         raise FilterError(f"a group's score is a summary or config key, got {score!r}")
     sql, t = _Sql(), Translator(dialect, status_sql, status_params)
     group = GROUPINGS[by]
-    trial = sql.take(dialect.json_typed("config", (trial_key,), "number"))
-    trial_again = sql.take(dialect.json_typed("config", (trial_key,), "number"))
+    # the trial as it is (any JSON value groups): one read of config, where a typed one is two
+    trial = sql.take(dialect.json_sort("config", (trial_key,)))
     status = sql.take((status_sql, list(status_params)))
     score_sql = _NULL if score_key is None else _number_or_column(sql, t, score_key.field)
     by_score = sort_key is not None and score_key is not None and \
@@ -102,22 +103,25 @@ def group_query(by: str, filter=None, score=None, order_by=None, limit=None, off
     agg = "MAX" if descending else "MIN"
     best = "MAX" if score_key is None or score_key.descending else "MIN"
     lone = f"CASE WHEN {group} IS NULL THEN id END" if by == "sweep" else "NULL"
-    base = (f"SELECT {group} AS g, {lone} AS lone, group_id AS sw, {trial} AS t, "
-            f"CASE WHEN {trial_again} IS NULL THEN id END AS tl, {status} AS st, "
-            f"{score_sql} AS sc, {sort_sql} AS so, created_at AS c, project AS p FROM runs")
+    base = (f"SELECT {group} AS g, {lone} AS lone, group_id AS sw, {trial} AS t, id, "
+            f"{status} AS st, {score_sql} AS sc, {sort_sql} AS so, created_at AS c, "
+            "project AS p FROM runs")
     where = sql.take(where_clause(parse_filter(filter or ""), dialect, status_sql,
                                   status_params))
     trials = ("SELECT g, lone, COUNT(*) AS n, AVG(sc) AS s, MAX(c) AS c, MIN(p) AS p, "
               "SUM(CASE WHEN st = 'running' THEN 1 ELSE 0 END) AS r, "
               "SUM(CASE WHEN st = 'finished' THEN 1 ELSE 0 END) AS f, "
               f"SUM(CASE WHEN st IN {_FAILED} THEN 1 ELSE 0 END) AS x, {agg}(so) AS o "
-              f"FROM ({base} WHERE {where}) AS b GROUP BY g, lone, sw, t, tl")
+              f"FROM ({base} WHERE {where}) AS b "
+              # a run of no trial is a trial of its own
+              "GROUP BY g, lone, sw, t, CASE WHEN t IS NULL THEN id END")
     order = f"{best}(s)" if by_score else f"{agg}(o)"
     groups = (f"SELECT g, lone, SUM(n) AS n, COUNT(*) AS k, {best}(s) AS s, MAX(c) AS c, "
               f"MIN(p) AS p, SUM(r) AS r, SUM(f) AS f, SUM(x) AS x, {order} AS o "
               f"FROM ({trials}) AS tr GROUP BY g, lone")
-    text = (f"SELECT * FROM ({groups}) AS grp ORDER BY (o IS NULL), o"
-            f"{' DESC' if descending else ''}, c DESC, g, lone")
+    # the total before LIMIT, on every row: a page needs no second pass to count
+    text = (f"SELECT *, COUNT(*) OVER () AS total FROM ({groups}) AS grp "
+            f"ORDER BY (o IS NULL), o{' DESC' if descending else ''}, c DESC, g, lone")
     limit, offset = _count("limit", limit), _count("offset", offset)
     if limit is not None or offset:
         text += " LIMIT ? OFFSET ?"
@@ -132,31 +136,59 @@ def search_groups(store, by: str = "sweep", filter=None, score=None, order_by=No
     ``score`` (``"summary.cv_score desc"``: higher is better; ``asc``: lower) is what a
     group's ``best`` is; ``order_by`` sorts the groups by one field: the score's field
     (by the best), another key (by its largest value in the group when descending, its
-    smallest when ascending), ``created_at`` (the latest) or a column. Default: newest
-    first. Each row: ``{"kind": "sweep"|"project"|"run", "key", "runs", "trials",
-    "best", "created_at", "project", "running", "finished", "failed"}``; a ``run`` row
-    (a run of no sweep) also has ``"run"``: its record.
+    smallest when ascending), ``name`` (a sweep's id), ``created_at`` (the latest) or a
+    column. Default: newest first. Each row: ``{"kind": "sweep"|"project"|"run", "key",
+    "runs", "trials", "best", "created_at", "project", "running", "finished", "failed"}``;
+    a ``run`` row (a run of no sweep) also has ``"run"``: its record.
     """
+    return groups_page(store, by, filter, score, order_by, limit, offset, trial_key)[0]
+
+
+def groups_page(store, by: str = "sweep", filter=None, score=None, order_by=None,
+                limit=None, offset: int = 0, trial_key: str = "trial") -> tuple[list, int]:
+    """``(rows, total)``: :func:`search_groups`'s rows and how many there are unlimited."""
     store.mark_crashed()
     sql, params = group_query(by, filter, score, order_by, limit, offset, dialect_of(store),
                               trial_key=trial_key)
-    rows = []
-    for g, lone, n, k, s, c, p, r, f, x, _ in store._read(sql, params):
+    rows, total = [], None
+    for g, lone, n, k, s, c, p, r, f, x, _, total in store._read(sql, params):
         rows.append({"kind": "run" if lone is not None else by, "key": lone or g,
                      "runs": int(n), "trials": int(k), "best": None if s is None else float(s),
                      "created_at": c, "project": p, "running": int(r), "finished": int(f),
                      "failed": int(x)})
-    lone_ids = [row["key"] for row in rows if row["kind"] == "run"]
-    if lone_ids:
-        from glassnet.track.store.query.search import search_runs
+    records = records_by_id(store, [row["key"] for row in rows if row["kind"] == "run"])
+    for row in rows:
+        if row["kind"] == "run":
+            row["run"] = records[row["key"]]
+    if total is None:  # a page past the end: count on its own
+        total = count_groups(store, by, filter)
+    return rows, int(total)
 
-        found = search_runs(store, "id in (" + ", ".join(map(quote, lone_ids)) + ")",
-                            as_records=True)
-        records = {record["id"]: record for record in found}
-        for row in rows:
-            if row["kind"] == "run":
-                row["run"] = records[row["key"]]
-    return rows
+
+def records_by_id(store, ids: list[str]) -> dict:
+    """``{id: RunRecord}`` of the runs ``ids`` (read by primary key)."""
+    if not ids:
+        return {}
+    marks = ", ".join("?" * len(ids))
+    rows = store._read(f"SELECT {', '.join(RUN_FIELDS)} FROM runs WHERE id IN ({marks})",
+                       list(ids))
+    return {record["id"]: record for record in store._judged(rows)}
+
+
+def runs_page(store, filter=None, order_by=None, limit: int = 50, offset: int = 0
+              ) -> tuple[list, int]:
+    """``(records, total)``: the runs ``search_runs`` finds at ``offset`` (``limit`` of them)
+    and how many it finds in all, in one pass: the runs are sorted as their ids alone (a
+    10,000-run sort of whole rows copies every config and environment), then the page's
+    records are read by id."""
+    store.mark_crashed()
+    sql, params = build_query(filter, order_by, limit, offset, dialect_of(store),
+                              columns=("id", "COUNT(*) OVER ()"))
+    found = store._read(sql, params)
+    if not found:
+        return [], count_runs(store, filter)
+    records = records_by_id(store, [row[0] for row in found])
+    return [records[row[0]] for row in found], int(found[0][1])
 
 
 def count_groups(store, by: str = "sweep", filter=None) -> int:
@@ -171,14 +203,14 @@ def run_keys(store) -> dict:
     the top-level keys of every run's config and summary, for a column chooser."""
     dialect = dialect_of(store)
     out = {}
-    for column in ("config", "summary"):
+    for column in ("config", "summary"):  # objects, as the store writes them
         if dialect.name == "postgresql":
-            sql = (f"SELECT e.key, COUNT(*), COUNT(DISTINCT e.value) FROM runs, "
-                   f"jsonb_each({dialect.document(column)}) AS e "
-                   f"WHERE jsonb_typeof({dialect.document(column)}) = 'object' GROUP BY e.key")
+            each = f"jsonb_each({dialect.document(column)})"
         else:
-            doc = dialect.document(column)
-            sql = (f"SELECT e.key, COUNT(*), COUNT(DISTINCT e.value) FROM runs, json_each({doc}) "
-                   f"AS e WHERE json_type({doc}) = 'object' GROUP BY e.key")
-        out[column] = {key: [int(n), int(d)] for key, n, d in sorted(store._read(sql))}
+            each = f"json_each({dialect.document(column)})"
+        distinct = ", COUNT(DISTINCT e.value)" if column == "config" else ""  # what varies
+        sql = (f"SELECT e.key, COUNT(*){distinct} FROM runs, {each} AS e "
+               "WHERE e.key IS NOT NULL GROUP BY e.key")
+        out[column] = {str(row[0]): [int(n) for n in row[1:]]
+                       for row in sorted(store._read(sql))}
     return out
