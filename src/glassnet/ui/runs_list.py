@@ -128,8 +128,8 @@ def default_columns(keys: dict, most: int = 4) -> list[str]:
     names = [k for k in summary if k != "epoch" and f"epoch/{k}" not in summary]
     names.sort(key=lambda k: (-summary[k][0], not k.startswith("epoch/val_"), k))
     config = keys.get("config", {})
-    varying = sorted((k for k, (_, distinct) in config.items() if distinct > 1 and k not in _BOOKKEEPING),
-                     key=lambda k: (-config[k][0], k))
+    varying = sorted((k for k, (_, distinct) in config.items()
+                      if distinct > 1 and k not in _BOOKKEEPING), key=lambda k: (-config[k][0], k))
     return ([f"summary.{k}" for k in names[:most]] + [f"config.{k}" for k in varying[:most]]
             + ["tags", "note"])
 

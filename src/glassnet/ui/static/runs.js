@@ -94,7 +94,7 @@
           "aria-label": (open ? "collapse " : "expand ") + g.key, text: open ? "▾" : "▸",
           onclick: onToggle }),
         el("span", { class: "group-name", text: g.key }),
-        el("span", { class: "run-id", text: [what, best].filter(Boolean).join(" · ") }), link),
+        el("span", { class: "run-id" }, [what, best].filter(Boolean).join(" · "), link)),
       el("td", { text: g.project }), groupStatus(g),
       el("td", { class: "nowrap", text: GN.when(g.created_at) }),
       state.columns.map((c) => el("td", { class: c === scoreColumn(score) ? "num best" : null,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 
 from glassnet.errors import ConfigError, FilterError
-from glassnet.track.store.query.grammar import parse_filter, parse_order_by, quote
+from glassnet.track.store.query.grammar import parse_filter, parse_order_by
 from glassnet.track.store.query.search import _count, build_query, dialect_of, status_expression
 from glassnet.track.store.query.translate import Translator, where_clause
 from glassnet.track.store.records import RUN_FIELDS
@@ -150,8 +150,10 @@ def groups_page(store, by: str = "sweep", filter=None, score=None, order_by=None
     store.mark_crashed()
     sql, params = group_query(by, filter, score, order_by, limit, offset, dialect_of(store),
                               trial_key=trial_key)
-    rows, total = [], None
-    for g, lone, n, k, s, c, p, r, f, x, _, total in store._read(sql, params):
+    found = store._read(sql, params)
+    total = found[0][-1] if found else None
+    rows = []
+    for g, lone, n, k, s, c, p, r, f, x, _, _ in found:
         rows.append({"kind": "run" if lone is not None else by, "key": lone or g,
                      "runs": int(n), "trials": int(k), "best": None if s is None else float(s),
                      "created_at": c, "project": p, "running": int(r), "finished": int(f),
