@@ -255,7 +255,8 @@ def track_overhead(repeats: int, log) -> dict:
 
 
 def ui_scale(log) -> dict:
-    """The dashboard's scale figures: ``benchmarks/bench_ui.run()`` (1,000 runs, 100k steps)."""
+    """The dashboard's scale figures: ``benchmarks/bench_ui.run()`` (10,000 runs, a 20-run
+    compare, 100k steps)."""
     try:
         from benchmarks import bench_ui
     except Exception as error:  # noqa: BLE001 - report, don't fail the whole bench
@@ -329,6 +330,11 @@ def print_table(report: dict) -> None:
                       f"{long['recorded_steps']:,}-step run served as {long['served_points']:,} "
                       f"points (steps {long['first_step']}..{long['last_step']}) in "
                       f"{long['metrics_server_ms']:.1f} ms")
+        if "pages" in runs and "compare" in ui:  # bench_ui's figures since issue 20
+            pages, cmp = runs["pages"], ui["compare"]
+            console.print(f"    grouped by sweep {pages['grouped_page']['server_ms']:.1f} ms, "
+                          f"filtered {pages['filtered_page']['server_ms']:.1f} ms; compare "
+                          f"page of {cmp['runs']} runs {cmp['server_ms']:.1f} ms")
     else:
         console.print(f"[bold]UI[/] scale: skipped ({ui.get('skipped', 'not run')})")
     store = report.get("store", {})

@@ -39,7 +39,8 @@ def test_the_page_shows_each_label_beside_its_key():
     from importlib.resources import files
 
     script = (files("glassnet.ui") / "static" / "pages.js").read_text(encoding="utf-8")
-    assert "detail.summary_labels[k] ? `${k} (${detail.summary_labels[k]})` : k" in script
+    assert "labels = detail.summary_labels || {}" in script
+    assert "labels[k] ? `${k} (${labels[k]})` : k" in script
 
 
 def test_update_time_caption_is_in_the_columns_unit(recorded):

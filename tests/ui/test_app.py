@@ -24,17 +24,19 @@ def test_runs_list_filters_and_sorts(client, filled):
     body = client.get("/api/runs").json()
     assert sorted(r["name"] for r in body["runs"]) == sorted(
         ["relu-adam", "tanh-sgd", XSS_NAME, "stopped-early"])
-    assert body["projects"] == ["digits", "xss"]
-    assert "learning_rate" in body["config_keys"] and XSS_KEY in body["config_keys"]
+    keys = client.get("/api/run-columns").json()
+    assert keys["projects"] == ["digits", "xss"]
+    config_keys = [k["key"] for k in keys["config"]]
+    assert "learning_rate" in config_keys and XSS_KEY in config_keys
     names = lambda q: [r["name"] for r in client.get("/api/runs" + q).json()["runs"]]  # noqa: E731
     assert names("?status=failed") == ["stopped-early"]
     assert sorted(names("?project=digits")) == ["relu-adam", "stopped-early", "tanh-sgd"]
     # runs without the key come last in both directions
-    assert names("?sort=config.learning_rate&order=asc") == \
+    assert names("?order_by=config.learning_rate asc") == \
         ["relu-adam", "tanh-sgd", "stopped-early", XSS_NAME]
-    assert names("?sort=config.learning_rate&order=desc") == \
+    assert names("?order_by=config.learning_rate desc") == \
         ["stopped-early", "tanh-sgd", "relu-adam", XSS_NAME]
-    assert names("?sort=name&order=asc") == sorted(names("?sort=name&order=asc"))
+    assert names("?order_by=name") == sorted(names("?order_by=name"))
 
 
 @pytest.mark.slow
@@ -42,8 +44,8 @@ def test_bad_filters_say_what_was_expected(client):
     r = client.get("/api/runs?status=sleeping")
     assert r.status_code == 400 and "sleeping" in r.json()["error"]
     assert "finished" in r.json()["error"]
-    r = client.get("/api/runs?order=sideways")
-    assert r.status_code == 400 and "'asc' or 'desc'" in r.json()["error"]
+    r = client.get("/api/runs?order_by=name sideways")
+    assert r.status_code == 400 and "'asc', 'desc'" in r.json()["error"]
     r = client.get("/api/runs/ffffffff")
     assert r.status_code == 404 and "ffffffff" in r.json()["error"]
 

@@ -58,22 +58,27 @@ def shot(pg, name: str, full_page: bool = True) -> None:
 
 
 def test_runs_list_shows_the_recorded_runs_and_a_click_opens_one(page, live_server, filled):
-    page.goto(live_server + "/")
+    page.goto(live_server + "/?columns=config.learning_rate")
     page.wait_for_selector("table.runs tbody tr")
     names = page.locator("a.run-link").all_text_contents()
     assert sorted(names) == sorted(["relu-adam", "tanh-sgd", XSS_NAME, "stopped-early"])
     page.select_option("#filter-status", "failed")
+    page.wait_for_function("() => document.querySelectorAll('a.run-link').length === 1")
     assert page.locator("a.run-link").all_text_contents() == ["stopped-early"]
     page.select_option("#filter-status", "")
     page.select_option("#filter-project", "digits")
-    assert len(page.locator("a.run-link").all_text_contents()) == 3
-    assert page.url.endswith("/?project=digits")  # a reload keeps the filter
+    page.wait_for_function("() => document.querySelectorAll('a.run-link').length === 3")
+    assert "project=digits" in page.url  # a reload keeps the filter
     # sort by the learning_rate config column: a first click sorts high to low, a second low to high
-    header = page.locator("th.sortable", has_text="learning_rate")
-    header.click()
     names = lambda: page.locator("a.run-link").all_text_contents()  # noqa: E731
+    page.locator("th.sortable", has_text="learning_rate").click()
+    page.wait_for_selector("th.sortable:has-text('learning_rate ▾')")
+    page.wait_for_function(
+        "() => document.querySelector('a.run-link').textContent === 'stopped-early'")
     assert names() == ["stopped-early", "tanh-sgd", "relu-adam"]
-    header.click()
+    page.locator("th.sortable", has_text="learning_rate").click()
+    page.wait_for_function(
+        "() => document.querySelector('a.run-link').textContent === 'relu-adam'")
     assert names() == ["relu-adam", "tanh-sgd", "stopped-early"]
     page.eval_on_selector(".runs-wrap", "e => { e.scrollLeft = 0; }")
     shot(page, "runs")
@@ -221,17 +226,22 @@ def test_a_long_runs_list_draws_a_page_of_rows_sorted_over_all_runs(page, tmp_pa
         gn.track.init(project="many", name=f"run-{i:03d}", config={"rate": rate},
                       store=store).finish()
     with serve_in_thread(tmp_path) as url:
-        page.goto(url + "/")
+        page.goto(url + "/?columns=config.rate")
         page.wait_for_selector("table.runs tbody tr")
-        assert page.locator("table.runs tbody tr").count() == 100
+        assert page.locator("table.runs tbody tr").count() == 50  # one page, not all 130
         page.locator("th.sortable", has_text="rate").click()  # high to low, over all 130
-        best = max(range(130), key=lambda i: rates[i])
-        assert page.locator("a.run-link").first.text_content() == f"run-{best:03d}"
-        more = page.locator(".more button")
-        assert more.text_content() == "Show 30 more (100 of 130 shown)"
-        more.click()
-        assert page.locator("table.runs tbody tr").count() == 130
-        assert page.locator(".more").count() == 0
+        by_rate = sorted(range(130), key=lambda i: -rates[i])
+        first = f"run-{by_rate[0]:03d}"
+        page.wait_for_function(f"() => document.querySelector('a.run-link').textContent "
+                               f"=== '{first}'")
+        assert page.locator(".pager .muted").text_content() == "1–50 of 130"
+        page.click(".pager button:has-text('Next')")
+        page.wait_for_selector(".pager .muted:text-is('51–100 of 130')")
+        assert page.locator("a.run-link").all_text_contents() == \
+            [f"run-{i:03d}" for i in by_rate[50:100]]
+        page.click(".pager button:has-text('Next')")
+        page.wait_for_selector(".pager .muted:text-is('101–130 of 130')")
+        assert page.locator("table.runs tbody tr").count() == 30
     assert page.problems == []
 
 

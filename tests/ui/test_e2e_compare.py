@@ -43,12 +43,12 @@ def five_server(five):
 
 def test_five_runs_chosen_in_the_list_are_compared(page, five, five_server):  # noqa: F811
     ids, store = five["ids"], five["store"]
-    page.goto(five_server + "/")
+    page.goto(five_server + "/?group=")  # the runs themselves, not their sweep's row
     page.wait_for_selector("table.runs tbody tr")
     for run_id in ids:
         page.check(f"tr[data-run='{run_id}'] input[type=checkbox]")
-    DOCS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS / "runs-list.png"))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # docs' runs-list.png: test_e2e_runs.py
+    page.screenshot(path=str(ARTIFACTS / "ui-runs-five-selected.png"))
     page.click("button:text('Compare selected')")
     page.wait_for_selector("#cmp-curves .js-plotly-plot")
     page.wait_for_selector("#cmp-weights table")
@@ -101,7 +101,8 @@ def test_charts_show_their_toolbar_on_hover_and_label_log_axes_at_decades(
 
 def test_a_sweeps_parallel_coordinates_draw_one_line_per_run(page, five, five_server):  # noqa: F811
     page.goto(five_server + "/")
-    page.select_option("#compare-sweep", "sweep-five")  # the list offers each sweep
+    # the list's row of the sweep links to its compare page
+    page.click("tr.group-row[data-group='sweep:sweep-five'] a:text-is('compare')")
     page.wait_for_url("**/compare?sweep=sweep-five")
     page.wait_for_selector("#cmp-hyper .js-plotly-plot")
     page.select_option("#hyper-metric", "test/accuracy")

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from glassnet.errors import require
-from glassnet.ui import compare, diagnostics, pages, queries
+from glassnet.ui import compare, diagnostics, pages, queries, runs_list
 
 _MEDIA = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 _CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -142,11 +142,15 @@ def create_app(store_path=None, allowed_hosts=None):
 
     # -- JSON ----------------------------------------------------------------------
     @app.get("/api/runs")
-    def api_runs(project: str | None = None, status: str | None = None,
-                 sort: str = "created_at", order: str = "desc"):
-        if order not in ("asc", "desc"):
-            raise ValueError(f"order must be 'asc' or 'desc', got {order!r}")
-        return as_json(queries.runs_list(store, project, status, sort, order == "desc"))
+    def api_runs(filter: str = "", order_by: str = "", group: str = "", offset: int = 0,
+                 limit: int = runs_list.DEFAULT_LIMIT, columns: str = "", score: str = "",
+                 project: str = "", status: str = "", sweep: str = ""):
+        return as_json(runs_list.runs_page(store, filter, order_by, group, offset, limit,
+                                           columns, score, project, status, sweep))
+
+    @app.get("/api/run-columns")
+    def api_run_columns():
+        return as_json(runs_list.run_columns(store))
 
     @app.get("/api/runs/{run_id}")
     def api_run(run_id: str):

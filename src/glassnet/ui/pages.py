@@ -14,7 +14,7 @@ from pathlib import Path
 from string import Template
 
 SCRIPTS = ("app.js", "charts.js", "network.js", "live.js", "compare.js", "weightdiff.js",
-           "hyper.js", "pages.js")  # in this order
+           "hyper.js", "runs.js", "runspage.js", "pages.js")  # in this order
 STYLES = ("style.css",)
 
 

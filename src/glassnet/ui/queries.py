@@ -54,44 +54,7 @@ def jsonable(value):
     return value
 
 
-# -- runs ------------------------------------------------------------------------------
-def _sort_value(run: dict, sort: str):
-    """The value a run is sorted by: ``name``, ``created_at``..., ``config.X`` or ``summary.X``."""
-    section, _, key = sort.partition(".")
-    if key and section in ("config", "summary"):
-        value = run[section].get(key)
-    else:
-        value = run.get(sort)
-    if isinstance(value, bool):
-        value = int(value)
-    if isinstance(value, numbers.Real) and math.isfinite(value):
-        return (0, float(value), "")
-    if value is None or isinstance(value, numbers.Real):
-        return (2, 0.0, "")  # missing or NaN: always last
-    return (1, 0.0, str(value))
-
-
-def runs_list(store, project=None, status=None, sort="created_at", descending=True) -> dict:
-    """The runs table: each run's id, name, project, status, times, config, final metrics,
-    ``tags`` (a list) and ``note`` (markdown text, "" when none); archived runs left out."""
-    records = store.runs(project=project or None, status=status or None)
-    fields = ("id", "name", "project", "status", "created_at", "finished_at", "config",
-              "summary", "tags", "note", "group_id")
-    runs = [{f: r[f] for f in fields} for r in records]
-    if sort != "created_at":  # the store already gives newest first
-        keyed = [(_sort_value(r, sort), r) for r in runs]
-        present = sorted((k for k in keyed if k[0][0] < 2), key=lambda k: k[0],
-                         reverse=descending)
-        runs = [r for _, r in present] + [r for k, r in keyed if k[0] == 2]
-    elif not descending:
-        runs.reverse()
-    config_keys = sorted({k for r in runs for k in r["config"]})
-    summary_keys = sorted({k for r in runs for k in r["summary"]})
-    return {"runs": runs, "projects": store.projects(),
-            "config_keys": config_keys, "summary_keys": summary_keys,
-            "sort": sort, "descending": descending}
-
-
+# -- one run (the runs list: runs_list.py) ----------------------------------------
 def run_detail(store, run_id: str) -> dict:
     """One run: its record, metric keys, Variables, snapshot steps, datasets and models."""
     run = dict(store.run(run_id))

@@ -129,3 +129,44 @@ class Store(Writes, Queries, Annotations, Removals):
         from glassnet.track.store.query import param_stats_frame
 
         return param_stats_frame(self, run_id, path, as_records)
+
+    # -- counting and grouping for a runs list (track/store/query/groups.py) ----------
+    def count_runs(self, filter=None) -> int:
+        """How many runs match ``filter`` (docs/search.md)."""
+        from glassnet.track.store.query.groups import count_runs
+
+        return count_runs(self, filter)
+
+    def search_groups(self, by="sweep", filter=None, score=None, order_by=None, limit=None,
+                      offset=0):
+        """One row per sweep (or project) of the runs matching ``filter``, with its best
+        score (the best trial mean); runs of no sweep as rows of their own."""
+        from glassnet.track.store.query.groups import search_groups
+
+        return search_groups(self, by, filter, score, order_by, limit, offset)
+
+    def runs_page(self, filter=None, order_by=None, limit=50, offset=0):
+        """``(records, total)``: a page of ``search_runs`` and how many runs match."""
+        from glassnet.track.store.query.groups import runs_page
+
+        return runs_page(self, filter, order_by, limit, offset)
+
+    def groups_page(self, by="sweep", filter=None, score=None, order_by=None, limit=50,
+                    offset=0):
+        """``(rows, total)``: a page of ``search_groups`` and how many rows there are."""
+        from glassnet.track.store.query.groups import groups_page
+
+        return groups_page(self, by, filter, score, order_by, limit, offset)
+
+    def count_groups(self, by="sweep", filter=None) -> int:
+        """How many rows ``search_groups(by, filter)`` has without a limit."""
+        from glassnet.track.store.query.groups import count_groups
+
+        return count_groups(self, by, filter)
+
+    def run_keys(self) -> dict:
+        """The config and summary keys the runs have: ``{"config": {key: [runs, distinct
+        values]}, "summary": {key: [runs]}}``."""
+        from glassnet.track.store.query.groups import run_keys
+
+        return run_keys(self)

@@ -65,9 +65,9 @@
     // log1p counts: a few tall bins would otherwise hide the spread of the rest
     const z = data.counts.map((row) => row.map((c) => Math.log1p(c || 0)));
     const layout = baseLayout(Object.assign({ yTitle: "value" }, opts));
-    const div = box(container, layout);
+    const div = opts.div || box(container, layout);  // opts.div: redraw that chart in place
     layout.hovermode = "closest";
-    Plotly.newPlot(div, [{
+    (opts.div ? Plotly.react : Plotly.newPlot)(div, [{
       type: "heatmap", x: data.steps, y: data.values, z: z, colorscale: "Viridis", showscale: true,
       colorbar: { title: { text: "log(1+count)", side: "right" }, thickness: 10, outlinewidth: 0 },
       hovertemplate: "step %{x}<br>value %{y:.3g}<br>log(1+count) %{z:.2f}<extra></extra>",

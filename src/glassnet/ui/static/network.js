@@ -103,8 +103,19 @@
       }, 350);
     });
     const controls = GN.el("div", { class: "player" }, play, slider, caption);
-    container.append(steps.length > 1 ? controls : null, holder);
+    container.append(controls, holder);
+    controls.hidden = steps.length < 2;
     show(current);
-    return { slider, holder };
+    /* A run still training: a newer last snapshot. The diagram follows it when the slider
+       was at the end (not while the user looks at an earlier step or replays). */
+    function update(latest) {
+      const atEnd = Number(slider.value) === steps.length - 1 && timer === null;
+      if (latest.step === steps[steps.length - 1]) return;
+      steps.splice(0, steps.length, ...latest.steps);
+      slider.max = Math.max(steps.length - 1, 0);
+      controls.hidden = steps.length < 2;
+      if (atEnd) { slider.value = steps.length - 1; token += 1; show(latest); }
+    }
+    return { slider, holder, update };
   };
 })(window.GN);

@@ -2,114 +2,7 @@
 "use strict";
 (function (GN) {
   const el = GN.el;
-  GN.pages = {};
-  const STATUSES = ["running", "finished", "failed", "crashed"];
-  const PAGE_ROWS = 100;  // rows drawn at first: a table of 1,000 runs takes the browser a second
-
-  /* ---------------------------------------------------------------- runs list */
-  /* "Compare a sweep": the runs of one group (a sweep's trials and folds) on one page. */
-  function sweepPicker(data) {
-    const counts = new Map();
-    for (const r of data.runs) if (r.group_id) counts.set(r.group_id, (counts.get(r.group_id) || 0) + 1);
-    const sweeps = [...counts].filter(([, n]) => n >= 2);
-    if (!sweeps.length) return null;
-    return el("select", { id: "compare-sweep", "aria-label": "compare a sweep",
-      onchange: (e) => { if (e.target.value) location.href = "/compare?sweep=" + encodeURIComponent(e.target.value); } },
-    el("option", { value: "", text: "Compare a sweep…" }), sweeps.map(([id, n]) => el("option", { value: id, text: `${id} (${n} runs)` })));
-  }
-
-  /* The runs table's columns: config keys that differ first, then the final metrics. */
-  function runColumns(data) {
-    // config keys whose values differ between runs first: those are what people sort by
-    const varies = (k) => new Set(data.runs.map((r) => JSON.stringify(r.config[k] === undefined ? null : r.config[k]))).size > 1;
-    const configKeys = data.config_keys.filter(varies).concat(data.config_keys.filter((k) => !varies(k)));
-    // final metrics: the epoch-level ones when the run has them (the per-step ones are one batch)
-    const all = data.summary_keys;
-    const summaryKeys = all.filter((k) => k !== "epoch" && !all.includes("epoch/" + k)).slice(0, 8);
-    const columns = [["name", "Name"], ["project", "Project"], ["status", "Status"], ["created_at", "Created"]]
-      .concat(summaryKeys.map((k) => ["summary." + k, k.replace(/^epoch\//, ""), "summary"]))
-      .concat(configKeys.map((k) => ["config." + k, k, "config"]));
-    return { configKeys, summaryKeys, columns };
-  }
-  GN.pages.runs = async function (main) {
-    const params = new URLSearchParams(location.search);
-    const state = { project: params.get("project") || "", status: params.get("status") || "",
-      search: "", sort: "created_at", desc: true, selected: new Set(), limit: PAGE_ROWS };
-    let data = await GN.api("/api/runs");
-    GN.clear(main);
-    const projectSel = el("select", { id: "filter-project", "aria-label": "project" },
-      el("option", { value: "", text: "all projects" }), data.projects.map((p) => el("option", { value: p, text: p })));
-    projectSel.value = state.project;
-    const statusSel = el("select", { id: "filter-status", "aria-label": "status" },
-      el("option", { value: "", text: "any status" }), STATUSES.map((s) => el("option", { value: s, text: s })));
-    statusSel.value = state.status;
-    const search = el("input", { type: "search", placeholder: "Filter by name…", "aria-label": "name filter" });
-    const compareBtn = el("button", { class: "button primary", type: "button", disabled: true, text: "Compare selected" });
-    const count = el("span", { class: "muted" });
-    const tableHolder = el("div", { class: "table-wrap runs-wrap" });
-    main.append(el("div", { class: "page-head" }, el("h1", { text: "Runs" }), count),
-      el("div", { class: "toolbar" }, projectSel, statusSel, search, el("span", { class: "spacer" }), sweepPicker(data), compareBtn),
-      el("div", { class: "card flush" }, tableHolder));
-
-    let configKeys, summaryKeys, columns;
-    function derive() { ({ configKeys, summaryKeys, columns } = runColumns(data)); }  // again when the list changes (live)
-    derive();
-
-    function value(run, key) {
-      const [section, ...rest] = key.split(".");
-      if ((section === "config" || section === "summary") && rest.length) return run[section][rest.join(".")];
-      return run[key];
-    }
-    function compare(a, b) {
-      const va = value(a, state.sort), vb = value(b, state.sort);
-      const missA = va === null || va === undefined, missB = vb === null || vb === undefined;
-      if (missA || missB) return missA - missB;  // missing values always last
-      const r = typeof va === "number" && typeof vb === "number" ? va - vb : String(va).localeCompare(String(vb));
-      return state.desc ? -r : r;
-    }
-    function draw() {
-      const needle = state.search.toLowerCase();
-      const runs = data.runs.filter((r) => (!state.project || r.project === state.project) &&
-        (!state.status || r.status === state.status) && (!needle || r.name.toLowerCase().includes(needle)));
-      runs.sort(compare);
-      count.textContent = `${runs.length} of ${data.runs.length} runs`;
-      const head = el("tr", {}, el("th", { class: "check" }), columns.map(([key, label, group]) => {
-        const arrow = state.sort === key ? (state.desc ? " ▾" : " ▴") : "";
-        return el("th", { class: "sortable" + (group ? " group-" + group : "") + (key === "name" ? " name-col" : ""), title: group ? group + " · " + label : label,
-          onclick: () => { if (state.sort === key) state.desc = !state.desc; else { state.sort = key; state.desc = key !== "name"; } draw(); } },
-        group ? el("span", { class: "group-tag", text: group === "config" ? "cfg" : "final" }) : null, label + arrow);
-      }));
-      const body = el("tbody", {}, runs.slice(0, state.limit).map((run) => el("tr", { class: "run-row", "data-run": run.id },
-        el("td", { class: "check" }, el("input", { type: "checkbox", "aria-label": "select run", checked: state.selected.has(run.id),
-          onchange: (e) => { if (e.target.checked) state.selected.add(run.id); else state.selected.delete(run.id); compareBtn.disabled = state.selected.size < 2; } })),
-        el("td", { class: "name" }, el("a", { href: GN.runHref(run.id), class: "run-link", text: run.name }),
-          el("span", { class: "run-id", text: run.id })),
-        el("td", { text: run.project }), el("td", {}, GN.statusPill(run.status)), el("td", { class: "nowrap", text: GN.when(run.created_at) }),
-        summaryKeys.map((k) => el("td", { class: "num", text: GN.fmt(run.summary[k]) })),
-        configKeys.map((k) => el("td", { class: typeof run.config[k] === "number" ? "num" : null, text: GN.fmt(run.config[k]) })))));
-      GN.clear(tableHolder).appendChild(el("table", { class: "data runs" }, el("thead", {}, head), body));
-      if (runs.length > state.limit) {
-        tableHolder.appendChild(el("div", { class: "more" }, el("button", { class: "button", type: "button",
-          text: `Show ${Math.min(PAGE_ROWS, runs.length - state.limit)} more (${state.limit} of ${runs.length} shown)`,
-          onclick: () => { state.limit += PAGE_ROWS; draw(); } })));
-      }
-      if (!runs.length) tableHolder.appendChild(el("p", { class: "empty", text: data.runs.length ? "No run matches these filters." : "No runs recorded yet: train with gn.track.init(...) and run.watch(), or run `glassnet demo`." }));
-    }
-    function remember() {  // filters live in the URL: a reload or a shared link keeps them
-      const query = new URLSearchParams();
-      if (state.project) query.set("project", state.project);
-      if (state.status) query.set("status", state.status);
-      history.replaceState(null, "", location.pathname + (query.toString() ? "?" + query : ""));
-    }
-    projectSel.addEventListener("change", () => { state.project = projectSel.value; state.limit = PAGE_ROWS; remember(); draw(); });
-    statusSel.addEventListener("change", () => { state.status = statusSel.value; state.limit = PAGE_ROWS; remember(); draw(); });
-    search.addEventListener("input", () => { state.search = search.value; state.limit = PAGE_ROWS; draw(); });
-    compareBtn.addEventListener("click", () => {
-      location.href = "/compare?" + [...state.selected].map((id) => "run=" + encodeURIComponent(id)).join("&");
-    });
-    draw();
-    GN.liveList(data, (fresh) => { data = fresh; derive(); draw(); });  // see live.js
-  };
+  GN.pages = GN.pages || {};
 
   /* ---------------------------------------------------------------- one run */
   function baseMetrics(keys) {
@@ -124,7 +17,12 @@
   }
   function metricSeries(curves, base, prefix, colors) {
     const out = [];
-    const add = (key, name, extra) => { const c = curves[key]; if (c && c.steps.length) out.push(Object.assign({ name: prefix + name, x: c.steps, y: c.values }, extra)); };
+    const add = (key, name, extra) => {
+      const c = curves[key];
+      if (c && c.steps.length) {
+        out.push(Object.assign({ name: prefix + name, x: c.steps, y: c.values }, extra));
+      }
+    };
     const epochTrain = "epoch/" + base, epochVal = "epoch/val_" + base;
     add(base, "per step", { color: colors[0], width: 1, opacity: curves[epochTrain] ? 0.35 : 1 });
     add(epochTrain, "train (epoch)", { color: colors[1], width: 2.5 });
@@ -135,7 +33,8 @@
     const thinned = Object.entries(curves).filter(([, c]) => c.recorded > c.steps.length);
     if (!thinned.length) return null;
     const [key, c] = thinned[0];
-    return `Long curves are thinned for drawing (e.g. ${key}: ${c.steps.length} of ${c.recorded} points, first and last kept).`;
+    return `Long curves are thinned for drawing (e.g. ${key}: ${c.steps.length} of ` +
+      `${c.recorded} points, first and last kept).`;
   }
   function groupByLayer(paths) {
     const layers = [];
@@ -151,15 +50,22 @@
 
   /* A run's overview: config, final metrics (with what each means), data and models. */
   function overviewGrid(detail) {
-    const run = detail.run;
+    const run = detail.run, labels = detail.summary_labels || {};
+    const finals = Object.entries(run.summary).filter(([k]) => k !== "epoch")
+      .map(([k, v]) => [labels[k] ? `${k} (${labels[k]})` : k, v]);
+    const datasets = detail.datasets.map((d) => el("li", {},
+      el("span", { class: "tag", text: "dataset" }), `${d.name}:v${d.version}`));
+    const models = detail.models.map((m) => el("li", {},
+      el("span", { class: "tag model", text: "model" }), `${m.name}:v${m.version}`,
+      m.aliases.length ? ` (${m.aliases.join(", ")})` : ""));
     const grid = el("div", { class: "grid3" },
       el("div", {}, el("h3", { text: "Config" }), GN.kvTable(run.config)),
-      el("div", {}, el("h3", { text: "Final metrics" }), GN.kvTable(Object.fromEntries(Object.entries(run.summary).filter(([k]) => k !== "epoch")
-        .map(([k, v]) => [detail.summary_labels && detail.summary_labels[k] ? `${k} (${detail.summary_labels[k]})` : k, v])))),
+      el("div", {}, el("h3", { text: "Final metrics" }), GN.kvTable(Object.fromEntries(finals))),
       el("div", {}, el("h3", { text: "Data & models" }),
-        detail.datasets.length ? el("ul", { class: "plain" }, detail.datasets.map((d) => el("li", {}, el("span", { class: "tag", text: "dataset" }), `${d.name}:v${d.version}`))) : null,
-        detail.models.length ? el("ul", { class: "plain" }, detail.models.map((m) => el("li", {}, el("span", { class: "tag model", text: "model" }), `${m.name}:v${m.version}`, m.aliases.length ? ` (${m.aliases.join(", ")})` : ""))) : null,
-        !detail.datasets.length && !detail.models.length ? el("p", { class: "muted", text: "No dataset or model logged." }) : null,
+        datasets.length ? el("ul", { class: "plain" }, datasets) : null,
+        models.length ? el("ul", { class: "plain" }, models) : null,
+        !datasets.length && !models.length
+          ? el("p", { class: "muted", text: "No dataset or model logged." }) : null,
         run.error ? el("pre", { class: "error-box", text: run.error }) : null));
     return grid;
   }
@@ -170,81 +76,96 @@
     const detail = await GN.api(base);
     const run = detail.run;
     const head = el("div", { class: "run-head" },
-      el("div", {}, el("div", { class: "crumbs" }, GN.isStatic() ? "report" : el("a", { href: "/", text: "Runs" }), " / ", el("span", { text: run.project })),
+      el("div", {}, el("div", { class: "crumbs" },
+        GN.isStatic() ? "report" : el("a", { href: "/", text: "Runs" }), " / ",
+        el("span", { text: run.project })),
         el("h1", { class: "run-name", text: run.name }),
-        el("div", { class: "meta" }, GN.statusPill(run.status), el("span", { class: "mono", text: run.id }),
-          el("span", { text: "started " + GN.when(run.created_at) }), el("span", { text: "took " + GN.duration(run.created_at, run.finished_at) }),
+        el("div", { class: "meta" }, GN.statusPill(run.status),
+          el("span", { class: "mono", text: run.id }),
+          el("span", { text: "started " + GN.when(run.created_at) }),
+          el("span", { text: "took " + GN.duration(run.created_at, run.finished_at) }),
           run.env && run.env.host ? el("span", { text: "on " + run.env.host }) : null)));
-    const sections = [["overview", "Overview"], ["curves", "Curves"], ["network", "Network"], ["weights", "Weights & biases"],
-      ["histograms", "Histograms"], ["diagnostics", "Diagnostics"], ["tables", "Tables"]];
+    const sections = [["overview", "Overview"], ["curves", "Curves"], ["network", "Network"],
+      ["weights", "Weights & biases"], ["histograms", "Histograms"],
+      ["diagnostics", "Diagnostics"], ["tables", "Tables"]];
     const prefix = opts.anchorPrefix || "";
-    const nav = el("nav", { class: "subnav" }, sections.map(([id, label]) => el("a", { href: "#" + prefix + id, text: label })));
+    const nav = el("nav", { class: "subnav" },
+      sections.map(([id, label]) => el("a", { href: "#" + prefix + id, text: label })));
     container.append(head, nav);
     const S = {};
-    for (const [id, label] of sections) { S[id] = GN.section(prefix + id, label); container.appendChild(S[id]); }
+    for (const [id, label] of sections) {
+      S[id] = GN.section(prefix + id, label);
+      container.appendChild(S[id]);
+    }
 
     S.overview.body.appendChild(overviewGrid(detail));
 
     const jobs = [];
     const view = { curves: curvesView(S.curves.body), weights: weightsView(S.weights.body),
+      network: GN.networkView(S.network.body, (step) => GN.api(base + "/network", { step: step })),
+      histograms: GN.histogramsView(S.histograms.body,
+        (path) => GN.api(base + "/histograms", { path: path })),
       status: (fresh) => {  // the status pill, and the final metrics as they are now
         head.querySelector(".pill").replaceWith(GN.statusPill(fresh.run.status));
         S.overview.body.querySelector(".grid3").replaceWith(overviewGrid(fresh));
       } };
     jobs.push(GN.api(base + "/metrics").then(view.curves).catch((e) => GN.error(S.curves.body, e)));
-
-    // network
-    jobs.push(GN.api(base + "/network", { step: "end" }).then((first) => {
-      if (!first.columns.length) { S.network.body.appendChild(el("p", { class: "muted", text: "No snapshot recorded (run.watch(snapshots=\"epoch\") records one per epoch)." })); return; }
-      GN.networkPlayer(S.network.body, first, (step) => GN.api(base + "/network", { step: step }));
-    }).catch((e) => GN.error(S.network.body, e)));
-
+    jobs.push(view.network(null).catch((e) => GN.error(S.network.body, e)));
     jobs.push(Promise.all([GN.api(base + "/params"), GN.api(base + "/layers")])
-      .then(([params, layers]) => view.weights(detail, params, layers)).catch((e) => GN.error(S.weights.body, e)));
+      .then(([params, layers]) => view.weights(detail, params, layers))
+      .catch((e) => GN.error(S.weights.body, e)));
+    jobs.push(view.histograms(detail.param_paths, null));  // each Variable's heatmap
 
-    // histogram heatmaps, one per Variable
-    const hgrid = el("div", { class: "grid2" });
-    S.histograms.body.appendChild(hgrid);
-    if (!detail.param_paths.length) S.histograms.body.appendChild(el("p", { class: "muted", text: "No histograms recorded." }));
-    for (const path of detail.param_paths) {
-      const slot = el("div", { class: "slot" });  // keeps the heatmaps in layer order
-      hgrid.appendChild(slot);
-      jobs.push(GN.api(base + "/histograms", { path: path }).then((h) => {
-        if (h.steps.length) GN.heatmap(slot, h, { title: path + " — value histogram over steps", yTitle: "value" });
-        else slot.remove();
-      }).catch((e) => slot.appendChild(el("p", { class: "error", text: path + ": " + e.message }))));
-    }
-
-    // diagnostics
-    jobs.push(GN.api(base + "/diagnostics").then((d) => {
-      const body = S.diagnostics.body;
-      if (!d.findings.length) body.appendChild(el("p", { class: "ok-box", text: "✓ Nothing looks wrong in what was recorded." }));
-      for (const f of d.findings) {
-        const evidence = Object.entries(f.evidence || {}).map(([k, v]) => `${k} = ${typeof v === "object" && v !== null ? Object.entries(v).map(([a, b]) => a + ": " + GN.fmt(b)).join(", ") : GN.fmt(v)}`).join(" · ");
-        body.appendChild(el("div", { class: "finding sev-" + String(f.severity).toLowerCase() },
-          el("div", { class: "finding-head" }, el("span", { class: "sev", text: f.severity }), f.layer ? el("span", { class: "mono", text: f.layer }) : null, el("strong", { text: f.what }),
-            el("span", { class: "source", text: f.source === "model" ? "from the model on its data" : "from the recorded statistics" })),
-          evidence ? el("div", { class: "evidence mono", text: evidence }) : null,
-          el("div", { class: "advice", text: "→ " + f.advice })));
-      }
-      if (d.note) body.appendChild(el("p", { class: "muted note", text: d.note }));
-    }).catch((e) => GN.error(S.diagnostics.body, e)));
-
-    // the ten tables
-    jobs.push(GN.api(base + "/tables").then((t) => {
-      const body = S.tables.body;
-      if (!t.available) { body.appendChild(el("p", { class: "muted", text: "Tables unavailable — " + t.reason })); return; }
-      for (const [name, table] of Object.entries(t.tables)) {
-        const cut = table.elided_after;  // the server sends a long table's first and last rows
-        const rows = cut ? table.rows.slice(0, cut).concat([table.columns.map(() => "…")], table.rows.slice(cut)) : table.rows;
-        body.appendChild(el("details", { class: "table-block", open: (name === "weights" || name === "biases") && table.total ? "" : null },
-          el("summary", {}, el("span", { text: table.title }), el("span", { class: "muted", text: ` ${table.total} row${table.total === 1 ? "" : "s"}` + (cut ? ` (first and last ${cut} shown)` : "") })),
-          GN.table(table.columns, rows, { compact: true })));
-      }
-    }).catch((e) => GN.error(S.tables.body, e)));
+    jobs.push(GN.api(base + "/diagnostics").then((d) => drawDiagnostics(S.diagnostics.body, d))
+      .catch((e) => GN.error(S.diagnostics.body, e)));
+    jobs.push(GN.api(base + "/tables").then((t) => drawTables(S.tables.body, t))
+      .catch((e) => GN.error(S.tables.body, e)));
     await Promise.all(jobs);
     if (!GN.isStatic() && run.status === "running") GN.liveRun(base, view);  // see live.js
   };
+
+  /* The diagnostics section: each finding with its evidence and advice. */
+  function drawDiagnostics(body, d) {
+    const shown = (v) => typeof v === "object" && v !== null
+      ? Object.entries(v).map(([a, b]) => a + ": " + GN.fmt(b)).join(", ") : GN.fmt(v);
+    if (!d.findings.length) {
+      body.appendChild(el("p", { class: "ok-box",
+        text: "✓ Nothing looks wrong in what was recorded." }));
+    }
+    for (const f of d.findings) {
+      const evidence = Object.entries(f.evidence || {}).map(([k, v]) => `${k} = ${shown(v)}`)
+        .join(" · ");
+      const source = f.source === "model" ? "from the model on its data"
+        : "from the recorded statistics";
+      body.appendChild(el("div", { class: "finding sev-" + String(f.severity).toLowerCase() },
+        el("div", { class: "finding-head" }, el("span", { class: "sev", text: f.severity }),
+          f.layer ? el("span", { class: "mono", text: f.layer }) : null,
+          el("strong", { text: f.what }), el("span", { class: "source", text: source })),
+        evidence ? el("div", { class: "evidence mono", text: evidence }) : null,
+        el("div", { class: "advice", text: "→ " + f.advice })));
+    }
+    if (d.note) body.appendChild(el("p", { class: "muted note", text: d.note }));
+  }
+
+  /* The ten tables, each folded; the weights and biases tables open. */
+  function drawTables(body, t) {
+    if (!t.available) {
+      body.appendChild(el("p", { class: "muted", text: "Tables unavailable — " + t.reason }));
+      return;
+    }
+    for (const [name, table] of Object.entries(t.tables)) {
+      const cut = table.elided_after;  // the server sends a long table's first and last rows
+      const rows = cut ? table.rows.slice(0, cut)
+        .concat([table.columns.map(() => "…")], table.rows.slice(cut)) : table.rows;
+      const count = ` ${table.total} row${table.total === 1 ? "" : "s"}` +
+        (cut ? ` (first and last ${cut} shown)` : "");
+      const open = (name === "weights" || name === "biases") && table.total ? "" : null;
+      body.appendChild(el("details", { class: "table-block", open: open },
+        el("summary", {}, el("span", { text: table.title }),
+          el("span", { class: "muted", text: count })),
+        GN.table(table.columns, rows, { compact: true })));
+    }
+  }
 
   /* The curves section: view(curves) draws the charts, or redraws them with new points. */
   function curvesView(body) {
@@ -258,7 +179,10 @@
       const bases = baseMetrics(Object.keys(curves)).filter((b) =>
         ["", "epoch/", "epoch/val_"].some((p) => curves[p + b] && curves[p + b].recorded > 1));
       if (!bases.length) notes.appendChild(el("p", { class: "muted", text: "No curve recorded." }));
-      if (once.length) notes.appendChild(el("p", { class: "muted note", text: "Logged once (see Final metrics): " + once.join(", ") }));
+      if (once.length) {
+        notes.appendChild(el("p", { class: "muted note",
+          text: "Logged once (see Final metrics): " + once.join(", ") }));
+      }
       const note = bases.length ? thinnedNote(curves) : null;
       if (note) notes.appendChild(el("p", { class: "muted note", text: note }));
       for (const b of bases) {
@@ -278,13 +202,19 @@
       empty.hidden = paths.length > 0;
       if (!paths.length) return;
       for (const layer of groupByLayer(paths)) {
-        grid.draw("layer " + layer.name, layerSeries(layer, params), { title: layer.name + " — weights and bias", yTitle: "value" });
+        grid.draw("layer " + layer.name, layerSeries(layer, params),
+          { title: layer.name + " — weights and bias", yTitle: "value" });
       }
-      const all = (field) => paths.map((path) => ({ name: path, x: params[path].steps, y: params[path][field] }));
-      grid.draw("update ratio", all("update_ratio"), { title: "Update ratio ‖ΔW‖ / ‖W‖", yTitle: "ratio (log)", logY: true });
-      grid.draw("grad", all("grad_l2"), { title: "Gradient L2 norm", yTitle: "‖∇‖ (log)", logY: true });
+      const all = (field) => paths.map((path) =>
+        ({ name: path, x: params[path].steps, y: params[path][field] }));
+      grid.draw("update ratio", all("update_ratio"),
+        { title: "Update ratio ‖ΔW‖ / ‖W‖", yTitle: "ratio (log)", logY: true });
+      grid.draw("grad", all("grad_l2"),
+        { title: "Gradient L2 norm", yTitle: "‖∇‖ (log)", logY: true });
       const share = unitShares(layers);
-      if (share.length) grid.draw("shares", share, { title: "Dead and saturated units", yTitle: "share of units" });
+      if (share.length) {
+        grid.draw("shares", share, { title: "Dead and saturated units", yTitle: "share of units" });
+      }
     };
   }
   function layerSeries(layer, params) {
@@ -300,8 +230,13 @@
   function unitShares(layers) {
     const share = [];
     for (const [layer, s] of Object.entries(layers)) {
-      if (s.dead_share.some((v) => v !== null)) share.push({ name: layer + " dead (ReLU)", x: s.steps, y: s.dead_share });
-      if (s.saturated_share.some((v) => v !== null)) share.push({ name: layer + " saturated", x: s.steps, y: s.saturated_share });
+      const some = (values) => values.some((v) => v !== null);
+      if (some(s.dead_share)) {
+        share.push({ name: layer + " dead (ReLU)", x: s.steps, y: s.dead_share });
+      }
+      if (some(s.saturated_share)) {
+        share.push({ name: layer + " saturated", x: s.steps, y: s.saturated_share });
+      }
     }
     return share;
   }
@@ -313,14 +248,18 @@
 
   /* ---------------------------------------------------------------- compare */
   async function comparePicker(main) {
-    let data = await GN.api("/api/runs");
-    const pick = (id) => el("select", { id: id }, data.runs.map((r) => el("option", { value: r.id, text: `${r.name} (${r.project}, ${r.id})` })));
+    const data = await GN.api("/api/runs", { group: "", limit: 500 });  // the newest 500
+    const pick = (id) => el("select", { id: id }, data.runs.map((r) =>
+      el("option", { value: r.id, text: `${r.name} (${r.project}, ${r.id})` })));
     const a = pick("pick-a"), b = pick("pick-b");
     if (data.runs.length > 1) b.selectedIndex = 1;
     main.append(el("div", { class: "page-head" }, el("h1", { text: "Compare two runs" })),
       el("div", { class: "card toolbar" }, el("label", {}, "A ", a), el("label", {}, "B ", b),
         el("button", { class: "button primary", type: "button", text: "Compare",
-          onclick: () => { location.href = "/compare?a=" + encodeURIComponent(a.value) + "&b=" + encodeURIComponent(b.value); } })));
+          onclick: () => {
+            location.href = "/compare?a=" + encodeURIComponent(a.value) +
+              "&b=" + encodeURIComponent(b.value);
+          } })));
   }
 
   GN.renderCompare = async function (container, a, b) {
@@ -329,18 +268,22 @@
     const colors = [GN.palette[0], GN.palette[1]];
     container.appendChild(el("div", { class: "page-head" }, el("h1", { text: "Compare" }),
       el("div", { class: "versus" },
-        el("a", { class: "run-chip a", href: GN.runHref(ra.id) }, el("b", { text: "A" }), el("span", { text: ra.name })),
+        el("a", { class: "run-chip a", href: GN.runHref(ra.id) }, el("b", { text: "A" }),
+          el("span", { text: ra.name })),
         el("span", { class: "muted", text: "vs" }),
-        el("a", { class: "run-chip b", href: GN.runHref(rb.id) }, el("b", { text: "B" }), el("span", { text: rb.name })))));
+        el("a", { class: "run-chip b", href: GN.runHref(rb.id) }, el("b", { text: "B" }),
+          el("span", { text: rb.name })))));
     const cfg = GN.section("cmp-config", "Config", "Keys whose values differ are highlighted.");
     const rows = d.config.map((c) => el("tr", { class: c.same ? "" : "differs" },
       el("th", { text: c.key }), el("td", { text: GN.fmt(c.a) }), el("td", { text: GN.fmt(c.b) })));
     cfg.body.appendChild(d.config.length ? el("table", { class: "data compare" },
-      el("thead", {}, el("tr", {}, el("th", { text: "key" }), el("th", { text: "A · " + ra.name }), el("th", { text: "B · " + rb.name }))),
+      el("thead", {}, el("tr", {}, el("th", { text: "key" }), el("th", { text: "A · " + ra.name }),
+        el("th", { text: "B · " + rb.name }))),
       el("tbody", {}, rows)) : el("p", { class: "muted", text: "Neither run has a config." }));
     container.appendChild(cfg);
 
-    const cur = GN.section("cmp-curves", "Curves overlaid", "A in blue, B in orange; validation dashed.");
+    const cur = GN.section("cmp-curves", "Curves overlaid",
+      "A in blue, B in orange; validation dashed.");
     container.appendChild(cur);  // in the page before plotly measures the charts' width
     const grid = el("div", { class: "grid2" });
     cur.body.appendChild(grid);
@@ -349,21 +292,36 @@
       [["a", "A", 0], ["b", "B", 1]].forEach(([side, label, i]) => {
         const c = d.curves[side];
         const key = c["epoch/" + base] ? "epoch/" + base : base;
-        if (c[key]) series.push({ name: label + " train", x: c[key].steps, y: c[key].values, color: colors[i] });
+        if (c[key]) {
+          series.push({ name: label + " train", x: c[key].steps, y: c[key].values,
+            color: colors[i] });
+        }
         const val = c["epoch/val_" + base];
-        if (val) series.push({ name: label + " validation", x: val.steps, y: val.values, color: colors[i], dash: "dash" });
+        if (val) {
+          series.push({ name: label + " validation", x: val.steps, y: val.values,
+            color: colors[i], dash: "dash" });
+        }
       });
-      if (series.length) GN.lineChart(grid, series, { title: base, xTitle: "optimizer step", yTitle: base });
+      if (series.length) {
+        GN.lineChart(grid, series, { title: base, xTitle: "optimizer step", yTitle: base });
+      }
     }
-    if (!grid.childNodes.length) cur.body.appendChild(el("p", { class: "muted", text: "The two runs share no metric." }));
+    if (!grid.childNodes.length) {
+      cur.body.appendChild(el("p", { class: "muted", text: "The two runs share no metric." }));
+    }
 
     const w = GN.section("cmp-weights", "Weight differences (final snapshots)",
       "Per Variable: ‖A − B‖ / ‖A‖ (relative), cosine similarity, and mean |A − B|.");
     container.appendChild(w);
     const same = d.weights.filter((x) => x.diff_l2 !== null);
-    if (same.length) GN.barChart(w.body, same.map((x) => x.path), same.map((x) => x.relative), { title: "Relative difference ‖A − B‖ / ‖A‖", xTitle: "relative difference", color: GN.palette[3] });
-    w.body.appendChild(d.weights.length ? GN.table(["Variable", "shape A", "shape B", "‖A − B‖", "relative", "cosine", "mean |A − B|"],
-      d.weights.map((x) => [x.path, x.shape_a.join("×"), x.shape_b.join("×"), x.diff_l2, x.relative, x.cosine, x.mean_abs_diff]))
+    if (same.length) {
+      GN.barChart(w.body, same.map((x) => x.path), same.map((x) => x.relative),
+        { title: "Relative difference ‖A − B‖ / ‖A‖", xTitle: "relative difference",
+          color: GN.palette[3] });
+    }
+    w.body.appendChild(d.weights.length ? GN.table(["Variable", "shape A", "shape B", "‖A − B‖",
+      "relative", "cosine", "mean |A − B|"], d.weights.map((x) => [x.path, x.shape_a.join("×"),
+      x.shape_b.join("×"), x.diff_l2, x.relative, x.cosine, x.mean_abs_diff]))
       : el("p", { class: "muted", text: "Both runs need a snapshot to compare weights." }));
   };
 
@@ -380,18 +338,30 @@
     const d = await GN.api("/api/registry");
     GN.clear(main);
     main.appendChild(el("div", { class: "page-head" }, el("h1", { text: "Datasets & models" })));
-    const runLinks = (runs) => runs.length ? el("span", { class: "links" }, runs.map((r) => el("a", { href: GN.runHref(r.id), text: r.name }))) : el("span", { class: "muted", text: "—" });
-    const ds = GN.section("datasets", "Datasets", "Content-hashed: the same data always gets the same version.");
-    ds.body.appendChild(d.datasets.length ? GN.table(["name", "version", "samples", "arrays", "hash", "logged", "used by runs"],
+    const runLinks = (runs) => runs.length ? el("span", { class: "links" },
+      runs.map((r) => el("a", { href: GN.runHref(r.id), text: r.name })))
+      : el("span", { class: "muted", text: "—" });
+    const ds = GN.section("datasets", "Datasets",
+      "Content-hashed: the same data always gets the same version.");
+    const arrays = (x) => Object.entries(x.meta.arrays || {})
+      .map(([k, v]) => `${k} ${v.shape.join("×")} ${v.dtype}`).join(", ");
+    ds.body.appendChild(d.datasets.length ? GN.table(["name", "version", "samples", "arrays",
+      "hash", "logged", "used by runs"],
       d.datasets.map((x) => [x.name, "v" + x.version, x.meta.n_samples,
-        Object.entries(x.meta.arrays || {}).map(([k, v]) => `${k} ${v.shape.join("×")} ${v.dtype}`).join(", "),
-        el("span", { class: "mono", text: x.hash.slice(0, 12) }), GN.when(x.created_at), runLinks(x.runs)]))
-      : el("p", { class: "muted", text: "No dataset logged (run.log_dataset(name, X=..., y=...))." }));
-    const ms = GN.section("models", "Registered models", "Each version is a .glassnet file; aliases point at versions.");
-    ms.body.appendChild(d.models.length ? GN.table(["name", "version", "aliases", "parameters", "registered", "made by run", "file"],
-      d.models.map((m) => [m.name, "v" + m.version, el("span", {}, m.aliases.map((a) => el("span", { class: "tag", text: a }))),
-        m.meta.params === undefined ? null : m.meta.params, GN.when(m.created_at), m.run ? runLinks([m.run]) : "—",
-        GN.isStatic() ? "—" : el("a", { href: "/api/blobs/" + encodeURIComponent(m.sha), download: m.name + "-v" + m.version + ".glassnet", text: "download" })]))
+        arrays(x), el("span", { class: "mono", text: x.hash.slice(0, 12) }),
+        GN.when(x.created_at), runLinks(x.runs)]))
+      : el("p", { class: "muted",
+        text: "No dataset logged (run.log_dataset(name, X=..., y=...))." }));
+    const ms = GN.section("models", "Registered models",
+      "Each version is a .glassnet file; aliases point at versions.");
+    const download = (m) => GN.isStatic() ? "—" : el("a", { text: "download",
+      href: "/api/blobs/" + encodeURIComponent(m.sha),
+      download: m.name + "-v" + m.version + ".glassnet" });
+    ms.body.appendChild(d.models.length ? GN.table(["name", "version", "aliases", "parameters",
+      "registered", "made by run", "file"], d.models.map((m) => [m.name, "v" + m.version,
+      el("span", {}, m.aliases.map((a) => el("span", { class: "tag", text: a }))),
+      m.meta.params === undefined ? null : m.meta.params, GN.when(m.created_at),
+      m.run ? runLinks([m.run]) : "—", download(m)]))
       : el("p", { class: "muted", text: "No model registered (run.log_model(model, name))." }));
     main.append(ds, ms);
   };

@@ -44,6 +44,17 @@ def status_expression(dialect, now: float, by_heartbeat: bool = False) -> tuple[
     return sql, [hostname(), now - heartbeat.STALE_AFTER_S]
 
 
+def runs_where(tree, dialect, status_sql: str, status_params: list, archived: bool = False
+               ) -> tuple[str, list]:
+    """The WHERE of a filter's parse ``tree``: archived runs left out unless ``archived`` or
+    the filter names ``archived_at``. Every query over runs (a search, a count, a grouping)
+    selects its runs here, so they agree on which runs there are."""
+    where, params = where_clause(tree, dialect, status_sql, status_params)
+    if not archived and not names_field(tree, "archived_at"):
+        where = f"archived_at IS NULL AND {where}"
+    return where, params
+
+
 def build_query(filter: str | None = None, order_by: str | None = None,
                 limit: int | None = None, offset: int = 0, dialect=SQLITE,
                 now: float | None = None, columns=RUN_FIELDS, by_heartbeat: bool = False,
@@ -55,9 +66,7 @@ def build_query(filter: str | None = None, order_by: str | None = None,
                                                   by_heartbeat)
     tree = parse_filter(filter or "")
     keys = parse_order_by(order_by or "")
-    where, params = where_clause(tree, dialect, status_sql, status_params)
-    if not archived and not names_field(tree, "archived_at"):
-        where = f"archived_at IS NULL AND {where}"
+    where, params = runs_where(tree, dialect, status_sql, status_params, archived)
     sql = f"SELECT {', '.join(columns)} FROM runs WHERE {where}"
     if keys:
         t = Translator(dialect, status_sql, status_params)
