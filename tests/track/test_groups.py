@@ -114,7 +114,7 @@ CREATE = """CREATE TABLE runs (
     config TEXT NOT NULL, summary TEXT NOT NULL, tags TEXT NOT NULL, group_id TEXT,
     created_at DOUBLE PRECISION NOT NULL, finished_at DOUBLE PRECISION,
     heartbeat_at DOUBLE PRECISION, error TEXT, host TEXT, pid BIGINT, pid_start TEXT,
-    env TEXT NOT NULL, seq BIGINT NOT NULL)"""
+    env TEXT NOT NULL, seq BIGINT NOT NULL, note TEXT, archived_at DOUBLE PRECISION)"""
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +128,10 @@ def pg_store(request, store):
     conn = psycopg.connect(url, autocommit=True)
     conn.execute("DROP TABLE IF EXISTS runs")
     conn.execute(CREATE)
-    for row in store._read(f"SELECT {', '.join(RUN_FIELDS)}, seq FROM runs"):
-        conn.execute(f"INSERT INTO runs VALUES ({', '.join(['%s'] * len(row))})", row)
+    columns = ", ".join((*RUN_FIELDS, "seq"))
+    for row in store._read(f"SELECT {columns} FROM runs"):
+        conn.execute(f"INSERT INTO runs ({columns}) VALUES ({', '.join(['%s'] * len(row))})",
+                     row)
 
     def read(sql, params=()):
         assert "%" not in sql  # the backend's ? -> %s rewrite is then safe
