@@ -73,6 +73,8 @@ def _make_watch_class() -> type:
             self._paths = [_path(model, v) for v in self._variables]
             self.recorder = Recorder(self.run, self._paths, [])
             self.recorder.architecture(_glassnet_config(model))
+            self.recorder.framework("Keras", f"{keras.__version__} "
+                                             f"({keras.backend.backend()} backend)")
             self._previous = None
             self._mean, self._batches = 0.0, 0
             if self.snapshots is not None and self.step == 0:
