@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ui_helpers import make_client  # noqa: E402
+
 import glassnet as gn  # noqa: E402
 from frameworks import need  # noqa: E402
-from ui_helpers import make_client  # noqa: E402
 
 
 def test_run_detail_names_pytorch_and_glassnet(tmp_path):

@@ -222,7 +222,7 @@ class Writes:
         if not isinstance(env, dict):
             raise ConfigError(f"env of run {run_id!r} must be a dict, got {type(env).__name__}")
         with self.backend.transaction() as c:
-            c.execute("UPDATE runs SET env = ? WHERE id = ?", (to_json(env), run_id))
+            c.execute("UPDATE runs SET env = ? WHERE id = ?", (self._json(env), run_id))
 
     def set_model_config(self, run_id: str, config: dict, compile_config: dict | None = None
                          ) -> None:
