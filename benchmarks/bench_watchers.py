@@ -1,18 +1,36 @@
-"""What watching a PyTorch loop costs: the W2 digits network, unwatched vs run.watch(module).
+"""What watching costs: the W2 digits network in a plain PyTorch loop and a Keras ``fit``,
+unwatched, watched by glassnet, and watched by W&B and TensorBoard, side by side.
 
-Run it with ``.venv/bin/python benchmarks/bench_watchers.py [--repeats 5] [--keras]``;
-it prints a table and writes ``benchmarks/results/watchers.json``.
+Run it with ``.venv/bin/python benchmarks/bench_watchers.py [--repeats 5] [--quick]``
+(``make bench`` runs it as well); it prints a table and writes
+``benchmarks/results/watchers.json``.
 
-Workload (as ``bench_track.py``'s, in a plain PyTorch loop): scikit-learn's digits,
-standardised, the first 80% of the rows (1,437); 64-25(relu)-15(relu)-10, cross-entropy,
-Adam 1e-3, batch 32, 30 epochs: 1,350 optimizer steps, one torch thread. Each repeat
-trains three fresh modules from the same initial weights, in rotating order: unwatched,
-``run.watch(model)`` at its defaults, and ``run.watch(model, log_freq=1,
-histograms=True)``. Each is timed as the user waits: from the loop's start (the
-``run.watch`` call included) until ``run.finish()`` returns. The overhead is the median
-over repeats of the per-repeat ratio to the unwatched time (wall clock, and process CPU
-time of all threads: less moved by other processes on a shared machine). With ``--keras``, the same
-for a Keras 3 ``fit`` (torch backend) with and without ``glassnet.track.keras.Watch``.
+Workload: scikit-learn's digits (glassnet's copy), standardised, the first 80% of the
+rows (1,437); 64-25(relu)-15(relu)-10, cross-entropy, Adam 1e-3, batch 32, 30 epochs:
+1,350 optimizer steps, one torch thread, the same initial weights and batch order for
+everyone (written once to a safetensors file).
+
+Contestants, each a fresh subprocess per measurement, run interleaved in rotating order
+(one warm-up round, then ``--repeats`` timed rounds):
+
+- PyTorch loop, in glassnet's ``.venv``: ``unwatched``; ``glassnet defaults``
+  (``run.watch(model)``); ``glassnet log_freq=1+histograms`` (``run.watch(model,
+  log_freq=1, histograms=True)``), each step ``run.step(loss=loss)``;
+- PyTorch loop, in the peers' ``.venv-bench``: ``unwatched (bench venv)``, the peers'
+  own baseline; ``wandb log=all log_freq=1`` (``wandb.watch(model, log="all",
+  log_freq=1)``, offline, ``wandb.log({"loss": loss.item()})`` each step);
+  ``tensorboard histograms`` (``SummaryWriter.add_histogram`` of every parameter and
+  ``add_scalar`` of the loss each step);
+- Keras 3 ``fit`` (torch backend), in ``.venv``: ``keras unwatched``, ``keras
+  glassnet defaults`` (``callbacks=[Watch(run)]``), ``keras glassnet
+  log_freq=1+histograms``.
+
+Each is timed as the user waits: from the loop's start (``run.watch`` / ``wandb.watch``
+included) until ``run.finish()`` / ``wandb.finish()`` / ``writer.close()`` returns; making
+the run, the wandb run or the writer comes before the clock starts. A ratio is the median
+over rounds of the round's time over its baseline's (the same venv's unwatched loop or
+Keras fit), by wall clock and by process CPU time (all threads and, for wandb, its
+service process's share is not counted: CPU ratios of wandb understate it).
 """
 
 from __future__ import annotations
@@ -21,6 +39,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,48 +47,101 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "src"))
+ROOT = HERE.parent
+BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import glassnet as gn  # noqa: E402
 
 EPOCHS, BATCH = 30, 32
-VARIANTS = {"unwatched": None, "defaults": {}, "log_freq=1+histograms":
-            {"log_freq": 1, "histograms": True}}
+# contestant: (framework, venv, watcher, baseline it is divided by)
+CONTESTANTS = {
+    "unwatched": ("torch", "glassnet", None, "unwatched"),
+    "glassnet defaults": ("torch", "glassnet", {}, "unwatched"),
+    "glassnet log_freq=1+histograms": ("torch", "glassnet",
+                                       {"log_freq": 1, "histograms": True}, "unwatched"),
+    "unwatched (bench venv)": ("torch", "bench", None, "unwatched (bench venv)"),
+    "wandb log=all log_freq=1": ("torch", "bench", "wandb", "unwatched (bench venv)"),
+    "tensorboard histograms": ("torch", "bench", "tensorboard", "unwatched (bench venv)"),
+    "keras unwatched": ("keras", "glassnet", None, "keras unwatched"),
+    "keras glassnet defaults": ("keras", "glassnet", {}, "keras unwatched"),
+    "keras glassnet log_freq=1+histograms": ("keras", "glassnet",
+                                             {"log_freq": 1, "histograms": True},
+                                             "keras unwatched"),
+}
+TARGETS = {"glassnet defaults": 1.03, "glassnet log_freq=1+histograms": 1.3,
+           "keras glassnet defaults": 1.03}
 
 
-def digits():
+# -- the inputs everyone shares ----------------------------------------------------------
+def write_inputs(path: Path) -> None:
+    """Digits (standardised, first 80%), the initial weights and 30 epochs' batch order."""
+    import torch
+    from safetensors.numpy import save_file
+
+    sys.path.insert(0, str(ROOT / "src"))
+    import glassnet as gn
+
     x, y = gn.datasets.load_digits()
     n_train = int(len(x) * 0.8)
     x = x[:n_train]
     x = ((x - x.mean(axis=0)) / (x.std(axis=0) + 1e-7)).astype(np.float32)
-    return x, y[:n_train]
+    torch.manual_seed(0)
+    state = make_module().state_dict()
+    order = np.stack([np.random.default_rng(e).permutation(n_train) for e in range(EPOCHS)])
+    save_file({"x": x, "y": y[:n_train].astype(np.int64), "order": order.astype(np.int64),
+               **{f"w.{k}": v.numpy() for k, v in state.items()}}, str(path))
 
 
-def make_module(initial=None):
+def read_inputs(path: str):
+    from safetensors.numpy import load_file
+
+    data = load_file(path)
+    state = {k[2:]: v for k, v in data.items() if k.startswith("w.")}
+    return data["x"], data["y"], data["order"], state
+
+
+def make_module(state=None):
+    import torch
+
     nn = torch.nn
     module = nn.Sequential(nn.Linear(64, 25), nn.ReLU(), nn.Linear(25, 15), nn.ReLU(),
                            nn.Linear(15, 10))
-    if initial is not None:
-        module.load_state_dict(initial)
+    if state is not None:
+        module.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
     return module
 
 
-def torch_loop(x, y, initial, store, watch_kwargs) -> tuple[float, float]:
-    """(wall, CPU) seconds from the loop's start until run.finish() returns (no run when
-    unwatched)."""
-    module = make_module(initial)
+# -- one measurement (in a subprocess) ---------------------------------------------------
+def torch_loop(inputs, watcher, store) -> tuple[float, float]:
+    import torch
+
+    x, y, order, state = inputs
+    module = make_module(state)
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
-    order = np.random.default_rng(0)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    run = gn.track.init("bench-watchers", store=store) if watch_kwargs is not None else None
+    perms = [torch.from_numpy(p) for p in order]
+    run = wb = writer = None
+    if isinstance(watcher, dict):
+        sys.path.insert(0, str(ROOT / "src"))
+        import glassnet as gn
+
+        run = gn.track.init("bench-watchers", store=store)
+    elif watcher == "wandb":
+        import wandb
+
+        wb = wandb.init(project="bench-watchers", dir=str(store), mode="offline")
+    elif watcher == "tensorboard":
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(log_dir=str(store))
+    named = list(module.named_parameters())
     start, cpu = time.perf_counter(), time.process_time()
     if run is not None:
-        run.watch(module, **watch_kwargs)
-    for _ in range(EPOCHS):
-        perm = torch.from_numpy(order.permutation(len(x)))
+        run.watch(module, **watcher)
+    if wb is not None:
+        wandb.watch(module, log="all", log_freq=1)
+    step = 0
+    for perm in perms:
         for i in range(0, len(x), BATCH):
             index = perm[i:i + BATCH]
             optimizer.zero_grad()
@@ -78,72 +150,148 @@ def torch_loop(x, y, initial, store, watch_kwargs) -> tuple[float, float]:
             optimizer.step()
             if run is not None:
                 run.step(loss=loss)
+            elif wb is not None:
+                wb.log({"loss": loss.item()})
+            elif writer is not None:
+                writer.add_scalar("loss", loss.item(), step)
+                for name, parameter in named:
+                    writer.add_histogram(name, parameter, step)
+            step += 1
     if run is not None:
         run.finish()
+    if wb is not None:
+        wb.finish()
+    if writer is not None:
+        writer.close()
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def keras_fit(x, y, initial, store, watch_kwargs) -> tuple[float, float]:
+def keras_fit(inputs, watcher, store) -> tuple[float, float]:
     import keras
 
-    from glassnet.track.keras import Watch
-
+    x, y, order, state = inputs
     model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(25, activation="relu"),
                               keras.layers.Dense(15, activation="relu"),
                               keras.layers.Dense(10)])
     model.compile(optimizer=keras.optimizers.Adam(1e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.set_weights(initial)
-    run = gn.track.init("bench-watchers", store=store) if watch_kwargs is not None else None
-    callbacks = [Watch(run, **watch_kwargs)] if run is not None else []
+    model.set_weights([state[f"{i}.{leaf}"].T if leaf == "weight" else state[f"{i}.{leaf}"]
+                       for i in (0, 2, 4) for leaf in ("weight", "bias")])
+    callbacks, run = [], None
+    if watcher is not None:
+        sys.path.insert(0, str(ROOT / "src"))
+        import glassnet as gn
+        from glassnet.track.keras import Watch
+
+        run = gn.track.init("bench-watchers", store=store)
+        callbacks = [Watch(run, **watcher)]
     start, cpu = time.perf_counter(), time.process_time()
-    model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0, callbacks=callbacks)
+    model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0, shuffle=True,
+              callbacks=callbacks)
     if run is not None:
         run.finish()
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def measure(trainer, initial, repeats: int, variants: dict) -> dict:
-    x, y = digits()
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
-    names = list(variants)
-    with tempfile.TemporaryDirectory() as folder:
-        for r in range(repeats):
-            for k in range(len(names)):  # rotating order: no variant always goes first
+def one(contestant: str, inputs_path: str, store: str) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    framework, _, watcher, _ = CONTESTANTS[contestant]
+    inputs = read_inputs(inputs_path)
+    trainer = torch_loop if framework == "torch" else keras_fit
+    wall, cpu = trainer(inputs, watcher, Path(store))
+    return {"wall": wall, "cpu": cpu}
+
+
+# -- the harness -------------------------------------------------------------------------
+def _python(venv: str) -> str:
+    return sys.executable if venv == "glassnet" else str(BENCH_PYTHON)
+
+
+def measure(contestant: str, inputs: Path, folder: Path, tag: str) -> dict:
+    store = folder / f"{tag}-{len(list(folder.iterdir()))}"
+    store.mkdir()
+    env = dict(os.environ, KERAS_BACKEND="torch", WANDB_MODE="offline", WANDB_SILENT="true",
+               WANDB_DISABLE_GIT="true", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               OPENBLAS_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    done = subprocess.run([_python(CONTESTANTS[contestant][1]), str(Path(__file__)), "--one",
+                           contestant, "--inputs", str(inputs), "--store", str(store)],
+                          capture_output=True, text=True, env=env, timeout=900, cwd=ROOT)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
+    return json.loads(lines[-1])
+
+
+def run(repeats: int = 5, warmup: bool = True, log=print) -> dict:
+    """Every contestant that can run here, interleaved; ``{contestant: figures}``."""
+    names = [n for n in CONTESTANTS if CONTESTANTS[n][1] == "glassnet" or BENCH_PYTHON.exists()]
+    times: dict[str, list[dict]] = {n: [] for n in names}
+    errors: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="glassnet-bench-watchers-") as tmp:
+        folder = Path(tmp)
+        inputs = folder / "inputs.safetensors"
+        write_inputs(inputs)
+        stores = folder / "stores"
+        stores.mkdir()
+        rounds = repeats + int(warmup)
+        for r in range(rounds):
+            log(f"  watchers round {r + 1}/{rounds}{' (warm-up)' if warmup and r == 0 else ''}")
+            for k in range(len(names)):  # rotating order: nobody always goes first
                 name = names[(r + k) % len(names)]
-                store = Path(folder) / f"{name}-{r}".replace("=", "").replace("+", "")
-                times[name].append(trainer(x, y, initial, store, variants[name]))
-    base = times[names[0]]
-    return {name: {"median_seconds": statistics.median(w for w, _ in t),
-                   "ratio": statistics.median(a[0] / b[0] for a, b in zip(t, base, strict=True)),
-                   "cpu_ratio": statistics.median(a[1] / b[1]
-                                                  for a, b in zip(t, base, strict=True))}
-            for name, t in times.items()}
+                if name in errors:
+                    continue
+                got = measure(name, inputs, stores, str(r))
+                if "error" in got:
+                    errors[name] = got["error"]
+                elif not (warmup and r == 0):
+                    times[name].append(got)
+    out: dict = {}
+    for name, measured in times.items():
+        baseline = times[CONTESTANTS[name][3]]
+        if name in errors or not measured or len(baseline) != len(measured):
+            continue
+        row = {"median_seconds": statistics.median(t["wall"] for t in measured),
+               "ratio": statistics.median(t["wall"] / b["wall"]
+                                          for t, b in zip(measured, baseline, strict=True)),
+               "cpu_ratio": statistics.median(t["cpu"] / b["cpu"]
+                                              for t, b in zip(measured, baseline, strict=True)),
+               "baseline": CONTESTANTS[name][3], "rounds": len(measured)}
+        if name in TARGETS:
+            row["target"] = TARGETS[name]
+            row["met"] = row["ratio"] <= TARGETS[name]
+        out[name] = row
+    return {"contestants": out, "errors": errors, "steps": EPOCHS * -(-1437 // BATCH),
+            "repeats": repeats}
+
+
+def print_table(results: dict) -> None:
+    print(f"{'contestant':<38} {'median s':>9} {'ratio':>7} {'CPU':>7} {'target':>7}")
+    for name, row in results["contestants"].items():
+        target = f"{row['target']:.2f}" if "target" in row else ""
+        print(f"{name:<38} {row['median_seconds']:>9.3f} {row['ratio']:>6.2f}x "
+              f"{row['cpu_ratio']:>6.2f}x {target:>7}")
+    for name, error in results["errors"].items():
+        print(f"{name} skipped: {error}"[:200])
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--keras", action="store_true", help="also a Keras fit with Watch")
+    parser.add_argument("--quick", action="store_true", help="one round, no warm-up, no file")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # one measurement, in a subprocess
+    parser.add_argument("--inputs", help=argparse.SUPPRESS)
+    parser.add_argument("--store", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    initial = make_module().state_dict()
-    results = {"torch": measure(torch_loop, initial, args.repeats, VARIANTS)}
-    if args.keras:
-        keras_initial = [initial[k].numpy().T if k.endswith("weight") else initial[k].numpy()
-                         for k in initial]
-        results["keras"] = measure(keras_fit, keras_initial, args.repeats,
-                                   {"unwatched": None, "defaults": {}})
-    results["steps"] = EPOCHS * -(-1437 // BATCH)
-    results["repeats"] = args.repeats
-    print(f"{'workload':<8} {'variant':<24} {'median s':>9} {'ratio':>7} {'CPU ratio':>9}")
-    for workload in ("torch", "keras"):
-        for name, figures in results.get(workload, {}).items():
-            print(f"{workload:<8} {name:<24} {figures['median_seconds']:>9.3f} "
-                  f"{figures['ratio']:>7.3f} {figures['cpu_ratio']:>9.3f}")
-    out = HERE / "results" / "watchers.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    if args.one:
+        print(json.dumps(one(args.one, args.inputs, args.store)))
+        return {}
+    results = run(1 if args.quick else args.repeats, warmup=not args.quick,
+                  log=lambda m: print(m, file=sys.stderr, flush=True))
+    print_table(results)
+    if not args.quick:
+        (HERE / "results" / "watchers.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
 
 

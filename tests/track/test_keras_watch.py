@@ -128,3 +128,46 @@ def test_a_layer_glassnet_cannot_read_is_recorded_without_an_architecture(tmp_pa
     assert run.store.model_config(run.id) is None
     norm = model.layers[1].name
     assert {f"{norm}/gamma", f"{norm}/beta"} <= set(run.store.param_paths(run.id))
+
+
+def test_dead_and_saturated_shares_equal_the_layers_own_outputs(tmp_path):
+    """Forward hooks on the Keras layers (torch backend) against NumPy on the same batch
+    and the weights before the step; hooks are gone after fit."""
+    from glassnet.track.keras import Watch
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5,)),
+                              keras.layers.Dense(8, activation="relu", name="hidden"),
+                              keras.layers.Dense(6, activation="tanh", name="squash"),
+                              keras.layers.Dense(3, name="out")])
+    model.compile(optimizer=keras.optimizers.SGD(0.05),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    kernel, bias, k2, b2 = (ops.convert_to_numpy(v) for v in model.weights[:4])
+    bias[:5] = -40.0  # 5 of 8 ReLU units cannot fire on this data
+    model.layers[0].set_weights([kernel, bias])
+    b2[:3], b2[3] = 6.0, -6.0  # tanh units pushed into their flat ends
+    model.layers[1].set_weights([k2, b2])
+    X, y = _data()
+    truth = _Truth(X, y, 8)
+    run = gn.track.init("keras", store=tmp_path)
+    model.fit(X, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
+              validation_data=(X[:8], y[:8]), callbacks=[truth, Watch(run, log_freq=1)])
+    run.finish()
+    assert all(not layer._forward_hooks for layer in model.layers)
+    hidden = run.store.layer_stats(run.id, "hidden")
+    squash = run.store.layer_stats(run.id, "squash")
+    assert [r["step"] for r in hidden] == list(range(8))
+    saturated_seen = set()
+    for h, s in zip(hidden, squash, strict=True):
+        w = truth.before[h["step"]]
+        i = (h["step"] % 4) * 8
+        xb = X[i:i + 8].astype(np.float32)
+        a = np.maximum(xb @ w["hidden/kernel"].astype(np.float32) + w["hidden/bias"], 0)
+        t = np.tanh(a @ w["squash/kernel"].astype(np.float32) + w["squash/bias"])
+        assert h["dead_share"] == pytest.approx(np.mean(a.max(0) <= 0))
+        want = np.mean((t.min(0) > 0.99) | (t.max(0) < -0.99))
+        assert s["saturated_share"] == pytest.approx(want)
+        assert np.isnan(h["saturated_share"]) and np.isnan(s["dead_share"])
+        saturated_seen.add(want)
+    assert hidden[0]["dead_share"] >= 5 / 8
+    assert max(saturated_seen) > 0  # the test can tell a wrong count from a right one

@@ -272,3 +272,40 @@ def test_watch_refuses_a_number_where_the_model_goes(tmp_path):
     with pytest.raises(ConfigError, match="log_freq=10 by name"):
         run.watch(10)
     run.finish()
+
+
+def test_timings_time_each_layers_backward(tmp_path):
+    """timings=True: a layer whose backward sleeps 30 ms is timed at >= 30 ms, the
+    others far less; without it the column is NaN; no hook is left after finish."""
+    import time
+
+    class _SlowBackward(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, grad):
+            time.sleep(0.03)
+            return grad
+
+    class SlowLinear(nn.Linear):
+        def forward(self, x):
+            return _SlowBackward.apply(super().forward(x))
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 10), nn.ReLU(), SlowLinear(10, 5), nn.Tanh(),
+                          nn.Linear(5, 3))
+    run = gn.track.init("torch", store=tmp_path)
+    _train(run, model, 3, {"log_freq": 1, "timings": True})
+    run.finish()
+    for step_rows in zip(*(run.store.layer_stats(run.id, n)
+                           for n in ("dense", "dense_1", "dense_2")), strict=True):
+        fast0, slow, fast2 = (r["backward_time"] for r in step_rows)
+        assert slow >= 0.03 and 0 <= fast0 < 0.03 and 0 <= fast2 < 0.03
+    assert all(not p._backward_hooks for p in model.parameters())
+    assert all(not m._forward_hooks for m in model.modules())
+    plain = gn.track.init("torch", store=tmp_path)
+    _train(plain, _mlp(), 2, {"log_freq": 1})
+    plain.finish()
+    assert all(np.isnan(r["backward_time"]) for r in plain.store.layer_stats(plain.id))

@@ -29,15 +29,28 @@ under the keys of glassnet's own watch (:mod:`glassnet.track.watch`):
 
 Not recorded: **gradients** (Keras gives callbacks none; computing them would change
 the user's training, so the ``grad_*`` columns are NaN — the update ΔW is what is
-measured), dead/saturated unit shares and per-layer timings (the forward pass is
-Keras's own; nothing is hooked into it).
+measured) and per-layer timings. Dead-ReLU and saturated shares of Dense layers are
+recorded on the torch backend only, from torch forward hooks on the Keras layers
+attached for the forward of a logged step.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from glassnet.track.observe import LoggedStep, Recorder, check_options, numpy_stats
+from glassnet.track.observe import (
+    N_LAYER_COLUMNS,
+    LoggedStep,
+    Recorder,
+    check_options,
+    numpy_stats,
+)
+
+_DEAD = {"relu"}  # as glassnet's own watch (glassnet.track.watch) counts them
+_SATURATED = {
+    "sigmoid": lambda lo, hi: (lo > 0.99) | (hi < 0.01),
+    "tanh": lambda lo, hi: (lo > 0.99) | (hi < -0.99),
+}
 
 _classes: dict[str, type] = {}
 
@@ -71,8 +84,12 @@ def _make_watch_class() -> type:
             model = self.model
             self._variables = list(model.trainable_weights)
             self._paths = [_path(model, v) for v in self._variables]
-            self.recorder = Recorder(self.run, self._paths, [])
+            self._units = _unit_layers(model)  # [(layer name, activation, layer)]
+            self._hooks, self._ranges = [], {}
+            self.recorder = Recorder(self.run, self._paths, [n for n, _, _ in self._units])
             self.recorder.architecture(_glassnet_config(model))
+            self.recorder.framework("Keras", f"{keras.__version__} "
+                                             f"({keras.backend.backend()} backend)")
             self._previous = None
             self._mean, self._batches = 0.0, 0
             if self.snapshots is not None and self.step == 0:
@@ -84,6 +101,42 @@ def _make_watch_class() -> type:
         def on_train_batch_begin(self, batch, logs=None):
             if self.step % self.log_freq == 0:
                 self._previous = [_numpy(v) for v in self._variables]
+                self._ranges = {}
+                if not self._hooks:  # still attached at log_freq 1
+                    self._hooks = [layer.register_forward_hook(self._keep_range(name))
+                                   for name, _, layer in self._units]
+
+        def _keep_range(self, name: str):
+            """A torch forward hook on a Keras layer: each unit's lowest and highest
+            output over the batch (all that dead and saturated shares need)."""
+            def keep_range(layer, inputs, output):
+                if getattr(output, "ndim", 0) == 2 and output.shape[0]:
+                    out = output.detach()
+                    self._ranges[name] = torch_aminmax(out)
+            return keep_range
+
+        def _unhook(self) -> None:
+            hooks, self._hooks = self._hooks, []
+            for handle in hooks:
+                handle.remove()
+
+        def on_test_begin(self, logs=None):
+            self._unhook()  # validation batches are not training steps
+
+        def _layer_rows(self) -> np.ndarray | None:
+            if not self._units:
+                return None
+            rows = np.full((len(self._units), N_LAYER_COLUMNS), np.nan)
+            for i, (name, activation, _) in enumerate(self._units):
+                if name not in self._ranges:
+                    continue
+                lo, hi = (np.asarray(a.cpu().numpy(), dtype=np.float64)
+                          for a in self._ranges[name])
+                if activation in _DEAD:
+                    rows[i, 2] = np.mean(hi <= 0)
+                else:
+                    rows[i, 3] = np.mean(_SATURATED[activation](lo, hi))
+            return rows
 
         def on_train_batch_end(self, batch, logs=None):
             logs = logs or {}
@@ -109,7 +162,11 @@ def _make_watch_class() -> type:
             self._previous = None
             metrics = {k: float(v) for k, v in logs.items() if k != "loss"
                        and np.ndim(v) == 0}
-            self.recorder.logged(LoggedStep(step, stats, counts, edges, None, metrics))
+            layers = self._layer_rows()
+            if self.log_freq > 1:
+                self._unhook()
+            self._ranges = {}
+            self.recorder.logged(LoggedStep(step, stats, counts, edges, layers, metrics))
 
         def on_epoch_end(self, epoch, logs=None):
             last = self.step - 1
@@ -124,6 +181,7 @@ def _make_watch_class() -> type:
                 self._snapshot(last, "epoch")
 
         def on_train_end(self, logs=None):
+            self._unhook()
             self.recorder.flush()
             if self.snapshots is not None and self.step > 0:
                 self._snapshot(self.step - 1, "end")
@@ -135,6 +193,32 @@ def _make_watch_class() -> type:
 
     Watch.__module__ = __name__
     return Watch
+
+
+def torch_aminmax(out):
+    """(lowest, highest) output of each unit over the batch, with torch ops."""
+    import torch
+
+    with torch.no_grad():
+        return torch.aminmax(out, dim=0)
+
+
+def _unit_layers(model) -> list:
+    """``[(name, activation, layer)]``: the layers whose units can be dead (ReLU) or
+    saturated (sigmoid, tanh), as glassnet's own watch counts them — a Dense with that
+    activation. Only on the torch backend, where a Keras layer is a ``torch.nn.Module``
+    and a forward hook sees its output; elsewhere none (the shares are not recorded)."""
+    import keras
+
+    if keras.backend.backend() != "torch":
+        return []
+    found = []
+    for layer in model.layers:
+        activation = getattr(getattr(layer, "activation", None), "__name__", None)
+        if (activation in _DEAD or activation in _SATURATED) and layer.trainable_weights \
+                and hasattr(layer, "units") and hasattr(layer, "register_forward_hook"):
+            found.append((layer.name, activation, layer))
+    return found
 
 
 def _path(model, variable) -> str:

@@ -97,11 +97,30 @@ class Recorder:
         if config is not None:
             self.run.store.set_model_config(self.run.id, config, compile_config)
 
+    def framework(self, name: str, version: str | None) -> None:
+        """Name the framework whose model is watched (``"PyTorch"``, ``"Keras"``) in the
+        run's ``env["framework"]``, which the dashboard's run page shows."""
+        env = dict(self.run.env)
+        env["framework"] = {"name": str(name), "version": None if version is None
+                            else str(version)}
+        self.run.env = env
+        self.run.store.set_run_env(self.run.id, env)
+
     def loss(self, step: int, value: float) -> None:
         """The batch loss of ``step`` (steps must follow one another)."""
         if not self._losses:
             self._loss_start = step
         self._losses.append(float(value))
+        if time.time() - self._handed_at > _FLUSH_SECONDS:
+            self.flush()
+
+    def losses(self, start: int, values: list[float]) -> None:
+        """The batch losses of steps ``start``, ``start + 1``... (following the last)."""
+        if not values:
+            return
+        if not self._losses:
+            self._loss_start = start
+        self._losses.extend(float(v) for v in values)
         if time.time() - self._handed_at > _FLUSH_SECONDS:
             self.flush()
 

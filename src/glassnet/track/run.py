@@ -148,14 +148,14 @@ class Run:
                 self._last_step = step
 
     def watch(self, model=None, log_freq: int = 100, histograms: bool = True,
-              snapshots="end", include=None):
+              snapshots="end", include=None, timings: bool = False):
         """A training callback recording this run: pass it in ``model.fit(callbacks=[...])``.
 
         Given a ``torch.nn.Module`` as ``model``, it watches that module in a plain
         PyTorch loop instead: call ``run.step(loss=loss)`` after each
         ``optimizer.step()``; ``include`` (glob patterns on parameter names) selects
-        what is watched; hooks are removed at ``finish()``
-        (:mod:`glassnet.track.torch_watch`).
+        what is watched; ``timings=True`` times each layer's backward pass at logged
+        steps; hooks are removed at ``finish()`` (:mod:`glassnet.track.torch_watch`).
 
         Every step: the batch's ``loss``. Every ``log_freq`` steps: the compiled metrics,
         statistics of every Variable and its gradient, update ratios, 64-bin histograms
@@ -174,7 +174,7 @@ class Run:
             from glassnet.track.torch_watch import TorchWatch
 
             watcher = TorchWatch(self, model, log_freq=log_freq, histograms=histograms,
-                                 snapshots=snapshots, include=include)
+                                 snapshots=snapshots, include=include, timings=timings)
             self._watchers.append(watcher)
             return watcher
         if isinstance(model, numbers.Number):

@@ -29,12 +29,16 @@ class _Buffers:
         self.rows, self.previous = rows, previous
         self.has_grad = np.zeros((rows.shape[0], k), dtype=bool)
         self.has_previous = np.zeros(rows.shape[0], dtype=bool)
+        # the values before row r's update are row r - 1's values (consecutive logged steps)
+        self.previous_is_row_before = np.zeros(rows.shape[0], dtype=bool)
         self._shapes, self._sizes = shapes, sizes
         self._views: dict[tuple, list] = {}
+        self.row_views = list(rows.unbind(0))  # rows[r] without indexing on every step
+        self.previous_views = list(previous.unbind(0))
 
     def views(self, kind: str, row: int) -> list:
-        """Views of row ``row`` shaped as each tensor (made once: a copy into a ready
-        view is the cheapest copy torch has)."""
+        """Views of row ``row`` shaped as each tensor (the slow path of
+        :meth:`TorchStats.keep`: tensors of other dtypes than the buffer's)."""
         key = (kind, row)
         views = self._views.get(key)
         if views is None:
@@ -73,6 +77,12 @@ class TorchStats:
         # it in place, many times faster than torch's CPU reductions on small tensors.
         self._host = FlatStats(sizes, self.max_rows) if device.type == "cpu" else None
         self._spare: list[_Buffers] = []  # given back by summaries (list ops are atomic)
+        # One torch.cat into a buffer row copies every tensor in one call; it needs flat
+        # sources of the buffer's dtype. Flat views of the tensors are made once, and
+        # made again if a tensor's storage moves (module.to(), param.data = ...).
+        self._flat_ok = all(t.dtype == dtype for t in tensors)
+        self._flat: list = []
+        self._flat_of: list[tuple] = []
         self._current = self._new_buffers()
 
     def _new_buffers(self) -> _Buffers:
@@ -82,16 +92,29 @@ class TorchStats:
             torch.zeros((self.max_rows, self.n), dtype=self._dtype, device=self._device),
             self.k, self._shapes, self.sizes.tolist())
 
+    def _flat_values(self, values) -> list:
+        """Flat views of ``values`` (the watched tensors), kept while their storage stays."""
+        where = [(t.data_ptr(), t.device) for t in values]
+        if where != self._flat_of:
+            self._flat = [t.detach().reshape(-1) for t in values]
+            self._flat_of = where
+        return self._flat
+
     def keep(self, row: int, values, grads) -> None:
         """Copy a logged step's values and gradients (None where absent) into ``row``."""
         buffers = self._current
-        with self.torch.no_grad():
+        torch = self.torch
+        have = [g is not None for g in grads]
+        buffers.has_grad[row] = have
+        with torch.no_grad():
+            if self._flat_ok and all(have) and all(g.dtype == self._dtype for g in grads):
+                # values then gradients, the whole row in one call
+                torch.cat(self._flat_values(values) + [g.reshape(-1) for g in grads],
+                          out=buffers.row_views[row])
+                return
             for view, value in zip(buffers.views("values", row), values, strict=True):
                 view.copy_(value)
-            present = buffers.has_grad[row]
-            for i, (view, grad) in enumerate(zip(buffers.views("grads", row), grads,
-                                                 strict=True)):
-                present[i] = grad is not None
+            for view, grad in zip(buffers.views("grads", row), grads, strict=True):
                 if grad is not None:
                     view.copy_(grad)
 
@@ -99,9 +122,23 @@ class TorchStats:
         """The values before the update of the step that will be kept in ``row``."""
         buffers = self._current
         with self.torch.no_grad():
-            for view, value in zip(buffers.views("previous", row), values, strict=True):
-                view.copy_(value)
+            if self._flat_ok:
+                self.torch.cat(self._flat_values(values), out=buffers.previous_views[row])
+            else:
+                for view, value in zip(buffers.views("previous", row), values, strict=True):
+                    view.copy_(value)
         buffers.has_previous[row] = True
+
+    def previous_is_kept(self, row: int) -> bool:
+        """Say that the values before ``row``'s update are those just kept in ``row - 1``
+        (the step before was logged and nothing moved them since): no copy at all. Row 0
+        of fresh buffers has no row before it: False, and :meth:`keep_previous` copies."""
+        buffers = self._current
+        if row == 0:
+            return False
+        buffers.previous_is_row_before[row] = True
+        buffers.has_previous[row] = True
+        return True
 
     def take(self, m: int, histograms: bool):
         """The first ``m`` kept rows, as a job that summarises them (in any thread, one
@@ -118,12 +155,23 @@ class TorchStats:
             return self._compute_on_device(buffers, m, histograms)
         finally:
             buffers.has_previous[:] = False
+            buffers.previous_is_row_before[:] = False
             self._spare.append(buffers)
+
+    def _previous(self, buffers: _Buffers, m: int):
+        """(m, n) values before each row's update: kept, or the row before's values."""
+        previous = buffers.previous[:m]
+        before = np.flatnonzero(buffers.previous_is_row_before[:m])
+        if before.size:
+            previous = previous.clone()
+            index = self.torch.from_numpy(before).to(previous.device)
+            previous[index] = buffers.rows[index - 1, :self.n]
+        return previous
 
     def _compute_on_host(self, buffers: _Buffers, m: int, histograms: bool):
         rows = buffers.rows[:m].numpy()
         have = buffers.has_previous[:m].copy()
-        previous = buffers.previous[:m].numpy() if have.any() else None
+        previous = self._previous(buffers, m).numpy() if have.any() else None
         stats, counts, edges = self._host.compute(rows, previous, histograms)
         stats[:, :, 7:13][~buffers.has_grad[:m]] = np.nan
         stats[~have, :, 13] = np.nan
@@ -140,7 +188,7 @@ class TorchStats:
             table = torch.stack(columns, dim=1)  # (m, 2k, 6)
             lo, hi = table[:, :, 2], table[:, :, 3]
             values = x[:, :self.n]
-            d = values - buffers.previous[:m].to(torch.float64)
+            d = values - self._previous(buffers, m).to(torch.float64)
             change = torch.stack([d[:, a:b].norm(dim=1) for a, b in self._bounds2[:k]], dim=1)
             counts = self._histograms(values, lo[:, :k], hi[:, :k]) if histograms else None
             table = table.cpu().numpy()

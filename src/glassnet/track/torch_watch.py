@@ -65,7 +65,7 @@ class TorchWatch:
     """Records a torch module into a run; made by ``run.watch(module)``, fed by ``run.step``."""
 
     def __init__(self, run, module, log_freq: int = 100, histograms: bool = True,
-                 snapshots="end", include=None) -> None:
+                 snapshots="end", include=None, timings: bool = False) -> None:
         import torch
 
         self.log_freq = check_options(log_freq, snapshots)
@@ -73,12 +73,14 @@ class TorchWatch:
             include = [include]
         self.include = None if include is None else list(include)
         self.module, self.histograms, self.snapshots = module, bool(histograms), snapshots
+        self.timings = bool(timings)
         self._snapshot_every = snapshots if isinstance(snapshots, int) and not isinstance(
             snapshots, bool) else 0
         self._torch = torch
+        self._cuda = any(p.is_cuda for p in module.parameters())
         self.step_count = 0  # the next optimizer step
         self._mapped = _layout(module)  # {torch name: glassnet path}, layers, config
-        names, layers, config = self._mapped
+        names, layers, config, timed = self._mapped
         params = dict(module.named_parameters())
         chosen = [n for n in params if self.include is None
                   or any(fnmatch.fnmatchcase(n, pattern) for pattern in self.include)]
@@ -90,9 +92,12 @@ class TorchWatch:
         self._linear_weights = {f"{n}.weight" for n, m in module.named_modules()
                                 if isinstance(m, torch.nn.Linear)}
         self._unit_modules = layers  # [(layer name, activation, module)]
+        self._timed = timed if self.timings else []  # [(layer, last module, its parameters)]
+        self._stamps: dict[str, list[float]] = {}  # layer: [backward start, last grad ready]
         self.recorder = Recorder(run, [names.get(n, n) for n in chosen],
                                  [name for name, _, _ in layers])
         self.recorder.architecture(config)
+        self.recorder.framework("PyTorch", torch.__version__)
         self._stats = TorchStats(self._params, _MAX_ROWS) if self._params else None
         self._pending: list[tuple] = []  # (step, time, activation ranges, logs) kept
         self._losses: list = []
@@ -113,27 +118,66 @@ class TorchWatch:
             if not self._losses:
                 self._loss_start = step
             self._losses.append(loss.detach() if hasattr(loss, "detach") else float(loss))
-        if step % self.log_freq == 0:
+        logged = step % self.log_freq == 0
+        if logged:
             self._keep(step, logs or {})
         if self._snapshot_every and step % self._snapshot_every == 0:
             self._snapshot(step, "step")
         now = time.time()
         if len(self._pending) == _MAX_ROWS or now - self._handed_at > _FLUSH_SECONDS:
             self._hand_over()
-        self._prepare(step + 1)
+        self._prepare(step + 1, just_kept=logged)
 
-    def _prepare(self, step: int) -> None:
-        """Before a logged step: keep W (for ‖ΔW‖) and hook the activations' forward."""
+    def _prepare(self, step: int, just_kept: bool = False) -> None:
+        """Before a logged step: keep W (for ‖ΔW‖) and hook the activations' forward.
+
+        ``just_kept``: this step's W was kept a moment ago, as the last step's values
+        (log_freq 1); the buffer row before already holds it."""
         if step % self.log_freq:
             return
         if self._stats is not None:
-            self._stats.keep_previous(len(self._pending), self._params)
-        self._ranges = {}
+            row = len(self._pending)
+            if not (just_kept and self._stats.previous_is_kept(row)):
+                self._stats.keep_previous(row, self._params)
+        self._ranges, self._stamps = {}, {}
         if self._hooks:
             return  # still attached: log_freq 1
         for name, activation, module in self._unit_modules:
             if activation in _DEAD or activation in _SATURATED:
                 self._hooks.append(module.register_forward_hook(self._hook(name, activation)))
+        for name, last, parameters in self._timed:
+            self._hooks.append(last.register_forward_hook(self._start_clock(name)))
+            for parameter in parameters:
+                self._hooks.append(parameter.register_hook(self._stop_clock(name)))
+
+    def _start_clock(self, name: str):
+        """The layer's backward starts when the gradient of its output arrives."""
+        synchronize = self._synchronize
+
+        def on_output_gradient(grad):
+            synchronize()
+            self._stamps[name] = [time.perf_counter(), float("nan")]
+
+        def on_forward(module, inputs, output):
+            if getattr(output, "requires_grad", False):
+                output.register_hook(on_output_gradient)
+        return on_forward
+
+    def _stop_clock(self, name: str):
+        """...and ends when the last of its parameters' gradients is computed."""
+        synchronize = self._synchronize
+
+        def on_parameter_gradient(grad):
+            stamps = self._stamps.get(name)
+            if stamps is not None:
+                synchronize()
+                stamps[1] = time.perf_counter()
+        return on_parameter_gradient
+
+    def _synchronize(self) -> None:
+        """On a GPU, kernels run after their launch: wait for them before reading a clock."""
+        if self._cuda:
+            self._torch.cuda.synchronize()
 
     def _hook(self, name: str, activation: str):
         def keep_range(module, inputs, output):
@@ -155,13 +199,17 @@ class TorchWatch:
         if self._stats is not None:
             self._stats.keep(len(self._pending), self._params,
                              [p.grad for p in self._params])
+        timings = {name: stop - start for name, (start, stop) in self._stamps.items()}
         self._pending.append((step, time.time(), self._ranges,
-                              {k: _number(v) for k, v in logs.items()}))
-        self._ranges = {}
+                              {k: _number(v) for k, v in logs.items()}, timings))
+        self._ranges, self._stamps = {}, {}
 
     def _layer_rows(self, pending) -> np.ndarray:
         torch = self._torch
         rows = np.full((len(pending), len(self._unit_modules), N_LAYER_COLUMNS), np.nan)
+        for r, kept in enumerate(pending):
+            for i, (name, _, _) in enumerate(self._unit_modules):
+                rows[r, i, 0] = kept[4].get(name, np.nan)  # backward seconds
         for i, (name, activation, _) in enumerate(self._unit_modules):
             kept = [(r, p[2][name]) for r, p in enumerate(pending) if name in p[2]]
             if not kept:
@@ -181,17 +229,13 @@ class TorchWatch:
         layers = self._layer_rows(pending)
         return [LoggedStep(step, stats[r], None if counts is None else counts[r],
                            None if edges is None else edges[r], layers[r], logs, at)
-                for r, (step, at, _, logs) in enumerate(pending)]
+                for r, (step, at, _, logs, _) in enumerate(pending)]
 
     # -- rows -----------------------------------------------------------------------
     def _hand_over(self) -> None:
         """Summarise the kept steps and give the recorder everything collected."""
         if self._losses:
-            torch = self._torch
-            values = torch.stack([torch.as_tensor(v).reshape(()).to(torch.float64).cpu()
-                                  for v in self._losses]).tolist()
-            for i, value in enumerate(values):
-                self.recorder.loss(self._loss_start + i, value)
+            self.recorder.losses(self._loss_start, _floats(self._torch, self._losses))
             self._losses = []
         pending, self._pending = self._pending, []
         if pending:  # summarised in the writer thread, while training goes on
@@ -199,7 +243,7 @@ class TorchWatch:
             summarise = self._stats.take(m, self.histograms) if self._stats is not None \
                 else (lambda: (np.empty((m, 0, 14)), None, None))
             latest: dict[str, float] = {}
-            for _, _, _, logs in pending:
+            for _, _, _, logs, _ in pending:
                 latest.update(logs)
             self.recorder.later(lambda: self._rows_of(pending, summarise), latest)
         self.recorder.flush()
@@ -223,6 +267,16 @@ class TorchWatch:
             self._snapshot(self.step_count - 1, "end")
 
 
+def _floats(torch, losses: list) -> list[float]:
+    """The batch losses as floats: one stack and one copy to the host for all of them."""
+    if all(isinstance(v, torch.Tensor) and v.numel() == 1 for v in losses):
+        try:
+            return torch.stack([v.reshape(()) for v in losses]).to(torch.float64).cpu().tolist()
+        except RuntimeError:  # on several devices, or of several dtypes
+            pass
+    return [_number(v) for v in losses]
+
+
 def _number(value) -> float:
     return float(value.detach().cpu()) if hasattr(value, "detach") else float(value)
 
@@ -238,16 +292,20 @@ def _layout(module):
     try:
         plan = torch_plan(module)
     except ConfigError:
-        return {}, _activation_modules(module), None
-    names, layers = {}, []
+        return {}, _activation_modules(module), None, []
+    names, layers, timed = {}, [], []
     for step in plan:
         if step["kind"] != "dense":
             continue
         names[f"{step['torch_name']}.weight"] = f"{step['name']}/kernel"
         names[f"{step['torch_name']}.bias"] = f"{step['name']}/bias"
         layers.append((step["name"], step["activation"], step["activation_module"]))
+        linear = step["linear"]
+        last = step["activation_module"] or linear
+        timed.append((step["name"], last, [p for p in (linear.weight, linear.bias)
+                                           if p is not None and p.requires_grad]))
     config = from_torch(module).get_config()
-    return names, layers, config
+    return names, layers, config, timed
 
 
 def _activation_modules(module):

@@ -64,6 +64,7 @@ def run_detail(store, run_id: str) -> dict:
 
     return {
         "run": run,
+        "framework": framework(run),
         "summary_labels": summary_labels(run["summary"]),
         "metric_keys": store.metric_keys(run_id),
         "param_paths": _network_order(store.param_paths(run_id)),
@@ -72,6 +73,16 @@ def run_detail(store, run_id: str) -> dict:
         "models": [{"name": m["name"], "version": m["version"], "aliases": m["aliases"]}
                    for m in store.models() if m["run_id"] == run_id],
     }
+
+
+def framework(run: dict) -> dict:
+    """``{"name", "version"}`` of what trained the run: the framework a watcher named
+    (PyTorch, Keras), else glassnet itself."""
+    env = run.get("env") or {}
+    named = env.get("framework")
+    if isinstance(named, dict) and named.get("name"):
+        return {"name": str(named["name"]), "version": named.get("version")}
+    return {"name": "glassnet", "version": env.get("glassnet")}
 
 
 def _network_order(paths: list[str]) -> list[str]:

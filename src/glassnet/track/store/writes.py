@@ -216,6 +216,14 @@ class Writes:
                 pass  # a full disk: opening still works, and readers see them crashed
         return dead
 
+    def set_run_env(self, run_id: str, env: dict) -> None:
+        """Replace the run's environment record (a watcher adds the framework it watches:
+        ``env["framework"] = {"name": "PyTorch", "version": "2.13.0"}``). Written at once."""
+        if not isinstance(env, dict):
+            raise ConfigError(f"env of run {run_id!r} must be a dict, got {type(env).__name__}")
+        with self.backend.transaction() as c:
+            c.execute("UPDATE runs SET env = ? WHERE id = ?", (self._json(env), run_id))
+
     def set_model_config(self, run_id: str, config: dict, compile_config: dict | None = None
                          ) -> None:
         """Record the run's model architecture (``model.get_config()``) and, optionally, its

@@ -84,7 +84,10 @@
           el("span", { class: "mono", text: run.id }),
           el("span", { text: "started " + GN.when(run.created_at) }),
           el("span", { text: "took " + GN.duration(run.created_at, run.finished_at) }),
-          run.env && run.env.host ? el("span", { text: "on " + run.env.host }) : null)));
+          run.env && run.env.host ? el("span", { text: "on " + run.env.host }) : null,
+          detail.framework ? el("span", { class: "framework", text: "trained with " +
+            detail.framework.name +
+            (detail.framework.version ? " " + detail.framework.version : "") }) : null)));
     const sections = [["overview", "Overview"], ["curves", "Curves"], ["network", "Network"],
       ["weights", "Weights & biases"], ["histograms", "Histograms"],
       ["diagnostics", "Diagnostics"], ["tables", "Tables"]];
