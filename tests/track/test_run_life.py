@@ -190,11 +190,12 @@ def test_archived_runs_are_hidden_from_lists_and_searches_and_kept_whole(noted):
 
 
 def test_the_dashboard_reads_tags_and_notes(noted):
-    from glassnet.ui.queries import run_detail, runs_list
+    from glassnet.ui.queries import run_detail
+    from glassnet.ui.runs_list import runs_page
 
     store, ids = noted
     store.archive_run(ids["c"])
-    listed = {r["name"]: r for r in runs_list(store)["runs"]}
+    listed = {r["name"]: r for r in runs_page(store, columns="tags,note")["runs"]}
     assert sorted(listed) == ["a", "b"]
     assert listed["a"]["tags"] == ["t-a", "all"]
     assert listed["b"]["note"] == "50% of the data; it's small"

@@ -31,7 +31,8 @@ def _remember(key):
 @click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
               callback=_remember("glassnet.debug"), help="Show the full traceback on errors.")
 @click.option("--store", metavar="DIR", expose_value=False, callback=_remember("glassnet.store"),
-              help="Run store folder for every command (default: $GLASSNET_STORE or "
+              help="Run store for every command, a folder or a postgresql:// URL (default: "
+                   "$GLASSNET_STORE or "
                    "./glassnet-runs).")
 @click.version_option(package_name="glassnet", prog_name="glassnet")
 def cli():

@@ -20,7 +20,8 @@ def store_option(command):
 
     return click.option(
         "--store", "store", metavar="DIR", default=None, callback=remember,
-        help="Run store folder (default: $GLASSNET_STORE or ./glassnet-runs).",
+        help="Run store: a folder or a postgresql:// URL (default: $GLASSNET_STORE "
+             "or ./glassnet-runs).",
     )(command)
 
 
