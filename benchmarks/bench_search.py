@@ -40,15 +40,20 @@ TARGET_MS = 100.0
 FILTER = "config.learning_rate < 0.01 and summary.accuracy > 0.9"
 
 
-def fill(store, n: int = N_RUNS) -> None:
+def fill(store, n: int = N_RUNS, sweep_of=None) -> None:
+    """``n`` small finished runs, as a sweep leaves them (seeded: the same runs each
+    time). ``sweep_of(i)``, when given, returns run ``i``'s group and the config keys it
+    adds (``("sweep-007", {"trial": 1, "fold": 2})``, or ``(None, {})``)."""
     rng = np.random.default_rng(0)
     for i in range(n):
         config = {"learning_rate": float(10 ** rng.uniform(-4, -1)),
                   "batch_size": int(2 ** rng.integers(4, 8)), "hidden": int(rng.integers(8, 128)),
                   "activation": ["relu", "tanh", "sigmoid"][i % 3],
                   "optimizer": ["adam", "sgd"][i % 2], "seed": i}
+        group, extra = sweep_of(i) if sweep_of is not None else (None, {})
+        config.update(extra)
         run = gn.track.init(project=f"project-{i % 4}", config=config, store=store,
-                            tags=["baseline"] if i % 10 == 0 else [])
+                            group=group, tags=["baseline"] if i % 10 == 0 else [])
         accuracy = float(rng.uniform(0.5, 1.0))
         run.log({"loss": 1 - accuracy, "accuracy": accuracy, "epoch/loss": 1 - accuracy,
                  "epoch/val_loss": 1.1 * (1 - accuracy), "epoch/accuracy": accuracy,

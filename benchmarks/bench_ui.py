@@ -42,6 +42,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE.parent))  # benchmarks.bench_search, run as a script too
 
 import glassnet as gn  # noqa: E402
 from glassnet.layers import Dense, Input  # noqa: E402
@@ -69,31 +70,20 @@ def fill_runs(store) -> str:
     """10,000 small finished runs, 8,400 of them in 350 sweeps; return one sweep's id."""
     from unittest import mock
 
+    from benchmarks.bench_search import fill
     from glassnet.track import env
 
-    rng = np.random.default_rng(0)
-    once = env.environment()
     swept = N_SWEEPS * TRIALS * FOLDS
+
+    def sweep_of(i: int):
+        if i >= swept:
+            return None, {}
+        sweep, rest = divmod(i, TRIALS * FOLDS)
+        return f"sweep-{sweep:03d}", {"trial": rest // FOLDS, "fold": rest % FOLDS}
+
+    once = env.environment()
     with mock.patch("glassnet.track.run.environment", lambda: dict(once)):
-        for i in range(N_RUNS):
-            config = {"learning_rate": float(10 ** rng.uniform(-4, -1)),
-                      "batch_size": int(2 ** rng.integers(4, 8)),
-                      "hidden": int(rng.integers(8, 128)),
-                      "activation": ["relu", "tanh", "sigmoid"][i % 3],
-                      "optimizer": ["adam", "sgd"][i % 2], "seed": i}
-            group = None
-            if i < swept:
-                sweep, rest = divmod(i, TRIALS * FOLDS)
-                group = f"sweep-{sweep:03d}"
-                config.update(trial=rest // FOLDS, fold=rest % FOLDS)
-            run = gn.track.init(project=f"project-{i % 4}", config=config, store=store,
-                                group=group, tags=["baseline"] if i % 10 == 0 else [])
-            accuracy = float(rng.uniform(0.5, 1.0))
-            run.log({"loss": 1 - accuracy, "accuracy": accuracy, "epoch/loss": 1 - accuracy,
-                     "epoch/val_loss": 1.1 * (1 - accuracy), "epoch/accuracy": accuracy,
-                     "epoch/val_accuracy": accuracy - 0.02}, step=0)
-            run.finish()
-    store.flush()
+        fill(store, N_RUNS, sweep_of)
     return "sweep-007"
 
 

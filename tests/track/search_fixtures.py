@@ -1,8 +1,65 @@
-"""A store of five hand-built runs whose every field the search tests know by heart."""
+"""A store of five hand-built runs whose every field the search tests know by heart,
+and a copy of a store's runs table on a PostgreSQL server (for the dialect's tests)."""
 
 from __future__ import annotations
 
+import json
+import math
+
 import glassnet as gn
+from glassnet.track.store.records import RUN_FIELDS
+
+PG_RUNS_TABLE = """CREATE TABLE runs (
+    id TEXT PRIMARY KEY, project TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,
+    config TEXT NOT NULL, summary TEXT NOT NULL, tags TEXT NOT NULL, group_id TEXT,
+    created_at DOUBLE PRECISION NOT NULL, finished_at DOUBLE PRECISION,
+    heartbeat_at DOUBLE PRECISION, error TEXT, host TEXT, pid BIGINT, pid_start TEXT,
+    env TEXT NOT NULL, seq BIGINT NOT NULL, note TEXT NOT NULL DEFAULT '',
+    archived_at DOUBLE PRECISION)"""
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
+def postgres_url_or_skip(request) -> str:
+    """The throwaway server's URL (the ``postgres_url`` fixture), or a skip saying why."""
+    import pytest
+
+    pytest.importorskip("psycopg")
+    try:
+        return request.getfixturevalue("postgres_url")
+    except pytest.FixtureLookupError:
+        pytest.skip("needs the postgres_url fixture (tests/pg_server.py: a throwaway server)")
+
+
+def runs_on_postgres(url: str, rows):
+    """A connection to ``url`` whose ``runs`` table holds ``rows`` (RUN_FIELDS + seq, as
+    SQLite's store has them), typed as a PostgreSQL store would: text JSON, NaN as null
+    (jsonb has no NaN). Every statement of query/ reads only this table."""
+    import psycopg
+
+    conn = psycopg.connect(url, autocommit=True)
+    conn.execute("DROP TABLE IF EXISTS runs")
+    conn.execute(PG_RUNS_TABLE)
+    columns = (*RUN_FIELDS, "seq")
+    json_columns = {columns.index(c) for c in ("config", "summary", "tags", "env")}
+    with conn.cursor() as cur:
+        for row in rows:
+            row = [json.dumps(_finite(json.loads(v))) if i in json_columns else v
+                   for i, v in enumerate(row)]
+            cur.execute(f"INSERT INTO runs ({', '.join(columns)})"
+                        f" VALUES ({', '.join(['%s'] * len(row))})", row)
+    return conn
+
+
+def store_rows(store) -> list[tuple]:
+    """A store's runs as :func:`runs_on_postgres` takes them."""
+    return store._read(f"SELECT {', '.join(RUN_FIELDS)}, seq FROM runs")
 
 # created_at of each run, set by hand (Unix seconds, UTC): A oldest, E newest
 CREATED = {"A": 1_780_000_000.0,   # 2026-05-28 20:26:40 UTC

@@ -11,12 +11,13 @@ import statistics
 from types import SimpleNamespace
 
 import pytest
+from search_fixtures import postgres_url_or_skip, runs_on_postgres, store_rows
 
 import glassnet as gn
 from glassnet.errors import ConfigError, FilterError
 from glassnet.track.store.query import groups
 from glassnet.track.store.query.dialects import POSTGRESQL
-from glassnet.track.store.records import RUN_FIELDS, run_record
+from glassnet.track.store.records import run_record
 
 SCORES = {("s1", 0): [0.5, 0.7], ("s1", 1): [0.9, 0.8], ("s2", 0): [0.65, 0.6, 0.7]}
 CASES = [
@@ -109,29 +110,11 @@ def test_bad_group_requests_say_what_was_expected(store):
 
 
 # -- the same SQL on PostgreSQL ------------------------------------------------------------
-CREATE = """CREATE TABLE runs (
-    id TEXT PRIMARY KEY, project TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,
-    config TEXT NOT NULL, summary TEXT NOT NULL, tags TEXT NOT NULL, group_id TEXT,
-    created_at DOUBLE PRECISION NOT NULL, finished_at DOUBLE PRECISION,
-    heartbeat_at DOUBLE PRECISION, error TEXT, host TEXT, pid BIGINT, pid_start TEXT,
-    env TEXT NOT NULL, seq BIGINT NOT NULL, note TEXT, archived_at DOUBLE PRECISION)"""
-
-
 @pytest.fixture(scope="module")
 def pg_store(request, store):
     """The store's runs in a PostgreSQL table, behind the few store methods groups.py uses."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        url = request.getfixturevalue("postgres_url")
-    except pytest.FixtureLookupError:
-        pytest.skip("needs the postgres_url fixture (tests/pg_server.py)")
-    conn = psycopg.connect(url, autocommit=True)
-    conn.execute("DROP TABLE IF EXISTS runs")
-    conn.execute(CREATE)
-    columns = ", ".join((*RUN_FIELDS, "seq"))
-    for row in store._read(f"SELECT {columns} FROM runs"):
-        conn.execute(f"INSERT INTO runs ({columns}) VALUES ({', '.join(['%s'] * len(row))})",
-                     row)
+    url = postgres_url_or_skip(request)
+    conn = runs_on_postgres(url, store_rows(store))
 
     def read(sql, params=()):
         assert "%" not in sql  # the backend's ? -> %s rewrite is then safe

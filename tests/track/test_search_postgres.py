@@ -9,54 +9,21 @@ JSON; the writer stores NaN as null, which jsonb requires).
 
 from __future__ import annotations
 
-import json
-import math
-
 import pytest
-from search_fixtures import build, letters
+from search_fixtures import build, letters, postgres_url_or_skip, runs_on_postgres, store_rows
 from test_search import CASES
 
 from glassnet.track.store.query import build_query
 from glassnet.track.store.query.dialects import POSTGRESQL
-from glassnet.track.store.query.search import RUN_FIELDS
-
-CREATE = """CREATE TABLE runs (
-    id TEXT PRIMARY KEY, project TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,
-    config TEXT NOT NULL, summary TEXT NOT NULL, tags TEXT NOT NULL, group_id TEXT,
-    created_at DOUBLE PRECISION NOT NULL, finished_at DOUBLE PRECISION,
-    heartbeat_at DOUBLE PRECISION, error TEXT, host TEXT, pid BIGINT, pid_start TEXT,
-    env TEXT NOT NULL, seq BIGINT NOT NULL, note TEXT NOT NULL DEFAULT '',
-    archived_at DOUBLE PRECISION)"""
-
-
-def _finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    return value
 
 
 @pytest.fixture(scope="module")
 def pg(request, tmp_path_factory):
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        url = request.getfixturevalue("postgres_url")
-    except pytest.FixtureLookupError:
-        pytest.skip("needs the postgres_url fixture (tests/pg_server.py: a throwaway server)")
+    url = postgres_url_or_skip(request)
     store, ids = build(tmp_path_factory.mktemp("pg-search") / "store")
-    rows = store._read(f"SELECT {', '.join(RUN_FIELDS)}, seq FROM runs")
+    rows = store_rows(store)
     store.close()
-    conn = psycopg.connect(url, autocommit=True)
-    conn.execute("DROP TABLE IF EXISTS runs")
-    conn.execute(CREATE)
-    json_columns = {RUN_FIELDS.index(c) for c in ("config", "summary", "tags", "env")}
-    with conn.cursor() as cur:
-        for row in rows:
-            row = [json.dumps(_finite(json.loads(v))) if i in json_columns else v
-                   for i, v in enumerate(row)]
-            cur.execute(f"INSERT INTO runs ({', '.join(RUN_FIELDS)}, seq)"
-                        f" VALUES ({', '.join(['%s'] * len(row))})", row)
+    conn = runs_on_postgres(url, rows)
     yield conn, ids
     conn.execute("DROP TABLE runs")
     conn.close()
