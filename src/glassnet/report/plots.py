@@ -239,8 +239,10 @@ def _dense_weights(model_or_snapshot) -> list[tuple[str, np.ndarray, np.ndarray 
                          if p.endswith("/kernel")}, key=natural_key)
         return [(name, model_or_snapshot[f"{name}/kernel"], model_or_snapshot.get(f"{name}/bias"))
                 for name in layers]
+    from glassnet.layers import Dense
+
     return [(layer.name, layer.kernel.numpy(), None if layer.bias is None else layer.bias.numpy())
-            for layer in model_or_snapshot.layers if type(layer).__name__ == "Dense"]
+            for layer in model_or_snapshot.layers if isinstance(layer, Dense)]
 
 
 @_styled

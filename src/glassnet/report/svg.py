@@ -16,13 +16,17 @@ MAX_POINTS = 300
 
 
 def _thin(xs, ys) -> list[tuple[float, float]]:
-    """At most MAX_POINTS points, evenly spread, first and last kept; non-finite dropped."""
+    """At most MAX_POINTS points, each bucket's minimum and maximum kept (so a loss spike
+    survives: track/thinning.py), first and last kept; non-finite points (which a line
+    cannot draw) dropped first."""
+    from glassnet.track.thinning import thin_indices
+
     x = np.asarray(xs, dtype=np.float64)
     y = np.asarray(ys, dtype=np.float64)
     keep = np.isfinite(x) & np.isfinite(y)
     x, y = x[keep], y[keep]
     if x.size > MAX_POINTS:
-        index = np.round(np.linspace(0, x.size - 1, MAX_POINTS)).astype(int)
+        index = thin_indices(y, MAX_POINTS)
         x, y = x[index], y[index]
     return list(zip(x.tolist(), y.tolist(), strict=True))
 
