@@ -239,6 +239,19 @@ def _input_shape(layer_config: dict, where: str) -> tuple:
     return tuple(shape[1:])
 
 
+def _losses(spec, where: str):
+    """One loss, or a several-output model's list or dict by output name of them (Keras
+    stores them as ``compile`` was given them)."""
+    def one(item):
+        return _object(gnlosses, item, where, "loss") if item is not None else None
+
+    if isinstance(spec, dict) and "class_name" not in spec:
+        return {name: one(item) for name, item in spec.items()}
+    if isinstance(spec, list):
+        return [one(item) for item in spec]
+    return one(spec)
+
+
 def compile_from_keras(model, compile_config: dict, where: str) -> None:
     """Compile ``model`` with the optimizer, loss and metrics of a Keras compile_config."""
     if not isinstance(compile_config, dict):
@@ -246,17 +259,18 @@ def compile_from_keras(model, compile_config: dict, where: str) -> None:
     _check_keys(compile_config, {"optimizer", "loss", "metrics", "loss_weights",
                                  "weighted_metrics", "run_eagerly", "steps_per_execution",
                                  "jit_compile"}, where, "compile")
-    for key, harmless in (("loss_weights", None), ("weighted_metrics", None)):
-        if compile_config.get(key, harmless) != harmless:
-            raise _fail(where, f"compile setting {key}={compile_config[key]!r} is not "
-                               f"supported by glassnet (load with compile=False)")
+    if compile_config.get("weighted_metrics") is not None:
+        raise _fail(where, f"compile setting weighted_metrics="
+                           f"{compile_config['weighted_metrics']!r} is not supported by "
+                           f"glassnet (load with compile=False)")
     optimizer = _object(gnoptimizers, compile_config.get("optimizer") or "rmsprop", where,
                         "optimizer")
-    loss = compile_config.get("loss")
-    loss = _object(gnlosses, loss, where, "loss") if loss is not None else None
+    loss = _losses(compile_config.get("loss"), where)
     metrics = compile_config.get("metrics") or []
+    loss_weights = compile_config.get("loss_weights")
     try:
-        model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                      loss_weights=loss_weights)
     except (GlassnetError, TypeError, ValueError) as exc:
         raise _fail(where, f"the compile settings cannot be used in glassnet ({exc}); load "
                            f"with compile=False") from None

@@ -39,19 +39,29 @@ def keras_layers(model) -> list:
         return list(model.layers)
     if getattr(model, "keras_sequential", False):  # Keras's Sequential lists no InputLayer
         return [node.layer for node in nodes[1:]]
-    if len(model.outputs) > 1:  # Keras's order then walks from every output: not yet
-        from glassnet.errors import ConfigError
-
-        raise ConfigError(f"model {model.name!r} has {len(model.outputs)} outputs; "
-                          f"glassnet writes Keras files of one-output models only, for now")
-    output = model.outputs[0].node
-    # Depth-first from the output, without recursion (a long chain must not overflow):
-    # ``first_seen`` is Keras's traversal index, ``finished`` its post-order.
+    # Depth-first from each output in turn (as Keras's ``_build_map``), without
+    # recursion (a long chain must not overflow): ``first_seen`` is Keras's traversal
+    # index, ``finished`` its post-order; a node reached from an earlier output is done.
     first_seen: dict[int, int] = {}
     finished: list = []
     done: set[int] = set()
+    for tensor in model.outputs:
+        _walk_back(tensor.node, first_seen, finished, done)
+    depth: dict[int, int] = {}
+    for node in reversed(finished):
+        here = depth.setdefault(id(node), 0)
+        for tensor in node.inputs:
+            depth[id(tensor.node)] = max(here + 1, depth.get(id(tensor.node), 0))
+    ordered = sorted(finished, key=lambda n: (-depth[id(n)], first_seen[id(n)]))
+    return [node.layer for node in ordered]
+
+
+def _walk_back(output, first_seen: dict, finished: list, done: set) -> None:
+    """Keras's depth-first walk from one output node back to the inputs."""
+    if id(output) in done:
+        return
+    first_seen.setdefault(id(output), len(first_seen))
     stack = [(output, iter(output.inputs))]
-    first_seen[id(output)] = 0
     while stack:
         node, pending = stack[-1]
         child = next(pending, None)
@@ -65,13 +75,6 @@ def keras_layers(model) -> list:
             continue
         first_seen.setdefault(id(parent), len(first_seen))
         stack.append((parent, iter(parent.inputs)))
-    depth: dict[int, int] = {}
-    for node in reversed(finished):
-        here = depth.setdefault(id(node), 0)
-        for tensor in node.inputs:
-            depth[id(tensor.node)] = max(here + 1, depth.get(id(tensor.node), 0))
-    ordered = sorted(finished, key=lambda n: (-depth[id(n)], first_seen[id(n)]))
-    return [node.layer for node in ordered]
 
 
 def keras_groups(model) -> list[tuple[str, object]]:

@@ -56,6 +56,16 @@ def _keras_object(spec, module: str):
             "registered_name": None}
 
 
+def _keras_objects(value, module: str):
+    """``_keras_object`` through a several-output model's dict by output name or list
+    (of losses, or of each output's metrics), as Keras stores them: as given."""
+    if isinstance(value, dict) and "class_name" not in value:
+        return {name: _keras_objects(item, module) for name, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_keras_objects(item, module) for item in value]
+    return _keras_object(value, module)
+
+
 _WRITTEN = SUPPORTED_LAYERS + ("Add", "Concatenate")
 
 
@@ -137,9 +147,9 @@ def keras_compile_config(model) -> dict | None:
     if not config:
         return None
     return {"optimizer": _keras_object(config["optimizer"], "keras.optimizers"),
-            "loss": _keras_object(config.get("loss"), "keras.losses"),
-            "loss_weights": None,
-            "metrics": [_keras_object(m, "keras.metrics") for m in config.get("metrics") or []],
+            "loss": _keras_objects(config.get("loss"), "keras.losses"),
+            "loss_weights": config.get("loss_weights"),
+            "metrics": _keras_objects(config.get("metrics") or [], "keras.metrics"),
             "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
             "jit_compile": False}
 
