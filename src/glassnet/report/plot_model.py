@@ -4,74 +4,31 @@ Keras draws it with graphviz through pydot; glassnet needs neither. An ``.svg`` 
 written as text here; ``.png`` (or ``.pdf``) is drawn with matplotlib's object API,
 without pyplot, so the user's matplotlib backend is never changed. Each layer is a
 box: its name and class, its output shape and activation, and how many weights
-(kernel entries) and biases it holds; the footer totals them.
+(kernel entries) and biases it holds; the footer totals them. A functional model is
+drawn as its graph (``report.model_graph``): branches side by side, an arrow per
+tensor a merge reads, several inputs and outputs (each output tagged). In the SVG
+each box is a ``<g class="layer" data-name=... data-weights=... data-biases=...>``
+and each arrow a ``<path class="edge" data-from=... data-to=...>``, so a picture
+can be checked, or restyled, by name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from glassnet.errors import ConfigError, MissingDependencyError
+from glassnet.report.model_graph import BOX_H, BOX_W, MARGIN, Box, Picture, picture, place
 
 # The colours of glassnet's other pictures (report.plots, the dashboard): blue for
 # weights, orange for biases; slate for text and outlines.
 WEIGHTS_COLOUR, BIASES_COLOUR = "#2563eb", "#e8710a"
 INK, MUTED, FILL, INPUT_FILL, EDGE = "#0f172a", "#475569", "#f8fafc", "#eef2ff", "#94a3b8"
-BOX_W, BOX_H, GAP, MARGIN, FOOTER = 320, 74, 30, 16, 34
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 
 
-@dataclass
-class _Box:
-    title: str
-    detail: str
-    weights: int | None  # None for boxes without parameters (Input, Dropout...)
-    biases: int | None
-    is_input: bool = False
-
-
-def _shape_text(shape) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
-
-
-def _boxes(model, show_shapes, show_layer_names, show_layer_activations,
-           show_trainable) -> list[_Box]:
-    boxes = []
-    shape = model.input_shape
-    if shape is not None:
-        boxes.append(_Box("input" if show_layer_names else "Input",
-                          f"shape {_shape_text(shape)}" if show_shapes else "Input",
-                          None, None, is_input=True))
-    for layer in model.layers:
-        try:
-            shape = layer.compute_output_shape(shape) if shape is not None else None
-        except Exception:  # a layer that cannot say: the box just omits the shape
-            shape = None
-        kind = type(layer).__name__
-        title = f"{layer.name} · {kind}" if show_layer_names else kind
-        details = []
-        if show_shapes and shape is not None:
-            details.append(f"output {_shape_text(shape)}")
-        activation = getattr(layer, "activation_name", None)
-        if show_layer_activations and activation:
-            details.append(activation)
-        if show_trainable:
-            details.append("trainable" if layer.trainable else "frozen")
-        kernel, bias = getattr(layer, "kernel", None), getattr(layer, "bias", None)
-        weights = kernel.size if kernel is not None else None
-        biases = bias.size if bias is not None else None
-        if weights is None and biases is None and layer.weights:
-            weights = sum(v.size for v in layer.weights)  # other parameters, counted together
-        boxes.append(_Box(title, " · ".join(details), weights, biases))
-    return boxes
-
-
-def _counts_text(box: _Box) -> list[tuple[str, str]]:
+def _counts_text(box: Box) -> list[tuple[str, str]]:
     """The counts line as (text, colour) pieces."""
-    if box.weights is None and box.biases is None:
-        return [("no weights or biases", MUTED)]
     pieces = []
     if box.weights is not None:
         pieces.append((f"{box.weights:,} weights", WEIGHTS_COLOUR))
@@ -79,46 +36,65 @@ def _counts_text(box: _Box) -> list[tuple[str, str]]:
         if pieces:
             pieces.append(("  ·  ", MUTED))
         pieces.append((f"{box.biases:,} biases", BIASES_COLOUR))
+    if not pieces:
+        pieces.append(("no weights or biases", MUTED))
+    if box.state:
+        pieces.append((f"  ·  {box.state:,} state", MUTED))
     return pieces
 
 
-def _layout(n: int, rankdir: str):
-    """Top-left corner of each box, and the picture's width and height."""
-    if rankdir == "LR":
-        corners = [(MARGIN + i * (BOX_W + GAP), MARGIN) for i in range(n)]
-        return corners, 2 * MARGIN + n * BOX_W + (n - 1) * GAP, 2 * MARGIN + BOX_H + FOOTER
-    corners = [(MARGIN, MARGIN + i * (BOX_H + GAP)) for i in range(n)]
-    return corners, 2 * MARGIN + BOX_W, 2 * MARGIN + n * BOX_H + (n - 1) * GAP + FOOTER
+def _output_tag(pic: Picture, box: Box) -> str | None:
+    """"output 1 of 2" on the boxes a several-output model returns."""
+    outputs = sum(b.output_index is not None for b in pic.boxes)
+    if box.output_index is None or outputs < 2:
+        return None
+    return f"output {box.output_index + 1} of {outputs}"
 
 
-def _footer(boxes) -> str:
-    weights = sum(b.weights or 0 for b in boxes)
-    biases = sum(b.biases or 0 for b in boxes)
-    return f"{weights:,} weights + {biases:,} biases = {weights + biases:,} parameters"
+def _path(points, rankdir: str) -> str:
+    """SVG path data: a smooth bend between ranks, straight through each lane."""
+    (x, y), *rest = points
+    data = [f"M{x:g},{y:g}"]
+    for k, (x2, y2) in enumerate(rest):
+        if k % 2:  # along a lane, through a rank
+            data.append(f"L{x2:g},{y2:g}")
+        elif rankdir == "LR":
+            mid = (x + x2) / 2
+            data.append(f"C{mid:g},{y:g} {mid:g},{y2:g} {x2:g},{y2:g}")
+        else:
+            mid = (y + y2) / 2
+            data.append(f"C{x:g},{mid:g} {x2:g},{mid:g} {x2:g},{y2:g}")
+        x, y = x2, y2
+    return " ".join(data)
 
 
-def _svg(boxes, rankdir, name) -> str:
-    corners, width, height = _layout(len(boxes), rankdir)
+def _svg(pic: Picture, rankdir: str) -> str:
+    width, height = pic.width, pic.height
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="{FONT}">',
-           f"<title>{escape(name)}</title>",
+           f"<title>{escape(pic.name)}</title>",
            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
            f'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{EDGE}"/>'
            "</marker></defs>",
            f'<rect width="{width}" height="{height}" fill="white"/>']
-    for i, (box, (x, y)) in enumerate(zip(boxes, corners)):
-        if i:
-            px, py = corners[i - 1]
-            if rankdir == "LR":
-                x1, y1, x2, y2 = px + BOX_W, py + BOX_H / 2, x - 2, y + BOX_H / 2
-            else:
-                x1, y1, x2, y2 = px + BOX_W / 2, py + BOX_H, x + BOX_W / 2, y - 2
-            out.append(f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{EDGE}" '
-                       f'stroke-width="1.5" marker-end="url(#arrow)"/>')
-        fill = INPUT_FILL if box.is_input else FILL
+    for edge in pic.edges:  # under the boxes
+        out.append(f'<path class="edge" data-from={quoteattr(pic.boxes[edge.source].name)} '
+                   f'data-to={quoteattr(pic.boxes[edge.target].name)} '
+                   f'data-slot="{edge.slot}" d="{_path(pic.edge_points(edge, rankdir), rankdir)}" '
+                   f'fill="none" stroke="{EDGE}" stroke-width="1.5" '
+                   f'marker-end="url(#arrow)"/>')
+    for box in pic.boxes:
+        x, y, cx = box.x, box.y, box.x + BOX_W / 2
+        kind = "input" if box.is_input else "output" if box.output_index is not None else ""
+        counts = "".join(f' data-{key}="{value}"' for key, value in (
+            ("weights", box.weights), ("biases", box.biases)) if value is not None)
+        out.append(f'<g class="layer{" " + kind if kind else ""}" '
+                   f'data-name={quoteattr(box.name)}{counts}'
+                   + (f' data-output="{box.output_index}"' if box.output_index is not None
+                      else "") + ">")
         out.append(f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8" '
-                   f'fill="{fill}" stroke="{EDGE}" stroke-width="1.2"/>')
-        cx = x + BOX_W / 2
+                   f'fill="{INPUT_FILL if box.is_input else FILL}" '
+                   f'stroke="{INK if kind == "output" else EDGE}" stroke-width="1.2"/>')
         out.append(f'<text x="{cx}" y="{y + 22}" text-anchor="middle" font-size="14" '
                    f'font-weight="bold" fill="{INK}">{escape(box.title)}</text>')
         out.append(f'<text x="{cx}" y="{y + 42}" text-anchor="middle" font-size="12" '
@@ -128,13 +104,18 @@ def _svg(boxes, rankdir, name) -> str:
                             for text, colour in _counts_text(box))
             out.append(f'<text x="{cx}" y="{y + 62}" text-anchor="middle" font-size="12">'
                        f"{spans}</text>")
+        tag = _output_tag(pic, box)
+        if tag:
+            out.append(f'<text class="output-tag" x="{x + BOX_W - 8}" y="{y + BOX_H - 6}" '
+                       f'text-anchor="end" font-size="10" fill="{MUTED}">{escape(tag)}</text>')
+        out.append("</g>")
     out.append(f'<text x="{width / 2}" y="{height - MARGIN}" text-anchor="middle" '
-               f'font-size="12" fill="{INK}">{escape(_footer(boxes))}</text>')
+               f'font-size="12" fill="{INK}">{escape(pic.footer())}</text>')
     out.append("</svg>")
     return "\n".join(out)
 
 
-def _draw(boxes, rankdir, path: Path, dpi: int) -> None:
+def _draw(pic: Picture, rankdir: str, path: Path, dpi: int) -> None:
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -143,39 +124,40 @@ def _draw(boxes, rankdir, path: Path, dpi: int) -> None:
         raise MissingDependencyError(
             f"writing {path.name} needs matplotlib (pip install 'glassnet[plots]'); "
             f"an .svg file needs nothing: plot_model(model, to_file='model.svg')") from exc
-    corners, width, height = _layout(len(boxes), rankdir)
+    width, height = pic.width, pic.height
     figure = Figure(figsize=(width / 100, height / 100), dpi=100)
     FigureCanvasAgg(figure)  # the figure's own canvas: no pyplot, no backend switch
     ax = figure.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)  # y grows downwards, as in the SVG
     ax.axis("off")
-    for i, (box, (x, y)) in enumerate(zip(boxes, corners)):
-        if i:
-            px, py = corners[i - 1]
-            start, end = (((px + BOX_W, py + BOX_H / 2), (x, y + BOX_H / 2)) if rankdir == "LR"
-                          else ((px + BOX_W / 2, py + BOX_H), (x + BOX_W / 2, y)))
-            ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12,
-                                         color=EDGE, linewidth=1.5))
+    for edge in pic.edges:
+        points = pic.edge_points(edge, rankdir)
+        if len(points) > 2:  # through its lanes, then the arrow into the box
+            xs, ys = zip(*points[:-1])
+            ax.plot(xs, ys, color=EDGE, linewidth=1.5)
+        ax.add_patch(FancyArrowPatch(points[-2], points[-1], arrowstyle="-|>",
+                                     mutation_scale=12, color=EDGE, linewidth=1.5))
+    for box in pic.boxes:
+        x, y, cx = box.x, box.y, box.x + BOX_W / 2
+        is_output = box.output_index is not None and not box.is_input
         ax.add_patch(FancyBboxPatch((x, y), BOX_W, BOX_H, boxstyle="round,pad=0,rounding_size=8",
                                     facecolor=INPUT_FILL if box.is_input else FILL,
-                                    edgecolor=EDGE, linewidth=1.2))
-        cx = x + BOX_W / 2
+                                    edgecolor=INK if is_output else EDGE, linewidth=1.2))
         ax.text(cx, y + 22, box.title, ha="center", va="baseline", fontsize=10.5,
                 fontweight="bold", color=INK)
         ax.text(cx, y + 42, box.detail, ha="center", va="baseline", fontsize=9, color=MUTED)
         if not box.is_input:
-            pieces = [(t, c) for t, c in _counts_text(box) if t.strip() != "·"]
-            if len(pieces) == 1:
-                ax.text(cx, y + 62, pieces[0][0], ha="center", va="baseline", fontsize=9,
-                        color=pieces[0][1])
-            else:  # "weights · biases" around the centre, each in its colour
-                ax.text(cx - 8, y + 62, pieces[0][0], ha="right", va="baseline",
-                        fontsize=9, color=pieces[0][1])
-                ax.text(cx, y + 62, "·", ha="center", va="baseline", fontsize=9, color=MUTED)
-                ax.text(cx + 8, y + 62, pieces[1][0], ha="left", va="baseline", fontsize=9,
-                        color=pieces[1][1])
-    ax.text(width / 2, height - MARGIN, _footer(boxes), ha="center", va="baseline",
+            pieces = [(t.strip(" ·"), c) for t, c in _counts_text(box) if t.strip() != "·"]
+            step = BOX_W / (len(pieces) + 1)
+            for k, (text, colour) in enumerate(pieces):  # each count in its colour
+                ax.text(x + step * (k + 1), y + 62, text, ha="center", va="baseline",
+                        fontsize=9, color=colour)
+        tag = _output_tag(pic, box)
+        if tag:
+            ax.text(x + BOX_W - 8, y + BOX_H - 6, tag, ha="right", va="baseline",
+                    fontsize=7.5, color=MUTED)
+    ax.text(width / 2, height - MARGIN, pic.footer(), ha="center", va="baseline",
             fontsize=9, color=INK)
     figure.savefig(path, dpi=dpi, facecolor="white")
 
@@ -210,17 +192,17 @@ def plot_model(model, to_file="model.png", show_shapes=True, show_dtype=False,
     suffix = path.suffix.lower()
     if suffix not in (".svg", ".png", ".pdf"):
         raise ConfigError(f"plot_model writes .svg, .png or .pdf files, got {str(to_file)!r}")
-    boxes = _boxes(model, show_shapes, show_layer_names, show_layer_activations,
-                   show_trainable)
+    pic = place(picture(model, show_shapes, show_layer_names, show_layer_activations,
+                        show_trainable), rankdir)
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".svg":
-        text = _svg(boxes, rankdir, getattr(model, "name", "model"))
+        text = _svg(pic, rankdir)
         temporary = path.with_name(path.name + ".part")
         temporary.write_text(text)
         temporary.replace(path)  # never a half-written file
     else:
         temporary = path.with_name(path.stem + ".part" + path.suffix)
-        _draw(boxes, rankdir, temporary, int(dpi))
+        _draw(pic, rankdir, temporary, int(dpi))
         temporary.replace(path)
     return ModelPlot(path)
 
