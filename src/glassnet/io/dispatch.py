@@ -7,6 +7,9 @@ The file name decides, as in Keras:
 - ``.glassnet``: glassnet's own model file; ``.safetensors``: its weights file
   (``glassnet.io.native``).
 
+This is the one module of ``io`` that ``models`` imports (``models`` sits below ``io``:
+io builds models, so models reach files only through here, and lazily).
+
 Loading weights matches them to the model by position, as Keras does, so a freshly
 built model of the same layers takes them whatever its generated layer names.
 """
@@ -66,3 +69,11 @@ def load_model(filepath, compile=True):
     from glassnet.io.native import load_model as load_native
 
     return load_native(filepath, compile=compile)
+
+
+def model_from_keras_config(document: dict, where: str):
+    """The glassnet model a Keras architecture describes (``model_from_json`` of
+    Keras's own JSON, translated as a ``.keras`` file's config is)."""
+    from glassnet.io.keras_models import model_from_keras
+
+    return model_from_keras(document, where)

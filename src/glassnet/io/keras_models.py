@@ -40,7 +40,7 @@ class WeightBudget:
         self.depth = 0  # how many models the one being built is nested in
 
     def spend(self, input_shape, layer) -> None:
-        from glassnet.io.native import planned_weight_count
+        from glassnet.io.planning import planned_weight_count
 
         if self.left is None or not isinstance(input_shape, tuple):
             return  # no bound given, or a merge of several inputs (no weights)
@@ -151,7 +151,7 @@ def sequential_from_keras(config: dict, where: str, max_weights: int | None = No
     ``max_weights`` bounds how many numbers the architecture may allocate, checked
     before anything is built (a tampered ``units`` must not exhaust memory).
     """
-    from glassnet.io.native import planned_weight_count
+    from glassnet.io.planning import planned_weight_count
     from glassnet.models import Sequential
 
     budget = budget or WeightBudget(max_weights, where)

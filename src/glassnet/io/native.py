@@ -48,6 +48,7 @@ import numpy as np
 from glassnet.errors import FileFormatError, GlassnetError
 from glassnet.io.archive import Archive
 from glassnet.io.matching import set_all
+from glassnet.io.planning import graph_weight_count, planned_weight_count
 from glassnet.io.safetensors_stream import MAX_HEADER_BYTES, read_tensors
 
 FORMAT = "glassnet"
@@ -309,22 +310,6 @@ def load_model(filepath, compile=True):
     return model
 
 
-def planned_weight_count(input_shape, layers) -> int:
-    """How many numbers building ``layers`` for ``input_shape`` would allocate (none are)."""
-    from glassnet.layers import Dense, Flatten, Normalization
-
-    shape, total = tuple(input_shape), 0
-    for layer in layers:
-        if isinstance(layer, Dense):
-            total += int(shape[-1]) * layer.units + (layer.units if layer.use_bias else 0)
-            shape = shape[:-1] + (layer.units,)
-        elif isinstance(layer, Flatten):
-            shape = (shape[0], int(np.prod([int(d) for d in shape[1:]], dtype=object)))
-        elif isinstance(layer, Normalization):
-            total += 2 * (1 if layer.axis is None else int(shape[-1])) + 1
-    return total
-
-
 def _check_planned_size(architecture: dict, tensors, filepath) -> None:
     """Refuse an architecture needing more numbers than the file holds, before building it.
 
@@ -333,9 +318,7 @@ def _check_planned_size(architecture: dict, tensors, filepath) -> None:
     from glassnet.layers import deserialize
 
     if "input_layers" in architecture:  # a functional model: count along its graph
-        from glassnet.models.functional_config import planned_weight_count as graph_count
-
-        planned = graph_count(architecture)
+        planned = graph_weight_count(architecture)
         available = sum(int(t.size) for t in tensors.values())
         if planned > available:
             raise FileFormatError(f"{filepath}: the architecture in config.json needs "

@@ -106,31 +106,6 @@ def functional_from_config(config: dict, layer_builder=None, budget=None):
                  trainable=config.get("trainable", True))
 
 
-def planned_weight_count(config: dict) -> int:
-    """How many numbers building a functional config would allocate, computed from the
-    layers' settings and shapes alone (so a tampered file is refused before it)."""
-    from glassnet.io.native import planned_weight_count as chain_count
-    from glassnet.layers import InputLayer, deserialize
-
-    shapes: dict[str, tuple] = {}
-    total = 0
-    for entry in config["layers"]:
-        layer = deserialize(entry)
-        name = entry.get("name") or layer.name
-        if isinstance(layer, InputLayer):
-            shapes[name] = layer._declared_input_shape
-            continue
-        nodes = entry.get("inbound_nodes") or [{}]
-        args = nodes[0].get("args", [])
-        inputs = [shapes[n] for n in _history_names(args)]
-        if len(args) == 1 and isinstance(args[0], list):
-            shapes[name] = layer.compute_output_shape(inputs)
-        else:
-            total += chain_count(inputs[0], [layer])
-            shapes[name] = layer.compute_output_shape(inputs[0])
-    return total
-
-
 def to_json(model, **kwargs) -> str:
     """``{"module", "class_name", "config", ...}`` as Keras's ``model.to_json()`` writes."""
     functional = getattr(model, "nodes", None) is not None
@@ -159,9 +134,9 @@ def model_from_json(text: str, custom_objects=None):
                      for entry in config.get("layers", []))
     try:
         if keras_made:  # Keras's own layer settings: translated as a .keras file's are
-            from glassnet.io.keras_models import model_from_keras
+            from glassnet.io.dispatch import model_from_keras_config
 
-            return model_from_keras(document, "model_from_json")
+            return model_from_keras_config(document, "model_from_json")
         if kind == "Sequential":
             return Sequential.from_config(config)
         if kind not in ("Functional", "Model"):
