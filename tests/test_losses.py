@@ -177,3 +177,21 @@ def test_regularizer_penalties_follow_keras():
     assert type(gn.regularizers.get("l2")) is gn.regularizers.L2
     with pytest.raises(ConfigError, match="L2 l2 must be >= 0, got -1"):
         gn.regularizers.L2(-1)
+
+
+@pytest.mark.parametrize("name", ["BinaryCrossentropy", "MeanSquaredError",
+                                  "MeanAbsoluteError", "CategoricalCrossentropy", "Huber"])
+def test_a_loss_object_called_on_vectors_treats_them_as_one_sample_as_keras(name):
+    """keras.io's examples call losses on plain lists: ``bce(y_true=[0, 1, 0, 0],
+    y_pred=[...])``; a vector is one sample whose entries are the last axis."""
+    from frameworks import need
+
+    keras = need("keras")
+    y_true, y_pred = [0.0, 1.0, 1.0, 0.0], [0.1, 0.8, 0.6, 0.3]
+    ours = getattr(gn.losses, name)()(y_true, y_pred)
+    theirs = float(getattr(keras.losses, name)()(np.float32(y_true), np.float32(y_pred)))
+    np.testing.assert_allclose(float(ours), theirs, rtol=1e-6)
+    np.testing.assert_allclose(float(ours.numpy()), float(ours), rtol=1e-6)  # float32
+    logits = gn.losses.BinaryCrossentropy(from_logits=True)(
+        y_true=[0, 1, 0, 0], y_pred=[-18.6, 0.51, 2.94, -12.8])
+    np.testing.assert_allclose(float(logits), 0.865, atol=5e-4)  # keras.io's value

@@ -53,6 +53,11 @@ class Loss:
         from glassnet.tensor import Scalar
 
         y_pred = np.asarray(y_pred, dtype=np.float64)
+        if y_pred.ndim < 2:  # as Keras: a vector is one sample, its entries the last axis
+            given = np.asarray(y_true)
+            if given.shape == y_pred.shape:
+                y_true = given.reshape(1, -1)
+            y_pred = y_pred.reshape(1, -1)
         y_true = self.prepare_targets(y_true, y_pred.shape)
         return Scalar(_reduce(self.per_sample(y_true, y_pred), sample_weight))
 
