@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glassnet._engine.table import Table
-from glassnet.inspect.propagation import forward
+from glassnet.inspect.propagation import forward, require_one_input_and_output
 from glassnet.io.frameworks import as_glassnet
 
 DEAD_SHARE = 0.5
@@ -96,6 +96,7 @@ def diagnose(model, X, y=None) -> list[Finding]:
     the model trains on. The model is not changed (a would-be update is undone).
     """
     model = as_glassnet(model)  # a PyTorch or Keras Sequential: its glassnet copy
+    require_one_input_and_output(model, "diagnose")
     findings = _non_finite(model)
     if findings:
         return Findings(findings)  # every other number would be NaN too

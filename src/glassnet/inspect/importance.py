@@ -14,7 +14,13 @@ import numpy as np
 
 from glassnet._engine.table import Table
 from glassnet.errors import ConfigError, NotCompiledError, unknown_name
-from glassnet.inspect.propagation import LayerPass, backward, forward, output_gradient
+from glassnet.inspect.propagation import (
+    LayerPass,
+    backward,
+    forward,
+    output_gradient,
+    require_one_input_and_output,
+)
 from glassnet.io.frameworks import as_glassnet
 
 METHODS = ("gradient_x_input", "permutation", "weights")
@@ -38,6 +44,7 @@ def importance(model, X, y=None, method: str = "permutation", feature_names=None
         of the predicted class (the single output for one-output models).
     """
     model = as_glassnet(model)  # a PyTorch or Keras Sequential: its glassnet copy
+    require_one_input_and_output(model, "importance")
     if method not in METHODS:
         raise unknown_name("importance method", method, METHODS)
     X = np.asarray(X, dtype=np.float64)

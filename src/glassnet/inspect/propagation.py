@@ -37,6 +37,16 @@ class LayerPass:
     sources: list = field(default_factory=list)  # passes this one reads; -1 is the input
 
 
+def require_one_input_and_output(model, what: str) -> None:
+    """Refuse, by name, a functional model with several inputs or outputs."""
+    if getattr(model, "multi_input", False) or getattr(model, "multi_output", False):
+        ins, outs = len(model.inputs), len(model.outputs)
+        raise ConfigError(f"model {model.name!r} has {ins} input{'s' * (ins != 1)} and "
+                          f"{outs} output{'s' * (outs != 1)}; {what} follows models of one "
+                          f"input and one output (branches and merges between them are "
+                          f"fine); glassnet.inspect.gradients works on it")
+
+
 def forward(model, x) -> list[LayerPass]:
     """Run ``x`` through every layer in inference mode (Dropout off); keep every number.
 
@@ -46,6 +56,7 @@ def forward(model, x) -> list[LayerPass]:
     if not getattr(model, "built", False):
         raise NotBuiltError(f"model {model.name!r} is not built: give it an Input or call it "
                             f"on data before inspecting it")
+    require_one_input_and_output(model, "the layer-by-layer trace")
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 1:
         x = x.reshape(1, -1) if model.input_shape[-1] == x.shape[0] else x.reshape(-1, 1)
