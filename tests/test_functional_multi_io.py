@@ -11,7 +11,7 @@ import pytest
 
 import glassnet as gn
 from frameworks import need
-from glassnet.errors import ConfigError, DataError, FileFormatError, ShapeError, ValueTypeError
+from glassnet.errors import ConfigError, DataError, ShapeError, ValueTypeError
 
 
 def _two_inputs(lib):
@@ -232,11 +232,25 @@ def test_real_keras_loads_a_two_input_keras_file_with_the_same_predictions(tmp_p
     np.testing.assert_array_equal(again.predict([a, b], verbose=0), expected)
 
 
-def test_keras_files_of_several_output_models_are_refused_not_half_written(tmp_path):
+@pytest.mark.slow
+def test_real_keras_loads_a_feature_extractor_keras_file_output_by_output(tmp_path):
+    """Outputs that are also inner layers (h1 feeds h2 and side), listed out of call
+    order: each comes back in its place (see tests/io/test_keras_multi_output.py)."""
+    keras = need("keras")
     model = _three_outputs(gn)
-    with pytest.raises(FileFormatError, match="3 outputs"):
-        model.save(tmp_path / "three.keras")
-    assert not (tmp_path / "three.keras").exists()
+    model.set_weights(_weights(model, 14))
+    model.save(tmp_path / "three.keras")
+    theirs = keras.saving.load_model(tmp_path / "three.keras")
+    assert theirs.output_names == ["h2", "h1", "side"]
+    x = np.random.default_rng(15).normal(size=(6, 4)).astype("float32")
+    ours = model.predict(x, verbose=0)
+    for a, b in zip([t.detach().cpu().numpy() for t in theirs(x, training=False)], ours,
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    theirs.save(tmp_path / "back.keras")
+    for a, b in zip(gn.models.load_model(tmp_path / "back.keras").predict(x, verbose=0),
+                    ours, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("build", [_two_inputs, _three_outputs])
