@@ -195,3 +195,90 @@ def test_a_keras_loss_spec_nested_where_one_loss_belongs_is_refused(tmp_path):
         gn.models.load_model(tmp_path / "bad.keras")
     assert gn.models.load_model(tmp_path / "bad.keras", compile=False).output_names == [
         "reg", "cls"]
+
+
+def _dict_graph(Input, Model, L):
+    """keras.io's functional guide spelling: ``outputs={key: tensor}``; the keys differ
+    from the layers' names and are not in sorted order."""
+    title, tags = Input(shape=(5,), name="title"), Input(shape=(3,), name="tags")
+    x = L.Concatenate(name="joined")([L.Dense(4, activation="relu", name="enc")(title), tags])
+    return Model(inputs=[title, tags],
+                 outputs={"priority": L.Dense(1, name="p_head")(x),
+                          "department": L.Dense(3, name="d_head")(x)})
+
+
+def _dict_data(seed=2, n=16):
+    rs = np.random.RandomState(seed)
+    x = {"title": rs.standard_normal((n, 5)).astype(np.float32),
+         "tags": rs.randint(0, 2, (n, 3)).astype(np.float32)}
+    y = {"priority": rs.standard_normal((n, 1)).astype(np.float32),
+         "department": np.eye(3, dtype=np.float32)[rs.randint(0, 3, n)]}
+    return x, y
+
+
+DICT_COMPILE = dict(loss={"priority": "mse", "department": "categorical_crossentropy"},
+                    loss_weights={"priority": 1.0, "department": 0.2},
+                    metrics={"department": ["accuracy"]})
+
+
+def _assert_same_dicts(ours: dict, theirs: dict, atol=ATOL):
+    assert list(ours) == sorted(theirs) == ["department", "priority"]
+    for key in ours:
+        np.testing.assert_allclose(ours[key], np.asarray(theirs[key]), atol=atol, rtol=1e-6,
+                                   err_msg=key)
+
+
+def test_outputs_given_as_a_dict_behave_as_in_keras():
+    from glassnet import layers
+
+    keras = need("keras")
+    ours = _dict_graph(gn.Input, gn.Model, layers)
+    theirs = _dict_graph(keras.Input, keras.Model, keras.layers)
+    assert ours.output_names == theirs.output_names == ["d_head", "p_head"]
+    for layer in theirs.layers:  # by name: the two list their layers in different orders
+        ours.get_layer(layer.name).set_weights(layer.get_weights())
+    x, y = _dict_data()
+    _assert_same_dicts(ours.predict(x, verbose=0), theirs.predict(x, verbose=0))
+    assert sorted(ours(x)) == ["department", "priority"]
+    ours.compile("sgd", **DICT_COMPILE)
+    theirs.compile("sgd", **DICT_COMPILE)
+    _assert_same_evaluation_of(ours, theirs, x, y)
+
+
+def _assert_same_evaluation_of(ours, theirs, x, y):
+    mine = ours.evaluate(x, y, verbose=0, return_dict=True)
+    keras_logs = theirs.evaluate(x, y, verbose=0, return_dict=True)
+    assert sorted(mine) == sorted(keras_logs) == [
+        "department_accuracy", "department_loss", "loss", "priority_loss"]
+    for key in keras_logs:
+        np.testing.assert_allclose(mine[key], keras_logs[key], rtol=1e-5, atol=1e-6,
+                                   err_msg=key)
+
+
+def test_a_dict_output_model_goes_through_keras_files_both_ways(tmp_path):
+    import json
+    import zipfile
+
+    from glassnet import layers
+
+    keras = need("keras")
+    gn.utils.set_random_seed(0)
+    x, y = _dict_data()
+    model = _dict_graph(gn.Input, gn.Model, layers)
+    model.compile(gn.optimizers.Adam(0.01), **DICT_COMPILE)
+    model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        config = json.loads(archive.read("config.json"))
+    assert config["config"]["output_layers"] == {"priority": ["p_head", 0, 0],
+                                                 "department": ["d_head", 0, 0]}
+    theirs = keras.saving.load_model(tmp_path / "m.keras")
+    _assert_same_dicts(model.predict(x, verbose=0), theirs.predict(x, verbose=0))
+    _assert_same_evaluation_of(model, theirs, x, y)
+    theirs.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    theirs.save(tmp_path / "k.keras")
+    back = gn.models.load_model(tmp_path / "k.keras")
+    _assert_same_dicts(back.predict(x, verbose=0), theirs.predict(x, verbose=0))
+    _assert_same_evaluation_of(back, theirs, x, y)
+    again = gn.models.load_model(tmp_path / "m.keras")  # and glassnet's own file back
+    _assert_same_dicts(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=0)

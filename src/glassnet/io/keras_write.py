@@ -111,14 +111,14 @@ def _functional_config(model) -> dict:
             refs = [_tensor_ref(t) for t in node.inputs]
             inbound = [{"args": [refs] if node.takes_list else refs, "kwargs": {}}]
         entries.append({**entry, "name": layer.name, "inbound_nodes": inbound})
-    from glassnet.models.functional_config import _layer_refs
+    from glassnet.models.functional_config import _layer_refs, output_refs
 
     shapes = [[None, *t.shape[1:]] for t in model.inputs]
     input_shape = shapes[0] if len(shapes) == 1 else shapes
     return {"module": "keras.src.models.functional", "class_name": "Functional",
             "config": {"name": model.name, "trainable": model.trainable, "layers": entries,
                        "input_layers": _layer_refs(model.inputs),
-                       "output_layers": _layer_refs(model.outputs)},
+                       "output_layers": output_refs(model)},
             "registered_name": "Functional", "build_config": {"input_shape": input_shape}}
 
 

@@ -310,7 +310,12 @@ class ModelBase:
         from glassnet._engine.training import predict
 
         out = predict(self, x, batch_size=batch_size)
-        return self.unpack_outputs(out) if self.multi_output else out
+        return self.structure_outputs(self.unpack_outputs(out) if self.multi_output
+                                      else [out])
+
+    def structure_outputs(self, values: list):
+        """Per-output values as the model returns them: the one array, or the list."""
+        return values if self.multi_output else values[0]
 
     def predict_on_batch(self, x):
         return self.predict(x)

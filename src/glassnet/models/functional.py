@@ -53,7 +53,12 @@ class Model(ModelBase, Layer, metaclass=ABCMeta):
         Layer.__init__(self, name=name or unique_name("functional"), trainable=trainable,
                        **kwargs)
         self._inputs = _as_tensors(inputs, "input")
-        self._outputs = _as_tensors(outputs, "output")
+        # Keras 3 takes outputs as a dict too (keras.io's functional guide): its keys
+        # name the outputs in compile, fit and the logs, in sorted order (Keras's
+        # flattening); predict and calling the model then return a dict.
+        self._output_keys = list(outputs) if isinstance(outputs, dict) else None
+        self._outputs = _as_tensors([outputs[k] for k in sorted(outputs)] if isinstance(
+            outputs, dict) else outputs, "output")
         self._input, self._output = self._inputs[0], self._outputs[0]
         for tensor in self._inputs:
             if not isinstance(tensor.node.layer, InputLayer):
@@ -141,6 +146,19 @@ class Model(ModelBase, Layer, metaclass=ABCMeta):
         return [t.node.layer.name for t in self._outputs]
 
     @property
+    def output_keys(self) -> list[str]:
+        """The names compile, fit and the logs know the outputs by: a dict's sorted keys
+        for ``Model(outputs={...})``, else the output layers' names."""
+        return sorted(self._output_keys) if self._output_keys else self.output_names
+
+    def structure_outputs(self, values: list):
+        """Per-output values as the model was given its outputs: a dict by key for
+        ``outputs={...}`` (Keras's), else the list (or the one value)."""
+        if self._output_keys:
+            return dict(zip(self.output_keys, values, strict=True))
+        return values if self.multi_output else values[0]
+
+    @property
     def input_names(self) -> list[str]:
         return [t.node.layer.name for t in self._inputs]
 
@@ -182,9 +200,12 @@ class Model(ModelBase, Layer, metaclass=ABCMeta):
             return symbolic_call(self, _as_single(x, "input"))
         from glassnet.tensor import Tensor
 
+        outputs = self.predict(x)
+        if isinstance(outputs, dict):
+            return {key: out.view(Tensor) for key, out in outputs.items()}
         if not self.multi_output:
-            return self.predict(x).view(Tensor)  # answers .numpy(), as TF
-        return [out.view(Tensor) for out in self.predict(x)]
+            return outputs.view(Tensor)  # answers .numpy(), as TF
+        return [out.view(Tensor) for out in outputs]
 
     # -- several inputs and outputs: one packed array each way ---------------------------
     # fit, evaluate and predict batch and shuffle one array of rows; a model with several

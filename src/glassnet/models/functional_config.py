@@ -35,7 +35,16 @@ def functional_config(model) -> dict:
                        "inbound_nodes": inbound})
     return {"name": model.name, "trainable": model.trainable, "layers": layers,
             "input_layers": _layer_refs(model.inputs),
-            "output_layers": _layer_refs(model.outputs)}
+            "output_layers": output_refs(model)}
+
+
+def output_refs(model):
+    """``output_layers``: Keras's refs, a dict of them by key for ``outputs={...}``."""
+    keys = model._output_keys
+    if keys:
+        by_key = dict(zip(model.output_keys, model.outputs, strict=True))
+        return {key: [by_key[key].node.layer.name, 0, 0] for key in keys}
+    return _layer_refs(model.outputs)
 
 
 def _layer_refs(tensors) -> list:
@@ -99,7 +108,11 @@ def functional_from_config(config: dict, layer_builder=None, budget=None):
         outputs[name] = layer(tensors if takes_list else tensors[0])
     try:
         inputs = [outputs[n] for n in _layer_names(config["input_layers"])]
-        output = [outputs[n] for n in _layer_names(config["output_layers"])]
+        refs = config["output_layers"]
+        if isinstance(refs, dict):  # Model(outputs={key: tensor}), as Keras writes it
+            output = {key: outputs[_layer_names(ref)[0]] for key, ref in refs.items()}
+        else:
+            output = [outputs[n] for n in _layer_names(refs)]
     except KeyError as exc:
         raise ConfigError(f"the model's input or output names no layer: {exc}") from None
     return Model(inputs=inputs, outputs=output, name=config.get("name"),

@@ -24,7 +24,7 @@ from glassnet.errors import ConfigError, DataError, ValueTypeError
 def _by_output(model, value, what: str, allow_single: bool) -> list:
     """``value`` (one for all, a list in output order, or a dict by output name) as a list
     with one entry per output."""
-    names = model.output_names
+    names = model.output_keys
     if isinstance(value, dict):
         missing = [n for n in names if n not in value]
         unknown = sorted(str(k) for k in value if k not in names)
@@ -47,13 +47,13 @@ def _by_output(model, value, what: str, allow_single: bool) -> list:
 
 def _metric_lists(model, metrics) -> list[list]:
     if metrics is None:
-        return [[] for _ in model.output_names]
+        return [[] for _ in model.output_keys]
     if isinstance(metrics, dict):
-        unknown = sorted(str(k) for k in metrics if k not in model.output_names)
+        unknown = sorted(str(k) for k in metrics if k not in model.output_keys)
         if unknown:
             raise ConfigError(f"metrics for model {model.name!r} name outputs {unknown}, "
-                              f"which it does not have; its outputs: {model.output_names}")
-        listed = [metrics.get(n) for n in model.output_names]
+                              f"which it does not have; its outputs: {model.output_keys}")
+        listed = [metrics.get(n) for n in model.output_keys]
     else:
         listed = _by_output(model, metrics, "metrics", allow_single=False)
     return [[] if m is None else list(m) if isinstance(m, (list, tuple)) else [m]
@@ -70,12 +70,12 @@ def compile_outputs(model, loss, loss_weights, metrics, weighted_metrics):
     losses = [gnlosses.get(spec) if spec is not None else None
               for spec in _by_output(model, loss, "loss", allow_single=True)]
     if any(item is None for item in losses):
-        missing = [n for n, item in zip(model.output_names, losses) if item is None]
+        missing = [n for n, item in zip(model.output_keys, losses) if item is None]
         raise ConfigError(f"every output of model {model.name!r} needs a loss; none for "
                           f"{missing}")
     weights = [1.0] * len(losses) if loss_weights is None else _by_output(
         model, loss_weights, "loss_weights", allow_single=False)
-    for name, weight in zip(model.output_names, weights):
+    for name, weight in zip(model.output_keys, weights):
         if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)):
             raise ValueTypeError(f"loss_weights for output {name!r} must be a number, got "
                                  f"{weight!r}")
@@ -88,7 +88,7 @@ def compile_outputs(model, loss, loss_weights, metrics, weighted_metrics):
 def single_output_specs(model, loss, loss_weights, metrics, weighted_metrics):
     """A one-output model's settings given in the several-output spelling (``loss=["mse"]``,
     ``{"out": "mse"}``, ``metrics=[["mae"]]``), as Keras takes them, made plain."""
-    names = list(getattr(model, "output_names", []))
+    names = list(getattr(model, "output_keys", []))
 
     def plain(value, flat_list_is_one: bool):
         if isinstance(value, dict) and len(value) == 1 and list(value) == names:
@@ -116,7 +116,7 @@ class OutputLosses:
 
     def __init__(self, model, losses: list, weights: list[float]):
         self.model = model
-        self.names = list(model.output_names)
+        self.names = list(model.output_keys)
         self.shapes = [tuple(t.shape) for t in model.outputs]
         self.losses = losses
         self.weights = weights
