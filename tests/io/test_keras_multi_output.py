@@ -175,7 +175,7 @@ def test_weights_h5_of_a_several_output_model_goes_into_fresh_models_both_ways(t
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_keras_loss_spec_nested_where_one_loss_belongs_is_refused(tmp_path):
+def test_tampered_several_output_compile_settings_are_refused_by_name(tmp_path):
     import json
     import zipfile
 
@@ -185,16 +185,19 @@ def test_a_keras_loss_spec_nested_where_one_loss_belongs_is_refused(tmp_path):
     theirs.save(tmp_path / "k.keras")
     with zipfile.ZipFile(tmp_path / "k.keras") as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
-    config = json.loads(members["config.json"])
-    config["compile_config"]["loss"] = [["mse"], "mse"]
-    members["config.json"] = json.dumps(config).encode()
-    with zipfile.ZipFile(tmp_path / "bad.keras", "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    with pytest.raises(gn.errors.FileFormatError, match="malformed Keras loss"):
-        gn.models.load_model(tmp_path / "bad.keras")
-    assert gn.models.load_model(tmp_path / "bad.keras", compile=False).output_names == [
-        "reg", "cls"]
+    for key, value, message in [("loss", [["mse"], "mse"], "malformed Keras loss"),
+                                ("loss_weights", [0.5, "x"], "must be a number"),
+                                ("loss_weights", [0.5, 1.0, 2.0], "lists 3"),
+                                ("metrics", {"nope": ["mae"]}, "name outputs")]:
+        config = json.loads(members["config.json"])
+        config["compile_config"][key] = value
+        with zipfile.ZipFile(tmp_path / "bad.keras", "w") as archive:
+            for name, data in {**members, "config.json": json.dumps(config).encode()}.items():
+                archive.writestr(name, data)
+        with pytest.raises(gn.errors.FileFormatError, match=message):
+            gn.models.load_model(tmp_path / "bad.keras")
+        assert gn.models.load_model(tmp_path / "bad.keras", compile=False).output_names == [
+            "reg", "cls"]
 
 
 def _dict_graph(Input, Model, L):
