@@ -16,6 +16,7 @@ import pytest
 
 import glassnet as gn
 from glassnet._engine import blas
+from glassnet._engine.observing import Ask
 from glassnet.callbacks import Callback
 
 if not blas._numpy_openblas_files():  # NumPy built on another BLAS: nothing to test
@@ -24,14 +25,20 @@ RNG = np.random.default_rng(0)
 
 
 class ReadsGradients(Callback):
-    """Keeps every step's kernel gradient; its presence keeps fit unfused."""
+    """Keeps every step's kernel gradient: a watcher asking for them at every step, which
+    keeps fit unfused (glassnet._engine.observing)."""
 
     def __init__(self):
         super().__init__()
         self.kernel_grads = []
 
-    def on_train_batch_end(self, batch, logs=None):
-        self.kernel_grads.append(self.model.layers[0].kernel.grad.copy())
+    def observe_begin(self, observed):
+        self.path = self.model.layers[0].kernel.path
+        return Ask.GRADIENTS
+
+    def observe_step(self, step, loss, logs, observed):
+        self.kernel_grads.append(observed.gradients()[self.path].copy())
+        return Ask.GRADIENTS
 
 
 class CountsCalls:

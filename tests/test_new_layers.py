@@ -54,7 +54,7 @@ def test_training_gradients_equal_finite_differences(loss):
     model.build((None, 4))
     model._flatten_variables()
     trainer = model._get_trainer()
-    targets = gn._engine.training._prepare_y(model, y)
+    targets = gn._engine.prepare._prepare_y(model, y)
     noise = model.layers[4]
 
     def loss_value():

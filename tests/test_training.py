@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from glassnet._engine.observing import Ask
 from glassnet.layers import Dense, Input
 
 
@@ -109,16 +110,30 @@ def test_validation_split_takes_the_last_fraction_before_shuffling(float64):
         float(np.mean((prediction - y[8:]) ** 2)), rel=1e-12)
 
 
+class BatchLosses(gn.callbacks.Callback):
+    """A watcher (glassnet._engine.observing) keeping each step's batch loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.losses = []
+
+    def observe_begin(self, observed):
+        return Ask.NOTHING
+
+    def observe_step(self, step, loss, logs, observed):
+        self.losses.append(loss)
+        return Ask.NOTHING
+
+
 def test_history_loss_is_the_sample_weighted_mean_of_batch_losses(float64):
     # Keras: the epoch loss averages batch losses weighted by batch size.
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 1))
     model = _regression_model()
-    batch_losses = []
-    record = gn.callbacks.LambdaCallback(
-        on_train_batch_end=lambda batch, logs: batch_losses.append(model.last_batch_loss))
+    record = BatchLosses()  # each batch's loss, as fit offers it to a watcher
     history = model.fit(x, y, epochs=1, batch_size=2, shuffle=False, verbose=0,
                         callbacks=[record])
+    batch_losses = record.losses
     assert len(batch_losses) == 3
     expected = (2 * batch_losses[0] + 2 * batch_losses[1] + 1 * batch_losses[2]) / 5
     assert history.history["loss"][0] == pytest.approx(expected, rel=1e-12)

@@ -22,13 +22,12 @@ _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
 class Callback:
     """Base class. ``self.model`` is set by ``fit``; ``self.params`` holds epochs, steps.
 
-    ``reads_gradients``: whether the callback may read ``Variable.grad`` during ``fit``.
-    When no callback does, ``fit`` may apply plain SGD inside the gradient products
-    (see ``glassnet._engine.blas``) and skip writing the gradients, except at each epoch's last
-    batch. A callback that only reads weights, losses or metrics can set it to False.
+    A callback that reads each step's gradients is a watcher instead
+    (:mod:`glassnet._engine.observing`): it asks for them at the steps it reads them,
+    and ``fit`` offers them there. Elsewhere plain SGD may be applied inside the
+    gradient products (see ``glassnet._engine.blas``), leaving ``Variable.grad``
+    unwritten, except at each epoch's last batch.
     """
-
-    reads_gradients = True
 
     def __init__(self):
         self.model = None
@@ -42,7 +41,7 @@ class Callback:
 
     def implements(self, hook: str) -> bool:
         """Whether this callback does something at ``hook`` (the base hooks do nothing)."""
-        return getattr(type(self), hook) is not getattr(Callback, hook)
+        return getattr(type(self), hook, None) is not getattr(Callback, hook, None)
 
     def on_train_begin(self, logs=None): ...
     def on_train_end(self, logs=None): ...
@@ -76,8 +75,6 @@ class CallbackList:
 
 class History(Callback):
     """Records each epoch's logs: ``history.history["loss"]`` is one float per epoch."""
-
-    reads_gradients = False
 
     def __init__(self):
         super().__init__()
@@ -135,8 +132,6 @@ class EarlyStopping(Callback):
     With ``restore_best_weights=True`` the best epoch's weights are restored when
     training ends, whether it stopped early or ran out of epochs.
     """
-
-    reads_gradients = False
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
@@ -196,8 +191,6 @@ class ModelCheckpoint(Callback):
     ``filepath`` may hold format fields: ``"ckpt-{epoch:02d}-{val_loss:.3f}.glassnet"``.
     """
 
-    reads_gradients = False
-
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch"):
         super().__init__()
@@ -237,8 +230,6 @@ class ModelCheckpoint(Callback):
 class TerminateOnNaN(Callback):
     """Stop training as soon as a batch loss is NaN or infinite."""
 
-    reads_gradients = False
-
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
@@ -270,8 +261,6 @@ class LambdaCallback(Callback):
 
 class ReduceLROnPlateau(Callback):
     """Multiply the learning rate by ``factor`` when ``monitor`` stops improving."""
-
-    reads_gradients = False
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
                  min_delta=1e-4, cooldown=0, min_lr=0.0):
@@ -317,8 +306,6 @@ class ReduceLROnPlateau(Callback):
 
 class ProgbarLogger(Callback):
     """The Keras-style progress bar that ``fit(verbose=1)`` prints (one line per epoch at 2)."""
-
-    reads_gradients = False
 
     def __init__(self, verbose=1, stream=None):
         super().__init__()

@@ -32,11 +32,12 @@ class GraphTrainer(Trainer):
         nodes = model._compute_nodes
         self._nodes = nodes[:-1] if self.fused is not None else nodes
         self._output = output
+        self._view = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return self.model.forward(x, training=True)
 
-    def can_fuse_sgd(self, callbacks) -> bool:
+    def can_fuse_sgd(self) -> bool:
         return False  # the fused step is planned for chains only
 
     def _output_grads(self, outputs: list) -> list:
@@ -48,7 +49,8 @@ class GraphTrainer(Trainer):
             grads = self._dz[key] = [np.empty_like(o) for o in outputs]
         return grads
 
-    def loss_and_backward(self, y, sample_weight, output, sgd_rate=None) -> float:
+    def loss_and_backward(self, y, sample_weight, output, sgd_rate=None,
+                          seconds: dict | None = None) -> float:
         model = self.model
         if model.multi_output:  # output is the list of outputs, one loss each
             buffers = self._output_grads(output)
@@ -56,8 +58,7 @@ class GraphTrainer(Trainer):
             grads = {id(t): g for t, g in zip(model.outputs, buffers)}
         else:
             value, grads = self._output_loss(y, sample_weight, output)
-        timing = model.last_step_timing if model.profile_layers else None
-        model.backward_nodes(grads, self._nodes, upstream=self._upstream, timing=timing)
+        model.backward_nodes(grads, self._nodes, upstream=self._upstream, timing=seconds)
         for variable in self.regularized:
             value += variable.regularizer.penalty(variable.value)
         return value

@@ -164,8 +164,6 @@ def progress_callback(total_epochs: int, description: str = "training"):
     from glassnet.callbacks import Callback
 
     class RichProgress(Callback):
-        reads_gradients = False
-
         def on_train_begin(self, logs=None):
             from rich.table import Column
 

@@ -30,7 +30,7 @@ def gradients(model, X, y, sample_weight=None) -> dict[str, np.ndarray]:
     Computed by the engine's own training-mode forward and backward pass on all of
     ``X`` at once (regularizer penalties included); the model's weights are unchanged.
     """
-    from glassnet._engine.training import _prepare_sample_weight, _prepare_x, _prepare_y
+    from glassnet._engine.prepare import _prepare_sample_weight, _prepare_x, _prepare_y
 
     _require_loss(model)
     x = _prepare_x(model, X)

@@ -288,7 +288,7 @@ class ModelBase:
         """Train for ``epochs`` passes over (x, y); returns a History (``.history`` dict).
 
         With several outputs, ``y`` is a list (output order) or a dict by output name."""
-        from glassnet._engine.training import fit
+        from glassnet._engine.fit_loop import fit
 
         return fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                    callbacks=callbacks, validation_split=validation_split,
@@ -300,14 +300,14 @@ class ModelBase:
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  return_dict=False):
         """Loss (and metrics) on (x, y): a float, a list ``[loss, *metrics]``, or a dict."""
-        from glassnet._engine.training import evaluate
+        from glassnet._engine.evaluation import evaluate
 
         return evaluate(self, x, y, batch_size=batch_size, sample_weight=sample_weight,
                         return_dict=return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x``, in batches: an array, or a list of them (one per output)."""
-        from glassnet._engine.training import predict
+        from glassnet._engine.evaluation import predict
 
         out = predict(self, x, batch_size=batch_size)
         return self.structure_outputs(self.unpack_outputs(out) if self.multi_output
@@ -323,7 +323,7 @@ class ModelBase:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         """One optimizer step on one batch; returns the loss (and metrics)."""
-        from glassnet._engine.training import train_on_batch
+        from glassnet._engine.fit_loop import train_on_batch
 
         return train_on_batch(self, x, y, sample_weight=sample_weight,
                               class_weight=class_weight, return_dict=return_dict)

@@ -83,10 +83,6 @@ class Model(ModelBase, Layer, metaclass=ABCMeta):
                              else [t.shape for t in self._inputs])
         self._declared_input_shape = self._input_shape  # as a Sequential's first layer
         self._init_compile_state()
-        self.profile_layers = False
-        self.last_step_timing: dict[str, float] = {}
-        self.last_update_seconds = 0.0
-        self.last_batch_loss = float("nan")
         self.built = True
         self._flatten_variables()
 

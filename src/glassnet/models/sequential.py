@@ -22,11 +22,6 @@ class Sequential(ModelBase):
         self.built = False
         self.trainable = trainable
         self._init_compile_state()
-        # Filled during training for watchers: per-layer backward seconds and update seconds.
-        self.profile_layers = False
-        self.last_step_timing: dict[str, float] = {}
-        self.last_update_seconds = 0.0
-        self.last_batch_loss = float("nan")
         for layer in layers or []:
             self.add(layer)
 
@@ -140,7 +135,7 @@ class Sequential(ModelBase):
         return self._trainer
 
     def __call__(self, x, training=False):
-        from glassnet._engine.training import predict
+        from glassnet._engine.evaluation import predict
         from glassnet.tensor import Tensor
 
         return predict(self, x, batch_size=None).view(Tensor)  # answers .numpy(), as TF

@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from glassnet._engine.observing import Ask
 from glassnet.callbacks import Callback, ProgbarLogger
 
 MAX_BATCH_POINTS = 2000   # per-batch losses kept for the chart (older ones thinned)
@@ -66,8 +67,6 @@ class LiveView(Callback):
         the current cell, or the progress bar outside a notebook.
     """
 
-    reads_gradients = False
-
     def __init__(self, every: float = 0.5, budget: float = 0.02, handle=None) -> None:
         super().__init__()
         if not every >= 0:
@@ -85,8 +84,13 @@ class LiveView(Callback):
         if hook == "on_train_batch_end":  # asked by fit once params are set
             if self.handle is None and not in_notebook():
                 return not self.params.get("verbose")  # the progress bar draws per batch
-            return self.params.get("steps", 0) >= PER_BATCH_FROM_STEPS
+            return self._draws_per_batch()
+        if hook == "observe_step":  # each batch's loss, offered by fit to its watchers
+            return self._draws_per_batch() and (self.handle is not None or in_notebook())
         return super().implements(hook)
+
+    def _draws_per_batch(self) -> bool:
+        return self.params.get("steps", 0) >= PER_BATCH_FROM_STEPS
 
     def on_train_begin(self, logs=None):
         self._handle = self.handle if self.handle is not None else \
@@ -106,6 +110,21 @@ class LiveView(Callback):
         self._epochs: list[int] = []
         self._epoch_logs: dict[str, list[float]] = {}
         self._initial = {v.path: v.numpy() for v in self.model.weights}
+        self._seen = 0  # batch losses offered so far
+
+    # -- the watcher's side of fit (glassnet._engine.observing): each batch's loss --------
+    def observe_begin(self, observed):
+        return Ask.NOTHING  # the loss alone: nothing more to prepare
+
+    def observe_step(self, step, loss, logs, observed):
+        # called after every step: kept to a few operations (the cost is measured)
+        self._seen += 1
+        if self._seen % self._stride == 0:
+            self._batch_losses.append(float(loss))
+            if len(self._batch_losses) > MAX_BATCH_POINTS:  # bounded memory: thin by half
+                del self._batch_losses[::2]
+                self._stride *= 2
+        return Ask.NOTHING
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -120,11 +139,6 @@ class LiveView(Callback):
         self._step += 1
         if self._handle is None:
             return
-        if self._step % self._stride == 0:
-            self._batch_losses.append(self.model.last_batch_loss)
-            if len(self._batch_losses) > MAX_BATCH_POINTS:  # bounded memory: thin by half
-                del self._batch_losses[::2]
-                self._stride *= 2
         if self._step % 16 == 0:
             self._maybe_draw()
 

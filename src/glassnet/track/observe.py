@@ -1,13 +1,16 @@
 """Between a training loop and a watcher: what a loop offers, and the rows it becomes.
 
-A training loop — a plain PyTorch loop (:mod:`glassnet.track.torch_watch`), a Keras 3
-``fit`` (:mod:`glassnet.track.keras`) — offers a watcher, each step, the step number
-and the batch loss (and Keras's logs); and, at a logged step, when the watcher asks,
-what :class:`Observed` names: the parameters by path in glassnet's (in, out)
-orientation, their gradients where the loop has them, and per-layer activations and
-timings. The watcher summarises them (on the framework's device where it has one) into
-plain rows and hands those to a :class:`Recorder`, which writes them through the run's
-public methods under the very keys glassnet's own watch writes: ``loss`` every step,
+A training loop — glassnet's own trainer (watched by :mod:`glassnet.track.watch`), a
+plain PyTorch loop (:mod:`glassnet.track.torch_watch`), a Keras 3 ``fit``
+(:mod:`glassnet.track.keras`) — offers a watcher, each step, the step number and the
+batch loss (and its logs); and, at a step the watcher asked about (:class:`Ask`), what
+:class:`Observed` names: the parameters by path in glassnet's (in, out) orientation,
+their gradients where the loop has them, the update just applied, per-layer
+activations and timings. The interface itself is stated in
+:mod:`glassnet._engine.observing` (where glassnet's trainer implements it) and
+re-exported here. The watcher summarises what it is offered (on the framework's device
+where it has one) into plain rows and hands those to a :class:`Recorder`, which writes
+them through the run's public methods under the same keys for every loop: ``loss`` every step,
 ``param_stats`` in :data:`glassnet.track.paramstats.COLUMNS` order, ``layer_stats``
 (backward and update seconds, dead and saturated shares), ``epoch/...`` metrics,
 snapshots and the architecture. Readers (tables, the dashboard, ``diagnose``) cannot
@@ -18,10 +21,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from glassnet._engine.observing import Ask, Observed, StepWatcher
 from glassnet.errors import ConfigError
 from glassnet.track.paramstats import COLUMNS, FlatStats
 
@@ -30,24 +33,17 @@ _FLUSH_SECONDS = 0.25  # ...or sooner: the writer gets every row within a quarte
 N_LAYER_COLUMNS = 4  # backward seconds, update seconds, dead share, saturated share
 
 
-@runtime_checkable
-class Observed(Protocol):
-    """What a training loop offers a watcher at a logged step, when the watcher asks.
+@dataclass
+class LoggedSteps:
+    """The plain rows of many logged steps at once, stacked (a watcher that batches)."""
 
-    Arrays may be NumPy arrays or a framework's tensors (summarised where they live).
-    """
-
-    def parameters(self) -> dict[str, Any]:
-        """Trainable parameters by path, a Dense kernel as (in, out) — glassnet's way."""
-
-    def gradients(self) -> dict[str, Any] | None:
-        """The gradients of this step's update by the same paths; None where not offered."""
-
-    def activations(self) -> dict[str, tuple[str, Any]]:
-        """``{layer: (activation name, output (batch, units))}`` of this step's forward."""
-
-    def timings(self) -> dict[str, float]:
-        """``{layer: seconds in its backward pass}``; {} where not measured."""
+    steps: list[int]
+    times: list[float]
+    stats: np.ndarray  # (m, k, 14) in COLUMNS order
+    counts: np.ndarray | None = None  # (m, k, 64)
+    edges: np.ndarray | None = None  # (m, k, 65) where not the 64 bins over [min, max]
+    layers: np.ndarray | None = None  # (m, n_layers, 4)
+    series: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -118,6 +114,8 @@ class Recorder:
         """The batch losses of steps ``start``, ``start + 1``... (following the last)."""
         if not values:
             return
+        if self._losses and self._loss_start + len(self._losses) != start:
+            self.flush()  # a gap (steps not logged): the series so far goes first
         if not self._losses:
             self._loss_start = start
         self._losses.extend(float(v) for v in values)
@@ -143,8 +141,9 @@ class Recorder:
         self.run.store.log_snapshot(self.run.id, step, label, arrays)
 
     def later(self, summarise, latest: dict[str, float] | None = None) -> None:
-        """Queue ``summarise()`` -> [LoggedStep], run in the store's writer thread just
-        before it writes (so statistics are computed off the training thread);
+        """Queue ``summarise()`` -> [LoggedStep] or :class:`LoggedSteps`, run in the
+        store's writer thread just before it writes (so statistics are computed off the
+        training thread);
         ``latest``: the last value of each metric in those steps, for the run's summary."""
         self.run.summary.update(latest or {})
         self.run.store.defer(_Later(self, summarise))
@@ -165,34 +164,43 @@ class Recorder:
             self.run.summary.update(logged[-1].logs)
         self._handed_at = now
 
-    def blocks(self, logged: list[LoggedStep]) -> list[tuple[str, tuple]]:
-        """The store's blocks of logged steps: ``[(kind, arguments of log_<kind>)]``."""
-        if not logged:
+    def blocks(self, logged) -> list[tuple[str, tuple]]:
+        """The store's blocks of logged steps (a list of :class:`LoggedStep` or one
+        :class:`LoggedSteps`): ``[(kind, arguments of log_<kind>)]``."""
+        block = logged if isinstance(logged, LoggedSteps) else _stacked(logged)
+        if block is None or not block.steps:
             return []
         out = []
-        run_id = self.run.id
-        steps, times = [r.step for r in logged], [r.time for r in logged]
-        stats = np.stack([r.stats for r in logged])
-        counts = None if any(r.counts is None for r in logged) else np.stack(
-            [r.counts for r in logged])
-        edges = None
-        if counts is not None and any(r.edges is not None for r in logged):
-            edges = np.stack([_edges(r) for r in logged])
+        run_id, steps, times = self.run.id, block.steps, block.times
         if self.paths:
-            out.append(("param_block", (run_id, steps, self.paths, stats, counts, edges,
-                                        times)))
-        if self.layers and all(r.layers is not None for r in logged):
-            out.append(("layer_block", (run_id, steps, self.layers,
-                                        np.stack([r.layers for r in logged]), times)))
-        series: dict[str, tuple[list, list]] = {}
-        for r in logged:
-            for key, value in r.logs.items():
-                key_steps, values = series.setdefault(key, ([], []))
-                key_steps.append(r.step)
-                values.append(float(value))
-        for key, (key_steps, values) in series.items():
+            out.append(("param_block", (run_id, steps, self.paths, block.stats, block.counts,
+                                        block.edges, times)))
+        if self.layers and block.layers is not None:
+            out.append(("layer_block", (run_id, steps, self.layers, block.layers, times)))
+        for key, (key_steps, values) in block.series.items():
             out.append(("metric_series", (run_id, key, key_steps, values, times[-1])))
         return out
+
+
+def _stacked(logged: list[LoggedStep]) -> LoggedSteps | None:
+    if not logged:
+        return None
+    stats = np.stack([r.stats for r in logged])
+    counts = None if any(r.counts is None for r in logged) else np.stack(
+        [r.counts for r in logged])
+    edges = None
+    if counts is not None and any(r.edges is not None for r in logged):
+        edges = np.stack([_edges(r) for r in logged])
+    layers = None if any(r.layers is None for r in logged) else np.stack(
+        [r.layers for r in logged])
+    series: dict[str, tuple[list, list]] = {}
+    for r in logged:
+        for key, value in r.logs.items():
+            key_steps, values = series.setdefault(key, ([], []))
+            key_steps.append(r.step)
+            values.append(float(value))
+    return LoggedSteps([r.step for r in logged], [r.time for r in logged], stats, counts,
+                       edges, layers, series)
 
 
 class _Later:
@@ -240,4 +248,5 @@ def numpy_stats(values: list[np.ndarray], gradients: list[np.ndarray] | None,
             None if edges is None else edges[0])
 
 
-__all__ = ["LoggedStep", "Observed", "Recorder", "check_options", "numpy_stats"]
+__all__ = ["Ask", "LoggedStep", "LoggedSteps", "Observed", "Recorder", "StepWatcher",
+           "check_options", "numpy_stats"]

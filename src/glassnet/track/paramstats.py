@@ -59,7 +59,8 @@ class FlatStats:
         self._idx = np.empty((capacity, n), dtype=np.intp)
         self._capacity = capacity
 
-    def compute(self, rows: np.ndarray, previous: np.ndarray | None, histograms: bool = True):
+    def compute(self, rows: np.ndarray, previous: np.ndarray | None, histograms: bool = True,
+                update: np.ndarray | None = None):
         """Statistics of every segment of each row: ``rows`` (m, 2n), values then gradients.
 
         Returns ``(stats, counts, edges)``: ``stats`` (m, k, 14) in :data:`COLUMNS`
@@ -68,13 +69,14 @@ class FlatStats:
         :func:`uniform_edges`), else (m, k, 65) -- only when some value is NaN or
         infinite; such a histogram spans the segment's finite values. ``previous``
         (m, n), the values before each row's update, gives ``update_ratio``
-        ‖values − previous‖ / ‖values‖; None gives NaN. Sums are taken in float64
-        whatever the dtype of ``rows``.
+        ‖values − previous‖ / ‖values‖; None gives NaN; or ``update`` (m, n), the
+        change values − previous itself. Sums are taken in float64 whatever the dtype
+        of ``rows``.
         """
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # NaN weights happen
-            return self._compute(rows, previous, histograms)
+            return self._compute(rows, previous, histograms, update)
 
-    def _compute(self, x, previous, histograms):
+    def _compute(self, x, previous, histograms, update=None):
         n, k = self.n, self.k
         m = x.shape[0]
         if m > self.max_rows or x.shape[1] != 2 * n:
@@ -85,8 +87,12 @@ class FlatStats:
         # one float64 copy, then reductions without casting (NumPy's casting loops are slow)
         rows, x, tmp = x, self._x[:m], self._tmp[:m]
         np.copyto(x, rows)
-        if previous is not None:  # first: tmp is scratch here, the shifted values below
-            d = np.subtract(x[:, :n], previous, out=tmp[:, :n])
+        if previous is not None or update is not None:  # tmp is scratch here, shifted below
+            if update is None:
+                d = np.subtract(x[:, :n], previous, out=tmp[:, :n])
+            else:
+                d = tmp[:, :n]
+                np.copyto(d, update)
             change = np.sqrt(np.add.reduceat(np.multiply(d, d, out=d), self.offsets, axis=1))
         # (m, 2k, 6): mean, std, min, max, l2, neg_share; tmp becomes x − segment min
         table = self._summary(x, tmp, overwrite_x=True)  # x is not needed again
@@ -97,7 +103,7 @@ class FlatStats:
         stats[:, :, 7:13] = table[:, k:]
         ratio = stats[:, :, 13]
         ratio.fill(np.nan)
-        if previous is not None:
+        if previous is not None or update is not None:
             np.divide(change, l2[:, :k], out=ratio, where=l2[:, :k] > 0)
         if not histograms:
             return stats, None, None

@@ -17,10 +17,16 @@ Steps count optimizer steps from 0 (and keep counting over several ``fit`` calls
   or None; with any of them, one labelled ``"init"`` at step -1 holds the weights
   before the first update.
 
-Cost: all Variables and gradients are summarised together from the model's flat
-buffers (:mod:`glassnet.track.paramstats`): a logged step is a few dozen NumPy calls
-whatever the number of Variables, and rows are made in the writer thread. An unlogged
-step costs one method call and one list append.
+What it reads, it is offered by ``fit`` through the stated interface of
+:mod:`glassnet._engine.observing` (``observe_begin``, then one ``observe_step`` call per
+step, returning what the next step must offer): nothing of the model itself. Its rows
+go to the store through a :class:`~glassnet.track.observe.Recorder`, as the PyTorch
+and Keras watchers' do.
+
+Cost: an unlogged step is one call and one list append. A logged step copies the
+parameters and gradients (one copy each where the loop offers them flat) and two
+reductions per ReLU/sigmoid/tanh layer; the statistics of many logged steps are
+computed together (:mod:`glassnet.track.paramstats`) in the store's writer thread.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import time
 import numpy as np
 
 from glassnet.callbacks import Callback
-from glassnet.track.observe import check_options
+from glassnet.track.observe import Ask, LoggedSteps, Recorder, check_options
 from glassnet.track.paramstats import FlatStats
 
 # "dead": a ReLU unit that outputs 0 for every sample of the batch. "saturated": a
@@ -48,6 +54,10 @@ _MAX_WAIT_SECONDS = 0.25  # ...and recent: the writer gets every row within a qu
 _CHECK_SECONDS = 0.02  # how often (in training time) the watch looks at the clock...
 _MAX_CHECK_STEPS = 256  # ...and at least every this many steps
 _NAN = float("nan")
+_NOTHING = Ask.NOTHING
+_LOGGED = Ask.PARAMETERS | Ask.GRADIENTS | Ask.ACTIVATIONS | Ask.TIMINGS
+# ΔW: asked for, or (on the step after a kept one) the difference of the two kept values
+_ASKED, _FROM_PREVIOUS_ROW = 1, 2
 
 
 class Watch(Callback):
@@ -63,95 +73,74 @@ class Watch(Callback):
         every = isinstance(snapshots, (int, np.integer)) and not isinstance(snapshots, bool)
         self._snapshot_every = int(snapshots) if every else 0
         self.step = 0  # the next optimizer step
+        self.recorder: Recorder | None = None
+        self._observed = None
         self._losses: list[float] = []
         self._loss_start = 0
+        self._last_loss = _NAN
 
-    # -- setup ------------------------------------------------------------------------
-    def on_train_begin(self, logs=None):
-        model = self.model
-        self._record_architecture(model)
-        self._variables = list(model.trainable_variables)
-        self._paths = [v.path for v in self._variables]
-        self._flat_values, self._flat_grads = _flat_buffers(model, self._variables)
-        n = sum(v.size for v in self._variables)
-        dtype = self._variables[0].dtype if n else np.float64
-        if self._flat_values is None:
-            self._gather_values = np.empty(n, dtype=dtype)
-            self._gather_grads = np.empty(n, dtype=dtype)
+    # -- the stated interface: what fit offers ------------------------------------------
+    def observe_begin(self, observed) -> Ask:
+        """Set up from what the loop offers (parameters, layers, architecture)."""
+        self._observed = observed
+        parameters = observed.parameters()
+        self._paths = list(parameters)
+        sizes = [int(np.size(a)) for a in parameters.values()]
+        layers = observed.layers()
+        self.recorder = Recorder(self.run, self._paths, list(layers))
+        described = observed.architecture()
+        if described is not None:
+            self.recorder.architecture(*described)
+        n = sum(sizes)
+        dtype = next(iter(parameters.values())).dtype if n else np.float64
         # Logged steps wait here, as copies, and are summarised a batch at a time.
         self._max_rows = max(1, min(_MAX_PENDING_STEPS, _PENDING_ELEMENTS // max(n, 1)))
-        self._stats = FlatStats([v.size for v in self._variables], self._max_rows) if n else None
-        self._dtype = dtype
-        self._pending_rows = np.empty((1, 2 * n), dtype=dtype)  # values, then gradients
-        self._pending_previous = np.empty((2, n), dtype=dtype)  # one more: the next step's
-        self._have_previous = np.zeros(2, dtype=bool)
+        self._stats = FlatStats(sizes, self._max_rows) if n else None
+        self._n, self._dtype = n, dtype
+        self._new_buffers(1)
         self._spare_buffers: list[tuple] = []  # filled by the writer thread (list ops are atomic)
-        self._pending: list[tuple] = []  # (step, time, logs, timing, update seconds)
+        self._pending: list[tuple] = []  # (step, time, logs, backward seconds, update seconds)
         self._handed_at = time.time()
-        self._layers = [layer for layer in model.layers if layer.trainable_weights]
-        sizes = np.array([sum(v.size for v in layer.trainable_weights) for layer in self._layers],
-                         dtype=np.float64)
-        self._update_share = (sizes / sizes.sum()).tolist() if sizes.size else []
-        self._unit_layers = [layer for layer in self._layers
-                             if getattr(layer, "activation_name", None) in _UNIT_STATS
-                             and hasattr(layer, "last_output") and hasattr(layer, "units")]
+        index = {path: i for i, path in enumerate(self._paths)}
+        self._layer_names = list(layers)
+        layer_sizes = np.array([sum(sizes[index[p]] for p in paths if p in index)
+                                for paths in layers.values()], dtype=np.float64)
+        total = layer_sizes.sum()
+        self._update_share = (layer_sizes / total).tolist() if total else []
+        self._unit_layers: dict[str, tuple[int, str]] | None = None  # at the first logged step
+        self._unit_ranges: dict[str, tuple] = {}
         self._losses, self._loss_start = [], self.step
+        self._carried, self._carried_step = np.empty(n, dtype=dtype), -2  # last kept W
         self._checked_at, self._checked_step = time.time(), self.step
         self._next_check = self._next_event = self.step  # the first step is an event
         if self.snapshots is not None and self.step == 0:
             self._snapshot(-1, "init")
-        if self.step % self.log_freq == 0:
-            self._before_logged_step()
+        return self._ask(self.step)
 
-    def _record_architecture(self, model) -> None:
-        """Store ``model.get_config()`` once per fit (the store keeps an unchanged one as is)."""
-        get_config = getattr(model, "get_config", None)
-        if get_config is None:
-            return
-        try:
-            config = get_config()
-        except NotImplementedError:  # a model that cannot describe itself: readers guess
-            return
-        compile_config = getattr(model, "get_compile_config", lambda: None)()
-        self.run.store.set_model_config(self.run.id, config, compile_config)
+    def observe_step(self, step, loss, logs, observed) -> Ask:
+        """Step done: its loss kept; at a logged step, what it offers copied."""
+        mine = self.step
+        self.step = mine + 1
+        self._losses.append(loss)
+        if mine >= self._next_event:  # most steps stop here
+            return self._event(mine, logs, observed)
+        return _NOTHING
 
-    def _grow(self, row: int) -> None:
-        """Make room for kept step ``row`` (doubling, up to the batch size)."""
-        capacity = len(self._pending_rows)
-        if row < capacity:
-            return
-        capacity = min(self._max_rows, max(row + 1, 2 * capacity))
-        rows = np.empty((capacity, self._pending_rows.shape[1]), dtype=self._dtype)
-        rows[:len(self._pending_rows)] = self._pending_rows
-        previous = np.empty((capacity + 1, self._pending_previous.shape[1]), dtype=self._dtype)
-        previous[:len(self._pending_previous)] = self._pending_previous
-        have = np.zeros(capacity + 1, dtype=bool)
-        have[:len(self._have_previous)] = self._have_previous
-        self._pending_rows, self._pending_previous, self._have_previous = rows, previous, have
+    def _ask(self, step: int) -> Ask:
+        """What step ``step`` must offer: everything at a logged step; ΔW unless the step
+        before was kept in this batch (then ΔW is the difference of the two copies)."""
+        if step % self.log_freq:
+            return _NOTHING
+        return _LOGGED if self._kept_step() == step - 1 else _LOGGED | Ask.UPDATE
 
-    def _before_logged_step(self) -> None:
-        """Keep W before the next update (for ‖ΔW‖) and time the next step's layers."""
-        if self._stats is not None:
-            row = len(self._pending)
-            self._grow(row)
-            np.copyto(self._pending_previous[row], self._values())
-            self._have_previous[row] = True
-        self.model.profile_layers = True
+    def _kept_step(self) -> int:
+        """The last step whose values are kept (pending, or carried over a hand-over)."""
+        return self._pending[-1][0] if self._pending else self._carried_step
 
-    # -- per step -----------------------------------------------------------------------
-    def on_train_batch_end(self, batch, logs=None):
-        step = self.step
-        self.step = step + 1
-        self._losses.append(self.model.last_batch_loss)
-        if step >= self._next_event:  # most steps stop here
-            self._event(step, logs)
-
-    def _event(self, step: int, logs) -> None:
+    def _event(self, step: int, logs, observed) -> Ask:
         """A step that is logged, precedes a logged one, saves a snapshot or checks the time."""
-        if step % self.log_freq == 0:
-            self._keep_step(step, logs)
-            if self.log_freq > 1:
-                self.model.profile_layers = False
+        if observed is not None and step % self.log_freq == 0:
+            self._keep_step(step, logs, observed)
         if step >= self._next_check:
             now = time.time()
             if now - self._handed_at > _MAX_WAIT_SECONDS:
@@ -161,8 +150,6 @@ class Watch(Callback):
             every = int(_CHECK_SECONDS / per_step) if per_step > 0 else _MAX_CHECK_STEPS
             self._checked_at, self._checked_step = now, step
             self._next_check = step + max(1, min(every, _MAX_CHECK_STEPS))
-        if (step + 1) % self.log_freq == 0:
-            self._before_logged_step()
         if self._snapshot_every and step % self._snapshot_every == 0:
             self._snapshot(step, "step")
         following = step + 1
@@ -171,6 +158,7 @@ class Watch(Callback):
         if self._snapshot_every:
             self._next_event = min(self._next_event,
                                    following + (-following) % self._snapshot_every)
+        return self._ask(following)
 
     def on_epoch_end(self, epoch, logs=None):
         now = time.time()
@@ -185,62 +173,101 @@ class Watch(Callback):
             if key != "loss" and not key.startswith("val_"):
                 summary[key] = value  # a metric's running value at the epoch's end
         if last >= 0:
-            summary["loss"] = float(self.model.last_batch_loss)
-        self.run._log_floats(max(last, 0), values)
+            summary["loss"] = float(self._losses[-1] if self._losses else self._last_loss)
+        self.run.log(values, step=max(last, 0))
         if self.snapshots == "epoch" and last >= 0:
             self._snapshot(last, "epoch")
 
     def on_train_end(self, logs=None):
-        self.model.profile_layers = False
+        if self.recorder is None:  # fit gave no step (epochs=0 still calls observe_begin)
+            return
         self._hand_over(time.time())
         if self.snapshots is not None and self.step > 0:
             self._snapshot(self.step - 1, "end")
-        if self.run._last_step < self.step - 1:
-            self.run._last_step = self.step - 1
         if self.step:
-            self.run.summary["loss"] = float(self.model.last_batch_loss)
+            self.run.summary["loss"] = float(self._last_loss)
         self.run.store.log_summary(self.run.id, self.run.summary)
 
     # -- rows -------------------------------------------------------------------------
+    def _new_buffers(self, capacity: int) -> None:
+        n, dtype = self._n, self._dtype
+        self._rows = np.empty((capacity, 2 * n), dtype=dtype)  # values, then gradients
+        self._changes = np.empty((capacity, n), dtype=dtype)  # ΔW, where asked for
+        self._change_kind = np.zeros(capacity, dtype=np.int8)
+
+    def _grow(self, row: int) -> None:
+        """Make room for kept step ``row`` (doubling, up to the batch size)."""
+        capacity = len(self._rows)
+        if row < capacity:
+            return
+        rows, changes, kinds = self._rows, self._changes, self._change_kind
+        self._new_buffers(min(self._max_rows, max(row + 1, 2 * capacity)))
+        self._rows[:capacity], self._changes[:capacity] = rows, changes
+        self._change_kind[:capacity] = kinds
+
     def _hand_over(self, now: float) -> None:
-        """Give the writer everything collected: the kept steps' statistics and the losses."""
+        """Give the recorder everything collected: the kept steps' statistics and the losses."""
         self._summarise_pending()
         if self._losses:
-            start = self._loss_start
-            steps = range(start, start + len(self._losses))
-            self.run.store.log_metric_series(self.run.id, "loss", steps, self._losses, now)
+            self._last_loss = self._losses[-1]
+            self.recorder.losses(self._loss_start, self._losses)
             self._losses = []
+        self.recorder.flush()
         self._loss_start = self.step
         self._handed_at = now
 
-    def _keep_step(self, step: int, logs) -> None:
-        """Copy what a logged step needs (cheap); summarise later, many steps at once."""
-        model, row = self.model, len(self._pending)
+    def _keep_step(self, step: int, logs, observed) -> None:
+        """Copy what a logged step offers (cheap); summarise later, many steps at once."""
+        row = len(self._pending)
         now = time.time()
         if self._stats is not None:
             self._grow(row)
-            kept = self._pending_rows[row]
-            n = self._stats.n
-            np.copyto(kept[:n], self._values())
-            np.copyto(kept[n:], self._grads())
-        timing = model.last_step_timing
-        if not row:  # per unit layer and kept step: each unit's lowest and highest output
-            self._unit_ranges = [
-                (np.full((self._max_rows, layer.units), np.nan),
-                 np.full((self._max_rows, layer.units), np.nan)) for layer in self._unit_layers]
-        for layer, (lo, hi) in zip(self._unit_layers, self._unit_ranges, strict=True):
-            output = layer.last_output
-            if output is not None and output.ndim == 2 and output.shape[0] \
-                    and output.shape[1] == hi.shape[1]:
-                np.maximum.reduce(output, axis=0, out=hi[row])
-                if layer.activation_name not in _DEAD:
-                    np.minimum.reduce(output, axis=0, out=lo[row])
-        self._pending.append((step, now, logs, None,
-                              [timing.get(layer.name, _NAN) for layer in self._layers],
-                              getattr(model, "last_update_seconds", _NAN)))
-        if len(self._pending) == self._max_rows or \
-                now - self._handed_at > _MAX_WAIT_SECONDS:
+            kept, n = self._rows[row], self._n
+            _copy(kept[:n], observed, "parameters")
+            _copy(kept[n:], observed, "gradients")
+            if row and self._pending[-1][0] == step - 1:
+                self._change_kind[row] = _FROM_PREVIOUS_ROW
+            elif not row and self._carried_step == step - 1:
+                np.subtract(kept[:n], self._carried, out=self._changes[row])
+                self._change_kind[row] = _ASKED
+            elif _copy(self._changes[row], observed, "update"):
+                self._change_kind[row] = _ASKED
+            else:
+                self._change_kind[row] = 0
+        self._keep_unit_ranges(row, observed.activations())
+        backward, update_seconds = observed.timings()
+        self._pending.append((step, now, dict(logs or {}),
+                              [backward.get(name, _NAN) for name in self._layer_names],
+                              update_seconds))
+        if len(self._pending) == self._max_rows or now - self._handed_at > _MAX_WAIT_SECONDS:
             self._hand_over(now)
+
+    def _keep_unit_ranges(self, row: int, activations: dict) -> None:
+        """Each unit's lowest and highest output on the batch, per ReLU/sigmoid/tanh layer."""
+        if self._unit_layers is None:
+            index = {name: i for i, name in enumerate(self._layer_names)}
+            self._unit_layers = {name: (index[name], activation)
+                                 for name, (activation, _) in activations.items()
+                                 if name in index and activation in _UNIT_STATS}
+        if not row:  # new arrays per batch: the last batch's are the writer's now
+            self._unit_ranges = {}
+        for name, (_, activation) in self._unit_layers.items():
+            offered = activations.get(name)
+            if offered is None:
+                continue
+            output = np.asarray(offered[1])
+            if output.ndim != 2 or not output.shape[0]:
+                continue
+            ranges = self._unit_ranges.get(name)
+            if ranges is None or ranges[1].shape[1] != output.shape[1]:
+                units = output.shape[1]
+                ranges = self._unit_ranges[name] = (
+                    np.full((self._max_rows, units), np.nan),
+                    np.full((self._max_rows, units), np.nan))
+            lo, hi = ranges
+            np.maximum.reduce(output, axis=0, out=hi[row])
+            if activation not in _DEAD:
+                np.minimum.reduce(output, axis=0, out=lo[row])
 
     def _summarise_pending(self) -> None:
         """Hand the kept steps to the writer thread, which summarises them before writing.
@@ -249,125 +276,97 @@ class Watch(Callback):
         computed on another core while training goes on.
         """
         pending, self._pending = self._pending, []
-        m = len(pending)
-        if not m:
+        if not pending:
             return
-        rows, previous, have = self._pending_rows, self._pending_previous, self._have_previous
+        if self._stats is not None:  # the next step's ΔW may need the last kept W
+            np.copyto(self._carried, self._rows[len(pending) - 1, :self._n])
+            self._carried_step = pending[-1][0]
+        buffers = (self._rows, self._changes, self._change_kind)
         spare = self._spare_buffers.pop() if self._spare_buffers else None
-        if spare is None or spare[0].shape != rows.shape:
-            spare = (np.empty_like(rows), np.empty_like(previous), np.zeros_like(have))
-        self._pending_rows, self._pending_previous, self._have_previous = spare
-        self._have_previous[:] = False
-        if have[m:].any():  # W kept for the step after the batch: it opens the new buffers
-            self._pending_previous[0] = previous[m]
-            self._have_previous[0] = True
-        batch = _Batch(self, pending, (rows, previous, have))
-        self.run.store.defer(batch)
-
-    def _values(self) -> np.ndarray:
-        if self._flat_values is not None:
-            return self._flat_values
-        return _concat([v.value for v in self._variables], self._gather_values)
-
-    def _grads(self) -> np.ndarray:
-        if self._flat_grads is not None:
-            return self._flat_grads
-        return _concat([v.grad for v in self._variables], self._gather_grads)
+        if spare is None or spare[0].shape != self._rows.shape:
+            self._new_buffers(len(self._rows))
+        else:
+            self._rows, self._changes, self._change_kind = spare
+        batch = _Batch(self, pending, buffers)
+        self.recorder.later(batch)
 
     def _snapshot(self, step: int, label: str) -> None:
-        arrays = {v.path: np.array(v.value, copy=True) for v in self.model.weights}
-        self.run.store.log_snapshot(self.run.id, step, label, arrays)
+        arrays = {path: np.array(value, copy=True)
+                  for path, value in self._observed.weights().items()}
+        self.recorder.snapshot(step, label, arrays)
+
+
+def _copy(out: np.ndarray, observed, kind: str) -> bool:
+    """Copy the offered ``kind`` into ``out`` (flat, in path order); False if not offered."""
+    flat = observed.flat(kind)
+    if flat is not None:
+        np.copyto(out, flat)
+        return True
+    arrays = getattr(observed, kind)()
+    if arrays is None:
+        return False
+    start = 0
+    for a in arrays.values():
+        a = np.asarray(a)
+        out[start:start + a.size] = a.reshape(-1)
+        start += a.size
+    return True
 
 
 class _Batch:
-    """Kept steps of a watch, summarised into rows in the writer thread."""
+    """Kept steps of a watch, summarised into a :class:`LoggedSteps` in the writer thread."""
 
     def __init__(self, watch: Watch, pending: list[tuple], buffers: tuple) -> None:
-        self.run_id = watch.run.id
         self.pending = pending
         self.buffers = buffers
         self.spares = watch._spare_buffers  # buffers go back there once summarised
         self.stats = watch._stats
+        self.n = watch._n
         self.histograms = watch.histograms
-        self.paths = watch._paths
-        self.layers = [layer.name for layer in watch._layers]
+        self.n_layers = len(watch._layer_names)
         self.update_share = watch._update_share
-        self.unit_layers = [(watch._layers.index(layer), layer.activation_name)
-                            for layer in watch._unit_layers]
+        self.unit_layers = watch._unit_layers or {}
         self.unit_ranges = watch._unit_ranges
-        self.rows = None
 
-    def __call__(self) -> list[tuple[str, tuple]]:
-        if self.rows is None:  # once: a failed write retries with the same rows
-            self.rows = self._summarise()
-        return self.rows
-
-    def _summarise(self) -> list[tuple[str, tuple]]:
-        pending, run_id, m = self.pending, self.run_id, len(self.pending)
+    def __call__(self) -> LoggedSteps:
+        pending, m = self.pending, len(self.pending)
         steps, times = [p[0] for p in pending], [p[1] for p in pending]
-        out = []
+        stats = counts = edges = None
         if self.stats is not None:
-            rows, previous, have = self.buffers
-            have = have[:m]
+            rows, changes, kinds = self.buffers
+            rows, changes, kinds = rows[:m], changes[:m], kinds[:m]
+            n = self.n
+            chained = np.flatnonzero(kinds == _FROM_PREVIOUS_ROW)
+            if chained.size:
+                changes[chained] = rows[chained, :n] - rows[chained - 1, :n]
+            known = kinds != 0
             stats, counts, edges = self.stats.compute(
-                rows[:m], previous[:m] if have.any() else None, self.histograms)
-            stats[~have, :, 13] = _NAN  # steps without W kept from before their update
-            out.append(("param_block", (run_id, steps, self.paths, stats, counts, edges, times)))
+                rows, None, self.histograms, update=changes if known.any() else None)
+            stats[~known, :, 13] = _NAN  # steps without ΔW offered
+        else:
+            stats = np.empty((m, 0, 14))
         self.spares.append(self.buffers)
         series: dict[str, tuple[list, list]] = {}
         for step, _, logs, *_ in pending:
-            for key, value in (logs or {}).items():
+            for key, value in logs.items():
                 if key != "loss":
                     key_steps, values = series.setdefault(key, ([], []))
                     key_steps.append(step)
-                    values.append(value)
-        for key, (key_steps, values) in series.items():
-            out.append(("metric_block", (run_id, key, key_steps, values, times[-1])))
-        if self.layers:
+                    values.append(float(value))
+        layers = None
+        if self.n_layers:
             # (m, n_layers, 4): backward seconds, update seconds, dead share, saturated share
-            data = np.full((m, len(self.layers), 4), np.nan)
-            data[:, :, 0] = [p[4] for p in pending]
-            data[:, :, 1] = np.outer([p[5] for p in pending], self.update_share)
-            for (index, activation), (lo, hi) in zip(self.unit_layers, self.unit_ranges,
-                                                     strict=True):
-                if not hi.shape[1]:
+            layers = np.full((m, self.n_layers, 4), np.nan)
+            layers[:, :, 0] = [p[3] for p in pending]
+            layers[:, :, 1] = np.outer([p[4] for p in pending], self.update_share)
+            for name, (index, activation) in self.unit_layers.items():
+                if name not in self.unit_ranges:
                     continue
+                lo, hi = self.unit_ranges[name]
                 if activation in _DEAD:  # dead: outputs 0 for the whole batch
                     flat, column = hi[:m] <= 0, 2
                 else:  # saturated: in the flat region for the whole batch
                     flat, column = _SATURATED[activation](lo[:m], hi[:m]), 3
                 shares = np.count_nonzero(flat, axis=1) / hi.shape[1]
-                data[:, index, column] = np.where(np.isnan(hi[:m, 0]), np.nan, shares)
-            out.append(("layer_block", (run_id, steps, self.layers, data, times)))
-        return out
-
-
-def _concat(arrays: list[np.ndarray], out: np.ndarray) -> np.ndarray:
-    start = 0
-    for a in arrays:
-        out[start:start + a.size] = a.reshape(-1)
-        start += a.size
-    return out
-
-
-def _address(a: np.ndarray) -> int:
-    return a.__array_interface__["data"][0]
-
-
-def _flat_buffers(model, variables) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The model's flat value and gradient buffers, if its Variables are views of them in order.
-
-    Otherwise (None, None), and the watch gathers the Variables itself.
-    """
-    values = getattr(model, "_flat_params", None)
-    grads = getattr(model, "_flat_grads", None)
-    if values is None or grads is None or values.size != sum(v.size for v in variables):
-        return None, None
-    offset, item = 0, values.itemsize
-    for v in variables:
-        if not (v.value.flags.c_contiguous and v.grad.flags.c_contiguous) \
-                or _address(v.value) != _address(values) + offset * item \
-                or _address(v.grad) != _address(grads) + offset * item:
-            return None, None
-        offset += v.size
-    return values, grads
+                layers[:, index, column] = np.where(np.isnan(hi[:m, 0]), np.nan, shares)
+        return LoggedSteps(steps, times, stats, counts, edges, layers, series)
