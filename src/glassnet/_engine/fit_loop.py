@@ -22,6 +22,8 @@ from glassnet._engine.prepare import _check_positive_int, _prepare_data, _prepar
 from glassnet.callbacks import CallbackList, History, ProgbarLogger
 from glassnet.errors import ConfigError, DataError
 
+_GRADIENTS = int(Ask.GRADIENTS)
+
 
 @blas.quiet_invalid_flag
 def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split,
@@ -80,12 +82,10 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     full = np.arange(n)
     logs: dict = {}
     warned_nonfinite = False
-    want_logs = hooks.wants_batch_end or bool(watchers)
-
     hooks.call("on_train_begin", logs)
-    ask = Ask.NOTHING
+    ask = 0  # what the watchers ask of the next step (Ask flags, as an int: cheaper)
     for watcher in watchers:  # after on_train_begin: a watcher may set itself up there
-        ask |= watcher.observe_begin(trainer.view)
+        ask |= int(watcher.observe_begin(trainer.view))
     optimizer = model.optimizer
     for epoch in range(initial_epoch, epochs):
         hooks.call("on_epoch_begin", epoch, {})
@@ -106,7 +106,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
                 index = full[start:stop]
             if hooks.wants_batch_begin:
                 hooks.call("on_train_batch_begin", step, {})
-            fuse_step = fuse and step != last_step and not ask & Ask.GRADIENTS
+            fuse_step = fuse and step != last_step and not ask & _GRADIENTS
             value, output = trainer.train_step(xb, yb, wb, fuse_step, ask)
             if not (warned_nonfinite or math.isfinite(value)):  # free while finite
                 from glassnet._engine.nonfinite import warn_nonfinite
@@ -118,18 +118,22 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
             seen += size
             for metric, weigh in zip(metrics, weighted):
                 metric.update_state(yb, output, wb if weigh else None)
-            if want_logs:
+            batch_logs = None
+            if hooks.wants_batch_end or ask:  # metrics as they stand: only when read
                 batch_logs = {"loss": loss_sum / seen}
                 for metric in metrics:
                     batch_logs[metric.name] = metric.result()
-                if watchers:  # the stated interface: one call per watcher per step
-                    observed = trainer.view if ask else None
-                    number = optimizer.iterations - 1
-                    ask = Ask.NOTHING
+            if watchers:  # the stated interface: one call per watcher per step
+                observed = trainer.view if ask else None
+                number = optimizer.iterations - 1
+                if len(watchers) == 1:
+                    ask = int(watchers[0].observe_step(number, value, batch_logs, observed))
+                else:
+                    ask = 0
                     for watcher in watchers:
-                        ask |= watcher.observe_step(number, value, batch_logs, observed)
-                if hooks.wants_batch_end:
-                    hooks.call("on_train_batch_end", step, batch_logs)
+                        ask |= int(watcher.observe_step(number, value, batch_logs, observed))
+            if hooks.wants_batch_end:
+                hooks.call("on_train_batch_end", step, batch_logs)
             if model.stop_training:
                 break
         logs = {"loss": loss_sum / max(seen, 1)}

@@ -5,7 +5,8 @@ A loop offers each watcher, once per optimizer step, one call::
     ask = watcher.observe_step(step, loss, logs, observed)
 
 ``step`` is the loop's number for the step just done, ``loss`` the batch's loss (a
-float or a framework's scalar tensor), ``logs`` the metrics as they stand. ``observed``
+float or a framework's scalar tensor), ``logs`` the metrics as they stand (a loop may
+pass None at a step the watcher asked nothing of, sparing their computation). ``observed``
 is None unless the watcher asked for something at this step; then it is an
 :class:`Observed` the watcher may read until the call returns. The returned
 :class:`Ask` says what the watcher will read at the *next* step, so the loop prepares

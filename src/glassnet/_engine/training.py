@@ -18,6 +18,8 @@ import numpy as np
 from glassnet._engine import blas
 from glassnet._engine.observing import Ask, TrainerView, timed
 
+_TIMINGS, _UPDATE = int(Ask.TIMINGS), int(Ask.UPDATE)  # plain ints: enum operators are slow
+
 
 class Trainer:
     """What one model needs to train fast: the backward plan and the batch buffers."""
@@ -141,16 +143,17 @@ class Trainer:
             variable.constraint.apply(variable.value)
 
     def train_step(self, x, y, sample_weight, fuse_sgd=False,
-                   ask: Ask = Ask.NOTHING) -> tuple[float, np.ndarray]:
-        """One step; ``ask``: what a watcher will read of it through :attr:`view`."""
+                   ask: int = 0) -> tuple[float, np.ndarray]:
+        """One step; ``ask`` (:class:`Ask` flags): what a watcher will read of it through
+        :attr:`view`."""
         output = self.forward(x)
         seconds = None
         if ask:
             view = self.view
             view.begin_step()
-            if ask & Ask.TIMINGS:
+            if ask & _TIMINGS:
                 seconds = view.backward_seconds
-            if ask & Ask.UPDATE:
+            if ask & _UPDATE:
                 view.keep_before_update()
         if fuse_sgd:
             rate = self.model.optimizer.begin_fused_step()

@@ -27,6 +27,7 @@ import numpy as np
 from glassnet._engine.observing import Ask, Observed, StepWatcher
 from glassnet.errors import ConfigError
 from glassnet.track.paramstats import COLUMNS, FlatStats
+from glassnet.track.summariser import summariser
 
 _FLUSH_STEPS = 32  # logged steps handed to the writer together...
 _FLUSH_SECONDS = 0.25  # ...or sooner: the writer gets every row within a quarter second
@@ -76,7 +77,7 @@ class Recorder:
 
     ``paths`` names the parameters each :class:`LoggedStep`'s ``stats`` rows describe,
     ``layers`` the layers of its ``layers`` rows. Rows are buffered and handed over
-    every 32 logged steps or quarter second, and at :meth:`close`.
+    every 32 logged steps or quarter second, and at :meth:`flush` and :meth:`close`.
     """
 
     def __init__(self, run, paths: list[str], layers: list[str]) -> None:
@@ -141,12 +142,17 @@ class Recorder:
         self.run.store.log_snapshot(self.run.id, step, label, arrays)
 
     def later(self, summarise, latest: dict[str, float] | None = None) -> None:
-        """Queue ``summarise()`` -> [LoggedStep] or :class:`LoggedSteps`, run in the
-        store's writer thread just before it writes (so statistics are computed off the
-        training thread);
-        ``latest``: the last value of each metric in those steps, for the run's summary."""
+        """Queue ``summarise()`` -> [LoggedStep] or :class:`LoggedSteps`, run in another
+        thread (:mod:`glassnet.track.summariser`), so statistics are computed while
+        training goes on; its rows go to the store as they are made. ``latest``: the
+        last value of each metric in those steps, for the run's summary."""
         self.run.summary.update(latest or {})
-        self.run.store.defer(_Later(self, summarise))
+        summariser().submit(lambda: self._write(self.blocks(summarise())))
+
+    def close(self) -> None:
+        """Hand everything over and wait until every queued summary is with the store."""
+        self.flush()
+        summariser().wait()
 
     def flush(self) -> None:
         """Hand everything buffered to the store's writer."""
@@ -157,12 +163,15 @@ class Recorder:
                                self._losses)
             self._losses = []
         logged, self._logged = self._logged, []
-        store = self.run.store
-        for kind, item in self.blocks(logged):
-            getattr(store, f"log_{kind}")(*item)
+        self._write(self.blocks(logged))
         if logged:
             self.run.summary.update(logged[-1].logs)
         self._handed_at = now
+
+    def _write(self, blocks: list[tuple[str, tuple]]) -> None:
+        store = self.run.store
+        for kind, item in blocks:
+            getattr(store, f"log_{kind}")(*item)
 
     def blocks(self, logged) -> list[tuple[str, tuple]]:
         """The store's blocks of logged steps (a list of :class:`LoggedStep` or one
@@ -201,21 +210,6 @@ def _stacked(logged: list[LoggedStep]) -> LoggedSteps | None:
             values.append(float(value))
     return LoggedSteps([r.step for r in logged], [r.time for r in logged], stats, counts,
                        edges, layers, series)
-
-
-class _Later:
-    """A deferred summary: made into rows once (a failed write retries the same rows)."""
-
-    def __init__(self, recorder: Recorder, summarise) -> None:
-        self.recorder, self.summarise, self.rows = recorder, summarise, None
-
-    def __call__(self) -> list[tuple[str, tuple]]:
-        if self.rows is None:
-            blocks = self.recorder.blocks(self.summarise())
-            # the store's deferred kinds: metric series travel as "metric_block"
-            self.rows = [("metric_block" if kind == "metric_series" else kind, item)
-                         for kind, item in blocks]
-        return self.rows
 
 
 def _edges(row: LoggedStep) -> np.ndarray:

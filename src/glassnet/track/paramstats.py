@@ -132,7 +132,11 @@ class FlatStats:
         t += np.repeat(slots, self.sizes, axis=1)
         idx = self._idx[:m]
         np.copyto(idx, t, casting="unsafe")  # truncation is floor: t >= 0
-        counts = np.bincount(idx.ravel(), minlength=m * k * _SLOTS).reshape(m, k, _SLOTS)
+        # (np.bincount's minlength takes a path several times slower: pad instead)
+        found = np.bincount(idx.ravel())
+        counts = np.zeros(m * k * _SLOTS, dtype=found.dtype)
+        counts[:found.size] = found
+        counts = counts.reshape(m, k, _SLOTS)
         counts[:, :, HIST_BINS - 1] += counts[:, :, HIST_BINS]
         counts = counts[:, :, :HIST_BINS]
         if not bad.size:

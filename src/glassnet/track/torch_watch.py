@@ -263,6 +263,7 @@ class TorchWatch:
         """Write what is left and remove every hook (``run.finish()`` calls it)."""
         self._unhook()
         self._hand_over()
+        self.recorder.close()  # every queued summary with the store before the run ends
         if self.snapshots is not None and self.step_count > 0:
             self._snapshot(self.step_count - 1, "end")
 

@@ -179,9 +179,10 @@ class Watch(Callback):
             self._snapshot(last, "epoch")
 
     def on_train_end(self, logs=None):
-        if self.recorder is None:  # fit gave no step (epochs=0 still calls observe_begin)
+        if self.recorder is None:
             return
         self._hand_over(time.time())
+        self.recorder.close()  # every summary with the store, before run.finish writes
         if self.snapshots is not None and self.step > 0:
             self._snapshot(self.step - 1, "end")
         if self.step:
@@ -251,23 +252,22 @@ class Watch(Callback):
                                  if name in index and activation in _UNIT_STATS}
         if not row:  # new arrays per batch: the last batch's are the writer's now
             self._unit_ranges = {}
+        ranges_of = self._unit_ranges
         for name, (_, activation) in self._unit_layers.items():
             offered = activations.get(name)
             if offered is None:
                 continue
-            output = np.asarray(offered[1])
-            if output.ndim != 2 or not output.shape[0]:
+            output = offered[1]
+            shape = np.shape(output)
+            if len(shape) != 2 or not shape[0]:
                 continue
-            ranges = self._unit_ranges.get(name)
-            if ranges is None or ranges[1].shape[1] != output.shape[1]:
-                units = output.shape[1]
-                ranges = self._unit_ranges[name] = (
-                    np.full((self._max_rows, units), np.nan),
-                    np.full((self._max_rows, units), np.nan))
-            lo, hi = ranges
-            np.maximum.reduce(output, axis=0, out=hi[row])
+            ranges = ranges_of.get(name)
+            if ranges is None or ranges[1].shape[1] != shape[1]:
+                ranges = ranges_of[name] = (np.full((self._max_rows, shape[1]), np.nan),
+                                            np.full((self._max_rows, shape[1]), np.nan))
+            np.maximum.reduce(output, axis=0, out=ranges[1][row])
             if activation not in _DEAD:
-                np.minimum.reduce(output, axis=0, out=lo[row])
+                np.minimum.reduce(output, axis=0, out=ranges[0][row])
 
     def _summarise_pending(self) -> None:
         """Hand the kept steps to the writer thread, which summarises them before writing.

@@ -26,7 +26,6 @@ from glassnet.track.env import hostname, process_alive
 from glassnet.track.errors import ConfigError, StoreError
 from glassnet.track.store.schema import STATUSES
 from glassnet.track.store.sqlite_connection import store_error
-from glassnet.track.writer import logger
 
 _ADJECTIVES = (
     "amber", "brisk", "calm", "clever", "crisp", "dapper", "eager", "fancy", "gentle", "glad",
@@ -46,12 +45,6 @@ class Writes:
     def _flush(self, rows: dict[str, list[tuple]], updates: dict[tuple, object]) -> None:
         now = time.time()
         rows = dict(rows)
-        for job in rows.pop("deferred", []):  # e.g. the watch's statistics, computed here
-            try:
-                for kind, item in job():
-                    rows.setdefault(kind, []).append(item)
-            except Exception:
-                logger.exception("glassnet.track: a deferred summary failed; its rows are lost")
         snapshots = rows.pop("snapshot", [])
         created: list[Path] = []  # new blobs: deleted again if their rows cannot be written
         try:
@@ -279,12 +272,6 @@ class Writes:
         """Queue per-layer measurements of many steps: ``data`` (n_steps, n_layers, 4) in
         :data:`LAYER_COLUMNS` order (seconds, seconds, shares; NaN where not measured)."""
         self.writer.add("layer_block", (run_id, steps, layers, data, times))
-
-    def defer(self, job) -> None:
-        """Queue ``job()``, run by the writer thread before it writes; it returns
-        ``[(kind, item)]`` with kind ``"param_block"``, ``"layer_block"`` or
-        ``"metric_block"`` and item the arguments of the matching ``log_*`` method."""
-        self.writer.add("deferred", job)
 
     def log_snapshot(self, run_id: str, step: int, label: str, arrays: dict) -> None:
         """Queue ``{path: ndarray}`` (copies the caller will not touch again) as a snapshot;
