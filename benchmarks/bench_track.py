@@ -9,11 +9,12 @@ Workload: scikit-learn's digits (glassnet.datasets.load_digits), standardised, t
 cross-entropy with an accuracy metric, Adam 1e-3, batch 32, 30 epochs: 1,350 optimizer
 steps. Each repeat trains three fresh models from the same initial weights, in
 rotating order: without a watch, with ``run.watch()`` at its defaults, and with
-``run.watch(log_freq=1, histograms=True)``. Overheads are the median over repeats of the per-repeat
-ratio of watched to plain time: training time (the ``fit`` call, which is what the
-budgets are about), training plus the flush that writes the run's last rows and its
-end snapshot (what ``run.finish()`` would otherwise do), and process CPU time (all
-threads, flush included).
+``run.watch(log_freq=1, histograms=True)``. Each is timed as the user waits for it: from
+``fit``'s start (the ``run.watch()`` call included) until ``run.finish()`` returns, every
+row on disk (issue 17's targets: 1.03x and 1.3x). Overheads are the median over repeats
+of the per-repeat ratio of watched to plain time: that (``*_ratio``), the ``fit`` call
+alone (``*_fit_ratio``), and process CPU time of all threads (``*_cpu_ratio``: less moved
+by other processes on a shared machine).
 """
 
 from __future__ import annotations
@@ -57,20 +58,20 @@ def make_model(initial=None):
 
 
 def _timed_fit(x, y, initial, store, watch_kwargs):
+    """(fit seconds, seconds until run.finish() returned, CPU seconds, run)."""
     model = make_model(initial)
     callbacks, run = [], None
     if watch_kwargs is not None:
         run = gn.track.init("bench", store=store, config=dict(watch_kwargs))
-        callbacks = [run.watch(**watch_kwargs)]
     start, cpu = time.perf_counter(), time.process_time()
+    if run is not None:
+        callbacks = [run.watch(**watch_kwargs)]
     model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, shuffle=True,
               callbacks=callbacks)
     trained = time.perf_counter() - start
     if run is not None:
-        run.store.flush()
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-    if run is not None:
         run.finish()
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     return trained, elapsed, cpu, run
 
 
@@ -82,7 +83,7 @@ def watch_overhead(repeats: int, store) -> dict:
                 "log_freq_1": {"log_freq": 1, "histograms": True}}
     names = list(variants)
     times = {name: [] for name in names}  # fit only: training time
-    totals = {name: [] for name in names}  # fit + the flush that puts the last rows on disk
+    totals = {name: [] for name in names}  # until run.finish() returns: what the user waits
     cpus = {name: [] for name in names}
     _timed_fit(x, y, initial, store, None)  # warm-up: buffers, imports, page cache
     _timed_fit(x, y, initial, store, {})
@@ -94,15 +95,15 @@ def watch_overhead(repeats: int, store) -> dict:
             times[name].append(trained)
             totals[name].append(elapsed)
             cpus[name].append(cpu)
-    plain = times["plain"]
+    plain = totals["plain"]
     out = {"steps": EPOCHS * int(np.ceil(len(x) / BATCH)), "repeats": repeats,
-           "plain_s": statistics.median(plain)}
+           "plain_s": statistics.median(plain), "timed": "fit's start to run.finish()"}
     for name in ("default", "log_freq_1"):
-        ratios = [w / p for w, p in zip(times[name], plain, strict=True)]
-        out[f"{name}_s"] = statistics.median(times[name])
-        out[f"{name}_ratio"] = statistics.median(ratios)
-        out[f"{name}_with_flush_ratio"] = statistics.median(
-            w / p for w, p in zip(totals[name], times["plain"], strict=True))
+        out[f"{name}_s"] = statistics.median(totals[name])
+        out[f"{name}_ratio"] = statistics.median(
+            w / p for w, p in zip(totals[name], plain, strict=True))
+        out[f"{name}_fit_ratio"] = statistics.median(
+            w / p for w, p in zip(times[name], times["plain"], strict=True))
         out[f"{name}_cpu_ratio"] = statistics.median(
             w / p for w, p in zip(cpus[name], cpus["plain"], strict=True))
     return out
@@ -164,11 +165,11 @@ def _print_table(results: dict) -> None:
     rows = [
         ("training without watch", f"{o['plain_s'] * 1000:.0f} ms", f"{o['steps']} steps"),
         ("watch() defaults", f"{o['default_s'] * 1000:.0f} ms",
-         f"{o['default_ratio']:.3f}x  (budget 1.05x); with the final flush "
-         f"{o['default_with_flush_ratio']:.3f}x; CPU {o['default_cpu_ratio']:.3f}x"),
+         f"{o['default_ratio']:.3f}x to finish() (target 1.03x); fit alone "
+         f"{o['default_fit_ratio']:.3f}x; CPU {o['default_cpu_ratio']:.3f}x"),
         ("watch(log_freq=1, histograms=True)", f"{o['log_freq_1_s'] * 1000:.0f} ms",
-         f"{o['log_freq_1_ratio']:.2f}x  (budget 2x); with the final flush "
-         f"{o['log_freq_1_with_flush_ratio']:.2f}x; CPU {o['log_freq_1_cpu_ratio']:.2f}x"),
+         f"{o['log_freq_1_ratio']:.2f}x to finish() (target 1.3x); fit alone "
+         f"{o['log_freq_1_fit_ratio']:.2f}x; CPU {o['log_freq_1_cpu_ratio']:.2f}x"),
         ("one writer, run.log of 5 metrics", f"{w['rows_per_s']:,.0f} rows/s",
          f"{w['rows']:,} rows"),
         ("store size, defaults", f"{s['default']['bytes_per_1000_steps'] / 1024:.0f} KiB",

@@ -319,7 +319,9 @@ def print_table(report: dict) -> None:
         o = w4["watch_overhead"]
         console.print(f"[bold]W4[/] tracking: watch() defaults {o['default_ratio']:.3f}x, "
                       f"watch(log_freq=1, histograms=True) {o['log_freq_1_ratio']:.2f}x "
-                      f"of W2 without watch ({o['plain_s'] * 1000:.0f} ms)")
+                      f"of W2 without watch ({o['plain_s'] * 1000:.0f} ms), timed to "
+                      f"run.finish(); CPU {o['default_cpu_ratio']:.3f}x, "
+                      f"{o['log_freq_1_cpu_ratio']:.2f}x")
     else:
         console.print(f"[bold]W4[/] tracking: skipped ({w4.get('skipped', 'not run')})")
     ui = report.get("ui", {})
