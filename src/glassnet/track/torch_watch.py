@@ -238,7 +238,7 @@ class TorchWatch:
             self.recorder.losses(self._loss_start, _floats(self._torch, self._losses))
             self._losses = []
         pending, self._pending = self._pending, []
-        if pending:  # summarised in the writer thread, while training goes on
+        if pending:  # summarised in another thread, while training goes on
             m = len(pending)
             summarise = self._stats.take(m, self.histograms) if self._stats is not None \
                 else (lambda: (np.empty((m, 0, 14)), None, None))

@@ -26,7 +26,8 @@ and Keras watchers' do.
 Cost: an unlogged step is one call and one list append. A logged step copies the
 parameters and gradients (one copy each where the loop offers them flat) and two
 reductions per ReLU/sigmoid/tanh layer; the statistics of many logged steps are
-computed together (:mod:`glassnet.track.paramstats`) in the store's writer thread.
+computed together (:mod:`glassnet.track.paramstats`) in the summariser thread
+(:mod:`glassnet.track.summariser`).
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class Watch(Callback):
         self._stats = FlatStats(sizes, self._max_rows) if n else None
         self._n, self._dtype = n, dtype
         self._new_buffers(1)
-        self._spare_buffers: list[tuple] = []  # filled by the writer thread (list ops are atomic)
+        self._spare_buffers: list[tuple] = []  # refilled by the summariser (list ops are atomic)
         self._pending: list[tuple] = []  # (step, time, logs, backward seconds, update seconds)
         self._handed_at = time.time()
         index = {path: i for i, path in enumerate(self._paths)}
@@ -270,7 +271,7 @@ class Watch(Callback):
                 np.minimum.reduce(output, axis=0, out=ranges[0][row])
 
     def _summarise_pending(self) -> None:
-        """Hand the kept steps to the writer thread, which summarises them before writing.
+        """Hand the kept steps to the summariser thread, which makes their rows.
 
         NumPy releases the GIL in its loops, so the statistics of a batch are mostly
         computed on another core while training goes on.
@@ -314,7 +315,7 @@ def _copy(out: np.ndarray, observed, kind: str) -> bool:
 
 
 class _Batch:
-    """Kept steps of a watch, summarised into a :class:`LoggedSteps` in the writer thread."""
+    """Kept steps of a watch, summarised into a :class:`LoggedSteps` by the summariser."""
 
     def __init__(self, watch: Watch, pending: list[tuple], buffers: tuple) -> None:
         self.pending = pending
