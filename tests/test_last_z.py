@@ -14,7 +14,7 @@ from glassnet.inspect import diagnose, propagation
 from glassnet.inspect.trace import _num
 from glassnet.layers import Dense, Input
 
-ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax", "elu", "gelu")
+ACTIVATIONS = tuple(gn.activations.ACTIVATIONS)  # every one: linear, relu, ..., silu
 
 
 def _data(rs):
@@ -89,3 +89,75 @@ def test_trace_and_diagnose_show_z_where_they_say_z():
     saturated = [f for f in diagnose(model, x) if "mean_abs_z" in f.evidence]
     assert [f.layer for f in saturated] == [model.layers[1].name]
     assert saturated[0].evidence["mean_abs_z"] == pytest.approx(np.abs(zs[1]).mean(), rel=1e-6)
+
+
+def test_every_activation_is_listed():
+    assert {"linear", "relu", "sigmoid", "tanh", "softmax", "elu", "gelu", "leaky_relu",
+            "softplus", "silu"} <= set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_trace_z_is_x_w_plus_b_and_a_is_g_of_z(activation):
+    rs = np.random.RandomState(3)
+    x = rs.normal(size=(9, 5))
+    model = gn.Sequential([Input(shape=(5,)), Dense(4, activation=activation)])
+    layer = model.layers[0]
+    layer.bias.assign(rs.normal(size=4))
+    W, b = (v.astype(np.float64) for v in layer.get_weights())
+    traced = gn.inspect.trace(model, x)
+    z = x @ W + b
+    np.testing.assert_allclose(traced.layers[0].z, z, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(traced.layers[0].a, layer.activation(z), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [lambda: gn.layers.ReLU(max_value=1.0, threshold=0.1),
+                                  lambda: gn.layers.LeakyReLU(0.2), gn.layers.Softmax,
+                                  lambda: gn.layers.Activation("tanh")])
+def test_an_activation_layer_keeps_its_input_as_z(make):
+    rs = np.random.RandomState(4)
+    x = rs.normal(size=(8, 5)).astype(np.float32)
+    y = rs.randint(0, 3, size=8)
+    model = gn.Sequential([Input(shape=(5,)), Dense(6), make(), Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    dense, activation = model.layers[0], model.layers[1]
+    W, b = (v.astype(np.float64) for v in dense.get_weights())
+    model.train_on_batch(x, y)
+    kept = activation.kept()
+    np.testing.assert_allclose(kept["z"], x.astype(np.float64) @ W + b, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(kept["z"], dense.last_z)  # linear: a is z
+    np.testing.assert_allclose(kept["a"], activation.activation(kept["z"]), rtol=1e-6)
+    assert not np.shares_memory(kept["a"], kept["z"])
+
+
+def test_last_z_in_fused_sgd_steps():
+    """Big enough for SGD fused into the products: z is still x·W + b of the step's W."""
+    from glassnet._engine import blas
+
+    rs = np.random.RandomState(5)
+    x = rs.normal(size=(256, 128)).astype(np.float32)
+    y = rs.randint(0, 10, size=256)
+    model = gn.Sequential([Input(shape=(128,)), Dense(256, activation="relu"),
+                           Dense(10, activation="softmax")])
+    model.compile(optimizer=gn.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy")
+    hidden = model.layers[0]
+    assert model.count_params() >= blas.FUSED_SGD_MIN_PARAMS
+    seen = []
+
+    class Check(gn.callbacks.Callback):
+        reads_gradients = False  # leaves fused SGD on
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.weights = [v.astype(np.float64) for v in hidden.get_weights()]
+
+        def on_train_batch_end(self, batch, logs=None):
+            W, b = self.weights
+            rows = x[batch * 64:(batch + 1) * 64].astype(np.float64)
+            np.testing.assert_allclose(hidden.last_z, rows @ W + b, rtol=1e-4, atol=1e-4)
+            # A fused step writes no gradient (grads start at zero; the last step unfused).
+            seen.append((batch, bool(hidden.kernel.grad.any())))
+
+    model.fit(x, y, batch_size=64, epochs=1, shuffle=False, verbose=0, callbacks=[Check()])
+    if blas.fusion_available():
+        assert seen == [(0, False), (1, False), (2, False), (3, True)]
+    else:
+        assert [batch for batch, _ in seen] == [0, 1, 2, 3]

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from glassnet._engine.training import Trainer, _fused_output
+from glassnet._engine.fusion import fused_output
+from glassnet._engine.training import Trainer
 
 
 class GraphTrainer(Trainer):
@@ -22,7 +23,7 @@ class GraphTrainer(Trainer):
         self.layers = model.layers
         output = model._compute_nodes[-1]  # the output's node: made after all it reads
         # Several outputs never fuse: an output may also feed other layers.
-        self.fused = None if model.multi_output else _fused_output(model.loss, output.layer)
+        self.fused = None if model.multi_output else fused_output(model.loss, output.layer)
         self.regularized = [v for v in model.trainable_variables if v.regularizer is not None]
         self.constrained = [v for v in model.trainable_variables if v.constraint is not None]
         self._dz: dict[int, np.ndarray] = {}

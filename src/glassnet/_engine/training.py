@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from glassnet._engine import blas
+from glassnet._engine.fusion import fused_output as _fused_output
 from glassnet._engine.observing import Ask, TrainerView, timed
 
 _TIMINGS, _UPDATE = int(Ask.TIMINGS), int(Ask.UPDATE)  # plain ints: enum operators are slow
@@ -168,18 +169,5 @@ class Trainer:
                 self.apply_update()
                 view.update_seconds = time.perf_counter() - start
         return value, output
-
-
-def _fused_output(loss, last_layer) -> str | None:
-    """'dense' or 'activation' when the output activation fuses with the loss, else None."""
-    if loss is None or loss.fuses_with is None:
-        return None
-    activation = getattr(last_layer, "activation_name", None)
-    wanted = "linear" if loss.from_logits else loss.fuses_with
-    if activation != wanted:
-        return None
-    if type(last_layer).__name__ == "Dense":
-        return "dense"
-    return "activation" if wanted != "linear" else None
 
 

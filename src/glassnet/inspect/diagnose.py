@@ -102,7 +102,7 @@ def diagnose(model, X, y=None) -> list[Finding]:
         return Findings(findings)  # every other number would be NaN too
     X = np.asarray(X)
     passes = forward(model, X)
-    dense = [p for p in passes if p.kind == "Dense"]
+    dense = [p for p in passes if p.has_kernel]
     findings += _symmetric(dense)
     stuck = _dead_and_saturated(dense)
     findings += stuck
@@ -223,7 +223,7 @@ def _gradient_flow(model, X, y, dense) -> list:
     passes = forward(model, X)
     output_gradient(model, passes, y)
     backward(model, passes)
-    rms = {p.name: float(np.sqrt(np.mean(np.square(p.dz)))) for p in passes if p.kind == "Dense"}
+    rms = {p.name: float(np.sqrt(np.mean(np.square(p.dz)))) for p in passes if p.has_kernel}
     first, last = rms[dense[0].name], rms[dense[-1].name]
     if last == 0 or not np.isfinite(first / last):
         return []

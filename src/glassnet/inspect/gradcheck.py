@@ -91,7 +91,9 @@ def check_gradients(model, X, y, epsilon: float = 1e-6, max_per_variable: int = 
     _require_loss(model)
     if not (isinstance(epsilon, float) and 0 < epsilon < 1):
         raise ConfigError(f"check_gradients epsilon must be a float in (0, 1), got {epsilon!r}")
-    if any(type(layer).__name__ == "Dropout" and layer.rate > 0 for layer in model.layers):
+    from glassnet.layers import Dropout
+
+    if any(isinstance(layer, Dropout) and layer.rate > 0 for layer in model.layers):
         raise ConfigError("check_gradients needs a deterministic loss: the model has Dropout, "
                           "whose random mask changes on every forward pass")
     different = [layer.name for layer in model.layers

@@ -107,7 +107,9 @@ def _weight_paths(model) -> np.ndarray:
         raise ConfigError(f"importance(method='weights') multiplies a chain of kernels; "
                           f"model {model.name!r} is a branched graph: use 'permutation' or "
                           f"'gradient_x_input'")
-    dense = [layer for layer in model.layers if type(layer).__name__ == "Dense"]
+    from glassnet.layers import Dense
+
+    dense = [layer for layer in model.layers if isinstance(layer, Dense)]
     if not dense:
         raise ConfigError(f"model {model.name!r} has no Dense layer to read weights from")
     product = np.abs(dense[0].kernel.value.astype(np.float64))
@@ -118,7 +120,7 @@ def _weight_paths(model) -> np.ndarray:
 
 def _gradient_x_input(model, X) -> np.ndarray:
     passes = forward(model, X)
-    last_dense = max(i for i, p in enumerate(passes) if p.kind == "Dense")
+    last_dense = max(i for i, p in enumerate(passes) if p.has_kernel)
     passes = passes[:last_dense + 1]
     last: LayerPass = passes[-1]
     logits = last.z

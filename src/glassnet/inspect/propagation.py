@@ -1,20 +1,33 @@
-"""Forward and backward propagation written out layer by layer, in float64, keeping every number.
+"""Forward and backward propagation layer by layer, in float64, keeping every number.
 
-The engine's training loop reuses buffers and fuses steps for speed; inspection wants
-the opposite: every x, z, a, dz, dW and db of every layer kept and in full precision.
-This module recomputes them from the layers' current weights with the textbook
-formulas (z = xW + b, a = g(z); dz = da * g'(z), dW = xᵀdz, db = Σ dz, dx = dz Wᵀ),
-so it is also an independent check of the engine's own backward pass.
+Inspection wants every x, z, a, dz, dW and db of every layer. It gets them from the
+layers themselves: each layer of a float64 replica of the model (so the model is not
+touched) runs its own ``forward(x, keep=True)`` and ``backward`` — the code ``fit``
+runs — and the pass copies what the layer kept (``layer.kept()``) and its weights'
+gradients as it goes. There is no second copy of the math here; what is here is the
+bookkeeping: the order of the layers (a graph's, a nested model's in place), which
+pass reads which, gradients summed where a tensor feeds several layers.
+
+By default the layers run their inference function (Dropout off, BatchNormalization
+on its moving statistics) and its gradient; ``training=True`` runs the training pass
+``train_on_batch`` would run, with the masks it would draw next.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from glassnet import random as gnrandom
+from glassnet._engine.fusion import fused_output
 from glassnet.errors import ConfigError, NotBuiltError, NotCompiledError
-from glassnet.losses import _reduce
+
+# What a layer's kept() may name besides its extras: read into the pass's own fields.
+_FIELDS = ("x", "z", "a", "dz")
 
 
 @dataclass
@@ -22,7 +35,7 @@ class LayerPass:
     """One layer's numbers for a batch: inputs, weights, pre-activation, output, gradients."""
 
     name: str
-    kind: str                   # "Dense", "Activation", "Dropout", "Flatten", "Normalization"
+    kind: str                   # the layer's class, for display: "Dense", "Dropout"...
     activation: str | None
     x: np.ndarray               # (n_samples, n_in)
     a: np.ndarray               # (n_samples, n_out)
@@ -35,6 +48,13 @@ class LayerPass:
     db: np.ndarray | None = None
     extra: dict = field(default_factory=dict)
     sources: list = field(default_factory=list)  # passes this one reads; -1 is the input
+    layer: object = field(default=None, repr=False, compare=False)  # the layer that ran
+    run: tuple | None = field(default=None, repr=False, compare=False)  # (replica, token)
+
+    @property
+    def has_kernel(self) -> bool:
+        """Whether the layer is an affine map z = x·W (+ b): Dense's arithmetic applies."""
+        return self.W is not None
 
 
 def require_one_input_and_output(model, what: str) -> None:
@@ -47,8 +67,8 @@ def require_one_input_and_output(model, what: str) -> None:
                           f"fine); glassnet.inspect.gradients works on it")
 
 
-def forward(model, x) -> list[LayerPass]:
-    """Run ``x`` through every layer in inference mode (Dropout off); keep every number.
+def forward(model, x, training: bool = False) -> list[LayerPass]:
+    """Run ``x`` through every layer, keeping every number (see the module doc).
 
     A functional model's layers are visited in graph order, a nested model's layers
     in place of it; each pass's ``sources`` lists the passes it reads (-1: the input).
@@ -60,78 +80,66 @@ def forward(model, x) -> list[LayerPass]:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 1:
         x = x.reshape(1, -1) if model.input_shape[-1] == x.shape[0] else x.reshape(-1, 1)
+    x = np.ascontiguousarray(x)
     passes: list[LayerPass] = []
-    _forward_model(model, x, -1, passes)
+    with _global_generator_untouched():
+        replica = _replica(model)
+    run = replica._inspection_run = object()  # backward checks it is still this run
+    with _global_generator_untouched():
+        _run_model(replica, x, -1, passes, bool(training))
+    for p in passes:
+        p.run = (replica, run)
     return passes
 
 
-def _forward_model(model, x, source: int, passes: list[LayerPass]) -> tuple[np.ndarray, int]:
+def _run_model(model, x, source: int, passes: list[LayerPass],
+               training: bool) -> tuple[np.ndarray, int]:
     """Append the passes of ``model`` on ``x`` (made by pass ``source``); return its
     output and the index of the pass that made it."""
-    nodes = getattr(model, "nodes", None)
-    if nodes is None:  # a Sequential: each layer reads the one before
+    from glassnet.models.sequential import Sequential
+
+    if isinstance(model, Sequential):  # each layer reads the one before
         for layer in model.layers:
-            x, source = _forward_layer(layer, [x], [source], passes, False)
+            x, source = _run_layer(layer, [x], [source], passes, False, training)
         return x, source
+    nodes = model.nodes
     made = {id(nodes[0].output): (x, source)}
     for node in nodes[1:]:
         inputs = [made[id(t)] for t in node.inputs]
-        made[id(node.output)] = _forward_layer(node.layer, [v for v, _ in inputs],
-                                               [i for _, i in inputs], passes,
-                                               node.takes_list)
+        made[id(node.output)] = _run_layer(node.layer, [v for v, _ in inputs],
+                                           [i for _, i in inputs], passes,
+                                           node.takes_list, training)
     return made[id(nodes[-1].output)]
 
 
-def _forward_layer(layer, inputs, sources, passes, takes_list) -> tuple[np.ndarray, int]:
-    if hasattr(layer, "nodes"):  # a model nested as a layer: its layers, in place
-        return _forward_model(layer, inputs[0], sources[0], passes)
-    if takes_list:  # a merge layer computes from the list (its merge() is stateless)
-        a = np.asarray(layer.merge(inputs), dtype=np.float64)
-        p = LayerPass(layer.name, type(layer).__name__, None, np.concatenate(inputs, -1), a,
-                      extra={"inputs": inputs})
-    else:
-        p = _single_pass(layer, inputs[0])
-    p.sources = list(sources)
+def _run_layer(layer, inputs, sources, passes, takes_list,
+               training) -> tuple[np.ndarray, int]:
+    from glassnet.models.functional import Model
+
+    if isinstance(layer, Model):  # a model nested as a layer: its layers, in place
+        return _run_model(layer, inputs[0], sources[0], passes, training)
+    a = layer.forward(inputs if takes_list else inputs[0], training=training, keep=True)
+    kept = layer.kept()
+    kernel, bias = getattr(layer, "kernel", None), getattr(layer, "bias", None)
+    p = LayerPass(layer.name, type(layer).__name__, getattr(layer, "activation_name", None),
+                  _copy(np.concatenate(inputs, -1) if takes_list else inputs[0]), _copy(a),
+                  z=_copy(kept.get("z")),
+                  W=None if kernel is None else _copy(kernel.value),
+                  b=None if bias is None else _copy(bias.value),
+                  extra={k: _copy(v) for k, v in kept.items() if k not in _FIELDS},
+                  sources=list(sources), layer=layer)
+    if takes_list:
+        p.extra["inputs"] = [_copy(v) for v in inputs]
     passes.append(p)
-    return p.a, len(passes) - 1
-
-
-def _single_pass(layer, x) -> LayerPass:
-    kind = type(layer).__name__
-    trace_forward = getattr(layer, "trace_forward", None)
-    if trace_forward is not None:
-        # The layer writes out its own textbook math (BatchNormalization, ReLU...).
-        a, extra = trace_forward(x)
-        return LayerPass(layer.name, kind, getattr(layer, "activation_name", None), x, a,
-                         extra={**extra, "traced": True})
-    if kind == "Dense":
-        W = layer.kernel.value.astype(np.float64)
-        b = layer.bias.value.astype(np.float64) if layer.bias is not None else None
-        z = x @ W if b is None else x @ W + b
-        a = _activate(layer.activation, z)
-        return LayerPass(layer.name, kind, layer.activation_name, x, a, z, W, b)
-    if kind == "Activation":
-        a = _activate(layer.activation, x)
-        return LayerPass(layer.name, kind, layer.activation_name, x, a, z=x)
-    if kind in ("Dropout", "InputLayer"):
-        return LayerPass(layer.name, kind, None, x, x)
-    if kind == "Flatten":
-        return LayerPass(layer.name, kind, None, x, x.reshape(x.shape[0], -1))
-    if kind == "Normalization":
-        scale = np.asarray(layer._denominator(), dtype=np.float64)
-        mean = layer.mean.value.astype(np.float64)
-        a = x * scale + mean if layer.invert else (x - mean) / scale
-        return LayerPass(layer.name, kind, None, x, a, extra={"scale": scale})
-    raise ConfigError(f"inspection supports Dense, Activation, Dropout, Flatten, "
-                      f"Normalization, Add and Concatenate layers; layer {layer.name!r} is "
-                      f"a {kind}")
+    return a, len(passes) - 1
 
 
 def output_gradient(model, passes: list[LayerPass], y, sample_weight=None) -> tuple[float, bool]:
     """Loss of the last output against ``y``; fill the last pass's ``dz`` (fused) or ``da``.
 
-    Returns ``(loss, fused)``. As in the engine, sigmoid/softmax + cross-entropy give
-    dL/dz = w (p - y) / n directly; any other pair goes through dL/da then g'(z).
+    Returns ``(loss, fused)``. Fused or not is the training loop's rule
+    (``_engine/fusion.py``): sigmoid/softmax + cross-entropy give dL/dz = w (p - y) / n
+    directly; any other pair goes through dL/da, then the layer's own backward.
     """
     loss = getattr(model, "loss", None)
     if loss is None:
@@ -143,88 +151,108 @@ def output_gradient(model, passes: list[LayerPass], y, sample_weight=None) -> tu
     if targets.dtype.kind == "f":
         targets = targets.astype(np.float64)
     weights = None if sample_weight is None else np.asarray(sample_weight, np.float64).reshape(-1)
-    value = _reduce(loss.per_sample(targets, output), weights)
-    value += sum(float(v.regularizer.penalty(v.value)) for v in model.weights
+    grad = np.empty_like(output)
+    fused = fused_output(loss, _output_layer(model)) is not None
+    if fused:
+        value = loss.fused_value_and_grad(targets, output, weights, grad)
+        last.dz, last.da = grad, None
+    else:
+        value = loss.value_and_grad(targets, output, weights, grad)
+        last.da, last.dz = grad, None
+    # As the training loop: the penalties of the trainable weights.
+    value += sum(float(v.regularizer.penalty(v.value)) for v in model.trainable_variables
                  if v.regularizer is not None)
-    wanted = loss.fuses_with
-    if wanted is not None and loss.from_logits:
-        wanted = "linear"
-    if wanted is not None and last.kind == "Dense" and last.activation == wanted:
-        dz = np.empty_like(output)
-        loss.fused_value_and_grad(targets, output, weights, dz)
-        last.dz = dz
-        return value, True
-    last.da = np.asarray(loss.gradient(targets, output, weights), dtype=np.float64)
-    return value, False
+    return value, fused
 
 
 def backward(model, passes: list[LayerPass]) -> np.ndarray:
     """Propagate the last pass's ``dz`` or ``da`` back to the input; return dL/dx.
 
-    Fills ``da, dz, dW, db`` of every Dense pass (regularizer gradients included, as the
-    engine does) and ``da``/``dz`` of the others. Where a pass feeds several others,
-    its ``da`` is the sum of the gradients they send back.
+    Each layer runs its own backward (from dz where the loss fused with it); each pass
+    gets ``da``, the ``dz`` the layer kept, and its weights' gradients (``dW``, ``db``,
+    all of them in ``extra["grads"]``; regularizer gradients included, as in training).
+    Where a pass feeds several others, its ``da`` is the sum of what they send back.
     """
-    layers = _layers_by_name(model)
+    replica, run = passes[0].run if passes and passes[0].run else (None, None)
+    if replica is not None and replica._inspection_run is not run:
+        raise ConfigError(f"these passes of model {model.name!r} are stale: forward ran "
+                              f"again on the model since; run forward again before backward")
     arriving: dict[int, np.ndarray] = {}
     for i in range(len(passes) - 1, -1, -1):
         p = passes[i]
-        if p.dz is None and p.da is None:
-            p.da = arriving.pop(i, None)
+        layer = p.layer
+        if p.da is None and p.dz is not None:  # given dL/dz: a fused loss, a seed
+            grads = layer.backward_from_z(np.array(p.dz), need_dx=True)
+        else:
+            p.da = arriving.pop(i, None) if p.da is None else p.da
             if p.da is None:  # this pass does not reach the loss
                 continue
-        layer = layers[p.name]
-        if p.extra.get("traced"):  # the layer writes out its own backward math
-            grad, p.extra["grads"] = layer.trace_backward(p.x, p.a, p.da, p.extra)
-            for source in p.sources or [i - 1]:
-                arriving[source] = grad if source not in arriving else arriving[source] + grad
-            continue
-        if p.dz is None and p.kind in ("Dense", "Activation"):
-            p.dz = _derivative(layer.activation, p.z, p.a, p.da)
-        if p.kind == "Dense":
-            p.dW = p.x.T @ p.dz
-            if layer.kernel.regularizer is not None:
-                p.dW += _regularizer_gradient(layer.kernel)
-            if p.b is not None:
-                p.db = p.dz.sum(axis=0)
-                if layer.bias.regularizer is not None:
-                    p.db += _regularizer_gradient(layer.bias)
-            grads = [p.dz @ p.W.T]
-        elif p.kind == "Activation":
-            grads = [p.dz]
-        elif "inputs" in p.extra:  # a merge layer: one gradient per input
-            grads = layer.split_gradient(p.extra["inputs"], p.da)
-        elif p.kind == "Flatten":
-            grads = [p.da.reshape(p.x.shape)]
-        elif p.kind == "Normalization":
-            grads = [p.da * p.extra["scale"] if layer.invert else p.da / p.extra["scale"]]
-        else:
-            grads = [p.da]
-        for source, grad in zip(p.sources or [i - 1], grads):
-            arriving[source] = grad if source not in arriving else arriving[source] + grad
+            # A copy to the layer: it may write dz over the da it is given.
+            grads = layer.backward(np.array(p.da), need_dx=True)
+        _read_gradients(p, layer)
+        for source, grad in zip(p.sources, grads if isinstance(grads, list) else [grads]):
+            arriving[source] = _copy(grad) if source not in arriving else arriving[source] + grad
     return arriving.get(-1)
 
 
-def _layers_by_name(model) -> dict:
-    """Every layer of ``model`` by name, a nested model's layers included."""
-    found = {}
-    for layer in model.layers:
-        if hasattr(layer, "nodes") or hasattr(layer, "_layers"):
-            found.update(_layers_by_name(layer))
-        found[layer.name] = layer
-    return found
+def _read_gradients(p: LayerPass, layer) -> None:
+    dz = layer.kept().get("dz")
+    if dz is not None:
+        p.dz = _copy(dz)
+    kernels, biases = layer.weights_and_biases()
+    if kernels or biases:
+        p.extra["grads"] = {v.name: _copy(v.grad) for v in kernels + biases}
+    if p.W is not None:
+        p.dW = _copy(layer.kernel.grad)
+        if p.b is not None:
+            p.db = _copy(layer.bias.grad)
 
 
-def _activate(activation, z: np.ndarray) -> np.ndarray:
-    return activation.forward(z, np.empty_like(z))
+def _output_layer(model):
+    """The layer whose output is the model's (what the training loop fuses with the loss)."""
+    from glassnet.models.sequential import Sequential
+
+    return model.layers[-1] if isinstance(model, Sequential) else model.nodes[-1].layer
 
 
-def _derivative(activation, z, a, da) -> np.ndarray:
-    return activation.backward(z, a, da, np.empty_like(da))
+def _copy(value):
+    return None if value is None else np.array(value, dtype=np.float64, copy=True)
 
 
-def _regularizer_gradient(variable) -> np.ndarray:
-    value = variable.value.astype(np.float64)
-    grad = np.zeros_like(value)
-    variable.regularizer.add_gradient(value, grad)
-    return grad
+# -- the replica -----------------------------------------------------------------------
+# A float64 copy of a model, kept for the next call on the same model in the same
+# thread (diagnose, importance and check_gradients make many passes; copying W3's
+# network costs a third of a second): rebuilt when the model's config changes, its
+# weights brought up to date at every call. Per thread, so that two threads never
+# run one replica's layers at once.
+_REPLICAS: dict[tuple[int, int], tuple] = {}
+_MAX_REPLICAS = 8
+
+
+def _replica(model):
+    from glassnet.inspect.gradcheck import float64_copy
+
+    config = repr((model.get_config(), model.get_compile_config()
+                   if getattr(model, "loss", None) is not None else None))
+    key = (id(model), threading.get_ident())
+    entry = _REPLICAS.get(key)
+    if entry is None or entry[0]() is not model or entry[1] != config:
+        if len(_REPLICAS) >= _MAX_REPLICAS:
+            _REPLICAS.clear()
+        entry = _REPLICAS[key] = (weakref.ref(model), config, float64_copy(model))
+    replica = entry[2]
+    replica.set_weights([np.asarray(w, dtype=np.float64) for w in model.get_weights()])
+    return replica
+
+
+@contextmanager
+def _global_generator_untouched():
+    """Leave glassnet's global generator as it was: building the replica draws initial
+    weights, a training pass draws Dropout masks; neither should change what the
+    model's own next step draws (it then draws the very masks the trace showed)."""
+    generator = gnrandom.generator()
+    state = generator.bit_generator.state
+    try:
+        yield
+    finally:
+        generator.bit_generator.state = state

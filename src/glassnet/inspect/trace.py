@@ -24,16 +24,19 @@ ARITHMETIC_MAX_WEIGHTS = 12
 _QUANTITIES = ("x", "W", "b", "z", "a", "da", "dz", "dW", "db")
 
 
-def trace(model, x, y=None, sample_weight=None) -> Trace:
+def trace(model, x, y=None, sample_weight=None, training=False) -> Trace:
     """Propagate ``x`` (one sample or a batch) through ``model``; with ``y``, back again.
 
-    Computed in float64 from the model's current weights (inference mode: Dropout is
-    off); the model is not changed. Returns a :class:`Trace`: print it, or read its
+    The layers' own forward and backward — what ``fit`` runs — on a float64 copy of the
+    model with its current weights; the model is not changed. By default the inference
+    function (Dropout off, BatchNormalization's moving statistics); ``training=True``
+    gives the training pass ``train_on_batch(x, y)`` would compute next, with the
+    Dropout masks it would draw. Returns a :class:`Trace`: print it, or read its
     ``layers`` (one :class:`~glassnet.inspect.propagation.LayerPass` each), ``loss``,
     ``to_records()`` and ``tables()``.
     """
     model = as_glassnet(model)  # a PyTorch or Keras Sequential: its glassnet copy
-    passes = forward(model, x)
+    passes = forward(model, x, training=training)
     loss = fused = None
     if y is not None:
         loss, fused = output_gradient(model, passes, y, sample_weight)
@@ -109,7 +112,7 @@ class Trace:
             if self.fused:
                 lines.append("  output activation and loss are fused: dz = (a − y) / n")
             for p in reversed(self.layers):
-                if p.kind != "Dense":
+                if not p.has_kernel:
                     continue
                 lines.append("")
                 lines.extend(_describe_backward(p))
@@ -139,7 +142,7 @@ def _readable(p: LayerPass) -> bool:
 
 
 def _describe_forward(p: LayerPass) -> list[str]:
-    if p.kind != "Dense":
+    if not p.has_kernel:
         head = f"layer {p.name} ({p.kind}{', ' + p.activation if p.activation else ''})"
         return [head, _stat_line("x", p.x), _stat_line("a", p.a)]
     n_in, units = p.W.shape

@@ -108,7 +108,7 @@ def _layer(graph: _Graph, layer, x: str, input_rank: int) -> str:
         return graph.node("Flatten", [x], scope, axis=1) if input_rank > 2 else x
     if isinstance(layer, gnlayers.Normalization):
         mean = graph.constant(layer.mean.path, layer.mean.value)
-        denominator = graph.constant(f"{scope}/denominator", layer._denominator())
+        denominator = graph.constant(f"{scope}/denominator", layer.denominator())
         if layer.invert:
             return graph.node("Add", [graph.node("Mul", [x, denominator], scope), mean], scope)
         return graph.node("Div", [graph.node("Sub", [x, mean], scope), denominator], scope)

@@ -2,7 +2,7 @@
 
 Each is an ``Activation`` layer whose function carries the layer's settings, so the
 training loop, the fused softmax + cross-entropy step and inspection treat them as
-the ``Activation`` they are.
+the ``Activation`` they are: one forward and one backward, the Activation's.
 """
 
 from __future__ import annotations
@@ -49,14 +49,8 @@ def relu_function(max_value=None, negative_slope=0.0, threshold=0.0) -> Activati
     return ActivationFn("relu", forward, backward, needs="z")
 
 
-class _TracedActivation(Activation):
-    """What inspection asks of these layers: their textbook forward and backward."""
-
-    def trace_forward(self, x: np.ndarray) -> tuple[np.ndarray, dict]:
-        return self.activation.forward(x, np.empty_like(x)), {}
-
-    def trace_backward(self, x, a, da, extra) -> tuple[np.ndarray, dict]:
-        return self.activation.backward(x, a, da, np.empty_like(da)), {}
+class _ActivationWithSettings(Activation):
+    """An Activation whose settings (not an activation name) say its function."""
 
     def get_config(self):
         config = super().get_config()
@@ -64,7 +58,7 @@ class _TracedActivation(Activation):
         return config
 
 
-class ReLU(_TracedActivation):
+class ReLU(_ActivationWithSettings):
     """Rectified linear unit with Keras's options (defaults give max(z, 0)).
 
     Parameters
@@ -102,7 +96,7 @@ class ReLU(_TracedActivation):
         return config
 
 
-class LeakyReLU(_TracedActivation):
+class LeakyReLU(_ActivationWithSettings):
     """``z`` where z > 0, else ``negative_slope * z`` (Keras 3: default 0.3).
 
     ``alpha=`` (tf.keras 2's name for the slope) is accepted as well.
@@ -133,7 +127,7 @@ class LeakyReLU(_TracedActivation):
         return config
 
 
-class Softmax(_TracedActivation):
+class Softmax(_ActivationWithSettings):
     """Softmax over the last axis: ``exp(z) / sum(exp(z))`` per sample.
 
     As an output layer it fuses with a cross-entropy loss exactly as

@@ -5,9 +5,11 @@ A layer's life, as in Keras: ``__init__`` stores and checks settings; ``build``
 creates its Variables through ``add_weight``; ``forward`` and ``backward`` hold only
 math; ``get_config`` returns the constructor arguments.
 
-Training runs ``forward(x, training=True)``, which writes into buffers the layer
-allocates once per batch size and reuses, then ``backward(dy)``, which overwrites
-each Variable's ``grad`` and returns the gradient with respect to the input.
+Training runs ``forward(x, training=True)``, which keeps what the backward pass needs
+(in buffers the layer's ``Workspace`` allocates once per batch size and reuses), then
+``backward(dy)``, which overwrites each Variable's ``grad`` and returns the gradient
+with respect to the input. ``kept()`` shows what the layer kept; ``inspect.trace``
+reads it, so inspection and training run the same math.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from glassnet import initializers as gninitializers
 from glassnet._engine import blas
 from glassnet._engine.resolve import snake_case
+from glassnet._engine.workspace import Workspace
 from glassnet.backend import standardize_dtype
 from glassnet.errors import ConfigError, DataError, NotBuiltError, ShapeError, ValueTypeError
 from glassnet.tensor import Tensor
@@ -128,11 +131,26 @@ class Layer:
             raise ShapeError(f"layer {self.name!r} expects input of shape (n, "
                              f"{', '.join(map(str, expected))}), got {x.shape}")
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool = False, keep=None) -> np.ndarray:
+        """The layer's output for ``x``.
+
+        ``training`` selects the training behaviour (Dropout's mask, BatchNormalization's
+        batch statistics); ``keep`` (by default: when ``training``) makes the layer keep
+        what ``backward`` needs. ``inspect.trace`` keeps without training: the inference
+        function, with its gradient.
+        """
         return x
 
     def backward(self, dy: np.ndarray, need_dx: bool = True) -> np.ndarray | None:
+        """dL/dx from dL/dy after a kept forward; the weights' gradients go to their
+        ``grad``. ``need_dx=False``: nothing reads dL/dx (the first layer), return None."""
         return dy
+
+    def kept(self) -> dict[str, np.ndarray]:
+        """The intermediate arrays of the last kept forward (and the backward after it),
+        by their textbook names (Dense: x, z, a, dz); what inspection reads. These are
+        the layer's own buffers: the next step overwrites them, so copy what you keep."""
+        return {}
 
     def regularization_penalty(self) -> float:
         return sum(v.regularizer.penalty(v.value) for v in self.trainable_weights
@@ -189,9 +207,9 @@ class Layer:
         # Copies (pickling by joblib, copy.deepcopy) carry the weights, not the training
         # buffers nor the arrays cached for the last backward pass.
         state = self.__dict__.copy()
-        for key in ("_buffers", "_x", "_x_t", "_z", "_a", "_mask", "_in_shape"):
+        for key in ("_workspace", "_x", "_z", "_a", "_dz", "_mask", "_in_shape"):
             if key in state:
-                state[key] = {} if key == "_buffers" else None
+                state[key] = Workspace() if key == "_workspace" else None
         return state
 
     # -- config --------------------------------------------------------------------
@@ -264,34 +282,12 @@ def Input(shape=None, batch_size=None, name=None, dtype=None, **kwargs):
                                    dtype=dtype, **kwargs))
 
 
-class _Buffers:
-    """Arrays a layer writes into during training, for one batch size."""
-
-    __slots__ = ("z", "a", "dz", "dx", "mask", "ones", "products")
-
-    def __init__(self):
-        self.z = self.a = self.dz = self.dx = self.mask = self.ones = None
-        # Dense's CBLAS calls, kept ready across steps (see _products).
-        self.products: tuple[blas.CachedProduct, ...] | None = None
-
-
-def _products(buffers: _Buffers) -> tuple[blas.CachedProduct, ...]:
-    """A Dense layer's CBLAS calls for one batch size: forward, kernel step, bias step."""
-    if buffers.products is None:
-        buffers.products = (blas.CachedProduct(), blas.CachedProduct(), blas.CachedProduct())
-    return buffers.products
-
-
 class _BufferedLayer(Layer):
+    """A layer whose training arrays live in a ``Workspace`` (``_engine/workspace.py``)."""
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._buffers: dict[int | tuple, _Buffers] = {}  # by batch size (predict: ("predict", n))
-
-    def _buffers_for(self, n: int) -> _Buffers:
-        buffers = self._buffers.get(n)
-        if buffers is None:
-            buffers = self._buffers[n] = _Buffers()
-        return buffers
+        self._workspace = Workspace()
 
     def release_buffers(self) -> None:
-        self._buffers.clear()
+        self._workspace.clear()

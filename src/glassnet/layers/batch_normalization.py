@@ -83,6 +83,7 @@ class BatchNormalization(Layer):
         self.moving_mean: Variable | None = None
         self.moving_variance: Variable | None = None
         self._x_hat = self._inv_std = None
+        self._batch_statistics = False
 
     def build(self, input_shape):
         if not -len(input_shape) <= self.axis < len(input_shape) or \
@@ -126,9 +127,12 @@ class BatchNormalization(Layer):
             y += self.beta.value.reshape(shape)
         return y
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, keep=None):
+        """y = γ·x̂ + β with x̂ = (x − μ)/√(σ² + ε): the batch's μ, σ² in training (the
+        moving ones move towards them), the moving ones otherwise."""
         shape, axes = self._shape(x.ndim), self._reduce_axes(x.ndim)
-        if training and self.trainable:
+        batch_statistics = training and self.trainable
+        if batch_statistics:
             mean = x.mean(axis=axes)
             variance = x.var(axis=axes)  # the population variance, as Keras
             decay = 1.0 - self.momentum
@@ -140,13 +144,15 @@ class BatchNormalization(Layer):
             mean, variance = self.moving_mean.value, self.moving_variance.value
         inv_std = (1.0 / np.sqrt(variance + self.epsilon)).astype(x.dtype, copy=False)
         x_hat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
-        if training:
+        if training if keep is None else keep:
             # What backward needs, and whether the statistics depended on x.
             self._x_hat, self._inv_std = x_hat, inv_std
-            self._batch_statistics = bool(self.trainable)
+            self._batch_statistics = bool(batch_statistics)
         return self._affine(x_hat)
 
     def backward(self, dy, need_dx=True):
+        """dγ = Σ dy·x̂, dβ = Σ dy; dx through x̂ (and through μ, σ² when they were the
+        batch's)."""
         x_hat, inv_std = self._x_hat, self._inv_std
         shape, axes = self._shape(dy.ndim), self._reduce_axes(dy.ndim)
         if self.center:
@@ -168,36 +174,22 @@ class BatchNormalization(Layer):
             dx_hat - dx_hat.mean(axis=axes, keepdims=True)
             - x_hat * (dx_hat * x_hat).mean(axis=axes, keepdims=True))
 
-    # -- inspection ----------------------------------------------------------------
-    def trace_forward(self, x: np.ndarray) -> tuple[np.ndarray, dict]:
-        """Inference in float64: the moving statistics, gamma and beta kept for display."""
-        shape = self._shape(x.ndim)
-        mean = self.moving_mean.value.astype(np.float64)
-        inv_std = 1.0 / np.sqrt(self.moving_variance.value.astype(np.float64) + self.epsilon)
-        x_hat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
-        gamma = self.gamma.value.astype(np.float64) if self.scale else np.ones_like(mean)
-        beta = self.beta.value.astype(np.float64) if self.center else np.zeros_like(mean)
-        a = x_hat * gamma.reshape(shape) + beta.reshape(shape)
-        return a, {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "beta": beta}
-
-    def trace_backward(self, x, a, da, extra) -> tuple[np.ndarray, dict]:
-        """dL/dx at inference (fixed statistics) and dL/dgamma, dL/dbeta."""
-        shape, axes = self._shape(da.ndim), self._reduce_axes(da.ndim)
-        grads = {}
-        if self.scale:
-            grads["gamma"] = (da * extra["x_hat"]).sum(axis=axes)
-        if self.center:
-            grads["beta"] = da.sum(axis=axes)
-        return da * (extra["gamma"] * extra["inv_std"]).reshape(shape), grads
+    def kept(self) -> dict[str, np.ndarray]:
+        if self._x_hat is None:
+            return {}
+        return {"x_hat": self._x_hat, "inv_std": self._inv_std}
 
     def onnx_nodes(self, graph, x: str, scope: str) -> str:
         """Inference as one affine map per feature: x * multiplier + shift."""
         if self._feature_axis != 1:
             raise ConfigError(f"BatchNormalization {self.name!r} over axis {self.axis} has "
                                f"no ONNX translation (only the features of 2-D input)")
-        _, extra = self.trace_forward(np.zeros((1, self.moving_mean.shape[0])))
-        multiplier = extra["gamma"] * extra["inv_std"]
-        shift = extra["beta"] - self.moving_mean.value.astype(np.float64) * multiplier
+        mean = self.moving_mean.value.astype(np.float64)
+        inv_std = 1.0 / np.sqrt(self.moving_variance.value.astype(np.float64) + self.epsilon)
+        gamma = self.gamma.value.astype(np.float64) if self.scale else np.ones_like(mean)
+        beta = self.beta.value.astype(np.float64) if self.center else np.zeros_like(mean)
+        multiplier = gamma * inv_std
+        shift = beta - mean * multiplier
         scaled = graph.node("Mul", [x, graph.constant(f"{scope}/multiplier", multiplier)],
                             scope)
         return graph.node("Add", [scaled, graph.constant(f"{scope}/shift", shift)], scope)

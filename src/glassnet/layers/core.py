@@ -18,28 +18,39 @@ class Activation(_BufferedLayer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = gnactivations.get(activation)
-        self._z = self._a = None
+        self._z = self._a = self._dz = None
 
     @property
     def activation_name(self) -> str:
         return self.activation.name
 
-    def forward(self, x, training=False):
-        if not training:
+    def forward(self, x, training=False, keep=None):
+        """a = g(z), z being the input x."""
+        if not (training if keep is None else keep):
             return self.activation.forward(x, np.empty_like(x))
-        buffers = self._buffers_for(x.shape[0])
-        if buffers.a is None:
-            buffers.a = np.empty_like(x)
-        self._z, self._a = x, self.activation.forward(x, buffers.a)
+        self._z = x
+        self._a = self._workspace.activate(self.activation, x)      # a = g(z)
+        self._dz = None
         return self._a
 
-    def backward(self, dy, need_dx=True):
+    def backward(self, da, need_dx=True):
+        """dz = da·g′(z), which is dL/dx."""
         if not need_dx:
             return None
-        buffers = self._buffers_for(dy.shape[0])
-        if buffers.dz is None:
-            buffers.dz = np.empty_like(dy)
-        return self.activation.backward(self._z, self._a, dy, buffers.dz)
+        # Into a buffer of its own: da is left as it was given.
+        self._dz = self._workspace.activation_grad(self.activation, self._z, self._a, da,
+                                                   overwrite_da=False)
+        return self._dz
+
+    def backward_from_z(self, dz, need_dx=True):
+        """Given dL/dz (a loss fused with this activation): dL/dx is dz itself."""
+        self._dz = dz
+        return dz if need_dx else None
+
+    def kept(self) -> dict[str, np.ndarray]:
+        return {name: value for name, value in
+                (("z", self._z), ("a", self._a), ("dz", self._dz))
+                if value is not None}
 
     def get_config(self):
         config = super().get_config()
@@ -62,28 +73,23 @@ class Dropout(_BufferedLayer):
         self._rng = gnrandom.generator(seed) if seed is not None else None
         self._mask = None
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, keep=None):
+        """a = x · mask in training (mask 0 or 1/(1 − rate), drawn per element), else x."""
         if not training or self.rate == 0.0:
             self._mask = None
             return x
-        buffers = self._buffers_for(x.shape[0])
-        if buffers.mask is None:
-            buffers.mask = np.empty_like(x)
-            buffers.a = np.empty_like(x)
         rng = self._rng or gnrandom.generator()
-        rng.random(out=buffers.mask, dtype=buffers.mask.dtype)
-        np.greater_equal(buffers.mask, self.rate, out=buffers.mask)
-        buffers.mask *= 1.0 / (1.0 - self.rate)
-        self._mask = buffers.mask
-        return np.multiply(x, buffers.mask, out=buffers.a)
+        self._mask, a = self._workspace.mask(x, self.rate, rng)
+        return a
 
     def backward(self, dy, need_dx=True):
+        """dx = dy · mask (dy itself when no mask was drawn)."""
         if not need_dx or self._mask is None:
             return dy if need_dx else None
-        buffers = self._buffers_for(dy.shape[0])
-        if buffers.dx is None:
-            buffers.dx = np.empty_like(dy)
-        return np.multiply(dy, self._mask, out=buffers.dx)
+        return self._workspace.times_mask(dy, self._mask)
+
+    def kept(self) -> dict[str, np.ndarray]:
+        return {} if self._mask is None else {"mask": self._mask}
 
     def get_config(self):
         config = super().get_config()
@@ -97,7 +103,7 @@ class Flatten(Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], int(np.prod(input_shape[1:])))
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, keep=None):
         self._in_shape = x.shape
         return x.reshape(x.shape[0], -1)
 

@@ -10,7 +10,7 @@ from glassnet import initializers as gninitializers
 from glassnet import regularizers as gnregularizers
 from glassnet._engine import blas
 from glassnet.errors import ConfigError, ShapeError
-from glassnet.layers.base import _BufferedLayer, _products
+from glassnet.layers.base import _BufferedLayer
 from glassnet.variables import Variable
 
 
@@ -53,7 +53,7 @@ class Dense(_BufferedLayer):
         self.bias_constraint = gnconstraints.get(bias_constraint)
         self.kernel: Variable | None = None
         self.bias: Variable | None = None
-        self._x = self._x_t = self._z = self._a = None
+        self._x = self._z = self._a = self._dz = None
 
     @property
     def activation_name(self) -> str:
@@ -81,6 +81,54 @@ class Dense(_BufferedLayer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
+    # -- the math ------------------------------------------------------------------
+    # Shapes: x (n, in), W (in, units), b (units,), z and a (n, units). The arrays
+    # themselves live in ``self._workspace`` (buffers reused across steps, prepared
+    # BLAS calls, fused SGD: _engine/workspace.py); these lines are the whole math.
+    def forward(self, x, training=False, keep=None):
+        """a = g(z) with z = x·W + b.
+
+        With ``keep`` (by default: when ``training``) the layer keeps x, z and a for
+        ``backward`` and ``kept()``; without it nothing is kept.
+        """
+        W, b = self.kernel.value, self.bias.value if self.use_bias else None
+        if not (training if keep is None else keep):
+            return self._infer(x, np.empty((x.shape[0], self.units),
+                                           np.result_type(x.dtype, self.kernel.dtype)))
+        z = self._workspace.affine(x, W, b, self.dtype)     # z = x·W + b
+        a = self._workspace.activate(self.activation, z)    # a = g(z)
+        self._x, self._z, self._a, self._dz = x, z, a, None
+        return a
+
+    def backward(self, da, need_dx=True, sgd_rate=None):
+        """dz = da·g′(z), then ``backward_from_z``: dW, db and (``need_dx``) dx."""
+        dz = self._workspace.activation_grad(self.activation, self._z, self._a, da)
+        return self.backward_from_z(dz, need_dx, sgd_rate)
+
+    def backward_from_z(self, dz, need_dx=True, sgd_rate=None):
+        """dW = xᵀ·dz, db = Σdz (into the Variables' ``grad``) and dx = dz·Wᵀ (returned).
+
+        Given dL/dz directly, this is also the step after a loss fused with the output
+        activation (``_engine/fusion.py``). With ``sgd_rate`` the step is plain SGD fused
+        into the products, W ← W − rate·xᵀ·dz and b ← b − rate·Σdz, and ``grad`` is not
+        written (``Trainer`` decides when nobody needs it).
+        """
+        kernel, bias = self.kernel, self.bias
+        self._dz = dz
+        # dx first: it needs W before a fused step changes it.
+        dx = self._workspace.input_grad(dz, kernel.value, self.dtype) if need_dx else None
+        if sgd_rate is not None:
+            self._workspace.sgd_step(dz, kernel.value, None if bias is None else bias.value,
+                                     sgd_rate)
+            return dx
+        self._workspace.weight_grads(dz, kernel.grad, None if bias is None else bias.grad)
+        if kernel.regularizer is not None:
+            kernel.regularizer.add_gradient(kernel.value, kernel.grad)
+        if bias is not None and bias.regularizer is not None:
+            bias.regularizer.add_gradient(bias.value, bias.grad)
+        return dx
+
+    # -- what the last kept pass left ----------------------------------------------
     @property
     def last_z(self) -> np.ndarray | None:
         """Pre-activations z = x @ kernel + bias of the last training batch, or None.
@@ -94,93 +142,27 @@ class Dense(_BufferedLayer):
         """Activations of the last training batch (n_samples, units), or None."""
         return self._a
 
-    def forward(self, x, training=False):
-        # x (n, in) @ W (in, units) + b (units,) -> z (n, units); a = g(z)
-        if not training:
-            return self._infer(x, np.empty((x.shape[0], self.units),
-                                           np.result_type(x.dtype, self.kernel.dtype)))
-        n = x.shape[0]
-        buffers = self._buffers_for(n)
-        if buffers.z is None:
-            buffers.z = np.empty((n, self.units), dtype=self.dtype)
-            # a gets a buffer of its own so that z survives for last_z; running g in
-            # place over z saved no measurable time (docs/performance.md).
-            linear = self.activation is gnactivations.linear
-            buffers.a = buffers.z if linear else np.empty_like(buffers.z)
-        z, a = buffers.z, buffers.a
-        blas.affine(x, self.kernel.value, self.bias.value if self.use_bias else None, z,
-                    _products(buffers)[0])
-        if a is not z:
-            self.activation.forward(z, a)
-        if x is not self._x:  # one transposed view per input array, the same object each
-            self._x, self._x_t = x, x.T  # step, so the kernel step's product stays cached
-        self._z, self._a = z, a
-        return a
+    def kept(self) -> dict[str, np.ndarray]:
+        """x, z, a of the last kept forward and dz of the backward after it (buffers:
+        the next step overwrites them; dz may share memory with the da it was given)."""
+        return {name: value for name, value in
+                (("x", self._x), ("z", self._z), ("a", self._a), ("dz", self._dz))
+                if value is not None}
 
+    # -- inference -----------------------------------------------------------------
     def forward_reusing(self, x):
         """Inference as ``forward(x)``, into a buffer kept per batch size.
 
         For ``predict``'s batch loop, which copies each result out: a fresh (n, units)
         array per batch costs page faults that can outweigh the product itself.
         """
-        buffers = self._buffers_for(("predict", x.shape[0]))
-        z = buffers.z
-        if z is None or z.dtype != x.dtype:
-            z = buffers.z = np.empty((x.shape[0], self.units),
-                                     dtype=np.result_type(x.dtype, self.kernel.dtype))
-        return self._infer(x, z)
+        return self._infer(x, self._workspace.predict_buffer(
+            x.shape[0], self.units, np.result_type(x.dtype, self.kernel.dtype)))
 
     def _infer(self, x, z):
         """g(x @ W + b) computed in z (inference: nothing kept for a backward pass)."""
         blas.affine(x, self.kernel.value, self.bias.value if self.use_bias else None, z)
         return self.activation.forward(z, z)
-
-    def backward(self, da, need_dx=True, sgd_rate=None):
-        # da, dz (n, units); W.grad (in, units); b.grad (units,); dx (n, in)
-        if self.activation is gnactivations.linear:
-            dz = da
-        elif self.activation.backward_in_place:
-            # da is the next layer's scratch buffer, read only here: writing dz over it
-            # keeps one buffer fewer in the cache than writing into a buffer of our own.
-            dz = self.activation.backward(self._z, self._a, da, da)
-        else:
-            buffers = self._buffers_for(da.shape[0])
-            if buffers.dz is None:
-                buffers.dz = np.empty_like(da)
-            dz = self.activation.backward(self._z, self._a, da, buffers.dz)
-        return self.backward_from_z(dz, need_dx, sgd_rate)
-
-    def backward_from_z(self, dz, need_dx=True, sgd_rate=None):
-        """Backward pass given dL/dz directly (used by fused softmax/sigmoid losses).
-
-        With ``sgd_rate`` the step is plain SGD fused into the products: the kernel
-        and bias become ``w - sgd_rate * grad`` as the gradient is computed, and
-        ``grad`` is not written (``Trainer`` decides when nobody needs it).
-        """
-        kernel, bias = self.kernel, self.bias
-        buffers = self._buffers_for(dz.shape[0])
-        dx = None
-        if need_dx:  # first: it needs the kernel before a fused update changes it
-            if buffers.dx is None:
-                buffers.dx = np.empty(self._x.shape, dtype=self.dtype)
-            dx = blas.matmul(dz, kernel.value.T, buffers.dx)
-        if bias is not None and buffers.ones is None:
-            buffers.ones = np.ones(dz.shape[0], dtype=dz.dtype)
-        if sgd_rate is not None:
-            _, kernel_step, bias_step = _products(buffers)
-            blas.matmul_add(self._x_t, dz, kernel.value, -sgd_rate, kernel_step)
-            if bias is not None:
-                blas.matmul_add(buffers.ones, dz, bias.value, -sgd_rate, bias_step)
-            return dx
-        blas.matmul(self._x_t, dz, kernel.grad)
-        if kernel.regularizer is not None:
-            kernel.regularizer.add_gradient(kernel.value, kernel.grad)
-        if bias is not None:
-            # The column sum as ones @ dz: one BLAS call, faster than np.sum's reduction.
-            blas.matmul(buffers.ones, dz, bias.grad)
-            if bias.regularizer is not None:
-                bias.regularizer.add_gradient(bias.value, bias.grad)
-        return dx
 
     def get_config(self):
         config = super().get_config()

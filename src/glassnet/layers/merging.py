@@ -84,7 +84,7 @@ class Concatenate(Merge):
         cuts = np.cumsum([a.shape[self.axis] for a in inputs])[:-1]
         return np.split(dy, cuts, axis=self.axis)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, keep=None):
         self._sizes = [a.shape[self.axis] for a in x]
         return self.merge(x)
 
@@ -123,7 +123,7 @@ class Add(Merge):
         """dL/d(each input) = dL/d(output): each input's share of a sum is all of it."""
         return [dy for _ in inputs]
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, keep=None):
         return self.merge(x)
 
     def backward(self, dy, need_dx=True):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 from glassnet import random as gnrandom
 from glassnet.errors import ConfigError
 from glassnet.layers.base import Layer
@@ -31,7 +29,7 @@ class GaussianNoise(Layer):
         self.seed = seed
         self._rng = gnrandom.generator(seed) if seed is not None else None
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, keep=None):
         if not training or self.stddev == 0.0:
             return x
         rng = self._rng or gnrandom.generator()
@@ -39,12 +37,6 @@ class GaussianNoise(Layer):
 
     def backward(self, dy, need_dx=True):
         return dy if need_dx else None
-
-    def trace_forward(self, x: np.ndarray) -> tuple[np.ndarray, dict]:
-        return x, {}
-
-    def trace_backward(self, x, a, da, extra) -> tuple[np.ndarray, dict]:
-        return da, {}
 
     def onnx_nodes(self, graph, x: str, scope: str) -> str:
         return x  # the identity at inference

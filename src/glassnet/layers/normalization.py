@@ -90,21 +90,24 @@ class Normalization(Layer):
                 f"({limit:.3g}); scale the data down first, or use "
                 f"Normalization(dtype='float64')")
 
-    def _denominator(self):
+    def denominator(self) -> np.ndarray:
+        """σ = max(√variance, epsilon), per feature (one value for ``axis=None``)."""
         return np.maximum(np.sqrt(self.variance.value), epsilon()).astype(self.dtype)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, keep=None):
+        """a = (x − μ) / σ (``invert``: a = x · σ + μ)."""
         # A float64 layer (for statistics beyond float32's range) gives x's dtype back.
         if self.invert:
-            out = x * self._denominator() + self.mean.value
+            out = x * self.denominator() + self.mean.value
         else:
-            out = (x - self.mean.value) / self._denominator()
+            out = (x - self.mean.value) / self.denominator()
         return out.astype(x.dtype, copy=False)
 
     def backward(self, dy, need_dx=True):
+        """dx = dy / σ (``invert``: dy · σ)."""
         if not need_dx:
             return None
-        return dy * self._denominator() if self.invert else dy / self._denominator()
+        return dy * self.denominator() if self.invert else dy / self.denominator()
 
     def get_config(self):
         config = super().get_config()

@@ -27,17 +27,13 @@ class Rescaling(Layer):
                                   f"{tuple(input_shape[1:])}") from None
         super().build(input_shape)
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, keep=None):
+        """a = x · scale + offset."""
         return x * self._scale.astype(x.dtype) + self._offset.astype(x.dtype)
 
     def backward(self, dy, need_dx=True):
+        """dx = dy · scale."""
         return dy * self._scale.astype(dy.dtype) if need_dx else None
-
-    def trace_forward(self, x: np.ndarray) -> tuple[np.ndarray, dict]:
-        return x * self._scale + self._offset, {}
-
-    def trace_backward(self, x, a, da, extra) -> tuple[np.ndarray, dict]:
-        return da * self._scale, {}
 
     def onnx_nodes(self, graph, x: str, scope: str) -> str:
         scaled = graph.node("Mul", [x, graph.constant(f"{scope}/scale", self._scale)], scope)

@@ -233,13 +233,13 @@ class Model(ModelBase, Layer, metaclass=ABCMeta):
             start = stop
         return values
 
-    def forward(self, x, training: bool = False):
+    def forward(self, x, training: bool = False, keep=None):
         """The output for ``x`` (packed, with several inputs); a list with several."""
         values = self._split_inputs(x)
         for node in self._compute_nodes:
             args = [values[id(t)] for t in node.inputs]
             values[id(node.output)] = node.layer.forward(
-                args if node.takes_list else args[0], training=training)
+                args if node.takes_list else args[0], training=training, keep=keep)
         if self.multi_output:
             return [values[id(t)] for t in self._outputs]
         return values[id(self._output)]

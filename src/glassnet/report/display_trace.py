@@ -22,7 +22,7 @@ def _layer_head(text: str) -> str:
 
 
 def _forward(p) -> str:
-    if p.kind != "Dense":
+    if not p.has_kernel:
         activation = f", {p.activation}" if p.activation else ""
         return (_layer_head(f"{p.name} ({p.kind}{activation})")
                 + f'<div class="glassnet-layer" data-layer="{esc(p.name)}">'
@@ -64,7 +64,7 @@ def trace_html(trace) -> str:
         if trace.fused:
             body.append(note("output activation and loss are fused: dz = (a − y) / n"))
         body.append('<div style="font-weight:600;margin-top:6px">Backward</div>')
-        body += [_backward(p) for p in reversed(trace.layers) if p.kind == "Dense"]
+        body += [_backward(p) for p in reversed(trace.layers) if p.has_kernel]
     body.append(f'<div style="{MUTED};margin-top:4px">Blue: positive, orange: negative; '
                 f'matrices larger than 8×8 show their corners (trace.tables() and '
                 f'print(trace) give every statistic).</div>')

@@ -84,7 +84,7 @@ def _shape_text(shape) -> str:
 
 def _layer_box(layer, shape, show_shapes, show_layer_names, show_activations,
                show_trainable) -> Box:
-    kind = type(layer).__name__  # shown to the reader, not used to decide anything
+    kind = getattr(layer, "serialized_class_name", type(layer).__name__)  # as summary shows it
     title = f"{layer.name} · {kind}" if show_layer_names else kind
     details = []
     if show_shapes and shape is not None:

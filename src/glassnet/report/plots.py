@@ -232,6 +232,7 @@ def activation_bars(table_or_runs, store=None, path=None):
 # -- from a model (or a snapshot) -------------------------------------------------------
 def _dense_weights(model_or_snapshot) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
     """``[(layer, kernel, bias)]`` from a model or a ``{path: array}`` snapshot."""
+    from glassnet.layers import Dense
     from glassnet.report.tables import natural_key
 
     if isinstance(model_or_snapshot, dict):
@@ -239,7 +240,6 @@ def _dense_weights(model_or_snapshot) -> list[tuple[str, np.ndarray, np.ndarray 
                          if p.endswith("/kernel")}, key=natural_key)
         return [(name, model_or_snapshot[f"{name}/kernel"], model_or_snapshot.get(f"{name}/bias"))
                 for name in layers]
-    from glassnet.layers import Dense
 
     return [(layer.name, layer.kernel.numpy(), None if layer.bias is None else layer.bias.numpy())
             for layer in model_or_snapshot.layers if isinstance(layer, Dense)]
