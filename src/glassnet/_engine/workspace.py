@@ -37,24 +37,34 @@ class _Buffers:
         self.products: tuple[blas.CachedProduct, ...] | None = None
 
 
-class Workspace:
-    """One layer's training arrays, per batch size, and its prepared BLAS calls."""
+_LINEAR = gnactivations.linear
 
-    __slots__ = ("_by_size", "_x", "_x_t")
+
+class Workspace:
+    """One layer's training arrays, per batch size, and its prepared BLAS calls.
+
+    A forward call selects its batch size's arrays; the backward calls after it use
+    the same (a layer's backward always follows its forward on the same batch).
+    """
+
+    __slots__ = ("_by_size", "_now", "_x", "_x_t")
 
     def __init__(self):
         self._by_size: dict[int | tuple, _Buffers] = {}  # predict's: ("predict", n)
+        self._now: _Buffers | None = None  # the current batch size's
         self._x = self._x_t = None
 
     def buffers(self, n) -> _Buffers:
+        """Batch size n's arrays, now the current ones."""
         buffers = self._by_size.get(n)
         if buffers is None:
             buffers = self._by_size[n] = _Buffers()
+        self._now = buffers
         return buffers
 
     def clear(self) -> None:
         self._by_size.clear()
-        self._x = self._x_t = None
+        self._now = self._x = self._x_t = None
 
     # -- forward -------------------------------------------------------------------
     def affine(self, x, kernel, bias, dtype) -> np.ndarray:
@@ -71,13 +81,20 @@ class Workspace:
         return z
 
     def activate(self, activation, z) -> np.ndarray:
-        """a = g(z), into a buffer of its own (a is z itself for a linear g)."""
-        buffers = self.buffers(z.shape[0])
-        if activation is gnactivations.linear and z is buffers.z:
+        """a = g(z), into a buffer of its own (a is z itself for a linear g).
+
+        After ``affine`` (Dense) z is the current buffers' z; an Activation layer's z is
+        its input, and selects its batch size here.
+        """
+        buffers = self._now
+        if buffers is None or z is not buffers.z:
+            buffers = self.buffers(z.shape[0])
+        elif activation is _LINEAR:
             return z
-        if buffers.a is None:
-            buffers.a = np.empty_like(z)
-        return activation.forward(z, buffers.a)
+        a = buffers.a
+        if a is None:
+            a = buffers.a = np.empty_like(z)
+        return activation.forward(z, a)
 
     def mask(self, x, rate, rng) -> tuple[np.ndarray, np.ndarray]:
         """(mask, a = x · mask): inverted dropout, mask 0 or 1/(1 − rate) per element."""
@@ -93,35 +110,39 @@ class Workspace:
 
     def predict_buffer(self, n, units, dtype) -> np.ndarray:
         """A (n, units) array kept for ``predict``'s batches (each copied out)."""
-        buffers = self.buffers(("predict", n))
+        buffers = self._by_size.get(("predict", n))
+        if buffers is None:
+            buffers = self._by_size[("predict", n)] = _Buffers()
         if buffers.z is None or buffers.z.dtype != dtype:
             buffers.z = np.empty((n, units), dtype=dtype)
         return buffers.z
 
-    # -- backward ------------------------------------------------------------------
+    # -- backward: on the arrays of the forward pass's batch size --------------------
     def activation_grad(self, activation, z, a, da, overwrite_da=True) -> np.ndarray:
         """dz = da · g′(z), over da where allowed (see the module doc), else a buffer."""
-        if activation is gnactivations.linear and overwrite_da:
-            return da
-        if overwrite_da and activation.backward_in_place:
-            return activation.backward(z, a, da, da)
-        buffers = self.buffers(da.shape[0])
+        if overwrite_da:
+            if activation is _LINEAR:
+                return da
+            if activation.backward_in_place:
+                return activation.backward(z, a, da, da)
+        buffers = self._now
         if buffers.dz is None:
             buffers.dz = np.empty_like(da)
         return activation.backward(z, a, da, buffers.dz)
 
     def times_mask(self, dy, mask) -> np.ndarray:
-        buffers = self.buffers(dy.shape[0])
+        buffers = self._now
         if buffers.dx is None:
             buffers.dx = np.empty_like(dy)
         return np.multiply(dy, mask, out=buffers.dx)
 
     def input_grad(self, dz, kernel, dtype) -> np.ndarray:
         """dx = dz·Wᵀ, into this batch size's dx buffer."""
-        buffers = self.buffers(dz.shape[0])
-        if buffers.dx is None:
-            buffers.dx = np.empty((dz.shape[0], kernel.shape[0]), dtype=dtype)
-        return blas.matmul(dz, kernel.T, buffers.dx)
+        buffers = self._now
+        dx = buffers.dx
+        if dx is None:
+            dx = buffers.dx = np.empty((dz.shape[0], kernel.shape[0]), dtype=dtype)
+        return blas.matmul(dz, kernel.T, dx)
 
     def weight_grads(self, dz, kernel_grad, bias_grad) -> None:
         """dW = xᵀ·dz and (bias_grad not None) db = Σdz, written into the grads."""
@@ -131,13 +152,13 @@ class Workspace:
 
     def sgd_step(self, dz, kernel, bias, rate) -> None:
         """W ← W − rate·xᵀ·dz and b ← b − rate·Σdz inside the products (grads unwritten)."""
-        _, kernel_step, bias_step = self.buffers(dz.shape[0]).products
+        _, kernel_step, bias_step = self._now.products
         blas.matmul_add(self._x_t, dz, kernel, -rate, kernel_step)
         if bias is not None:
             blas.matmul_add(self._ones(dz), dz, bias, -rate, bias_step)
 
     def _ones(self, dz) -> np.ndarray:
-        buffers = self.buffers(dz.shape[0])
-        if buffers.ones is None:
-            buffers.ones = np.ones(dz.shape[0], dtype=dz.dtype)
-        return buffers.ones
+        ones = self._now.ones
+        if ones is None:
+            ones = self._now.ones = np.ones(dz.shape[0], dtype=dz.dtype)
+        return ones

@@ -220,13 +220,12 @@ def _copy(value):
 
 
 # -- the replica -----------------------------------------------------------------------
-# A float64 copy of a model, kept for the next call on the same model in the same
+# A float64 copy of a model, kept while the model lives for the next call in the same
 # thread (diagnose, importance and check_gradients make many passes; copying W3's
 # network costs a third of a second): rebuilt when the model's config changes, its
 # weights brought up to date at every call. Per thread, so that two threads never
 # run one replica's layers at once.
-_REPLICAS: dict[tuple[int, int], tuple] = {}
-_MAX_REPLICAS = 8
+_REPLICAS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {thread: ..}
 
 
 def _replica(model):
@@ -234,15 +233,27 @@ def _replica(model):
 
     config = repr((model.get_config(), model.get_compile_config()
                    if getattr(model, "loss", None) is not None else None))
-    key = (id(model), threading.get_ident())
-    entry = _REPLICAS.get(key)
-    if entry is None or entry[0]() is not model or entry[1] != config:
-        if len(_REPLICAS) >= _MAX_REPLICAS:
-            _REPLICAS.clear()
-        entry = _REPLICAS[key] = (weakref.ref(model), config, float64_copy(model))
-    replica = entry[2]
+    per_thread = _REPLICAS.setdefault(model, {})
+    entry = per_thread.get(threading.get_ident())
+    if entry is None or entry[0] != config:
+        entry = per_thread[threading.get_ident()] = (config, float64_copy(model))
+    replica = entry[1]
     replica.set_weights([np.asarray(w, dtype=np.float64) for w in model.get_weights()])
+    for original, copy in zip(_every_layer(model), _every_layer(replica), strict=True):
+        if original.generator is not None:  # a seeded layer draws what the model's would
+            copy.generator.bit_generator.state = original.generator.bit_generator.state
     return replica
+
+
+def _every_layer(model):
+    """The layers of ``model`` in order, a nested model's in place of it."""
+    from glassnet.models.functional import Model
+
+    for layer in model.layers:
+        if isinstance(layer, Model):
+            yield from _every_layer(layer)
+        else:
+            yield layer
 
 
 @contextmanager

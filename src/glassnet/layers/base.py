@@ -56,6 +56,8 @@ class Layer:
         Keras 2's way of declaring a model's input on its first layer.
     """
 
+    _rng: np.random.Generator | None = None  # see ``generator``
+
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
                  input_dim=None, batch_input_shape=None, **kwargs):
         if kwargs:
@@ -151,6 +153,12 @@ class Layer:
         by their textbook names (Dense: x, z, a, dz); what inspection reads. These are
         the layer's own buffers: the next step overwrites them, so copy what you keep."""
         return {}
+
+    @property
+    def generator(self) -> np.random.Generator | None:
+        """The layer's own random generator (a seeded Dropout or GaussianNoise), or None:
+        its draws, if any, come from glassnet's global generator."""
+        return self._rng
 
     def regularization_penalty(self) -> float:
         return sum(v.regularizer.penalty(v.value) for v in self.trainable_weights

@@ -91,10 +91,10 @@ class Dense(_BufferedLayer):
         With ``keep`` (by default: when ``training``) the layer keeps x, z and a for
         ``backward`` and ``kept()``; without it nothing is kept.
         """
-        W, b = self.kernel.value, self.bias.value if self.use_bias else None
         if not (training if keep is None else keep):
             return self._infer(x, np.empty((x.shape[0], self.units),
                                            np.result_type(x.dtype, self.kernel.dtype)))
+        W, b = self.kernel.value, self.bias.value if self.use_bias else None
         z = self._workspace.affine(x, W, b, self.dtype)     # z = x·W + b
         a = self._workspace.activate(self.activation, z)    # a = g(z)
         self._x, self._z, self._a, self._dz = x, z, a, None
@@ -114,18 +114,19 @@ class Dense(_BufferedLayer):
         written (``Trainer`` decides when nobody needs it).
         """
         kernel, bias = self.kernel, self.bias
+        W, dW = kernel.value, kernel.grad
+        b, db = (None, None) if bias is None else (bias.value, bias.grad)
         self._dz = dz
-        # dx first: it needs W before a fused step changes it.
-        dx = self._workspace.input_grad(dz, kernel.value, self.dtype) if need_dx else None
+        # dx first: a fused step changes W.
+        dx = self._workspace.input_grad(dz, W, self.dtype) if need_dx else None  # dz·Wᵀ
         if sgd_rate is not None:
-            self._workspace.sgd_step(dz, kernel.value, None if bias is None else bias.value,
-                                     sgd_rate)
+            self._workspace.sgd_step(dz, W, b, sgd_rate)    # W -= r·xᵀ·dz; b -= r·Σdz
             return dx
-        self._workspace.weight_grads(dz, kernel.grad, None if bias is None else bias.grad)
+        self._workspace.weight_grads(dz, dW, db)            # dW = xᵀ·dz; db = Σdz
         if kernel.regularizer is not None:
-            kernel.regularizer.add_gradient(kernel.value, kernel.grad)
+            kernel.regularizer.add_gradient(W, dW)
         if bias is not None and bias.regularizer is not None:
-            bias.regularizer.add_gradient(bias.value, bias.grad)
+            bias.regularizer.add_gradient(b, db)
         return dx
 
     # -- what the last kept pass left ----------------------------------------------
