@@ -195,3 +195,53 @@ def test_trace_equals_what_the_layers_computed_in_train_on_batch(kind):
         noise, dropout = traced.layers[1], traced.layers[2]
         assert np.abs(noise.a - noise.x).min() > 0
         assert 0 < np.count_nonzero(dropout.extra["mask"]) < dropout.extra["mask"].size
+
+
+def test_the_trace_is_the_textbook_pass():
+    """softmax + cross-entropy over a relu layer, every array worked out by hand."""
+    model = _softmax_cce()
+    x, y = _data("softmax_cce")
+    W1, b1, W2, b2 = model.get_weights()
+    n = len(x)
+    z1 = x @ W1 + b1
+    a1 = np.maximum(z1, 0)
+    z2 = a1 @ W2 + b2
+    p = np.exp(z2 - z2.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    onehot = np.eye(3)[y]
+    dz2 = (p - onehot) / n
+    da1 = dz2 @ W2.T
+    dz1 = da1 * (z1 > 0)
+    traced = gn.inspect.trace(model, x, y)
+    hidden, out = traced.layers
+    assert traced.fused and out.da is None
+    assert traced.loss == pytest.approx(-np.log(p[np.arange(n), y]).mean(), rel=1e-12)
+    for got, want in ((hidden.z, z1), (hidden.a, a1), (out.z, z2), (out.a, p), (out.dz, dz2),
+                      (out.dW, a1.T @ dz2), (out.db, dz2.sum(axis=0)), (hidden.da, da1),
+                      (hidden.dz, dz1), (hidden.dW, x.T @ dz1), (hidden.db, dz1.sum(axis=0))):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+def test_a_float32_model_is_traced_in_float64_and_left_alone():
+    gn.utils.set_random_seed(0)
+    model = gn.Sequential([L.Input(shape=(4,)), L.Dense(5, activation="sigmoid"),
+                           L.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
+    y = np.ones((6, 1), np.float32)
+    traced = gn.inspect.trace(model, x, y)
+    assert all(p.a.dtype == np.float64 and p.dW.dtype == np.float64 for p in traced.layers)
+    assert model.layers[0].last_z is None  # nothing ran on the model itself
+    np.testing.assert_allclose(traced.output, model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_backward_refuses_passes_made_stale_by_a_later_forward():
+    model = _softmax_cce()
+    x, y = _data("softmax_cce")
+    first = propagation.forward(model, x)
+    propagation.output_gradient(model, first, y)
+    second = propagation.forward(model, x[:2])
+    with pytest.raises(gn.errors.ConfigError, match="stale"):
+        propagation.backward(model, first)
+    propagation.output_gradient(model, second, y[:2])
+    assert propagation.backward(model, second).shape == (2, 4)
