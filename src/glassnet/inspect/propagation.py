@@ -84,7 +84,7 @@ def forward(model, x, training: bool = False) -> list[LayerPass]:
     passes: list[LayerPass] = []
     with _global_generator_untouched():
         replica = _replica(model)
-    run = replica._inspection_run = object()  # backward checks it is still this run
+    run = _CURRENT_RUN[replica] = object()  # backward checks it is still this run
     with _global_generator_untouched():
         _run_model(replica, x, -1, passes, bool(training))
     for p in passes:
@@ -174,7 +174,7 @@ def backward(model, passes: list[LayerPass]) -> np.ndarray:
     Where a pass feeds several others, its ``da`` is the sum of what they send back.
     """
     replica, run = passes[0].run if passes and passes[0].run else (None, None)
-    if replica is not None and replica._inspection_run is not run:
+    if replica is not None and _CURRENT_RUN.get(replica) is not run:
         raise ConfigError(f"these passes of model {model.name!r} are stale: forward ran "
                               f"again on the model since; run forward again before backward")
     arriving: dict[int, np.ndarray] = {}
@@ -226,6 +226,7 @@ def _copy(value):
 # weights brought up to date at every call. Per thread, so that two threads never
 # run one replica's layers at once.
 _REPLICAS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {thread: ..}
+_CURRENT_RUN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # replica -> token
 
 
 def _replica(model):

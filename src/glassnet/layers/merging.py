@@ -75,20 +75,13 @@ class Concatenate(Merge):
         out[axis] = sum(s[axis] for s in shapes)
         return tuple(out)
 
-    def merge(self, inputs):
-        """The output for a list of arrays (stateless: inspection calls it in float64)."""
-        return np.concatenate(inputs, axis=self.axis)
-
-    def split_gradient(self, inputs, dy) -> list:
-        """dL/d(each input) from dL/d(output): the output gradient cut back into pieces."""
-        cuts = np.cumsum([a.shape[self.axis] for a in inputs])[:-1]
-        return np.split(dy, cuts, axis=self.axis)
-
     def forward(self, x, training=False, keep=None):
+        """a = [x₁ x₂ …] joined along the axis."""
         self._sizes = [a.shape[self.axis] for a in x]
-        return self.merge(x)
+        return np.concatenate(x, axis=self.axis)
 
     def backward(self, dy, need_dx=True):
+        """dxᵢ = dy cut back into the inputs' pieces."""
         if not need_dx:
             return None
         cuts = np.cumsum(self._sizes)[:-1]
@@ -112,24 +105,18 @@ class Add(Merge):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
 
-    def merge(self, inputs):
-        """The output for a list of arrays (stateless: inspection calls it in float64)."""
-        out = np.array(inputs[0], copy=True)
-        for other in inputs[1:]:
+    def forward(self, x, training=False, keep=None):
+        """a = x₁ + x₂ + …"""
+        out = np.array(x[0], copy=True)
+        for other in x[1:]:
             out += other
         return out
 
-    def split_gradient(self, inputs, dy) -> list:
-        """dL/d(each input) = dL/d(output): each input's share of a sum is all of it."""
-        return [dy for _ in inputs]
-
-    def forward(self, x, training=False, keep=None):
-        return self.merge(x)
-
     def backward(self, dy, need_dx=True):
+        """dxᵢ = dy for every input: each input's share of a sum is all of it."""
         if not need_dx:
             return None
-        # d(a + b)/da = d(a + b)/db = 1: each input gets dy, each in its own array.
+        # Each in its own array: a producer may write over the gradient it is given.
         return [np.array(dy, copy=True) for _ in self.input_shape]
 
 
