@@ -81,8 +81,12 @@ def _local_cluster(distributed, attempts=3):
     """A 2-worker cluster on loopback; a worker can miss its start-up on a loaded machine."""
     for attempt in range(attempts):
         try:
+            # no dashboard; the scheduler's health routes on a free port, not 8787, which
+            # another cluster on the machine may hold
             return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                            host="127.0.0.1", dashboard_address=None)
+                                            host="127.0.0.1", dashboard_address=None,
+                                            scheduler_kwargs={"dashboard_address":
+                                                              "127.0.0.1:0"})
         except RuntimeError:  # "Cluster failed to start" / "closed without starting up"
             if attempt == attempts - 1:
                 raise
