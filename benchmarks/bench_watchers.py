@@ -124,6 +124,8 @@ def torch_loop(inputs, watcher, store) -> tuple[float, float]:
     if isinstance(watcher, dict):
         sys.path.insert(0, str(ROOT / "src"))
         import glassnet as gn
+        import glassnet.io.frameworks  # noqa: F401  (imports before the clock, as wandb's)
+        import glassnet.track.torch_watch  # noqa: F401
 
         run = gn.track.init("bench-watchers", store=store)
     elif watcher == "wandb":
@@ -181,6 +183,7 @@ def keras_fit(inputs, watcher, store) -> tuple[float, float]:
     if watcher is not None:
         sys.path.insert(0, str(ROOT / "src"))
         import glassnet as gn
+        import glassnet.io.frameworks  # noqa: F401  (imports before the clock, as wandb's)
         from glassnet.track.keras import Watch
 
         run = gn.track.init("bench-watchers", store=store)
@@ -224,11 +227,22 @@ def measure(contestant: str, inputs: Path, folder: Path, tag: str) -> dict:
     return json.loads(lines[-1])
 
 
-def run(repeats: int = 5, warmup: bool = True, log=print) -> dict:
-    """Every contestant that can run here, interleaved; ``{contestant: figures}``."""
+def _spread(values: list[float]) -> dict:
+    """Median, min, max and the quartiles of ``values``."""
+    q = np.percentile(values, [0, 25, 50, 75, 100]).tolist()
+    return {"median": q[2], "min": q[0], "q1": q[1], "q3": q[3], "max": q[4]}
+
+
+def run(repeats: int = 5, warmup: bool = True, log=print, only=None) -> dict:
+    """Every contestant that can run here (or those of ``only`` and their baselines),
+    interleaved; ``{"contestants": {name: figures}, ...}``."""
     names = [n for n in CONTESTANTS if CONTESTANTS[n][1] == "glassnet" or BENCH_PYTHON.exists()]
+    if only:
+        wanted = set(only) | {CONTESTANTS[n][3] for n in only}
+        names = [n for n in names if n in wanted]
     times: dict[str, list[dict]] = {n: [] for n in names}
     errors: dict[str, str] = {}
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="glassnet-bench-watchers-") as tmp:
         folder = Path(tmp)
         inputs = folder / "inputs.safetensors"
@@ -237,7 +251,8 @@ def run(repeats: int = 5, warmup: bool = True, log=print) -> dict:
         stores.mkdir()
         rounds = repeats + int(warmup)
         for r in range(rounds):
-            log(f"  watchers round {r + 1}/{rounds}{' (warm-up)' if warmup and r == 0 else ''}")
+            log(f"  watchers round {r + 1}/{rounds}{' (warm-up)' if warmup and r == 0 else ''}"
+                f"  load {os.getloadavg()[0]:.2f}")
             for k in range(len(names)):  # rotating order: nobody always goes first
                 name = names[(r + k) % len(names)]
                 if name in errors:
@@ -252,26 +267,41 @@ def run(repeats: int = 5, warmup: bool = True, log=print) -> dict:
         baseline = times[CONTESTANTS[name][3]]
         if name in errors or not measured or len(baseline) != len(measured):
             continue
+        pairs = list(zip(measured, baseline, strict=True))  # the same round's baseline
+        wall = _spread([t["wall"] / b["wall"] for t, b in pairs])
+        cpu = _spread([t["cpu"] / b["cpu"] for t, b in pairs])
         row = {"median_seconds": statistics.median(t["wall"] for t in measured),
-               "ratio": statistics.median(t["wall"] / b["wall"]
-                                          for t, b in zip(measured, baseline, strict=True)),
-               "cpu_ratio": statistics.median(t["cpu"] / b["cpu"]
-                                              for t, b in zip(measured, baseline, strict=True)),
+               "median_cpu_seconds": statistics.median(t["cpu"] for t in measured),
+               "ratio": wall["median"], "cpu_ratio": cpu["median"],
+               "ratio_spread": wall, "cpu_ratio_spread": cpu,
+               "seconds": [t["wall"] for t in measured],
+               "cpu_seconds": [t["cpu"] for t in measured],
                "baseline": CONTESTANTS[name][3], "rounds": len(measured)}
         if name in TARGETS:
             row["target"] = TARGETS[name]
             row["met"] = row["ratio"] <= TARGETS[name]
+            row["met_cpu"] = row["cpu_ratio"] <= TARGETS[name]
         out[name] = row
     return {"contestants": out, "errors": errors, "steps": EPOCHS * -(-1437 // BATCH),
-            "repeats": repeats}
+            "repeats": repeats, "cores": os.cpu_count(),
+            "load_average": {"before": list(load_before), "after": list(os.getloadavg())},
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
 def print_table(results: dict) -> None:
-    print(f"{'contestant':<38} {'median s':>9} {'ratio':>7} {'CPU':>7} {'target':>7}")
+    """Median seconds, and the wall and CPU ratios: median [quartiles]."""
+    print(f"{'contestant':<36} {'med s':>6} {'wall ratio':>18} {'CPU ratio':>18} {'target':>6}")
     for name, row in results["contestants"].items():
         target = f"{row['target']:.2f}" if "target" in row else ""
-        print(f"{name:<38} {row['median_seconds']:>9.3f} {row['ratio']:>6.2f}x "
-              f"{row['cpu_ratio']:>6.2f}x {target:>7}")
+        wall, cpu = row["ratio_spread"], row["cpu_ratio_spread"]
+        print(f"{name:<36} {row['median_seconds']:>6.2f} "
+              f"{wall['median']:>5.2f}x [{wall['q1']:.2f}-{wall['q3']:.2f}] "
+              f"{cpu['median']:>5.2f}x [{cpu['q1']:.2f}-{cpu['q3']:.2f}] {target:>6}")
+    load = results.get("load_average", {})
+    if load:
+        print(f"load average (1, 5, 15 min) before {', '.join(f'{v:.2f}' for v in load['before'])}"
+              f"; after {', '.join(f'{v:.2f}' for v in load['after'])}; "
+              f"{results.get('cores')} cores")
     for name, error in results["errors"].items():
         print(f"{name} skipped: {error}"[:200])
 
@@ -280,6 +310,8 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="one round, no warm-up, no file")
+    parser.add_argument("--only", nargs="+", choices=list(CONTESTANTS), metavar="NAME",
+                        help="only these contestants (and their baselines)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # one measurement, in a subprocess
     parser.add_argument("--inputs", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
@@ -288,9 +320,9 @@ def main(argv=None) -> dict:
         print(json.dumps(one(args.one, args.inputs, args.store)))
         return {}
     results = run(1 if args.quick else args.repeats, warmup=not args.quick,
-                  log=lambda m: print(m, file=sys.stderr, flush=True))
+                  log=lambda m: print(m, file=sys.stderr, flush=True), only=args.only)
     print_table(results)
-    if not args.quick:
+    if not args.quick and not args.only:
         (HERE / "results" / "watchers.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
 

@@ -33,12 +33,17 @@ class _Buffers:
         self.previous_is_row_before = np.zeros(rows.shape[0], dtype=bool)
         self._shapes, self._sizes = shapes, sizes
         self._views: dict[tuple, list] = {}
-        self.row_views = list(rows.unbind(0))  # rows[r] without indexing on every step
-        self.previous_views = list(previous.unbind(0))
+        self._targets: dict[int, list] = {}
+
+    def targets(self, row: int) -> list:
+        """The views of row ``row`` that a step's values then gradients are copied into."""
+        targets = self._targets.get(row)
+        if targets is None:
+            targets = self._targets[row] = self.views("values", row) + self.views("grads", row)
+        return targets
 
     def views(self, kind: str, row: int) -> list:
-        """Views of row ``row`` shaped as each tensor (the slow path of
-        :meth:`TorchStats.keep`: tensors of other dtypes than the buffer's)."""
+        """Views of row ``row`` (values, gradients or previous values) shaped as each tensor."""
         key = (kind, row)
         views = self._views.get(key)
         if views is None:
@@ -77,12 +82,8 @@ class TorchStats:
         # it in place, many times faster than torch's CPU reductions on small tensors.
         self._host = FlatStats(sizes, self.max_rows) if device.type == "cpu" else None
         self._spare: list[_Buffers] = []  # given back by summaries (list ops are atomic)
-        # One torch.cat into a buffer row copies every tensor in one call; it needs flat
-        # sources of the buffer's dtype. Flat views of the tensors are made once, and
-        # made again if a tensor's storage moves (module.to(), param.data = ...).
-        self._flat_ok = all(t.dtype == dtype for t in tensors)
-        self._flat: list = []
-        self._flat_of: list[tuple] = []
+        # torch._foreach_copy_ copies a whole row (every tensor into its view) in one call
+        self._foreach = hasattr(torch, "_foreach_copy_")
         self._current = self._new_buffers()
 
     def _new_buffers(self) -> _Buffers:
@@ -92,26 +93,18 @@ class TorchStats:
             torch.zeros((self.max_rows, self.n), dtype=self._dtype, device=self._device),
             self.k, self._shapes, self.sizes.tolist())
 
-    def _flat_values(self, values) -> list:
-        """Flat views of ``values`` (the watched tensors), kept while their storage stays."""
-        where = [(t.data_ptr(), t.device) for t in values]
-        if where != self._flat_of:
-            self._flat = [t.detach().reshape(-1) for t in values]
-            self._flat_of = where
-        return self._flat
-
     def keep(self, row: int, values, grads) -> None:
         """Copy a logged step's values and gradients (None where absent) into ``row``."""
         buffers = self._current
         torch = self.torch
-        have = [g is not None for g in grads]
-        buffers.has_grad[row] = have
         with torch.no_grad():
-            if self._flat_ok and all(have) and all(g.dtype == self._dtype for g in grads):
-                # values then gradients, the whole row in one call
-                torch.cat(self._flat_values(values) + [g.reshape(-1) for g in grads],
-                          out=buffers.row_views[row])
+            if self._foreach and not any(g is None for g in grads):
+                # every value and gradient into its view of the row, in one call: no
+                # flattening (a reshape per tensor costs as much as the copy itself)
+                torch._foreach_copy_(buffers.targets(row), list(values) + list(grads))
+                buffers.has_grad[row] = True
                 return
+            buffers.has_grad[row] = [g is not None for g in grads]
             for view, value in zip(buffers.views("values", row), values, strict=True):
                 view.copy_(value)
             for view, grad in zip(buffers.views("grads", row), grads, strict=True):
@@ -122,8 +115,8 @@ class TorchStats:
         """The values before the update of the step that will be kept in ``row``."""
         buffers = self._current
         with self.torch.no_grad():
-            if self._flat_ok:
-                self.torch.cat(self._flat_values(values), out=buffers.previous_views[row])
+            if self._foreach:
+                self.torch._foreach_copy_(buffers.views("previous", row), list(values))
             else:
                 for view, value in zip(buffers.views("previous", row), values, strict=True):
                     view.copy_(value)

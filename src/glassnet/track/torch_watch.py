@@ -207,9 +207,10 @@ class TorchWatch:
     def _layer_rows(self, pending) -> np.ndarray:
         torch = self._torch
         rows = np.full((len(pending), len(self._unit_modules), N_LAYER_COLUMNS), np.nan)
-        for r, kept in enumerate(pending):
-            for i, (name, _, _) in enumerate(self._unit_modules):
-                rows[r, i, 0] = kept[4].get(name, np.nan)  # backward seconds
+        if self._timed:  # backward seconds, where asked for (timings=True)
+            for r, kept in enumerate(pending):
+                for i, (name, _, _) in enumerate(self._unit_modules):
+                    rows[r, i, 0] = kept[4].get(name, np.nan)
         for i, (name, activation, _) in enumerate(self._unit_modules):
             kept = [(r, p[2][name]) for r, p in enumerate(pending) if name in p[2]]
             if not kept:
