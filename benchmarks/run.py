@@ -347,6 +347,29 @@ def print_table(report: dict) -> None:
             console.print(f"[bold]Store[/] {line}")
     elif store:
         console.print(f"[bold]Store[/]: skipped ({store.get('skipped')})")
+    watched = report.get("watchers", {})
+    if "contestants" in watched:
+        from benchmarks.bench_watchers import print_table as watchers_table
+
+        console.print("[bold]Watchers[/] time to the end of finish(), over the same loop "
+                      "unwatched: median [quartiles]")
+        watchers_table(watched)
+    elif watched:
+        console.print(f"[bold]Watchers[/]: skipped ({watched.get('skipped')})")
+
+
+def watchers(quick: bool, log) -> dict:
+    """What watching a PyTorch loop and a Keras fit costs, beside W&B and TensorBoard:
+    ``benchmarks/bench_watchers.run()`` (each contestant in its own subprocess)."""
+    try:
+        from benchmarks import bench_watchers
+    except Exception as error:  # noqa: BLE001 - the other workloads still report
+        return {"skipped": f"bench_watchers failed to import: {type(error).__name__}: {error}"}
+    log("watchers: PyTorch loop and Keras fit, unwatched / glassnet / wandb / tensorboard")
+    try:
+        return bench_watchers.run(1 if quick else 5, warmup=not quick, log=log)
+    except Exception as error:  # noqa: BLE001
+        return {"skipped": f"bench_watchers.run failed: {type(error).__name__}: {error}"}
 
 
 def store_backends(quick: bool, log) -> dict:
@@ -367,13 +390,14 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: one timed round, no warm-up, no results files")
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds per workload")
-    parser.add_argument("--only", nargs="+", choices=sorted(PLAN) + ["w4", "ui", "store"],
+    parser.add_argument("--only", nargs="+",
+                        choices=sorted(PLAN) + ["w4", "ui", "store", "watchers"],
                         help="run only these workloads")
     parser.add_argument("--no-peers", action="store_true", help="glassnet and the bound only")
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else args.repeats
     warmup = not args.quick
-    chosen = args.only or list(PLAN) + ["w4", "ui", "store"]
+    chosen = args.only or list(PLAN) + ["w4", "ui", "store", "watchers"]
 
     def log(message):
         print(message, file=sys.stderr, flush=True)
@@ -409,6 +433,8 @@ def main(argv=None) -> int:
         report["ui"] = ui_scale(log)
     if "store" in chosen:
         report["store"] = store_backends(args.quick, log)
+    if "watchers" in chosen:
+        report["watchers"] = watchers(args.quick, log)
     report["wall_seconds"] = time.perf_counter() - started
     print_table(report)
     if not args.quick:
