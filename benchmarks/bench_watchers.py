@@ -124,8 +124,6 @@ def torch_loop(inputs, watcher, store) -> tuple[float, float]:
     if isinstance(watcher, dict):
         sys.path.insert(0, str(ROOT / "src"))
         import glassnet as gn
-        import glassnet.io.frameworks  # noqa: F401  (imports before the clock, as wandb's)
-        import glassnet.track.torch_watch  # noqa: F401
 
         run = gn.track.init("bench-watchers", store=store)
     elif watcher == "wandb":
@@ -183,7 +181,6 @@ def keras_fit(inputs, watcher, store) -> tuple[float, float]:
     if watcher is not None:
         sys.path.insert(0, str(ROOT / "src"))
         import glassnet as gn
-        import glassnet.io.frameworks  # noqa: F401  (imports before the clock, as wandb's)
         from glassnet.track.keras import Watch
 
         run = gn.track.init("bench-watchers", store=store)
@@ -217,7 +214,12 @@ def measure(contestant: str, inputs: Path, folder: Path, tag: str) -> dict:
     store.mkdir()
     env = dict(os.environ, KERAS_BACKEND="torch", WANDB_MODE="offline", WANDB_SILENT="true",
                WANDB_DISABLE_GIT="true", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               OPENBLAS_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+               OPENBLAS_NUM_THREADS="1", PYTHONPATH=str(ROOT),
+               # compiled modules cached as in any installed package (the warm-up round
+               # writes them), outside the source tree: a module first imported inside the
+               # clock (run.watch's, wandb.watch's) costs what it costs a user
+               PYTHONPYCACHEPREFIX=str(folder.parent / "pycache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     done = subprocess.run([_python(CONTESTANTS[contestant][1]), str(Path(__file__)), "--one",
                            contestant, "--inputs", str(inputs), "--store", str(store)],
                           capture_output=True, text=True, env=env, timeout=900, cwd=ROOT)

@@ -309,3 +309,24 @@ def test_timings_time_each_layers_backward(tmp_path):
     _train(plain, _mlp(), 2, {"log_freq": 1})
     plain.finish()
     assert all(np.isnan(r["backward_time"]) for r in plain.store.layer_stats(plain.id))
+
+
+def test_torch_stats_keep_tensors_of_several_dtypes_exactly():
+    """One buffer row holds float32 and float64 tensors (in the wider dtype): each copied
+    into its view whole, so the statistics are those of the tensors themselves."""
+    from glassnet.track.torch_stats import TorchStats
+
+    g = torch.Generator().manual_seed(5)
+    values = [torch.randn(3, 4, generator=g), torch.randn(6, generator=g, dtype=torch.float64)]
+    grads = [torch.randn(3, 4, generator=g), torch.randn(6, generator=g, dtype=torch.float64)]
+    stats = TorchStats(values, max_rows=2)
+    stats.keep_previous(0, [v * 0.5 for v in values])
+    stats.keep(0, values, grads)
+    got, counts, _ = stats.take(1, histograms=True)()
+    for i, (v, grad) in enumerate(zip(values, grads, strict=True)):
+        a, d = v.double().numpy().ravel(), grad.double().numpy().ravel()
+        assert got[0, i, 3:5].tolist() == [a.min(), a.max()]  # exact: nothing rounded
+        assert got[0, i, 9:11].tolist() == [d.min(), d.max()]
+        assert got[0, i, 1] == pytest.approx(a.mean(), rel=1e-12)
+        assert got[0, i, 13] == pytest.approx(0.5, rel=1e-12)  # ‖v - v/2‖ / ‖v‖
+        assert counts[0, i].sum() == a.size
