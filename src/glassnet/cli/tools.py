@@ -108,8 +108,12 @@ def ui(host, port, no_browser, store):
                                                    "fits it has not recorded run.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Parallel fits (default: the file's "
                                                          "n_jobs, else 1).")
+@click.option("--scheduler", metavar="ADDRESS", help="Run on this dask scheduler "
+              "(tcp://host:8786); sets backend = \"dask\".")
+@click.option("--workers", type=click.IntRange(min=1), help="Run on a local dask cluster of "
+              "this many worker processes; sets backend = \"dask\".")
 @common_options
-def sweep(config_file, resume, jobs, store):
+def sweep(config_file, resume, jobs, scheduler, workers, store):
     """A grid or random search with cross-validation (TOML).
 
     Every fit of every fold is a recorded run, grouped under the sweep's id.
@@ -117,14 +121,19 @@ def sweep(config_file, resume, jobs, store):
     from glassnet._engine.table import Table
 
     run_sweep_file = feature("glassnet.sklearn.sweeps", "run_sweep_file", "sweeps")
-    result = run_sweep_file(Path(config_file), open_store(store), resume=resume, n_jobs=jobs)
+    result = run_sweep_file(Path(config_file), open_store(store), resume=resume, n_jobs=jobs,
+                            scheduler=scheduler, n_workers=workers)
     records = result.records(timings=False)
     columns = list(dict.fromkeys(key for record in records for key in record))
     emit(Table(columns, [[record.get(c) for c in columns] for record in records],
                title=f"Sweep {result.sweep_id}: best trial {result.best['trial']}, "
                      f"cv score {result.best_score:.4f}"))
-    emit(f"{len(result.run_ids)} runs recorded in {store_path(store)}; "
-         f"`glassnet runs` lists them")
+    emit(result.summary)
+    recorded = len(result.run_ids) + sum(fit["run_id"] is not None for fit in result.failed)
+    emit(f"{recorded} runs recorded in {store_path(store)}; `glassnet runs` lists them")
+    for fit in result.failed[:5]:
+        emit(f"  failed: trial {fit['trial']} fold {fit['fold']} (run {fit['run_id']}): "
+             f"{fit['error']}"[:80])
     if result.diverged:
         from glassnet.errors import NonFiniteLossError
 

@@ -24,7 +24,8 @@ METHODS = ("grid", "random")
 #: the file's keys and their defaults (dataset: "digits" when no csv is given)
 DEFAULTS = {"project": None, "dataset": None, "csv": None, "target": None, "method": "grid",
             "n_iter": 10, "cv": 3, "n_jobs": 1, "backend": "loky", "scheduler": None,
-            "seed": 0, "standardize": True, "fixed": {}, "params": None}
+            "n_workers": None, "fits_per_task": None, "seed": 0, "standardize": True,
+            "fixed": {}, "params": None}
 
 
 def read_sweep_file(path) -> dict:
@@ -49,9 +50,13 @@ def read_sweep_file(path) -> dict:
     if (checked["csv"] is None) != (checked["target"] is None):
         raise ConfigError(f"{source}: 'csv' needs 'target' (the column to predict), and "
                           f"'target' goes only with 'csv'")
-    if checked["scheduler"] is not None and checked["backend"] != "dask":
-        raise ConfigError(f"{source}: 'scheduler' needs backend = \"dask\", got backend = "
-                          f"{checked['backend']!r}")
+    for key in ("scheduler", "n_workers", "fits_per_task"):
+        if checked[key] is not None and checked["backend"] != "dask":
+            raise ConfigError(f"{source}: '{key}' needs backend = \"dask\", got backend = "
+                              f"{checked['backend']!r}")
+    if checked["scheduler"] is not None and checked["n_workers"] is not None:
+        raise ConfigError(f"{source}: 'n_workers' sizes the LocalCluster a sweep starts for "
+                          f"itself; with 'scheduler' the cluster's own workers are used")
     if checked["csv"] is None and checked["dataset"] is None:
         checked["dataset"] = "digits"
     checked["project"] = checked["project"] or path.stem
@@ -158,7 +163,8 @@ def _check_parameter(source: str, where: str, name: str, value) -> None:
 _CHECKS = {
     "project": _text, "dataset": _dataset, "csv": _text, "target": _text,
     "method": _one_of(METHODS), "n_iter": _int(1), "cv": _int(2), "n_jobs": _n_jobs,
-    "backend": _one_of(BACKENDS), "scheduler": _text, "seed": _int(0),
+    "backend": _one_of(BACKENDS), "scheduler": _text, "n_workers": _int(1),
+    "fits_per_task": _int(1), "seed": _int(0),
     "standardize": _bool, "fixed": _fixed, "params": _params,
 }
 

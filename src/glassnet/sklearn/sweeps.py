@@ -2,14 +2,16 @@
 
 ``gn.sweep(X, y, params={"learning_rate": [1e-3, 1e-2], "hidden": [[25], [25, 15]]})``
 fits a GlassClassifier (or GlassRegressor) for every configuration and fold —
-stratified folds for classes — in parallel through joblib: local processes by
-default, or a dask.distributed cluster with ``backend="dask"``. Every fit is a
-recorded run in one store, grouped under the sweep's id, so a sweep interrupted
-(Ctrl-C, a killed worker) keeps its finished fits and, called again with the same
-``sweep_id``, does only the ones that are missing.
+stratified folds for classes — in parallel: local processes through joblib by
+default, or a dask.distributed cluster with ``backend="dask"`` (sweep_dask.py). Every
+fit is a recorded run in one store, written by the process that fits it and grouped
+under the sweep's id, so a sweep interrupted (Ctrl-C, a killed worker) keeps its
+finished fits and, called again with the same ``sweep_id``, does only the ones that
+are missing. A fit that raises is a ``failed`` run; the others go on.
 
 scikit-learn does the model selection (ParameterGrid, ParameterSampler, KFold,
-StratifiedKFold); joblib does the parallelism.
+StratifiedKFold); joblib or dask.distributed the parallelism; the table is
+sweep_result.py's, the progress line sweep_progress.py's.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ import hashlib
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from glassnet.errors import ConfigError, GlassnetError, require
+from glassnet.sklearn.sweep_result import SweepResult, trial_row
 
 SWEEPABLE = ("activation", "batch_size", "epochs", "hidden", "learning_rate", "optimizer")
 ESTIMATOR_PARAMS = SWEEPABLE + ("early_stopping", "patience", "validation_fraction")
@@ -31,64 +33,6 @@ ESTIMATOR_PARAMS = SWEEPABLE + ("early_stopping", "patience", "validation_fracti
 
 class SweepInterrupted(GlassnetError, RuntimeError):
     """A sweep stopped before every fit finished; the finished ones are recorded."""
-
-
-@dataclass
-class SweepResult:
-    """What a sweep found: the table, the best configuration, and every run id."""
-
-    sweep_id: str
-    task: str
-    trials: list[dict]
-    run_ids: list[str] = field(default_factory=list)
-    #: runs whose training loss ended NaN or inf (``glassnet sweep`` then exits non-zero)
-    diverged: list[str] = field(default_factory=list)
-
-    @property
-    def best(self) -> dict:
-        return max(self.trials, key=lambda t: t["cv_mean"])
-
-    @property
-    def best_params(self) -> dict:
-        return dict(self.best["params"])
-
-    @property
-    def best_score(self) -> float:
-        return self.best["cv_mean"]
-
-    def records(self, timings: bool = True) -> list[dict]:
-        """One row per configuration: hyperparameters, CV score, fit time, weight statistics."""
-        rows = []
-        for trial in self.trials:
-            row = {"trial": trial["trial"]}
-            for key in sorted(trial["params"]):
-                value = trial["params"][key]
-                row[key] = ",".join(map(str, value)) if isinstance(value, (list, tuple)) \
-                    else value
-            row["cv_score"] = f"{trial['cv_mean']:.4f} ± {trial['cv_std']:.4f}"
-            row["cv_mean"] = trial["cv_mean"]
-            row["cv_std"] = trial["cv_std"]
-            if timings:
-                row["fit_time_s"] = round(trial["fit_time"], 3)
-            row.update(trial["weights"])
-            row["best"] = "★" if trial is self.best else ""
-            rows.append(row)
-        return rows
-
-    @property
-    def table(self):
-        from glassnet._engine.table import Table
-
-        records = self.records()
-        # Configurations of different depths have different layer columns: take them all.
-        columns = list(dict.fromkeys(key for record in records for key in record))
-        return Table(columns, [[record.get(c) for c in columns] for record in records],
-                     title=f"sweep {self.sweep_id}: best trial {self.best['trial']} "
-                           f"(cv {self.best_score:.4f})",
-                     notes=[f"best configuration: {self.best_params}"])
-
-    def __str__(self) -> str:
-        return str(self.table)
 
 
 def _trial_key(params: dict) -> str:
@@ -142,9 +86,14 @@ def _weight_stats(model) -> dict[str, float]:
     return stats
 
 
-def _fit_one(X, y, train, test, params, base, task, fold, trial, trial_key, sweep_id, store,
-             project, seed, standardize):
-    """Fit and score one configuration on one fold, as a recorded run (runs in a worker)."""
+def _fit_one(X, y, *, train, test, params, base, task, fold, trial, trial_key, sweep_id,
+             store, project, seed, standardize):
+    """Fit and score one configuration on one fold, as a recorded run (runs in a worker).
+
+    ``store`` is the store's address (a folder or a URL): the worker opens it itself. A
+    fit that raises is recorded as a ``failed`` run with the error and comes back as a
+    dict with ``error`` set; the sweep goes on with the other fits.
+    """
     from glassnet import track
     from glassnet.sklearn import GlassClassifier, GlassRegressor
 
@@ -174,12 +123,18 @@ def _fit_one(X, y, train, test, params, base, task, fold, trial, trial_key, swee
         loss = float(estimator.loss_curve_[-1]) if estimator.loss_curve_ else 0.0
         run.log({"cv_score": score, "fit_time": fit_time, "final_loss": loss,
                  **{f"final/{k}": v for k, v in weights.items()}})
-    except BaseException as exc:
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        run.finish("failed", error=error)
+        return {"trial_key": trial_key, "fold": fold, "trial": trial, "run_id": run.id,
+                "error": error}
+    except BaseException as exc:  # Ctrl-C, SystemExit: recorded, and passed on
         run.finish("failed", error=f"{type(exc).__name__}: {exc}")
         raise
     run.finish()
-    return {"trial_key": trial_key, "fold": fold, "score": score, "fit_time": fit_time,
-            "weights": weights, "run_id": run.id, "final_loss": loss}
+    return {"trial_key": trial_key, "fold": fold, "trial": trial, "score": score,
+            "fit_time": fit_time, "weights": weights, "run_id": run.id, "final_loss": loss,
+            "error": None}
 
 
 def _recorded(store, sweep_id: str) -> dict[tuple[str, int], dict]:
@@ -193,15 +148,17 @@ def _recorded(store, sweep_id: str) -> dict[tuple[str, int], dict]:
         done[(config["trial_key"], int(config["fold"]))] = {
             "trial_key": config["trial_key"], "fold": int(config["fold"]),
             "score": summary["cv_score"], "fit_time": summary.get("fit_time", float("nan")),
-            "weights": weights, "run_id": record["id"],
-            "final_loss": summary.get("final_loss", 0.0)}
+            "weights": weights, "run_id": record["id"], "trial": config.get("trial"),
+            "final_loss": summary.get("final_loss", 0.0), "error": None}
     return done
 
 
 def sweep(X, y, params: dict, *, method: str = "grid", n_iter: int = 10, cv: int = 3,
           base: dict | None = None, n_jobs: int = 1, backend: str = "loky", client=None,
-          store=None, project: str = "sweep", sweep_id: str | None = None, seed: int = 0,
-          standardize: bool = False, verbose: bool = False) -> SweepResult:
+          scheduler: str | None = None, n_workers: int | None = None,
+          fits_per_task: int | None = None, store=None, project: str = "sweep",
+          sweep_id: str | None = None, seed: int = 0, standardize: bool = False,
+          verbose: bool = False) -> SweepResult:
     """Grid or random search over ``params``, each configuration scored by ``cv``-fold CV.
 
     Parameters
@@ -213,15 +170,22 @@ def sweep(X, y, params: dict, *, method: str = "grid", n_iter: int = 10, cv: int
         ``learning_rate``, ``batch_size``, ``epochs``...).
     method : "grid" or "random" (``n_iter`` configurations sampled with ``seed``).
     base : fixed estimator parameters for every configuration.
-    n_jobs, backend : joblib workers and backend (``"loky"`` processes or ``"dask"``,
-        which uses ``client`` or the current dask.distributed client).
+    n_jobs, backend : joblib workers and backend (``"loky"`` processes, ``"threading"``,
+        ``"sequential"``), or ``"dask"``: a dask.distributed cluster (sweep_dask.py),
+        the one of ``client``, else of ``scheduler`` (an address), else the current
+        client, else a LocalCluster of ``n_workers`` processes started for the sweep;
+        ``fits_per_task`` fits go in one dask task (default: about 4 tasks per worker).
     sweep_id : resume the sweep with this id: finished fits are not done again.
+    verbose : say what is to be done, and show the progress (on stderr).
+
+    A fit that raises is recorded as a ``failed`` run with its error; the sweep goes
+    on, and the result lists it in ``failed`` (its configuration's CV score is NaN).
     """
     require("sklearn", "sklearn")
-    joblib = require("joblib", "sklearn")
     from sklearn.model_selection import KFold, StratifiedKFold
 
     from glassnet import track
+    from glassnet.sklearn.sweep_progress import Progress
 
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y)
@@ -230,6 +194,73 @@ def sweep(X, y, params: dict, *, method: str = "grid", n_iter: int = 10, cv: int
     if X.ndim != 2 or len(X) != len(y):
         raise ConfigError(f"sweep expects X of shape (n_samples, n_features) and y of "
                           f"(n_samples,), got {X.shape} and {y.shape}")
+    _check_options(cv, n_iter, n_jobs, seed, backend, client, scheduler, n_workers,
+                   fits_per_task)
+    base = dict(base or {})
+    unknown = sorted(set(base) - set(ESTIMATOR_PARAMS))
+    if unknown:
+        raise ConfigError(f"unknown fixed parameter(s) {', '.join(unknown)}; valid: "
+                          f"{', '.join(sorted(ESTIMATOR_PARAMS))}")
+    task = _task_of(y)
+    configs = _configurations(params, method, n_iter, seed)
+    splitter = (StratifiedKFold if task == "classification" else KFold)(
+        n_splits=cv, shuffle=True, random_state=seed)
+    folds = list(splitter.split(X, y))
+    opened = track.open_store(store)
+    sweep_id = sweep_id or uuid.uuid4().hex[:8]
+    done = _recorded(opened, sweep_id)
+    keys = [_trial_key({**base, **c}) for c in configs]
+    total = len(configs) * cv
+    todo = [(t, f) for t in range(len(configs)) for f in range(cv)
+            if (keys[t], f) not in done]
+    if verbose:
+        print(f"sweep {sweep_id}: {len(configs)} configurations x {cv} folds; "
+              f"{total - len(todo)} already done, {len(todo)} to run")
+    fits = [dict(train=folds[f][0], test=folds[f][1], params=configs[t], base=base,
+                 task=task, fold=f, trial=t, trial_key=keys[t], sweep_id=sweep_id,
+                 project=project, seed=seed, standardize=standardize) for t, f in todo]
+    progress = Progress(sweep_id, total, cv, finished=[
+        r for r in done.values() if r["trial_key"] in keys]) if verbose else None
+    try:
+        if backend == "dask":
+            from glassnet.sklearn.sweep_dask import run_fits
+
+            results = run_fits(X, y, fits, store_address(opened), client=client,
+                               scheduler=scheduler, n_workers=n_workers,
+                               fits_per_task=fits_per_task, progress=progress)
+        else:
+            results = _run_joblib(X, y, fits, store_address(opened), n_jobs, backend,
+                                  progress)
+    except KeyboardInterrupt:
+        opened.mark_crashed()  # the fits of worker processes that were stopped
+        _report_interrupt(opened, sweep_id, total)
+        raise
+    failed = []
+    for result in results:
+        if result["error"] is None:
+            done[(result["trial_key"], result["fold"])] = result
+        else:
+            failed.append({k: result[k] for k in ("trial", "fold", "run_id", "error")})
+    trials = [trial_row(t, config, [done.get((keys[t], f)) for f in range(cv)])
+              for t, config in enumerate(configs)]
+    if not any(np.isfinite(trial["cv_mean"]) for trial in trials):
+        raise SweepInterrupted(
+            f"sweep {sweep_id}: no configuration finished all its folds ({len(failed)} of "
+            f"{total} fits failed; the first: {failed[0]['error'] if failed else '?'}); the "
+            f"failed runs hold the errors (`glassnet runs --status failed`)")
+    run_ids = [rid for trial in trials for rid in trial["run_ids"]]
+    diverged = [fit["run_id"] for fit in done.values() if fit["run_id"] in run_ids
+                and not np.isfinite(fit.get("final_loss", 0.0))]
+    return SweepResult(sweep_id=sweep_id, task=task, trials=trials, run_ids=run_ids,
+                       diverged=diverged, failed=sorted(failed, key=_fit_order))
+
+
+def _fit_order(fit: dict):
+    return fit["trial"], fit["fold"]
+
+
+def _check_options(cv, n_iter, n_jobs, seed, backend, client, scheduler, n_workers,
+                   fits_per_task) -> None:
     if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
         raise ConfigError(f"cv must be an int >= 2, got {cv!r}")
     if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 1:
@@ -242,62 +273,35 @@ def sweep(X, y, params: dict, *, method: str = "grid", n_iter: int = 10, cv: int
     if backend not in ("loky", "dask", "threading", "sequential"):
         raise ConfigError(f"backend must be 'loky', 'dask', 'threading' or 'sequential', got "
                           f"{backend!r}")
-    base = dict(base or {})
-    unknown = sorted(set(base) - set(ESTIMATOR_PARAMS))
-    if unknown:
-        raise ConfigError(f"unknown fixed parameter(s) {', '.join(unknown)}; valid: "
-                          f"{', '.join(sorted(ESTIMATOR_PARAMS))}")
-    task = _task_of(y)
-    configs = _configurations(params, method, n_iter, seed)
-    splitter = (StratifiedKFold if task == "classification" else KFold)(
-        n_splits=cv, shuffle=True, random_state=seed)
-    folds = list(splitter.split(X, y))
-    opened = track.open_store(store)
-    store_path = opened.location  # a folder or a postgresql:// URL: what workers reopen
-    sweep_id = sweep_id or uuid.uuid4().hex[:8]
-    done = _recorded(opened, sweep_id)
-    keys = [_trial_key({**base, **c}) for c in configs]
-    todo = [(t, f) for t in range(len(configs)) for f in range(cv)
-            if (keys[t], f) not in done]
-    if verbose:
-        print(f"sweep {sweep_id}: {len(configs)} configurations x {cv} folds; "
-              f"{len(configs) * cv - len(todo)} already done, {len(todo)} to run")
-    jobs = (joblib.delayed(_fit_one)(X, y, folds[f][0], folds[f][1], configs[t], base, task, f,
-                                     t, keys[t], sweep_id, store_path, project, seed,
-                                     standardize) for t, f in todo)
-    try:
-        if backend == "dask":
-            require("distributed", "dask")
-            with joblib.parallel_config(backend="dask", **({"client": client} if client else {})):
-                results = joblib.Parallel(n_jobs=n_jobs)(jobs)
-        else:
-            results = joblib.Parallel(n_jobs=n_jobs, backend=backend)(jobs)
-    except KeyboardInterrupt:
-        _report_interrupt(opened, sweep_id, len(configs) * cv)
-        raise
-    except Exception as exc:
-        finished = len(_recorded(opened, sweep_id))
-        raise SweepInterrupted(
-            f"sweep {sweep_id} stopped after {finished} of {len(configs) * cv} fits "
-            f"({type(exc).__name__}: {exc}); resume with sweep(..., sweep_id={sweep_id!r}) "
-            f"or `glassnet sweep CONFIG --resume {sweep_id}`") from exc
-    for result in results:
-        done[(result["trial_key"], result["fold"])] = result
-    trials = []
-    for t, config in enumerate(configs):
-        fits = [done[(keys[t], f)] for f in range(cv)]
-        scores = np.array([fit["score"] for fit in fits])
-        weights = {k: float(np.mean([fit["weights"].get(k, np.nan) for fit in fits]))
-                   for k in fits[0]["weights"]}
-        trials.append({"trial": t, "params": config, "cv_mean": float(scores.mean()),
-                       "cv_std": float(scores.std()), "scores": scores.tolist(),
-                       "fit_time": float(np.mean([fit["fit_time"] for fit in fits])),
-                       "weights": weights, "run_ids": [fit["run_id"] for fit in fits]})
-    run_ids = [rid for trial in trials for rid in trial["run_ids"]]
-    diverged = [fit["run_id"] for fit in done.values() if fit["run_id"] in run_ids
-                and not np.isfinite(fit.get("final_loss", 0.0))]
-    return SweepResult(sweep_id=sweep_id, task=task, trials=trials, run_ids=run_ids,
-                       diverged=diverged)
+    given = [name for name, value in (("client", client), ("scheduler", scheduler),
+                                      ("n_workers", n_workers),
+                                      ("fits_per_task", fits_per_task)) if value is not None]
+    if backend != "dask" and given:
+        raise ConfigError(f"{', '.join(given)} go(es) with backend='dask', got "
+                          f"backend={backend!r}")
+    if backend == "dask":
+        from glassnet.sklearn.sweep_dask import check_options
+
+        check_options(client, scheduler, n_workers, fits_per_task)
+
+
+def store_address(store) -> str:
+    """What a worker opens the store by: its URL (with its password, unlike ``root``),
+    else its folder; never a connection."""
+    return store.location
+
+
+def _run_joblib(X, y, fits, address, n_jobs, backend, progress) -> list[dict]:
+    joblib = require("joblib", "sklearn")
+    jobs = (joblib.delayed(_fit_one)(X, y, store=address, **fit) for fit in fits)
+    results = []
+    for result in joblib.Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs):
+        results.append(result)
+        if progress is not None:
+            progress.update(result)
+    if progress is not None:
+        progress.close()
+    return results
 
 
 def _report_interrupt(store, sweep_id, total):
@@ -308,8 +312,12 @@ def _report_interrupt(store, sweep_id, total):
 
 # -- sweep files ---------------------------------------------------------------------------
 def run_sweep_file(path, store=None, resume: str | None = None, n_jobs: int | None = None,
-                   verbose: bool = True) -> SweepResult:
+                   verbose: bool = True, scheduler: str | None = None,
+                   n_workers: int | None = None) -> SweepResult:
     """Run the sweep a TOML file describes (see docs/sweeps.md); ``resume`` a sweep id.
+
+    ``scheduler`` or ``n_workers`` (the command's ``--scheduler``/``--workers``) override
+    the file's and run the sweep on dask.
 
     The file is checked key by key first (``glassnet.sklearn.sweep_file``): nothing runs on a
     bad file.
@@ -318,13 +326,17 @@ def run_sweep_file(path, store=None, resume: str | None = None, n_jobs: int | No
 
     path = Path(path)
     spec = read_sweep_file(path)
+    if scheduler is not None and n_workers is not None:
+        raise ConfigError("give a scheduler (a cluster's address) or a number of workers (a "
+                          "local cluster started for the sweep), not both")
+    if scheduler is not None or n_workers is not None:
+        spec.update(backend="dask", scheduler=scheduler or None,
+                    n_workers=n_workers if scheduler is None else None)
     X, y = _sweep_data(path, spec)
-    client = None
-    if spec["backend"] == "dask" and spec["scheduler"]:
-        client = require("distributed", "dask").Client(spec["scheduler"])
     return sweep(X, y, spec["params"], method=spec["method"], n_iter=spec["n_iter"],
                  cv=spec["cv"], base=spec["fixed"], n_jobs=n_jobs or spec["n_jobs"],
-                 backend=spec["backend"], client=client, store=store,
+                 backend=spec["backend"], scheduler=spec["scheduler"],
+                 n_workers=spec["n_workers"], fits_per_task=spec["fits_per_task"], store=store,
                  project=spec["project"], sweep_id=resume, seed=spec["seed"],
                  standardize=spec["standardize"], verbose=verbose)
 
