@@ -268,6 +268,18 @@ def ui_scale(log) -> dict:
         return {"skipped": f"bench_ui.run failed: {type(error).__name__}: {error}"}
 
 
+def sweep_scale(log) -> dict:
+    """A dask sweep's parallel efficiency and the store per fit: ``benchmarks/bench_sweep.py``.
+
+    In a subprocess of its own: its processes fit on one BLAS thread each, not this one's 2."""
+    log("  sweep on dask, 1 vs 2 workers, and the store per fit (bench_sweep, ~5 minutes)")
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_sweep", "--json"],
+                          cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"skipped": f"bench_sweep failed: {done.stderr.strip()[-300:]}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 # -- table ---------------------------------------------------------------------------------
 def _figure(workload: str, contestant: str, row: dict) -> str:
     if contestant == "gemm_bound":
@@ -357,6 +369,15 @@ def print_table(report: dict) -> None:
     elif watched:
         console.print(f"[bold]Watchers[/]: skipped ({watched.get('skipped')})")
 
+    sweep = report.get("sweep", {})
+    if "efficiency" in sweep:
+        from benchmarks.bench_sweep import describe
+
+        for line in describe(sweep):
+            console.print(f"[bold]Sweep[/] {line}", markup=True, highlight=False)
+    else:
+        console.print(f"[bold]Sweep[/]: skipped ({sweep.get('skipped', 'not run')})")
+
 
 def watchers(quick: bool, log) -> dict:
     """What watching a PyTorch loop and a Keras fit costs, beside W&B and TensorBoard:
@@ -391,13 +412,13 @@ def main(argv=None) -> int:
                         help="smoke run: one timed round, no warm-up, no results files")
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds per workload")
     parser.add_argument("--only", nargs="+",
-                        choices=sorted(PLAN) + ["w4", "ui", "store", "watchers"],
+                        choices=sorted(PLAN) + ["w4", "ui", "store", "watchers", "sweep"],
                         help="run only these workloads")
     parser.add_argument("--no-peers", action="store_true", help="glassnet and the bound only")
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else args.repeats
     warmup = not args.quick
-    chosen = args.only or list(PLAN) + ["w4", "ui", "store", "watchers"]
+    chosen = args.only or list(PLAN) + ["w4", "ui", "store", "watchers", "sweep"]
 
     def log(message):
         print(message, file=sys.stderr, flush=True)
@@ -435,6 +456,8 @@ def main(argv=None) -> int:
         report["store"] = store_backends(args.quick, log)
     if "watchers" in chosen:
         report["watchers"] = watchers(args.quick, log)
+    if "sweep" in chosen:
+        report["sweep"] = sweep_scale(log)
     report["wall_seconds"] = time.perf_counter() - started
     print_table(report)
     if not args.quick:

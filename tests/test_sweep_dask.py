@@ -85,7 +85,8 @@ def store_address(request, tmp_path):
     name = f"sweep_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    yield url.rsplit("/", 1)[0] + "/" + name
+    # the blobs in a folder of the test's own (a team names a shared one: ?blobs=)
+    yield f"{url.rsplit('/', 1)[0]}/{name}?blobs={tmp_path / 'blobs'}"
 
 
 @pytest.fixture

@@ -65,24 +65,38 @@ def cluster_client(client=None, scheduler: str | None = None, n_workers: int | N
         with distributed.Client(scheduler, timeout=START_TIMEOUT_S) as connected:
             yield connected, False
         return
-    with contextlib.suppress(ValueError):  # no current client
-        yield distributed.get_client(), False
+    try:
+        current = distributed.get_client()
+    except ValueError:  # no current client
+        current = None
+    if current is not None:
+        yield current, False
         return
+    cluster = local_cluster(n_workers or os.cpu_count() or 1)
+    try:
+        with distributed.Client(cluster, timeout=START_TIMEOUT_S) as own:
+            yield own, True
+    finally:
+        cluster.close(timeout=CLOSE_TIMEOUT_S)
+
+
+def local_cluster(n_workers: int):
+    """A LocalCluster of ``n_workers`` processes on 127.0.0.1, one thread and one BLAS
+    thread each, no dashboard."""
     import dask
+    import distributed
 
     # processes=True: the GIL would serialise the fits of a threaded worker. BLAS reads
     # its thread count when it loads, so it must be in the environment before the
     # worker process starts: the nanny's pre-spawn environment, not its ``env``.
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_ENV}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-        cluster = distributed.LocalCluster(
-            n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1,
-            processes=True, host="127.0.0.1", dashboard_address=None)
-    try:
-        with distributed.Client(cluster, timeout=START_TIMEOUT_S) as own:
-            yield own, True
-    finally:
-        cluster.close(timeout=CLOSE_TIMEOUT_S)
+        # No dashboard; the scheduler's health routes on a free loopback port (not
+        # 8787, which another cluster may hold).
+        return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                                        processes=True, host="127.0.0.1",
+                                        dashboard_address=None, scheduler_kwargs={
+                                            "dashboard_address": "127.0.0.1:0"})
 
 
 def _run_batch(X, y, store_address, fits, blas_threads):
@@ -157,4 +171,4 @@ def _outcome(future, batch: list[dict]) -> list[dict]:
 
 
 __all__ = ["WORKER_ENV", "batches", "check_options", "cluster_client",
-           "default_fits_per_task", "run_fits"]
+           "default_fits_per_task", "local_cluster", "run_fits"]

@@ -1,0 +1,257 @@
+"""A sweep on dask.distributed: parallel efficiency on 1 vs 2 workers, and the store per fit.
+
+Run it with ``.venv/bin/python -m benchmarks.bench_sweep`` (``make bench`` runs it too,
+in a subprocess of its own); it prints the figures and writes
+``benchmarks/results/sweep.json``. ``--quick`` is a smoke run (fewer epochs, one round).
+
+**Parallel efficiency.** The sweep: digits (1,797 x 64, standardized), 8
+configurations (hidden [64, 32] / [128], learning rate 1e-3 / 3e-3, activation relu /
+tanh) x 3 folds = 24 fits of ``EPOCHS`` epochs (Adam, batch 32), recorded in a SQLite
+store. Two LocalClusters, of 1 and of 2 worker processes (one thread each, BLAS on one
+thread), are started once and warmed up by one whole sweep each; then the timed sweeps
+alternate 1, 2, 2, 1, 1, 2... (``rounds`` each), so a drift of a shared machine hits
+both alike. A sweep is timed from the call to ``gn.sweep`` to its result: scattering
+the data, every task, every run written by the workers. Efficiency = (T1 / T2) / 2,
+medians. Cluster start-up is not in it (a few seconds, once per sweep session; stated
+apart). ``busy`` is the share of the workers' time inside fits (each run's
+``created_at`` to ``finished_at``, summed, over workers x wall time): what is not busy
+is the tasks' round trips and the client.
+
+**The store per fit.** In this process, BLAS on one thread, the same 24 fits twice,
+interleaved fit by fit: bare (``GlassClassifier.fit`` untracked) and as a sweep's
+worker does it (``track.init``, the fit logging every epoch into the run,
+``run.log`` of the scores, ``run.finish``). Reported per fit: ``init`` (creating the
+run), ``finish`` (flushing its rows and closing it), ``logging`` (the tracked fit minus
+the bare one: the epochs' rows handed to the writer thread) and their sum against the
+bare fit; and ``open``: opening the store in a fresh process (once per worker). On
+SQLite, and on PostgreSQL when the backend is there and a server can be started
+(tests/pg_server.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[_name] = "1"  # before NumPy loads its BLAS: this process fits on one thread
+
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+PARAMS = {"hidden": [[64, 32], [128]], "learning_rate": [1e-3, 3e-3],
+          "activation": ["relu", "tanh"]}
+EPOCHS = 40
+CV = 3
+TARGET_EFFICIENCY = 0.85
+
+
+def _data():
+    import glassnet as gn
+
+    return gn.datasets.load_digits()
+
+
+def _cluster(n_workers: int):
+    import distributed
+
+    from glassnet.sklearn.sweep_dask import local_cluster
+
+    cluster = local_cluster(n_workers)
+    return cluster, distributed.Client(cluster)
+
+
+def _busy_share(store, sweep_id: str, workers: int, wall: float) -> float:
+    runs = store.runs(group_id=sweep_id)
+    return sum(r["finished_at"] - r["created_at"] for r in runs) / (workers * wall)
+
+
+def efficiency(rounds: int, epochs: int) -> dict:
+    import glassnet as gn
+
+    X, y = _data()
+    base = {"epochs": epochs, "batch_size": 32}
+    out: dict = {"fits": len(PARAMS["hidden"]) * len(PARAMS["learning_rate"])
+                 * len(PARAMS["activation"]) * CV, "epochs": epochs, "rounds": rounds}
+    with tempfile.TemporaryDirectory(prefix="glassnet-bench-sweep-") as folder:
+        store = gn.track.open_store(folder)
+        clusters = {}
+        for workers in (1, 2):
+            started = time.perf_counter()
+            clusters[workers] = _cluster(workers)
+            out[f"start_{workers}w_s"] = time.perf_counter() - started
+        times: dict[int, list[float]] = {1: [], 2: []}
+        busy: dict[int, list[float]] = {1: [], 2: []}
+        scores = {}
+        try:
+            order = [1, 2] + [w for i in range(rounds) for w in ((2, 1) if i % 2 else (1, 2))]
+            for i, workers in enumerate(order):
+                warmup = i < 2
+                started = time.perf_counter()
+                result = gn.sweep(X, y, PARAMS, base=base, cv=CV, backend="dask",
+                                  client=clusters[workers][1], store=store, seed=0,
+                                  standardize=True, project=f"bench-{workers}w")
+                wall = time.perf_counter() - started
+                scores.setdefault(workers, [t["scores"] for t in result.trials])
+                if not warmup:
+                    times[workers].append(wall)
+                    busy[workers].append(_busy_share(store, result.sweep_id, workers, wall))
+        finally:
+            for cluster, client in clusters.values():
+                client.close()
+                cluster.close(timeout=30)
+    t1, t2 = statistics.median(times[1]), statistics.median(times[2])
+    out.update({
+        "t_1w_s": t1, "t_2w_s": t2, "times_1w_s": times[1], "times_2w_s": times[2],
+        "speedup": t1 / t2, "efficiency": t1 / t2 / 2, "target": TARGET_EFFICIENCY,
+        "busy_1w": statistics.median(busy[1]), "busy_2w": statistics.median(busy[2]),
+        "same_scores": bool(np.allclose(scores[1], scores[2], rtol=1e-9)),
+    })
+    return out
+
+
+# -- the store per fit -----------------------------------------------------------------
+def _fits(X, y):
+    from sklearn.model_selection import ParameterGrid, StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+
+    folds = list(StratifiedKFold(CV, shuffle=True, random_state=0).split(X, y))
+    for params in ParameterGrid(PARAMS):
+        for train, test in folds:
+            scaler = StandardScaler().fit(X[train])
+            yield (params, scaler.transform(X[train]).astype(np.float32), y[train],
+                   scaler.transform(X[test]).astype(np.float32), y[test])
+
+
+def store_cost(address: str, epochs: int) -> dict:
+    import glassnet as gn
+    from glassnet.sklearn import GlassClassifier
+
+    X, y = _data()
+    base = {"epochs": epochs, "batch_size": 32}
+    gn.track.open_store(address)  # opened once, as a worker does
+    bare, tracked, init, finish = [], [], [], []
+    for params, x_train, y_train, x_test, y_test in _fits(X, y):
+        start = time.perf_counter()
+        GlassClassifier(**base, **params, random_state=0).fit(
+            x_train, y_train, validation_data=(x_test, y_test))
+        bare.append(time.perf_counter() - start)
+
+        start = time.perf_counter()
+        run = gn.track.init(project="store-cost", config={**base, **params}, store=address,
+                            tags=["sweep:bench"], group="bench")
+        opened = time.perf_counter()
+        estimator = GlassClassifier(**base, **params, random_state=0, track=run)
+        estimator.fit(x_train, y_train, validation_data=(x_test, y_test))
+        run.log({"cv_score": float(estimator.score(x_test, y_test))})
+        fitted = time.perf_counter()
+        run.finish()
+        done = time.perf_counter()
+        tracked.append(fitted - opened)
+        init.append(opened - start)
+        finish.append(done - fitted)
+    med = statistics.median
+    logging = max(0.0, med(tracked) - med(bare))
+    total = med(init) + logging + med(finish)
+    return {"fits": len(bare), "bare_fit_ms": med(bare) * 1e3, "init_ms": med(init) * 1e3,
+            "logging_ms": logging * 1e3, "finish_ms": med(finish) * 1e3,
+            "store_ms": total * 1e3, "store_share": total / med(bare),
+            "open_ms": _open_ms(address)}
+
+
+def _open_ms(address: str) -> float:
+    """Opening the store in a fresh process (after its imports), as a worker does once."""
+    code = ("import time, glassnet as gn; t = time.perf_counter(); "
+            f"gn.track.open_store({address!r}); print((time.perf_counter() - t) * 1e3)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _postgres(epochs: int) -> dict:
+    from glassnet.track.errors import StoreError
+    from glassnet.track.store import resolve_store_path
+
+    try:
+        resolve_store_path("postgresql://nobody@127.0.0.1:1/none")
+    except StoreError:
+        return {"skipped": "no PostgreSQL store backend on this branch yet"}
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        import pg_server
+    except Exception as error:  # noqa: BLE001 - report, don't fail the bench
+        return {"skipped": f"tests/pg_server.py: {type(error).__name__}: {error}"}
+    if pg_server.bin_dir() is None:
+        return {"skipped": pg_server.HOW}
+    server = pg_server.start()
+    try:
+        return store_cost(server.url, epochs)
+    finally:
+        server.stop()
+
+
+def run(rounds: int = 3, epochs: int = EPOCHS) -> dict:
+    """Measure; return the figures (also written to results/sweep.json)."""
+    report = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                          "load_before": os.getloadavg()}}
+    report["efficiency"] = efficiency(rounds, epochs)
+    with tempfile.TemporaryDirectory(prefix="glassnet-bench-store-") as folder:
+        report["store_sqlite"] = store_cost(folder, epochs)
+    report["store_postgresql"] = _postgres(epochs)
+    report["machine"]["load_after"] = os.getloadavg()
+    return report
+
+
+def describe(report: dict) -> list[str]:
+    e = report["efficiency"]
+    lines = [f"sweep of {e['fits']} fits ({e['epochs']} epochs each) on dask: "
+             f"1 worker {e['t_1w_s']:.2f} s, 2 workers {e['t_2w_s']:.2f} s (medians of "
+             f"{e['rounds']}); speed-up {e['speedup']:.2f}x, efficiency "
+             f"{e['efficiency']:.2f} (target {e['target']:.2f}); workers busy "
+             f"{e['busy_1w']:.0%} / {e['busy_2w']:.0%}; same scores: {e['same_scores']}",
+             f"  LocalCluster start-up: {e['start_1w_s']:.1f} s (1 worker), "
+             f"{e['start_2w_s']:.1f} s (2); load average before/after "
+             f"{report['machine']['load_before'][0]:.1f} / "
+             f"{report['machine']['load_after'][0]:.1f} on {report['machine']['cores']} cores"]
+    for name in ("sqlite", "postgresql"):
+        s = report[f"store_{name}"]
+        if "skipped" in s:
+            lines.append(f"store per fit, {name}: skipped ({s['skipped']})")
+            continue
+        lines.append(f"store per fit, {name}: {s['store_ms']:.1f} ms = init "
+                     f"{s['init_ms']:.1f} + epoch logging {s['logging_ms']:.1f} + finish "
+                     f"{s['finish_ms']:.1f}, {s['store_share']:.1%} of a {s['bare_fit_ms']:.0f}"
+                     f" ms fit; opening the store {s['open_ms']:.0f} ms once per process")
+    return lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 round, 5 epochs")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    report = run(1, 5) if args.quick else run(args.rounds)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print("\n".join(describe(report)))
+    if not args.quick:
+        (HERE / "results").mkdir(exist_ok=True)
+        (HERE / "results" / "sweep.json").write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
