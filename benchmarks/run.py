@@ -268,12 +268,13 @@ def ui_scale(log) -> dict:
         return {"skipped": f"bench_ui.run failed: {type(error).__name__}: {error}"}
 
 
-def sweep_scale(log) -> dict:
+def sweep_scale(quick: bool, log) -> dict:
     """A dask sweep's parallel efficiency and the store per fit: ``benchmarks/bench_sweep.py``.
 
     In a subprocess of its own: its processes fit on one BLAS thread each, not this one's 2."""
     log("  sweep on dask, 1 vs 2 workers, and the store per fit (bench_sweep, ~5 minutes)")
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_sweep", "--json"],
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_sweep", "--json"]
+                          + (["--quick"] if quick else []),
                           cwd=ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         return {"skipped": f"bench_sweep failed: {done.stderr.strip()[-300:]}"}
@@ -457,7 +458,7 @@ def main(argv=None) -> int:
     if "watchers" in chosen:
         report["watchers"] = watchers(args.quick, log)
     if "sweep" in chosen:
-        report["sweep"] = sweep_scale(log)
+        report["sweep"] = sweep_scale(args.quick, log)
     report["wall_seconds"] = time.perf_counter() - started
     print_table(report)
     if not args.quick:
