@@ -206,11 +206,10 @@ def test_ctrl_c_leaves_no_run_running_and_no_worker_alive(tmp_path):
     store = gn.track.open_store(tmp_path / "store")
     runs = store.runs(group_id="ctrlc")
     assert not [r for r in runs if r["status"] == "running"]
-    # The workers were stopped mid-fit: those fits are crashed. A fit seen running before
-    # the signal may still have finished while the cluster closed (a busy worker closes
-    # after its task, a loaded machine takes seconds): finished then, never running.
+    # A fit seen running before the signal is crashed if its worker was stopped mid-fit,
+    # or finished if the worker's close waited for its task (it may: a loaded machine
+    # takes seconds to close a cluster); never left running.
     status = {r["id"]: r["status"] for r in runs}
-    assert "crashed" in status.values()
     assert {status[r["id"]] for r in running} <= {"finished", "crashed"}
     assert not any(process_alive(r["pid"], None) for r in runs)
 
