@@ -106,6 +106,10 @@ def watch_overhead(repeats: int, store) -> dict:
             w / p for w, p in zip(times[name], times["plain"], strict=True))
         out[f"{name}_cpu_ratio"] = statistics.median(
             w / p for w, p in zip(cpus[name], cpus["plain"], strict=True))
+        # best of each: this VM's speed shifts between runs by up to 1.6x (both variants
+        # alike), which moves the medians more than a watch does; the fastest run of
+        # each is the least disturbed (timeit's rule)
+        out[f"{name}_best_ratio"] = min(totals[name]) / min(plain)
     return out
 
 
@@ -165,11 +169,13 @@ def _print_table(results: dict) -> None:
     rows = [
         ("training without watch", f"{o['plain_s'] * 1000:.0f} ms", f"{o['steps']} steps"),
         ("watch() defaults", f"{o['default_s'] * 1000:.0f} ms",
-         f"{o['default_ratio']:.3f}x to finish() (target 1.03x); fit alone "
-         f"{o['default_fit_ratio']:.3f}x; CPU {o['default_cpu_ratio']:.3f}x"),
+         f"{o['default_ratio']:.3f}x to finish() (target 1.03x), best "
+         f"{o['default_best_ratio']:.3f}x; fit alone {o['default_fit_ratio']:.3f}x; "
+         f"CPU {o['default_cpu_ratio']:.3f}x"),
         ("watch(log_freq=1, histograms=True)", f"{o['log_freq_1_s'] * 1000:.0f} ms",
-         f"{o['log_freq_1_ratio']:.2f}x to finish() (target 1.3x); fit alone "
-         f"{o['log_freq_1_fit_ratio']:.2f}x; CPU {o['log_freq_1_cpu_ratio']:.2f}x"),
+         f"{o['log_freq_1_ratio']:.2f}x to finish() (target 1.3x), best "
+         f"{o['log_freq_1_best_ratio']:.2f}x; fit alone {o['log_freq_1_fit_ratio']:.2f}x; "
+         f"CPU {o['log_freq_1_cpu_ratio']:.2f}x"),
         ("one writer, run.log of 5 metrics", f"{w['rows_per_s']:,.0f} rows/s",
          f"{w['rows']:,} rows"),
         ("store size, defaults", f"{s['default']['bytes_per_1000_steps'] / 1024:.0f} KiB",
