@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet._engine.observing import Ask
 from glassnet.layers import Dense, Input
+from loss_watcher import BatchLosses
 
 
 def test_one_sgd_step_of_a_2_2_1_network_worked_out_by_hand(float64):
@@ -108,21 +108,6 @@ def test_validation_split_takes_the_last_fraction_before_shuffling(float64):
     prediction = alone.predict(x[8:])
     assert history.history["val_loss"][-1] == pytest.approx(
         float(np.mean((prediction - y[8:]) ** 2)), rel=1e-12)
-
-
-class BatchLosses(gn.callbacks.Callback):
-    """A watcher (glassnet._engine.observing) keeping each step's batch loss."""
-
-    def __init__(self):
-        super().__init__()
-        self.losses = []
-
-    def observe_begin(self, observed):
-        return Ask.NOTHING
-
-    def observe_step(self, step, loss, logs, observed):
-        self.losses.append(loss)
-        return Ask.NOTHING
 
 
 def test_history_loss_is_the_sample_weighted_mean_of_batch_losses(float64):

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from html_reading import Reader
 
-import glassnet as gn
-from glassnet._engine.observing import Ask
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: loss_watcher
+
+import glassnet as gn  # noqa: E402
 from glassnet._engine.table import format_value
 from glassnet.layers import Dense, Input
 from glassnet.report.live import PER_BATCH_FROM_STEPS, LiveView
+from loss_watcher import BatchLosses  # noqa: E402
 
 
 class Cell:
@@ -24,21 +28,6 @@ class Cell:
     def update(self, bundle, raw=True):
         assert raw
         self.bundles.append(bundle)
-
-
-class BatchLosses(gn.callbacks.Callback):
-    """A watcher (glassnet._engine.observing) keeping each step's batch loss."""
-
-    def __init__(self):
-        super().__init__()
-        self.losses = []
-
-    def observe_begin(self, observed):
-        return Ask.NOTHING
-
-    def observe_step(self, step, loss, logs, observed):
-        self.losses.append(loss)
-        return Ask.NOTHING
 
 
 def model_and_data(n=64):

@@ -76,6 +76,19 @@ def check_finite(array: np.ndarray, name: str) -> None:
                         f"remove or impute missing values before training")
 
 
+def numeric_targets(data, name: str) -> np.ndarray:
+    """``data`` as a finite numeric array (targets, before a loss shapes them)."""
+    check_array_like(data, name)
+    try:
+        raw = np.asarray(data)
+    except ValueError as exc:
+        raise DataError(f"{name} must be a rectangular numeric array: {exc}") from None
+    if raw.dtype.kind not in "biuf":
+        raise DataError(f"{name} must be numeric, got an array of dtype {raw.dtype}")
+    check_finite(raw, name)
+    return raw
+
+
 def check_same_length(**arrays) -> int:
     lengths = {name: len(a) for name, a in arrays.items() if a is not None}
     if len(set(lengths.values())) > 1:

@@ -10,11 +10,10 @@ import numpy as np
 
 from glassnet._engine.data_checks import (
     as_float_array,
-    check_array_like,
     check_features,
-    check_finite,
     check_same_length,
     class_weights,
+    numeric_targets,
 )
 from glassnet.errors import ConfigError, DataError
 
@@ -45,14 +44,7 @@ def _prepare_y(model, y, name="y") -> np.ndarray:
         raise DataError(f"{name} is required to train or evaluate, got None")
     if model.multi_output:  # several arrays laid side by side: see models.multi_output
         return model.loss.prepare_targets(y, name)
-    check_array_like(y, name)
-    try:
-        raw = np.asarray(y)
-    except ValueError as exc:
-        raise DataError(f"{name} must be a rectangular numeric array: {exc}") from None
-    if raw.dtype.kind not in "biuf":
-        raise DataError(f"{name} must be numeric, got an array of dtype {raw.dtype}")
-    check_finite(raw, name)
+    raw = numeric_targets(y, name)
     prepared = model.loss.prepare_targets(raw, model.output_shape)
     if prepared.dtype.kind == "f":
         prepared = np.ascontiguousarray(prepared, dtype=model.weights[0].dtype)

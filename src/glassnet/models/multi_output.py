@@ -17,7 +17,7 @@ import numpy as np
 
 from glassnet import losses as gnlosses
 from glassnet import metrics as gnmetrics
-from glassnet._engine.data_checks import check_array_like, check_finite
+from glassnet._engine.data_checks import numeric_targets
 from glassnet.errors import ConfigError, DataError, ValueTypeError
 
 
@@ -131,15 +131,7 @@ class OutputLosses:
         prepared, layout, rows = [], [], None
         for out, loss, shape, data in zip(self.names, self.losses, self.shapes, arrays):
             what = f"{name} for output {out!r}"
-            check_array_like(data, what)
-            try:
-                raw = np.asarray(data)
-            except ValueError as exc:
-                raise DataError(f"{what} must be a rectangular numeric array: {exc}") from None
-            if raw.dtype.kind not in "biuf":
-                raise DataError(f"{what} must be numeric, got an array of dtype {raw.dtype}")
-            check_finite(raw, what)
-            target = loss.prepare_targets(raw, shape)
+            target = loss.prepare_targets(numeric_targets(data, what), shape)
             if rows is not None and len(target) != rows[1]:
                 raise DataError(f"{name}: output {out!r} has {len(target)} samples but "
                                 f"output {rows[0]!r} has {rows[1]}")
