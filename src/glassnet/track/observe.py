@@ -104,12 +104,8 @@ class Recorder:
         self.run.store.set_run_env(self.run.id, env)
 
     def loss(self, step: int, value: float) -> None:
-        """The batch loss of ``step`` (steps must follow one another)."""
-        if not self._losses:
-            self._loss_start = step
-        self._losses.append(float(value))
-        if time.time() - self._handed_at > _FLUSH_SECONDS:
-            self.flush()
+        """The batch loss of ``step``."""
+        self.losses(step, [value])
 
     def losses(self, start: int, values: list[float]) -> None:
         """The batch losses of steps ``start``, ``start + 1``... (following the last)."""
