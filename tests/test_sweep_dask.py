@@ -23,6 +23,7 @@ from glassnet.errors import ConfigError
 from glassnet.sklearn.sweep_progress import WIDTH, Progress
 from glassnet.sklearn.sweeps import sweep
 from glassnet.track.env import process_alive
+from test_sweeps import _local_cluster
 
 distributed = pytest.importorskip("distributed")
 
@@ -41,15 +42,7 @@ def digits():
 @pytest.fixture(scope="module")
 def cluster_client():
     """2 worker processes on loopback, one thread each, no dashboard; closed at the end."""
-    for attempt in range(3):  # a worker can miss its start-up on a loaded machine
-        try:
-            cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1,
-                                               processes=True, host="127.0.0.1",
-                                               dashboard_address=None)
-            break
-        except RuntimeError:
-            if attempt == 2:
-                raise
+    cluster = _local_cluster()
     client = distributed.Client(cluster)
     try:
         yield client

@@ -77,16 +77,14 @@ def test_table_has_hyperparameters_scores_and_weights(local_result):
     assert sum(r["best"] == "★" for r in rows) == 1
 
 
-def _local_cluster(distributed, attempts=3):
-    """A 2-worker cluster on loopback; a worker can miss its start-up on a loaded machine."""
+def _local_cluster(attempts=3):
+    """glassnet's 2-worker LocalCluster (sweep_dask.local_cluster: loopback, no dashboard,
+    one BLAS thread); a worker can miss its start-up on a loaded machine, so retried."""
+    from glassnet.sklearn.sweep_dask import local_cluster
+
     for attempt in range(attempts):
         try:
-            # no dashboard; the scheduler's health routes on a free port, not 8787, which
-            # another cluster on the machine may hold
-            return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                            host="127.0.0.1", dashboard_address=None,
-                                            scheduler_kwargs={"dashboard_address":
-                                                              "127.0.0.1:0"})
+            return local_cluster(2)
         except RuntimeError:  # "Cluster failed to start" / "closed without starting up"
             if attempt == attempts - 1:
                 raise
@@ -97,7 +95,7 @@ def test_dask_local_cluster_gives_the_same_table(local_result, digits, tmp_path)
     distributed = pytest.importorskip("distributed")
     result, _ = local_result
     X, y = digits
-    with _local_cluster(distributed) as cluster, distributed.Client(cluster) as client:
+    with _local_cluster() as cluster, distributed.Client(cluster) as client:
         dask_result = sweep(X, y, PARAMS, base=BASE, cv=3, backend="dask", client=client,
                             n_jobs=2, store=tmp_path, seed=0, standardize=True)
     assert _comparable(dask_result) == _comparable(result)
