@@ -62,6 +62,8 @@ def as_tensor(array) -> Tensor:
 
 def as_result(value):
     """A metric's result for the user: a Scalar for one number, a Tensor for several."""
+    if type(value) is float:  # the common case, asked at every logged step: no np.ndim
+        return Scalar(value)
     if np.ndim(value) == 0:
         return Scalar(float(value))
     return np.asarray(value, dtype=np.float64).view(Tensor)

@@ -11,6 +11,8 @@ With several outputs, backward starts from each output's weighted loss gradient
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from glassnet._engine.fusion import fused_output
@@ -33,6 +35,7 @@ class GraphTrainer(Trainer):
         nodes = model._compute_nodes
         self._nodes = nodes[:-1] if self.fused is not None else nodes
         self._output = output
+        self.timed_layers = []  # named as they run: see loss_and_backward
         self._view = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -51,7 +54,10 @@ class GraphTrainer(Trainer):
         return grads
 
     def loss_and_backward(self, y, sample_weight, output, sgd_rate=None,
-                          seconds: dict | None = None) -> float:
+                          stamps: list | None = None) -> float:
+        """As a chain's, but a graph's nodes may be skipped (an output that does not
+        reach the loss), so each timed layer's seconds go by name into the view's
+        ``seconds``, and ``stamps`` gets one clock read, before the update."""
         model = self.model
         if model.multi_output:  # output is the list of outputs, one loss each
             buffers = self._output_grads(output)
@@ -59,7 +65,10 @@ class GraphTrainer(Trainer):
             grads = {id(t): g for t, g in zip(model.outputs, buffers)}
         else:
             value, grads = self._output_loss(y, sample_weight, output)
-        model.backward_nodes(grads, self._nodes, upstream=self._upstream, timing=seconds)
+        timing = None if stamps is None else self.view.seconds
+        model.backward_nodes(grads, self._nodes, upstream=self._upstream, timing=timing)
+        if stamps is not None:
+            stamps.append(time.perf_counter())
         for variable in self.regularized:
             value += variable.regularizer.penalty(variable.value)
         return value

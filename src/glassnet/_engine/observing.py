@@ -24,10 +24,11 @@ until the call returns, to be copied by a watcher that keeps them.
 from __future__ import annotations
 
 import enum
-import time
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+_NAN = float("nan")
 
 
 class Ask(enum.IntFlag):
@@ -98,8 +99,9 @@ def watchers_in(callbacks) -> list:
 class TrainerView:
     """glassnet's :class:`Observed`: the trainer's model, its step's timings and ΔW."""
 
-    def __init__(self, model) -> None:
+    def __init__(self, model, timed_layers: list[str] = ()) -> None:
         self.model = model
+        self._timed_layers = list(timed_layers)
         variables = model.trainable_variables
         self._variables = variables
         self._values = {v.path: v.value for v in variables}
@@ -111,8 +113,10 @@ class TrainerView:
         self._activated = [(layer.name, layer) for layer in model.layers
                            if getattr(layer, "activation_name", None) is not None
                            and hasattr(layer, "last_output")]
-        self.backward_seconds: dict[str, float] = {}
-        self.update_seconds = float("nan")
+        # perf_counter() before the first layer's backward, after each, after the update
+        # (the trainer's ``loss_and_backward``): turned into seconds only when read
+        self.stamps: list[float] = []
+        self.seconds: dict[str, float] = {}  # by layer: a graph's trainer times by name
         # The model keeps its trainable Variables as consecutive views of one buffer (and
         # their gradients of a second) while its flat key names them in this order.
         key = tuple(id(v) for v in variables)
@@ -136,8 +140,9 @@ class TrainerView:
 
     def begin_step(self) -> None:
         self._kept = False
-        self.backward_seconds = {}
-        self.update_seconds = float("nan")
+        self.stamps.clear()
+        if self.seconds:
+            self.seconds = {}
 
     # -- Observed -----------------------------------------------------------------------
     def parameters(self) -> dict[str, np.ndarray]:
@@ -165,7 +170,13 @@ class TrainerView:
         return out
 
     def timings(self) -> tuple[dict[str, float], float]:
-        return self.backward_seconds, self.update_seconds
+        stamps, names = self.stamps, self._timed_layers
+        if len(stamps) <= len(names):
+            return {}, _NAN
+        backward = {name: stamps[i + 1] - stamps[i] for i, name in enumerate(names)}
+        backward.update(self.seconds)
+        after = len(names) + 1  # a stamp after the update (none when SGD was fused)
+        return backward, (stamps[after] - stamps[after - 1] if len(stamps) > after else _NAN)
 
     def layers(self) -> dict[str, list[str]]:
         return self._layers
@@ -199,9 +210,3 @@ def _gather(arrays, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def timed(seconds: dict, name: str, call, *args):
-    """``call(*args)``, its wall time stored as ``seconds[name]``."""
-    start = time.perf_counter()
-    result = call(*args)
-    seconds[name] = time.perf_counter() - start
-    return result

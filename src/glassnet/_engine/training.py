@@ -17,7 +17,7 @@ import numpy as np
 
 from glassnet._engine import blas
 from glassnet._engine.fusion import fused_output as _fused_output
-from glassnet._engine.observing import Ask, TrainerView, timed
+from glassnet._engine.observing import Ask, TrainerView
 
 _TIMINGS, _UPDATE = int(Ask.TIMINGS), int(Ask.UPDATE)  # plain ints: enum operators are slow
 
@@ -48,13 +48,16 @@ class Trainer:
         self._backward_plan = [(layers[i], i > self.first_backward, bool(layers[i].weights))
                                for i in range(last, self.first_backward - 1, -1)]
         self._output_needs_dx = len(layers) - 1 > self.first_backward
+        # the layers whose backward a timed step measures, in the order they run
+        self.timed_layers = ([layers[-1].name] if self.fused == "dense" else []) + [
+            layer.name for layer, _, _ in self._backward_plan]
         self._view: TrainerView | None = None
 
     @property
     def view(self) -> TrainerView:
         """What this trainer offers a watcher (the :class:`Observed` of its steps)."""
         if self._view is None:
-            self._view = TrainerView(self.model)
+            self._view = TrainerView(self.model, self.timed_layers)
         return self._view
 
     def gather(self, array: np.ndarray, index: np.ndarray, slot: str) -> np.ndarray:
@@ -98,11 +101,13 @@ class Trainer:
                 and fused == {id(v) for v in trainable})
 
     def loss_and_backward(self, y, sample_weight, output, sgd_rate=None,
-                          seconds: dict | None = None) -> float:
+                          stamps: list | None = None) -> float:
         """Compute the loss of ``output`` and fill every trainable Variable's ``grad``.
 
         With ``sgd_rate`` (see ``can_fuse_sgd``), apply ``w -= sgd_rate * grad`` instead.
-        With ``seconds``, each layer's backward is timed into it, by layer name.
+        With ``stamps``, a ``perf_counter()`` is appended before the first layer's
+        backward and after each (:attr:`timed_layers` names them, in that order): one
+        clock read per layer, the seconds taken apart only when a watcher reads them.
         """
         model = self.model
         grad = self._dz.get(output.shape[0])
@@ -111,19 +116,21 @@ class Trainer:
         if self.fused is not None:
             value = model.loss.fused_value_and_grad(y, output, sample_weight, grad)
             if self.fused == "dense":
-                layer = self.layers[-1]
-                if seconds is None:
-                    grad = layer.backward_from_z(grad, self._output_needs_dx, sgd_rate)
-                else:
-                    grad = timed(seconds, layer.name, layer.backward_from_z, grad,
-                                 self._output_needs_dx, sgd_rate)
+                if stamps is not None:
+                    stamps.append(time.perf_counter())
+                grad = self.layers[-1].backward_from_z(grad, self._output_needs_dx, sgd_rate)
             # else the output is an Activation layer: dz is its input's gradient
         else:
             value = model.loss.value_and_grad(y, output, sample_weight, grad)
-        if seconds is not None:
+        if stamps is not None:
+            clock = time.perf_counter
+            stamps.append(clock())  # after the fused output layer's backward, or before all
             for layer, need_dx, has_weights in self._backward_plan:
-                rate = (sgd_rate,) if has_weights and sgd_rate is not None else ()
-                grad = timed(seconds, layer.name, layer.backward, grad, need_dx, *rate)
+                if has_weights and sgd_rate is not None:
+                    grad = layer.backward(grad, need_dx, sgd_rate)
+                else:
+                    grad = layer.backward(grad, need_dx)
+                stamps.append(clock())
         elif sgd_rate is None:
             for layer, need_dx, _ in self._backward_plan:
                 grad = layer.backward(grad, need_dx)
@@ -148,26 +155,21 @@ class Trainer:
         """One step; ``ask`` (:class:`Ask` flags): what a watcher will read of it through
         :attr:`view`."""
         output = self.forward(x)
-        seconds = None
+        stamps = None
         if ask:
             view = self.view
             view.begin_step()
             if ask & _TIMINGS:
-                seconds = view.backward_seconds
+                stamps = view.stamps
             if ask & _UPDATE:
                 view.keep_before_update()
         if fuse_sgd:
             rate = self.model.optimizer.begin_fused_step()
-            value = self.loss_and_backward(y, sample_weight, output, rate, seconds)
+            value = self.loss_and_backward(y, sample_weight, output, rate, stamps)
             self.apply_constraints()
         else:
-            value = self.loss_and_backward(y, sample_weight, output, None, seconds)
-            if seconds is None:
-                self.apply_update()
-            else:
-                start = time.perf_counter()
-                self.apply_update()
-                view.update_seconds = time.perf_counter() - start
+            value = self.loss_and_backward(y, sample_weight, output, None, stamps)
+            self.apply_update()
+            if stamps is not None:  # the update's seconds: from the last layer's stamp
+                stamps.append(time.perf_counter())
         return value, output
-
-
