@@ -214,3 +214,38 @@ def test_watch_gathers_variables_when_the_model_has_no_flat_buffers(store, digit
         for key in ("mean", "std", "l2", "grad_l2", "update_ratio"):
             assert a[key] == pytest.approx(b[key], rel=1e-6)
         np.testing.assert_array_equal(a["histogram"][0], b["histogram"][0])
+
+
+@pytest.mark.parametrize("hidden, column", [("relu", "dead_share"),
+                                            ("tanh", "saturated_share")])
+def test_unit_shares_equal_the_forward_pass_of_each_step_also_on_short_batches(
+        store, digits, hidden, column):
+    """Each logged step's dead (or saturated) share, against the forward pass of that
+    step's batch on the weights before its update (the previous step's snapshot);
+    70 rows give batches of 32, 32 and 6, and a second fit batches of 48 and 22."""
+    x, y, _, _ = digits
+    x, y = x[:70], y[:70]
+    model = _model(hidden)
+    kernel, bias = model.get_layer("hidden").get_weights()
+    bias[:6] = -3.0 if hidden == "relu" else 20.0  # units off, or in tanh's flat region
+    model.get_layer("hidden").set_weights([kernel, bias])
+    run = init("units", store=store)
+    watch = run.watch(log_freq=1, snapshots=1)
+    batches = []
+    for batch_size in (32, 48):
+        model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, shuffle=False,
+                  callbacks=[watch])
+        batches += [x[start:start + batch_size] for start in range(0, 70, batch_size)]
+    run.finish()
+    rows = store.layer_stats(run.id, "hidden")
+    assert [r["step"] for r in rows] == list(range(len(batches)))
+    for step, (row, batch) in enumerate(zip(rows, batches, strict=True)):
+        before = store.snapshot(run.id, step - 1)  # -1: "init"
+        z = batch @ before["hidden/kernel"] + before["hidden/bias"]
+        if hidden == "relu":
+            expected = np.mean(np.maximum(z, 0).max(axis=0) <= 0)
+        else:
+            a = np.tanh(z)
+            expected = np.mean((a.min(axis=0) > 0.99) | (a.max(axis=0) < -0.99))
+        assert row[column] == pytest.approx(expected, abs=1e-12), step
+    assert 0 < np.mean([r[column] for r in rows]) < 1  # the test sees both kinds of unit

@@ -57,6 +57,7 @@ _MAX_CHECK_STEPS = 256  # ...and at least every this many steps
 _NAN = float("nan")
 _NOTHING = Ask.NOTHING
 _LOGGED = Ask.PARAMETERS | Ask.GRADIENTS | Ask.ACTIVATIONS | Ask.TIMINGS
+_LOGGED_UPDATE = _LOGGED | Ask.UPDATE  # made once: enum operators are slow
 # ΔW: asked for, or (on the step after a kept one) the difference of the two kept values
 _ASKED, _FROM_PREVIOUS_ROW = 1, 2
 
@@ -109,7 +110,6 @@ class Watch(Callback):
         total = layer_sizes.sum()
         self._update_share = (layer_sizes / total).tolist() if total else []
         self._unit_layers: dict[str, tuple[int, str]] | None = None  # at the first logged step
-        self._unit_ranges: dict[str, tuple] = {}
         self._losses, self._loss_start = [], self.step
         self._carried, self._carried_step = np.empty(n, dtype=dtype), -2  # last kept W
         self._checked_at, self._checked_step = time.time(), self.step
@@ -132,11 +132,8 @@ class Watch(Callback):
         before was kept in this batch (then ΔW is the difference of the two copies)."""
         if step % self.log_freq:
             return _NOTHING
-        return _LOGGED if self._kept_step() == step - 1 else _LOGGED | Ask.UPDATE
-
-    def _kept_step(self) -> int:
-        """The last step whose values are kept (pending, or carried over a hand-over)."""
-        return self._pending[-1][0] if self._pending else self._carried_step
+        kept = self._pending[-1][0] if self._pending else self._carried_step
+        return _LOGGED if kept == step - 1 else _LOGGED_UPDATE
 
     def _event(self, step: int, logs, observed) -> Ask:
         """A step that is logged, precedes a logged one, saves a snapshot or checks the time."""
@@ -154,8 +151,11 @@ class Watch(Callback):
         if self._snapshot_every and step % self._snapshot_every == 0:
             self._snapshot(step, "step")
         following = step + 1
-        self._next_event = min(self._next_check, following + (-following) % self.log_freq,
-                               following + (-following - 1) % self.log_freq)
+        if self.log_freq == 1:  # every step is an event
+            self._next_event = following
+        else:
+            self._next_event = min(self._next_check, following + (-following) % self.log_freq,
+                                   following + (-following - 1) % self.log_freq)
         if self._snapshot_every:
             self._next_event = min(self._next_event,
                                    following + (-following) % self._snapshot_every)
@@ -194,18 +194,28 @@ class Watch(Callback):
     def _new_buffers(self, capacity: int) -> None:
         n, dtype = self._n, self._dtype
         self._rows = np.empty((capacity, 2 * n), dtype=dtype)  # values, then gradients
+        self._values, self._grads = self._rows[:, :n], self._rows[:, n:]
         self._changes = np.empty((capacity, n), dtype=dtype)  # ΔW, where asked for
         self._change_kind = np.zeros(capacity, dtype=np.int8)
+        # per ReLU/sigmoid/tanh layer: its outputs on each kept step's batch, reduced to
+        # each unit's lowest and highest by the summariser (a copy is cheaper here)
+        self._outputs: dict[str, np.ndarray] = {}
+        self._seen: dict[str, np.ndarray] = {}
 
     def _grow(self, row: int) -> None:
         """Make room for kept step ``row`` (doubling, up to the batch size)."""
         capacity = len(self._rows)
-        if row < capacity:
-            return
         rows, changes, kinds = self._rows, self._changes, self._change_kind
+        outputs, seen = self._outputs, self._seen
         self._new_buffers(min(self._max_rows, max(row + 1, 2 * capacity)))
         self._rows[:capacity], self._changes[:capacity] = rows, changes
         self._change_kind[:capacity] = kinds
+        for name, kept in outputs.items():
+            grown = self._outputs[name] = np.empty((len(self._rows),) + kept.shape[1:],
+                                                   dtype=kept.dtype)
+            grown[:capacity] = kept
+            self._seen[name] = np.zeros(len(self._rows), dtype=bool)
+            self._seen[name][:capacity] = seen[name]
 
     def _hand_over(self, now: float) -> None:
         """Give the recorder everything collected: the kept steps' statistics and the losses."""
@@ -220,55 +230,78 @@ class Watch(Callback):
 
     def _keep_step(self, step: int, logs, observed) -> None:
         """Copy what a logged step offers (cheap); summarise later, many steps at once."""
+        activations = observed.activations()
+        if self._unit_layers is None:
+            self._find_unit_layers(activations)
         row = len(self._pending)
+        if self._unit_layers and not self._outputs_fit(row, activations):
+            self._summarise_pending()  # the batch size grew: start new buffers
+            row = 0
         now = time.time()
         if self._stats is not None:
-            self._grow(row)
-            kept, n = self._rows[row], self._n
-            _copy(kept[:n], observed, "parameters")
-            _copy(kept[n:], observed, "gradients")
+            if row == len(self._rows):
+                self._grow(row)
+            flat = observed.flat("parameters")
+            if flat is not None:
+                np.copyto(self._values[row], flat)
+            else:
+                _copy(self._values[row], observed, "parameters")
+            flat = observed.flat("gradients")
+            if flat is not None:
+                np.copyto(self._grads[row], flat)
+            else:
+                _copy(self._grads[row], observed, "gradients")
             if row and self._pending[-1][0] == step - 1:
                 self._change_kind[row] = _FROM_PREVIOUS_ROW
             elif not row and self._carried_step == step - 1:
-                np.subtract(kept[:n], self._carried, out=self._changes[row])
-                self._change_kind[row] = _ASKED
+                np.subtract(self._values[0], self._carried, out=self._changes[0])
+                self._change_kind[0] = _ASKED
             elif _copy(self._changes[row], observed, "update"):
                 self._change_kind[row] = _ASKED
             else:
                 self._change_kind[row] = 0
-        self._keep_unit_ranges(row, observed.activations())
-        backward, update_seconds = observed.timings()
-        self._pending.append((step, now, dict(logs or {}),
-                              [backward.get(name, _NAN) for name in self._layer_names],
-                              update_seconds))
-        if len(self._pending) == self._max_rows or now - self._handed_at > _MAX_WAIT_SECONDS:
+        outputs, seen = self._outputs, self._seen
+        for name in self._unit_layers:
+            offered = activations.get(name)
+            output = None if offered is None else offered[1]
+            if output is None or np.ndim(output) != 2 or not len(output):
+                seen[name][row] = False
+                continue
+            kept, b = outputs[name][row], len(output)
+            np.copyto(kept[:b], output)
+            if b < len(kept):  # a short batch: repeat a row, which moves no min or max
+                kept[b:] = output[0]
+            seen[name][row] = True
+        backward, update_seconds = observed.timings()  # made into rows by the summariser
+        self._pending.append((step, now, dict(logs or {}), backward, update_seconds))
+        if row + 1 == self._max_rows or now - self._handed_at > _MAX_WAIT_SECONDS:
             self._hand_over(now)
 
-    def _keep_unit_ranges(self, row: int, activations: dict) -> None:
-        """Each unit's lowest and highest output on the batch, per ReLU/sigmoid/tanh layer."""
-        if self._unit_layers is None:
-            index = {name: i for i, name in enumerate(self._layer_names)}
-            self._unit_layers = {name: (index[name], activation)
-                                 for name, (activation, _) in activations.items()
-                                 if name in index and activation in _UNIT_STATS}
-        if not row:  # new arrays per batch: the last batch's are the writer's now
-            self._unit_ranges = {}
-        ranges_of = self._unit_ranges
-        for name, (_, activation) in self._unit_layers.items():
+    def _find_unit_layers(self, activations: dict) -> None:
+        index = {name: i for i, name in enumerate(self._layer_names)}
+        self._unit_layers = {name: (index[name], activation)
+                             for name, (activation, _) in activations.items()
+                             if name in index and activation in _UNIT_STATS}
+
+    def _outputs_fit(self, row: int, activations: dict) -> bool:
+        """Whether the unit layers' buffers hold this step's outputs; if not, and no
+        kept step needs them (``row`` 0), make them so (False: hand over first)."""
+        for name in self._unit_layers:
             offered = activations.get(name)
-            if offered is None:
+            shape = None if offered is None else np.shape(offered[1])
+            kept = self._outputs.get(name)
+            if kept is not None and (shape is None or len(shape) != 2 or (
+                    shape[0] <= kept.shape[1] and shape[1] == kept.shape[2])):
                 continue
-            output = offered[1]
-            shape = np.shape(output)
-            if len(shape) != 2 or not shape[0]:
-                continue
-            ranges = ranges_of.get(name)
-            if ranges is None or ranges[1].shape[1] != shape[1]:
-                ranges = ranges_of[name] = (np.full((self._max_rows, shape[1]), np.nan),
-                                            np.full((self._max_rows, shape[1]), np.nan))
-            np.maximum.reduce(output, axis=0, out=ranges[1][row])
-            if activation not in _DEAD:
-                np.minimum.reduce(output, axis=0, out=ranges[0][row])
+            if row:
+                return False
+            if shape is None or len(shape) != 2:
+                shape = (1, 1)
+            dtype = np.result_type(offered[1]) if offered is not None else np.float32
+            self._outputs[name] = np.empty((len(self._rows), max(shape[0], 1), shape[1]),
+                                           dtype=dtype)
+            self._seen[name] = np.zeros(len(self._rows), dtype=bool)
+        return True
 
     def _summarise_pending(self) -> None:
         """Hand the kept steps to the summariser thread, which makes their rows.
@@ -282,12 +315,19 @@ class Watch(Callback):
         if self._stats is not None:  # the next step's ΔW may need the last kept W
             np.copyto(self._carried, self._rows[len(pending) - 1, :self._n])
             self._carried_step = pending[-1][0]
-        buffers = (self._rows, self._changes, self._change_kind)
+        buffers = (self._rows, self._changes, self._change_kind, self._outputs, self._seen)
         spare = self._spare_buffers.pop() if self._spare_buffers else None
-        if spare is None or spare[0].shape != self._rows.shape:
+        if spare is None or spare[0].shape != self._rows.shape or not _same_shapes(
+                spare[3], self._outputs):
+            outputs = self._outputs
             self._new_buffers(len(self._rows))
+            for name, kept in outputs.items():  # the same shapes, fresh memory
+                self._outputs[name] = np.empty_like(kept)
+                self._seen[name] = np.zeros(len(self._rows), dtype=bool)
         else:
-            self._rows, self._changes, self._change_kind = spare
+            self._rows, self._changes, self._change_kind, self._outputs, self._seen = spare
+            n = self._n
+            self._values, self._grads = self._rows[:, :n], self._rows[:, n:]
         batch = _Batch(self, pending, buffers)
         self.recorder.later(batch)
 
@@ -295,6 +335,10 @@ class Watch(Callback):
         arrays = {path: np.array(value, copy=True)
                   for path, value in self._observed.weights().items()}
         self.recorder.snapshot(step, label, arrays)
+
+
+def _same_shapes(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(a[k].shape == b[k].shape for k in a)
 
 
 def _copy(out: np.ndarray, observed, kind: str) -> bool:
@@ -327,14 +371,14 @@ class _Batch:
         self.n_layers = len(watch._layer_names)
         self.update_share = watch._update_share
         self.unit_layers = watch._unit_layers or {}
-        self.unit_ranges = watch._unit_ranges
+        self.layer_names = watch._layer_names
 
     def __call__(self) -> LoggedSteps:
         pending, m = self.pending, len(self.pending)
         steps, times = [p[0] for p in pending], [p[1] for p in pending]
         stats = counts = edges = None
         if self.stats is not None:
-            rows, changes, kinds = self.buffers
+            rows, changes, kinds = self.buffers[:3]
             rows, changes, kinds = rows[:m], changes[:m], kinds[:m]
             n = self.n
             chained = np.flatnonzero(kinds == _FROM_PREVIOUS_ROW)
@@ -346,7 +390,6 @@ class _Batch:
             stats[~known, :, 13] = _NAN  # steps without ΔW offered
         else:
             stats = np.empty((m, 0, 14))
-        self.spares.append(self.buffers)
         series: dict[str, tuple[list, list]] = {}
         for step, _, logs, *_ in pending:
             for key, value in logs.items():
@@ -358,16 +401,21 @@ class _Batch:
         if self.n_layers:
             # (m, n_layers, 4): backward seconds, update seconds, dead share, saturated share
             layers = np.full((m, self.n_layers, 4), np.nan)
-            layers[:, :, 0] = [p[3] for p in pending]
+            layers[:, :, 0] = [[p[3].get(name, _NAN) for name in self.layer_names]
+                               for p in pending]
             layers[:, :, 1] = np.outer([p[4] for p in pending], self.update_share)
+            outputs, seen = self.buffers[3], self.buffers[4]
             for name, (index, activation) in self.unit_layers.items():
-                if name not in self.unit_ranges:
+                if name not in outputs:
                     continue
-                lo, hi = self.unit_ranges[name]
+                kept = outputs[name][:m]
+                hi = np.maximum.reduce(kept, axis=1)
                 if activation in _DEAD:  # dead: outputs 0 for the whole batch
-                    flat, column = hi[:m] <= 0, 2
+                    flat, column = hi <= 0, 2
                 else:  # saturated: in the flat region for the whole batch
-                    flat, column = _SATURATED[activation](lo[:m], hi[:m]), 3
+                    lo = np.minimum.reduce(kept, axis=1)
+                    flat, column = _SATURATED[activation](lo, hi), 3
                 shares = np.count_nonzero(flat, axis=1) / hi.shape[1]
-                layers[:, index, column] = np.where(np.isnan(hi[:m, 0]), np.nan, shares)
+                layers[:, index, column] = np.where(seen[name][:m], shares, np.nan)
+        self.spares.append(self.buffers)
         return LoggedSteps(steps, times, stats, counts, edges, layers, series)
