@@ -145,10 +145,20 @@ class Recorder:
         self.run.summary.update(latest or {})
         summariser().submit(lambda: self._write(self.blocks(summarise())))
 
+    def write(self, logged) -> None:
+        """Hand rows made elsewhere (:class:`LoggedSteps`, or a list of LoggedStep) to
+        the store's writer now: what a summary made off this thread does."""
+        self._write(self.blocks(logged))
+
     def close(self) -> None:
         """Hand everything over and wait until every queued summary is with the store."""
+        from glassnet.track.stats_process import stats_process
+
         self.flush()
         summariser().wait()
+        helper = stats_process(start=False)
+        if helper is not None:
+            helper.wait()
 
     def flush(self) -> None:
         """Hand everything buffered to the store's writer."""

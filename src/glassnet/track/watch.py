@@ -24,9 +24,10 @@ go to the store through a :class:`~glassnet.track.observe.Recorder`, as the PyTo
 and Keras watchers' do.
 
 Cost: an unlogged step is one call and one list append. A logged step copies the
-parameters and gradients (one copy each where the loop offers them flat) and two
-reductions per ReLU/sigmoid/tanh layer; the statistics of many logged steps are
-computed together (:mod:`glassnet.track.paramstats`) in the summariser thread
+parameters, the gradients and the ReLU/sigmoid/tanh layers' outputs into a buffer set
+(:mod:`glassnet.track.kept_steps`); the statistics of a set's steps are computed
+together (:mod:`glassnet.track.batch_stats`), in the statistics process when the watch
+logs often (:mod:`glassnet.track.stats_process`), else in the summariser thread
 (:mod:`glassnet.track.summariser`).
 """
 
@@ -37,18 +38,19 @@ import time
 import numpy as np
 
 from glassnet.callbacks import Callback
-from glassnet.track.observe import Ask, LoggedSteps, Recorder, check_options
+from glassnet.track import stats_process as process
+from glassnet.track.batch_stats import (
+    ASKED,
+    FROM_PREVIOUS_ROW,
+    UNIT_STATS,
+    UNKNOWN,
+    logged_steps,
+    summarise,
+)
+from glassnet.track.kept_steps import KeptSteps, Layout
+from glassnet.track.observe import Ask, Recorder, check_options
 from glassnet.track.paramstats import FlatStats
 
-# "dead": a ReLU unit that outputs 0 for every sample of the batch. "saturated": a
-# sigmoid/tanh unit whose derivative is below ~2% of its peak for every sample, told
-# from the unit's lowest and highest output on the batch.
-_DEAD = {"relu"}
-_SATURATED = {
-    "sigmoid": lambda lo, hi: (lo > 0.99) | (hi < 0.01),
-    "tanh": lambda lo, hi: (lo > 0.99) | (hi < -0.99),
-}
-_UNIT_STATS = _DEAD | set(_SATURATED)
 _MAX_PENDING_STEPS = 32  # logged steps summarised together...
 _PENDING_ELEMENTS = 1 << 17  # ...as long as their copies stay in cache (values per batch)
 _MAX_WAIT_SECONDS = 0.25  # ...and recent: the writer gets every row within a quarter second
@@ -58,8 +60,6 @@ _NAN = float("nan")
 _NOTHING = Ask.NOTHING
 _LOGGED = Ask.PARAMETERS | Ask.GRADIENTS | Ask.ACTIVATIONS | Ask.TIMINGS
 _LOGGED_UPDATE = _LOGGED | Ask.UPDATE  # made once: enum operators are slow
-# ΔW: asked for, or (on the step after a kept one) the difference of the two kept values
-_ASKED, _FROM_PREVIOUS_ROW = 1, 2
 
 
 class Watch(Callback):
@@ -95,12 +95,15 @@ class Watch(Callback):
             self.recorder.architecture(*described)
         n = sum(sizes)
         dtype = next(iter(parameters.values())).dtype if n else np.float64
-        # Logged steps wait here, as copies, and are summarised a batch at a time.
+        # Logged steps wait in a buffer set, as copies, and are summarised a set at a time.
         self._max_rows = max(1, min(_MAX_PENDING_STEPS, _PENDING_ELEMENTS // max(n, 1)))
         self._stats = FlatStats(sizes, self._max_rows) if n else None
-        self._n, self._dtype = n, dtype
-        self._new_buffers(1)
-        self._spare_buffers: list[tuple] = []  # refilled by the summariser (list ops are atomic)
+        self._n, self._dtype, self._sizes = n, dtype, sizes
+        self._process = process.stats_process() if process.wanted(self.log_freq) else None
+        self._kept: KeptSteps | None = None  # the set the next logged step goes into
+        self._sets: list[KeptSteps] = []  # every set made, for _release_sets
+        self._spare_sets: list[KeptSteps] = []  # summarised sets come back here
+        self._job_lines: dict[str, bytes] = {}
         self._pending: list[tuple] = []  # (step, time, logs, backward seconds, update seconds)
         self._handed_at = time.time()
         index = {path: i for i, path in enumerate(self._paths)}
@@ -134,6 +137,18 @@ class Watch(Callback):
             return _NOTHING
         kept = self._pending[-1][0] if self._pending else self._carried_step
         return _LOGGED if kept == step - 1 else _LOGGED_UPDATE
+
+    def _job_line(self, kept: KeptSteps) -> bytes:
+        """The statistics process's job line for ``kept``, to fill with (job, rows)."""
+        line = self._job_lines.get(kept.path)
+        if line is None:
+            import json
+
+            fixed = json.dumps({"path": kept.path, "layout": kept.layout.to_json(),
+                                "histograms": self.histograms})
+            line = self._job_lines[kept.path] = (
+                '{"job": %d, "m": %d, ' + fixed[1:].replace("%", "%%") + "\n").encode()
+        return line
 
     def _event(self, step: int, logs, observed) -> Ask:
         """A step that is logged, precedes a logged one, saves a snapshot or checks the time."""
@@ -184,6 +199,7 @@ class Watch(Callback):
             return
         self._hand_over(time.time())
         self.recorder.close()  # every summary with the store, before run.finish writes
+        self._release_sets()
         if self.snapshots is not None and self.step > 0:
             self._snapshot(self.step - 1, "end")
         if self.step:
@@ -191,31 +207,95 @@ class Watch(Callback):
         self.run.store.log_summary(self.run.id, self.run.summary)
 
     # -- rows -------------------------------------------------------------------------
-    def _new_buffers(self, capacity: int) -> None:
-        n, dtype = self._n, self._dtype
-        self._rows = np.empty((capacity, 2 * n), dtype=dtype)  # values, then gradients
-        self._values, self._grads = self._rows[:, :n], self._rows[:, n:]
-        self._changes = np.empty((capacity, n), dtype=dtype)  # ΔW, where asked for
-        self._change_kind = np.zeros(capacity, dtype=np.int8)
-        # per ReLU/sigmoid/tanh layer: its outputs on each kept step's batch, reduced to
-        # each unit's lowest and highest by the summariser (a copy is cheaper here)
-        self._outputs: dict[str, np.ndarray] = {}
-        self._seen: dict[str, np.ndarray] = {}
+    def _layout_for(self, activations: dict) -> Layout:
+        units = []
+        for name in self._unit_layers:
+            offered = activations.get(name)
+            output = None if offered is None else offered[1]
+            shape = np.shape(output) if output is not None else ()
+            batch, width = (shape[0], shape[1]) if len(shape) == 2 else (1, 1)
+            dtype = np.result_type(output).str if output is not None else "<f4"
+            units.append((name, self._unit_layers[name][1], max(batch, 1), width, dtype))
+        return Layout(self._max_rows, tuple(self._sizes), np.dtype(self._dtype).str,
+                      tuple(units))
 
-    def _grow(self, row: int) -> None:
-        """Make room for kept step ``row`` (doubling, up to the batch size)."""
-        capacity = len(self._rows)
-        rows, changes, kinds = self._rows, self._changes, self._change_kind
-        outputs, seen = self._outputs, self._seen
-        self._new_buffers(min(self._max_rows, max(row + 1, 2 * capacity)))
-        self._rows[:capacity], self._changes[:capacity] = rows, changes
-        self._change_kind[:capacity] = kinds
-        for name, kept in outputs.items():
-            grown = self._outputs[name] = np.empty((len(self._rows),) + kept.shape[1:],
-                                                   dtype=kept.dtype)
-            grown[:capacity] = kept
-            self._seen[name] = np.zeros(len(self._rows), dtype=bool)
-            self._seen[name][:capacity] = seen[name]
+    def _fits(self, kept: KeptSteps, activations: dict) -> bool:
+        """Whether ``kept`` can hold this step's unit outputs (a batch no larger)."""
+        for (name, _, batch, width, dtype), _ in zip(kept.layout.units, kept.outputs):
+            offered = activations.get(name)
+            if offered is None:
+                continue
+            shape = np.shape(offered[1])
+            if len(shape) == 2 and (shape[0] > batch or shape[1] != width):
+                return False
+        return True
+
+    def _take_set(self, activations: dict) -> KeptSteps:
+        """A buffer set for this step's outputs: a spare one, or a new one."""
+        layout = self._layout_for(activations)
+        shared = self._process is not None and self._process.ready
+        for i, kept in enumerate(self._spare_sets):
+            if self._fits(kept, activations) and (kept.path is not None) == shared:
+                return self._spare_sets.pop(i)
+        kept = KeptSteps(layout, shared=shared)
+        self._sets.append(kept)
+        return kept
+
+    def _keep_step(self, step: int, logs, observed) -> None:
+        """Copy what a logged step offers (cheap); summarise later, many steps at once."""
+        activations = observed.activations()
+        if self._unit_layers is None:
+            self._find_unit_layers(activations)
+        kept = self._kept
+        if kept is not None and self._unit_layers and not self._fits(kept, activations):
+            self._summarise_pending()  # the batch size grew: a set of the new size
+            kept = None
+        if kept is None:
+            kept = self._kept = self._take_set(activations)
+        row = len(self._pending)
+        now = time.time()
+        if self._n:
+            flat = observed.flat("parameters")
+            if flat is not None:
+                np.copyto(kept.values[row], flat)
+            else:
+                _copy(kept.values[row], observed, "parameters")
+            flat = observed.flat("gradients")
+            if flat is not None:
+                np.copyto(kept.grads[row], flat)
+            else:
+                _copy(kept.grads[row], observed, "gradients")
+            if row and self._pending[-1][0] == step - 1:
+                kept.kinds[row] = FROM_PREVIOUS_ROW
+            elif not row and self._carried_step == step - 1:
+                np.subtract(kept.values[0], self._carried, out=kept.changes[0])
+                kept.kinds[0] = ASKED
+            elif _copy(kept.changes[row], observed, "update"):
+                kept.kinds[row] = ASKED
+            else:
+                kept.kinds[row] = UNKNOWN
+        seen = kept.seen[row]
+        for i, name in enumerate(self._unit_layers):
+            offered = activations.get(name)
+            output = None if offered is None else offered[1]
+            if output is None or np.ndim(output) != 2 or not len(output):
+                seen[i] = False
+                continue
+            kept_output, b = kept.outputs[i][row], len(output)
+            np.copyto(kept_output[:b], output)
+            if b < len(kept_output):  # a short batch: repeat a row, which moves no min or max
+                kept_output[b:] = output[0]
+            seen[i] = True
+        backward, update_seconds = observed.timings()  # made into rows by the summariser
+        self._pending.append((step, now, dict(logs or {}), backward, update_seconds))
+        if row + 1 == self._max_rows or now - self._handed_at > _MAX_WAIT_SECONDS:
+            self._hand_over(now)
+
+    def _find_unit_layers(self, activations: dict) -> None:
+        index = {name: i for i, name in enumerate(self._layer_names)}
+        self._unit_layers = {name: (index[name], activation)
+                             for name, (activation, _) in activations.items()
+                             if name in index and activation in UNIT_STATS}
 
     def _hand_over(self, now: float) -> None:
         """Give the recorder everything collected: the kept steps' statistics and the losses."""
@@ -228,117 +308,35 @@ class Watch(Callback):
         self._loss_start = self.step
         self._handed_at = now
 
-    def _keep_step(self, step: int, logs, observed) -> None:
-        """Copy what a logged step offers (cheap); summarise later, many steps at once."""
-        activations = observed.activations()
-        if self._unit_layers is None:
-            self._find_unit_layers(activations)
-        row = len(self._pending)
-        if self._unit_layers and not self._outputs_fit(row, activations):
-            self._summarise_pending()  # the batch size grew: start new buffers
-            row = 0
-        now = time.time()
-        if self._stats is not None:
-            if row == len(self._rows):
-                self._grow(row)
-            flat = observed.flat("parameters")
-            if flat is not None:
-                np.copyto(self._values[row], flat)
-            else:
-                _copy(self._values[row], observed, "parameters")
-            flat = observed.flat("gradients")
-            if flat is not None:
-                np.copyto(self._grads[row], flat)
-            else:
-                _copy(self._grads[row], observed, "gradients")
-            if row and self._pending[-1][0] == step - 1:
-                self._change_kind[row] = _FROM_PREVIOUS_ROW
-            elif not row and self._carried_step == step - 1:
-                np.subtract(self._values[0], self._carried, out=self._changes[0])
-                self._change_kind[0] = _ASKED
-            elif _copy(self._changes[row], observed, "update"):
-                self._change_kind[row] = _ASKED
-            else:
-                self._change_kind[row] = 0
-        outputs, seen = self._outputs, self._seen
-        for name in self._unit_layers:
-            offered = activations.get(name)
-            output = None if offered is None else offered[1]
-            if output is None or np.ndim(output) != 2 or not len(output):
-                seen[name][row] = False
-                continue
-            kept, b = outputs[name][row], len(output)
-            np.copyto(kept[:b], output)
-            if b < len(kept):  # a short batch: repeat a row, which moves no min or max
-                kept[b:] = output[0]
-            seen[name][row] = True
-        backward, update_seconds = observed.timings()  # made into rows by the summariser
-        self._pending.append((step, now, dict(logs or {}), backward, update_seconds))
-        if row + 1 == self._max_rows or now - self._handed_at > _MAX_WAIT_SECONDS:
-            self._hand_over(now)
-
-    def _find_unit_layers(self, activations: dict) -> None:
-        index = {name: i for i, name in enumerate(self._layer_names)}
-        self._unit_layers = {name: (index[name], activation)
-                             for name, (activation, _) in activations.items()
-                             if name in index and activation in _UNIT_STATS}
-
-    def _outputs_fit(self, row: int, activations: dict) -> bool:
-        """Whether the unit layers' buffers hold this step's outputs; if not, and no
-        kept step needs them (``row`` 0), make them so (False: hand over first)."""
-        for name in self._unit_layers:
-            offered = activations.get(name)
-            shape = None if offered is None else np.shape(offered[1])
-            kept = self._outputs.get(name)
-            if kept is not None and (shape is None or len(shape) != 2 or (
-                    shape[0] <= kept.shape[1] and shape[1] == kept.shape[2])):
-                continue
-            if row:
-                return False
-            if shape is None or len(shape) != 2:
-                shape = (1, 1)
-            dtype = np.result_type(offered[1]) if offered is not None else np.float32
-            self._outputs[name] = np.empty((len(self._rows), max(shape[0], 1), shape[1]),
-                                           dtype=dtype)
-            self._seen[name] = np.zeros(len(self._rows), dtype=bool)
-        return True
-
     def _summarise_pending(self) -> None:
-        """Hand the kept steps to the summariser thread, which makes their rows.
-
-        NumPy releases the GIL in its loops, so the statistics of a batch are mostly
-        computed on another core while training goes on.
-        """
+        """Send the kept steps to be summarised: to the statistics process when it is
+        ready, else to the summariser thread; their rows go to the store from there."""
         pending, self._pending = self._pending, []
+        kept, self._kept = self._kept, None
         if not pending:
+            if kept is not None:
+                self._spare_sets.append(kept)
             return
-        if self._stats is not None:  # the next step's ΔW may need the last kept W
-            np.copyto(self._carried, self._rows[len(pending) - 1, :self._n])
+        if self._n:  # the next step's ΔW may need the last kept W
+            np.copyto(self._carried, kept.values[len(pending) - 1])
             self._carried_step = pending[-1][0]
-        buffers = (self._rows, self._changes, self._change_kind, self._outputs, self._seen)
-        spare = self._spare_buffers.pop() if self._spare_buffers else None
-        if spare is None or spare[0].shape != self._rows.shape or not _same_shapes(
-                spare[3], self._outputs):
-            outputs = self._outputs
-            self._new_buffers(len(self._rows))
-            for name, kept in outputs.items():  # the same shapes, fresh memory
-                self._outputs[name] = np.empty_like(kept)
-                self._seen[name] = np.zeros(len(self._rows), dtype=bool)
-        else:
-            self._rows, self._changes, self._change_kind, self._outputs, self._seen = spare
-            n = self._n
-            self._values, self._grads = self._rows[:, :n], self._rows[:, n:]
-        batch = _Batch(self, pending, buffers)
-        self.recorder.later(batch)
+        job = _Job(self, kept, pending)
+        if kept.path is None or not self._process.submit(job):
+            self.recorder.later(job)
+
+    def _release_sets(self) -> None:
+        """After the last summary: shared sets lose their names, all are dropped."""
+        for kept in self._sets:
+            if kept.path is not None:
+                kept.unlink()
+                if self._process is not None:
+                    self._process.forget(kept.path)
+        self._sets, self._spare_sets, self._kept = [], [], None
 
     def _snapshot(self, step: int, label: str) -> None:
         arrays = {path: np.array(value, copy=True)
                   for path, value in self._observed.weights().items()}
         self.recorder.snapshot(step, label, arrays)
-
-
-def _same_shapes(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(a[k].shape == b[k].shape for k in a)
 
 
 def _copy(out: np.ndarray, observed, kind: str) -> bool:
@@ -358,64 +356,37 @@ def _copy(out: np.ndarray, observed, kind: str) -> bool:
     return True
 
 
-class _Batch:
-    """Kept steps of a watch, summarised into a :class:`LoggedSteps` by the summariser."""
+class _Job:
+    """A buffer set of kept steps on its way to rows: summarised in the statistics
+    process (``message``, then ``finish``) or here (``__call__``, ``run_here``)."""
 
-    def __init__(self, watch: Watch, pending: list[tuple], buffers: tuple) -> None:
-        self.pending = pending
-        self.buffers = buffers
-        self.spares = watch._spare_buffers  # buffers go back there once summarised
+    def __init__(self, watch: Watch, kept: KeptSteps, pending: list[tuple]) -> None:
+        self.kept, self.pending = kept, pending
+        self.recorder = watch.recorder
+        self.spares = watch._spare_sets  # the set goes back there (list ops are atomic)
         self.stats = watch._stats
-        self.n = watch._n
         self.histograms = watch.histograms
-        self.n_layers = len(watch._layer_names)
-        self.update_share = watch._update_share
-        self.unit_layers = watch._unit_layers or {}
         self.layer_names = watch._layer_names
+        self.update_share = watch._update_share
+        self.unit_index = [watch._unit_layers[unit[0]][0] for unit in kept.layout.units]
+        if kept.path is not None:
+            self._line = watch._job_line(kept)
 
-    def __call__(self) -> LoggedSteps:
-        pending, m = self.pending, len(self.pending)
-        steps, times = [p[0] for p in pending], [p[1] for p in pending]
-        stats = counts = edges = None
-        if self.stats is not None:
-            rows, changes, kinds = self.buffers[:3]
-            rows, changes, kinds = rows[:m], changes[:m], kinds[:m]
-            n = self.n
-            chained = np.flatnonzero(kinds == _FROM_PREVIOUS_ROW)
-            if chained.size:
-                changes[chained] = rows[chained, :n] - rows[chained - 1, :n]
-            known = kinds != 0
-            stats, counts, edges = self.stats.compute(
-                rows, None, self.histograms, update=changes if known.any() else None)
-            stats[~known, :, 13] = _NAN  # steps without ΔW offered
-        else:
-            stats = np.empty((m, 0, 14))
-        series: dict[str, tuple[list, list]] = {}
-        for step, _, logs, *_ in pending:
-            for key, value in logs.items():
-                if key != "loss":
-                    key_steps, values = series.setdefault(key, ([], []))
-                    key_steps.append(step)
-                    values.append(float(value))
-        layers = None
-        if self.n_layers:
-            # (m, n_layers, 4): backward seconds, update seconds, dead share, saturated share
-            layers = np.full((m, self.n_layers, 4), np.nan)
-            layers[:, :, 0] = [[p[3].get(name, _NAN) for name in self.layer_names]
-                               for p in pending]
-            layers[:, :, 1] = np.outer([p[4] for p in pending], self.update_share)
-            outputs, seen = self.buffers[3], self.buffers[4]
-            for name, (index, activation) in self.unit_layers.items():
-                if name not in outputs:
-                    continue
-                kept = outputs[name][:m]
-                hi = np.maximum.reduce(kept, axis=1)
-                if activation in _DEAD:  # dead: outputs 0 for the whole batch
-                    flat, column = hi <= 0, 2
-                else:  # saturated: in the flat region for the whole batch
-                    lo = np.minimum.reduce(kept, axis=1)
-                    flat, column = _SATURATED[activation](lo, hi), 3
-                shares = np.count_nonzero(flat, axis=1) / hi.shape[1]
-                layers[:, index, column] = np.where(seen[name][:m], shares, np.nan)
-        self.spares.append(self.buffers)
-        return LoggedSteps(steps, times, stats, counts, edges, layers, series)
+    def message(self, number: int) -> bytes:
+        return self._line % (number, len(self.pending))
+
+    def __call__(self):
+        """In the summariser thread: the rows, for the recorder to write."""
+        return self._rows(summarise(self.kept, len(self.pending), self.stats, self.histograms))
+
+    def run_here(self) -> None:
+        self.finish(summarise(self.kept, len(self.pending), self.stats, self.histograms))
+
+    def finish(self, irregular: bool) -> None:
+        self.recorder.write(self._rows(irregular))
+
+    def _rows(self, irregular: bool):
+        rows = logged_steps(self.kept, self.pending, irregular, self.histograms,
+                            self.layer_names, self.update_share, self.unit_index)
+        self.spares.append(self.kept)
+        return rows
