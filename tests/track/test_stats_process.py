@@ -97,8 +97,8 @@ def _submissions(monkeypatch) -> list:
     return sent
 
 
-def test_the_process_records_what_the_thread_records(tmp_path, monkeypatch, fresh_process):
-    store = open_store(tmp_path / "store")
+def test_the_process_records_what_the_thread_records(store, monkeypatch, fresh_process):
+    """On both backends: the process opens the run's store by its address."""
     monkeypatch.setenv("GLASSNET_STATS_PROCESS", "0")
     in_thread, steps = _train(store)
     monkeypatch.setenv("GLASSNET_STATS_PROCESS", "1")

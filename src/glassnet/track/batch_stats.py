@@ -62,34 +62,33 @@ def summarise(kept: KeptSteps, m: int, stats: FlatStats | None, histograms: bool
     return irregular
 
 
-def logged_steps(kept: KeptSteps, pending: list[tuple], irregular: bool, histograms: bool,
-                 layer_names: list[str], update_share: list[float],
-                 unit_index: list[int]) -> LoggedSteps:
-    """The rows of a summarised set: ``pending`` (step, time, logs, backward seconds by
-    layer, update seconds) per row; ``unit_index``: each unit layer's place in
-    ``layer_names``. Copies the results out, so the set can be reused at once."""
-    m = len(pending)
-    steps, times = [p[0] for p in pending], [p[1] for p in pending]
-    k = len(kept.layout.sizes)
-    stats = kept.stats[:m].copy() if kept.layout.n else np.empty((m, 0, 14))
-    counts = kept.counts[:m].copy() if histograms and kept.layout.n else None
+def param_block(kept: KeptSteps, m: int, irregular: bool, histograms: bool):
+    """``(stats, counts, edges)`` of the first ``m`` summarised rows, copied out (the
+    set is reused at once), as ``store.log_param_block`` takes them."""
+    if not kept.layout.n:
+        return np.empty((m, 0, 14)), None, None
+    counts = kept.counts[:m].copy() if histograms else None
     edges = kept.edges[:m].copy() if irregular and counts is not None else None
-    if not k:
-        counts = edges = None
+    return kept.stats[:m].copy(), counts, edges
+
+
+def logged_steps(kept: KeptSteps, m: int, irregular: bool, histograms: bool,
+                 update_share: list[float], unit_index: list[int]) -> LoggedSteps:
+    """The rows of the first ``m`` summarised steps of ``kept``, all read from the set
+    (``unit_index``: each unit layer's place in ``kept.layout.layers``). Copies them
+    out, so the set can be reused at once."""
+    layout = kept.layout
+    steps, times = kept.steps[:m].tolist(), kept.times[:m].tolist()
+    stats, counts, edges = param_block(kept, m, irregular, histograms)
     layers = None
-    if layer_names:
+    if layout.layers:
         # (m, n_layers, 4): backward seconds, update seconds, dead share, saturated share
-        layers = np.full((m, len(layer_names), 4), np.nan)
-        layers[:, :, 0] = [[p[3].get(name, _NAN) for name in layer_names] for p in pending]
-        layers[:, :, 1] = np.outer([p[4] for p in pending], update_share)
-        for i, (_, activation, *_) in enumerate(kept.layout.units):
+        layers = np.full((m, len(layout.layers), 4), np.nan)
+        layers[:, :, 0] = kept.backward[:m]
+        layers[:, :, 1] = np.outer(kept.update[:m], update_share)
+        for i, (_, activation, *_) in enumerate(layout.units):
             column = 2 if activation in DEAD else 3
             layers[:, unit_index[i], column] = kept.shares[:m, i]
-    series: dict[str, tuple[list, list]] = {}
-    for step, _, logs, *_ in pending:
-        for key, value in logs.items():
-            if key != "loss":
-                key_steps, values = series.setdefault(key, ([], []))
-                key_steps.append(step)
-                values.append(float(value))
+    values = kept.metrics[:m].T.tolist()
+    series = {key: (steps, values[i]) for i, key in enumerate(layout.metrics)}
     return LoggedSteps(steps, times, stats, counts, edges, layers, series)

@@ -31,13 +31,17 @@ SHARED_PREFIX = "glassnet-stats-"  # <pid>-<n>: the statistics process removes d
 @dataclass(frozen=True)
 class Layout:
     """The arrays of a buffer set: ``rows`` logged steps of ``sizes`` parameters in
-    ``dtype`` (values then gradients), and per ReLU/sigmoid/tanh layer ``units``
-    ``(name, activation, batch, width, output dtype)`` its outputs on each step's batch."""
+    ``dtype`` (values then gradients); per ReLU/sigmoid/tanh layer ``units``
+    ``(name, activation, batch, width, output dtype)`` its outputs on each step's batch;
+    per layer of ``layers`` the seconds of its backward (and of the update, per step);
+    the value of each of the logs' ``metrics`` at each step."""
 
     rows: int
     sizes: tuple[int, ...]
     dtype: str
     units: tuple[tuple[str, str, int, int, str], ...]
+    layers: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
 
     @property
     def n(self) -> int:
@@ -47,6 +51,9 @@ class Layout:
         """``[(name, shape, dtype)]`` in the order they lie in the block."""
         r, n, k, u = self.rows, self.n, len(self.sizes), len(self.units)
         out = [("rows", (r, 2 * n), self.dtype), ("changes", (r, n), self.dtype),
+               ("steps", (r,), "int64"), ("times", (r,), "float64"),
+               ("backward", (r, len(self.layers)), "float64"), ("update", (r,), "float64"),
+               ("metrics", (r, len(self.metrics)), "float64"),
                ("kinds", (r,), "int8"), ("seen", (r, u), "bool")]
         out += [(f"out:{name}", (r, batch, width), dtype)
                 for name, _, batch, width, dtype in self.units]
@@ -60,14 +67,16 @@ class Layout:
 
     def to_json(self) -> str:
         return json.dumps({"rows": self.rows, "sizes": list(self.sizes), "dtype": self.dtype,
-                           "units": [list(unit) for unit in self.units]})
+                           "units": [list(unit) for unit in self.units],
+                           "layers": list(self.layers), "metrics": list(self.metrics)})
 
     @classmethod
     def from_json(cls, text: str) -> Layout:
         d = json.loads(text)
         return cls(int(d["rows"]), tuple(int(s) for s in d["sizes"]), str(d["dtype"]),
                    tuple((str(a), str(b), int(c), int(e), str(f)) for a, b, c, e, f
-                         in d["units"]))
+                         in d["units"]),
+                   tuple(str(n) for n in d["layers"]), tuple(str(k) for k in d["metrics"]))
 
 
 def _offsets(layout: Layout) -> list[int]:
@@ -121,6 +130,9 @@ class KeptSteps:
                                          offset=offset).reshape(shape)
         n = layout.n
         self.rows, self.changes, self.kinds = arrays["rows"], arrays["changes"], arrays["kinds"]
+        self.steps, self.times = arrays["steps"], arrays["times"]
+        self.backward, self.update = arrays["backward"], arrays["update"]
+        self.metrics = arrays["metrics"]
         self.values, self.grads = self.rows[:, :n], self.rows[:, n:]
         self.seen = arrays["seen"]
         self.outputs = [arrays[f"out:{unit[0]}"] for unit in layout.units]

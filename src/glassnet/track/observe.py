@@ -40,7 +40,7 @@ class LoggedSteps:
 
     steps: list[int]
     times: list[float]
-    stats: np.ndarray  # (m, k, 14) in COLUMNS order
+    stats: np.ndarray | None  # (m, k, 14) in COLUMNS order; None: written by another process
     counts: np.ndarray | None = None  # (m, k, 64)
     edges: np.ndarray | None = None  # (m, k, 65) where not the 64 bins over [min, max]
     layers: np.ndarray | None = None  # (m, n_layers, 4)
@@ -183,18 +183,25 @@ class Recorder:
         """The store's blocks of logged steps (a list of :class:`LoggedStep` or one
         :class:`LoggedSteps`): ``[(kind, arguments of log_<kind>)]``."""
         block = logged if isinstance(logged, LoggedSteps) else _stacked(logged)
-        if block is None or not block.steps:
-            return []
-        out = []
-        run_id, steps, times = self.run.id, block.steps, block.times
-        if self.paths:
-            out.append(("param_block", (run_id, steps, self.paths, block.stats, block.counts,
-                                        block.edges, times)))
-        if self.layers and block.layers is not None:
-            out.append(("layer_block", (run_id, steps, self.layers, block.layers, times)))
-        for key, (key_steps, values) in block.series.items():
-            out.append(("metric_series", (run_id, key, key_steps, values, times[-1])))
-        return out
+        return store_blocks(self.run.id, self.paths, self.layers, block)
+
+
+def store_blocks(run_id: str, paths: list[str], layers: list[str],
+                 block: LoggedSteps | None) -> list[tuple[str, tuple]]:
+    """``[(kind, arguments of store.log_<kind>)]`` of a run's :class:`LoggedSteps`
+    (``paths`` and ``layers`` name its stats and layers rows)."""
+    if block is None or not block.steps:
+        return []
+    out = []
+    steps, times = block.steps, block.times
+    if paths and block.stats is not None:
+        out.append(("param_block", (run_id, steps, paths, block.stats, block.counts,
+                                    block.edges, times)))
+    if layers and block.layers is not None:
+        out.append(("layer_block", (run_id, steps, layers, block.layers, times)))
+    for key, (key_steps, values) in block.series.items():
+        out.append(("metric_series", (run_id, key, key_steps, values, times[-1])))
+    return out
 
 
 def _stacked(logged: list[LoggedStep]) -> LoggedSteps | None:
@@ -249,4 +256,4 @@ def numpy_stats(values: list[np.ndarray], gradients: list[np.ndarray] | None,
 
 
 __all__ = ["Ask", "LoggedStep", "LoggedSteps", "Observed", "Recorder", "StepWatcher",
-           "check_options", "numpy_stats"]
+           "check_options", "numpy_stats", "store_blocks"]

@@ -5,8 +5,10 @@ In a thread they share the GIL with the training loop, and ``ufunc.reduceat`` ho
 for its whole loop: on the digits benchmark with ``watch(log_freq=1)`` the summariser
 thread made ``fit`` slower than summarising in line would have. In a process of their
 own they run on the second core while training goes on. The kept steps lie in shared
-memory (:class:`~glassnet.track.kept_steps.KeptSteps`), so a job is one line on a pipe
-and its results are written into the same memory.
+memory (:class:`~glassnet.track.kept_steps.KeptSteps`), so a job is one line on a pipe;
+the process writes their rows into the run itself and answers a job once they are
+committed (:mod:`glassnet.track.stats_worker`). Nothing of it runs in this process's
+threads but reading the answers, so training keeps the GIL to itself.
 
 One process per Python process, started in the background by the first watch that logs
 often enough for it to pay (:func:`wanted`); it ends with its parent. Until it is ready,

@@ -1,51 +1,93 @@
 """The statistics process's side (``python -m glassnet.track.stats_worker``).
 
-It reads one job per line from stdin -- ``{"job": id, "path": shared set, "layout":
-..., "m": rows, "histograms": bool}`` -- maps the set (once per path), summarises its
-first ``m`` rows in place (:func:`glassnet.track.batch_stats.summarise`) and answers
-``{"job": id, "irregular": bool}`` (or ``"error"``) on stdout. ``{"forget": path}``
-drops a mapping. It ends when stdin closes: when the process that started it ends,
-however it ends.
+It reads jobs, one JSON line each, from stdin -- ``{"job": id, "path": shared set,
+"layout": ..., "m": rows, "histograms": bool, "store": address, "run": id, "paths":
+[...]}`` -- maps the set (once per path), summarises its first ``m`` rows in place
+(:func:`glassnet.track.batch_stats.summarise`) and writes their rows -- parameter
+statistics, layer timings and unit shares, the logs' metrics -- into the run, through
+its own handle on the store. It takes whatever lines have come
+at once, commits their rows in one transaction, and only then answers each job,
+``{"job": id, "irregular": bool}`` on stdout: an answered job's rows are in the
+database; an unanswered one's are written by the process that sent it (an ``"error"``
+answer, or this process gone). ``{"forget": path}`` drops a mapping. It ends when
+stdin closes: when the process that started it ends, however it ends.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 
 def main() -> None:
-    from glassnet.track.batch_stats import summarise
+    from glassnet.track.batch_stats import logged_steps, summarise
     from glassnet.track.kept_steps import KeptSteps, Layout
+    from glassnet.track.observe import store_blocks
     from glassnet.track.paramstats import FlatStats
+    from glassnet.track.store import open_store
 
     sets: dict[str, tuple] = {}
-    stats: dict[tuple, FlatStats] = {}
+    flat_stats: dict[tuple, FlatStats] = {}
+    stores: dict[str, object] = {}
+
+    def run(message: dict) -> dict:
+        path = message["path"]
+        if path not in sets:
+            layout = Layout.from_json(message["layout"])
+            sets[path] = (KeptSteps.attach(path, layout), layout)
+        kept, layout = sets[path]
+        key = (layout.sizes, layout.rows)
+        if layout.n and key not in flat_stats:
+            flat_stats[key] = FlatStats(list(layout.sizes), layout.rows)
+        m, histograms = int(message["m"]), bool(message["histograms"])
+        irregular = summarise(kept, m, flat_stats.get(key), histograms)
+        rows = logged_steps(kept, m, irregular, histograms, message["update_share"],
+                            message["unit_index"])
+        address = message["store"]
+        if address not in stores:
+            stores[address] = open_store(address)
+        store = stores[address]
+        for kind, arguments in store_blocks(message["run"], message["paths"],
+                                            list(layout.layers), rows):
+            getattr(store, f"log_{kind}")(*arguments)
+        return {"job": message["job"], "irregular": irregular}
+
+    try:  # background work: never take a core from the training that wakes it
+        os.nice(10)
+    except (AttributeError, OSError):
+        pass
     out = sys.stdout
     out.write('{"ready": true}\n')
     out.flush()
-    for line in sys.stdin:
-        message = json.loads(line)
-        path = message.get("forget")
-        if path is not None:
-            sets.pop(path, None)
-            continue
+    pending = b""
+    while True:
+        chunk = os.read(sys.stdin.fileno(), 1 << 16)
+        if not chunk:
+            break
+        *lines, pending = (pending + chunk).split(b"\n")
+        answers = []
+        for line in lines:
+            message = json.loads(line)
+            if "forget" in message:
+                sets.pop(message["forget"], None)
+                continue
+            try:
+                answers.append(run(message))
+            except Exception as exc:  # the sending process summarises this set itself
+                answers.append({"job": message.get("job"), "error": _describe(exc)})
         try:
-            path = message["path"]
-            if path not in sets:
-                layout = Layout.from_json(message["layout"])
-                sets[path] = (KeptSteps.attach(path, layout), layout)
-            kept, layout = sets[path]
-            key = (layout.sizes, layout.rows)
-            if layout.n and key not in stats:
-                stats[key] = FlatStats(list(layout.sizes), layout.rows)
-            irregular = summarise(kept, int(message["m"]), stats.get(key),
-                                  bool(message["histograms"]))
-            answer = {"job": message["job"], "irregular": irregular}
-        except Exception as exc:  # the parent summarises this set itself
-            answer = {"job": message.get("job"), "error": f"{type(exc).__name__}: {exc}"}
-        out.write(json.dumps(answer) + "\n")
-        out.flush()
+            for store in stores.values():
+                store.flush()  # the round's rows committed before any is answered
+        except Exception as exc:  # noqa: BLE001 - they stay queued here; sent back too
+            answers = [{"job": a["job"], "error": _describe(exc)} for a in answers]
+        if answers:
+            out.write("".join(json.dumps(a) + "\n" for a in answers))
+            out.flush()
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 if __name__ == "__main__":

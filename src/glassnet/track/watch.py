@@ -54,6 +54,7 @@ from glassnet.track.paramstats import FlatStats
 _MAX_PENDING_STEPS = 32  # logged steps summarised together...
 _PENDING_ELEMENTS = 1 << 17  # ...as long as their copies stay in cache (values per batch)
 _MAX_WAIT_SECONDS = 0.25  # ...and recent: the writer gets every row within a quarter second
+_MAX_SETS = 8  # buffer sets of a watch waiting to be summarised, at most (then it waits)
 _CHECK_SECONDS = 0.02  # how often (in training time) the watch looks at the clock...
 _MAX_CHECK_STEPS = 256  # ...and at least every this many steps
 _NAN = float("nan")
@@ -104,7 +105,8 @@ class Watch(Callback):
         self._sets: list[KeptSteps] = []  # every set made, for _release_sets
         self._spare_sets: list[KeptSteps] = []  # summarised sets come back here
         self._job_lines: dict[str, bytes] = {}
-        self._pending: list[tuple] = []  # (step, time, logs, backward seconds, update seconds)
+        self._count = 0  # logged steps in the current set
+        self._last_kept = -2  # the last logged step kept in it
         self._handed_at = time.time()
         index = {path: i for i, path in enumerate(self._paths)}
         self._layer_names = list(layers)
@@ -135,7 +137,7 @@ class Watch(Callback):
         before was kept in this batch (then ΔW is the difference of the two copies)."""
         if step % self.log_freq:
             return _NOTHING
-        kept = self._pending[-1][0] if self._pending else self._carried_step
+        kept = self._last_kept if self._count else self._carried_step
         return _LOGGED if kept == step - 1 else _LOGGED_UPDATE
 
     def _job_line(self, kept: KeptSteps) -> bytes:
@@ -145,7 +147,10 @@ class Watch(Callback):
             import json
 
             fixed = json.dumps({"path": kept.path, "layout": kept.layout.to_json(),
-                                "histograms": self.histograms})
+                                "histograms": self.histograms,
+                                "store": self.run.store.location, "run": self.run.id,
+                                "paths": self._paths, "update_share": self._update_share,
+                                "unit_index": self._unit_index(kept)})
             line = self._job_lines[kept.path] = (
                 '{"job": %d, "m": %d, ' + fixed[1:].replace("%", "%%") + "\n").encode()
         return line
@@ -207,7 +212,7 @@ class Watch(Callback):
         self.run.store.log_summary(self.run.id, self.run.summary)
 
     # -- rows -------------------------------------------------------------------------
-    def _layout_for(self, activations: dict) -> Layout:
+    def _layout_for(self, activations: dict, logs: dict) -> Layout:
         units = []
         for name in self._unit_layers:
             offered = activations.get(name)
@@ -217,11 +222,16 @@ class Watch(Callback):
             dtype = np.result_type(output).str if output is not None else "<f4"
             units.append((name, self._unit_layers[name][1], max(batch, 1), width, dtype))
         return Layout(self._max_rows, tuple(self._sizes), np.dtype(self._dtype).str,
-                      tuple(units))
+                      tuple(units), tuple(self._layer_names),
+                      tuple(key for key in logs if key != "loss"))
 
-    def _fits(self, kept: KeptSteps, activations: dict) -> bool:
-        """Whether ``kept`` can hold this step's unit outputs (a batch no larger)."""
-        for (name, _, batch, width, dtype), _ in zip(kept.layout.units, kept.outputs):
+    def _fits(self, kept: KeptSteps, activations: dict, logs: dict) -> bool:
+        """Whether ``kept`` can hold this step: the same metrics in its logs, each unit
+        layer's output of a batch no larger."""
+        metrics = kept.layout.metrics
+        if len(logs) != len(metrics) + ("loss" in logs) or any(k not in logs for k in metrics):
+            return False
+        for name, _, batch, width, _ in kept.layout.units:
             offered = activations.get(name)
             if offered is None:
                 continue
@@ -230,13 +240,20 @@ class Watch(Callback):
                 return False
         return True
 
-    def _take_set(self, activations: dict) -> KeptSteps:
-        """A buffer set for this step's outputs: a spare one, or a new one."""
-        layout = self._layout_for(activations)
+    def _take_set(self, activations: dict, logs: dict) -> KeptSteps:
+        """A buffer set for this step: a spare one that fits, or a new one."""
+        layout = self._layout_for(activations, logs)
         shared = self._process is not None and self._process.ready
         for i, kept in enumerate(self._spare_sets):
-            if self._fits(kept, activations) and (kept.path is not None) == shared:
+            if self._fits(kept, activations, logs) and (kept.path is not None) == shared:
                 return self._spare_sets.pop(i)
+        if len(self._sets) >= _MAX_SETS:  # summaries lag (a busy machine): wait for one
+            deadline = time.monotonic() + 10.0
+            while not self._spare_sets and time.monotonic() < deadline:
+                time.sleep(0.0005)
+            for i, kept in enumerate(self._spare_sets):
+                if self._fits(kept, activations, logs):
+                    return self._spare_sets.pop(i)
         kept = KeptSteps(layout, shared=shared)
         self._sets.append(kept)
         return kept
@@ -244,16 +261,18 @@ class Watch(Callback):
     def _keep_step(self, step: int, logs, observed) -> None:
         """Copy what a logged step offers (cheap); summarise later, many steps at once."""
         activations = observed.activations()
+        logs = logs or {}
         if self._unit_layers is None:
             self._find_unit_layers(activations)
         kept = self._kept
-        if kept is not None and self._unit_layers and not self._fits(kept, activations):
-            self._summarise_pending()  # the batch size grew: a set of the new size
+        if kept is not None and not self._fits(kept, activations, logs):
+            self._summarise_pending()  # a larger batch, other metrics: a set that fits
             kept = None
         if kept is None:
-            kept = self._kept = self._take_set(activations)
-        row = len(self._pending)
+            kept = self._kept = self._take_set(activations, logs)
+        row = self._count
         now = time.time()
+        kept.steps[row], kept.times[row] = step, now
         if self._n:
             flat = observed.flat("parameters")
             if flat is not None:
@@ -265,7 +284,7 @@ class Watch(Callback):
                 np.copyto(kept.grads[row], flat)
             else:
                 _copy(kept.grads[row], observed, "gradients")
-            if row and self._pending[-1][0] == step - 1:
+            if row and self._last_kept == step - 1:
                 kept.kinds[row] = FROM_PREVIOUS_ROW
             elif not row and self._carried_step == step - 1:
                 np.subtract(kept.values[0], self._carried, out=kept.changes[0])
@@ -286,10 +305,20 @@ class Watch(Callback):
             if b < len(kept_output):  # a short batch: repeat a row, which moves no min or max
                 kept_output[b:] = output[0]
             seen[i] = True
-        backward, update_seconds = observed.timings()  # made into rows by the summariser
-        self._pending.append((step, now, dict(logs or {}), backward, update_seconds))
+        backward, kept.update[row] = observed.timings()
+        if backward:
+            kept.backward[row] = [backward.get(name, _NAN) for name in self._layer_names]
+        else:
+            kept.backward[row] = _NAN
+        if kept.layout.metrics:
+            kept.metrics[row] = [logs[key] for key in kept.layout.metrics]
+        self._count, self._last_kept = row + 1, step
         if row + 1 == self._max_rows or now - self._handed_at > _MAX_WAIT_SECONDS:
             self._hand_over(now)
+
+    def _unit_index(self, kept: KeptSteps) -> list[int]:
+        """Each unit layer of ``kept``'s place among the layers."""
+        return [self._unit_layers[unit[0]][0] for unit in kept.layout.units]
 
     def _find_unit_layers(self, activations: dict) -> None:
         index = {name: i for i, name in enumerate(self._layer_names)}
@@ -311,16 +340,16 @@ class Watch(Callback):
     def _summarise_pending(self) -> None:
         """Send the kept steps to be summarised: to the statistics process when it is
         ready, else to the summariser thread; their rows go to the store from there."""
-        pending, self._pending = self._pending, []
+        m, self._count = self._count, 0
         kept, self._kept = self._kept, None
-        if not pending:
+        if not m:
             if kept is not None:
                 self._spare_sets.append(kept)
             return
         if self._n:  # the next step's ΔW may need the last kept W
-            np.copyto(self._carried, kept.values[len(pending) - 1])
-            self._carried_step = pending[-1][0]
-        job = _Job(self, kept, pending)
+            np.copyto(self._carried, kept.values[m - 1])
+        self._carried_step = self._last_kept
+        job = _Job(self, kept, m)
         if kept.path is None or not self._process.submit(job):
             self.recorder.later(job)
 
@@ -357,36 +386,37 @@ def _copy(out: np.ndarray, observed, kind: str) -> bool:
 
 
 class _Job:
-    """A buffer set of kept steps on its way to rows: summarised in the statistics
-    process (``message``, then ``finish``) or here (``__call__``, ``run_here``)."""
+    """A buffer set of kept steps on its way to rows: summarised and written by the
+    statistics process (``message``, then ``finish``), or here (``__call__`` in the
+    summariser thread, ``run_here`` in the statistics process's client)."""
 
-    def __init__(self, watch: Watch, kept: KeptSteps, pending: list[tuple]) -> None:
-        self.kept, self.pending = kept, pending
+    def __init__(self, watch: Watch, kept: KeptSteps, m: int) -> None:
+        self.kept, self.m = kept, m
         self.recorder = watch.recorder
         self.spares = watch._spare_sets  # the set goes back there (list ops are atomic)
         self.stats = watch._stats
         self.histograms = watch.histograms
-        self.layer_names = watch._layer_names
         self.update_share = watch._update_share
-        self.unit_index = [watch._unit_layers[unit[0]][0] for unit in kept.layout.units]
+        self.unit_index = watch._unit_index(kept)
         if kept.path is not None:
             self._line = watch._job_line(kept)
 
     def message(self, number: int) -> bytes:
-        return self._line % (number, len(self.pending))
+        return self._line % (number, self.m)
 
     def __call__(self):
-        """In the summariser thread: the rows, for the recorder to write."""
-        return self._rows(summarise(self.kept, len(self.pending), self.stats, self.histograms))
+        """The rows, for the recorder to write (in the summariser thread)."""
+        return self._rows(summarise(self.kept, self.m, self.stats, self.histograms))
 
     def run_here(self) -> None:
-        self.finish(summarise(self.kept, len(self.pending), self.stats, self.histograms))
+        self.recorder.write(self())
 
     def finish(self, irregular: bool) -> None:
-        self.recorder.write(self._rows(irregular))
+        """The process has written every row: the set can be used again."""
+        self.spares.append(self.kept)
 
     def _rows(self, irregular: bool):
-        rows = logged_steps(self.kept, self.pending, irregular, self.histograms,
-                            self.layer_names, self.update_share, self.unit_index)
+        rows = logged_steps(self.kept, self.m, irregular, self.histograms,
+                            self.update_share, self.unit_index)
         self.spares.append(self.kept)
         return rows
