@@ -318,6 +318,8 @@ class _Step(int):
 
 
 def _to_float(key: str, value) -> float:
+    if type(value) is float:  # the common case first: a watch logs every epoch
+        return value
     if isinstance(value, np.ndarray) and value.size == 1:
         value = value.reshape(()).item()
     if isinstance(value, (bool, np.bool_)):
