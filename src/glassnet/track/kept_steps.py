@@ -11,6 +11,7 @@ without a copy (:mod:`glassnet.track.stats_process`).
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import json
 import mmap
@@ -99,6 +100,7 @@ class KeptSteps:
             folder = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
             self.path = os.path.join(folder, f"{SHARED_PREFIX}{os.getpid()}-{next(_counter)}")
             fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+            _named.add(self.path)
             try:
                 os.ftruncate(fd, size)  # pages come when first written, as np.empty's do
                 self._memory = mmap.mmap(fd, size)
@@ -140,12 +142,26 @@ class KeptSteps:
         self.edges, self.shares = arrays["edges"], arrays["shares"]
 
     def unlink(self) -> None:
-        """Remove the shared file's name (both mappings stay valid until dropped)."""
-        if self.path is not None:
+        """Remove the shared file's name (both mappings stay valid until dropped): once
+        the other process has mapped it, so that no name outlives this process."""
+        if self.path is not None and self.path in _named:
+            _named.discard(self.path)
             try:
                 os.unlink(self.path)
             except FileNotFoundError:
                 pass
+
+
+_named: set[str] = set()  # shared files this process made that still have their names
+
+
+@atexit.register
+def _unlink_named() -> None:
+    for path in list(_named):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def remove_stale(folder: str | None = None) -> int:

@@ -265,12 +265,17 @@ class Watch(Callback):
         if self._unit_layers is None:
             self._find_unit_layers(activations)
         kept = self._kept
-        if kept is not None and not self._fits(kept, activations, logs):
-            self._summarise_pending()  # a larger batch, other metrics: a set that fits
-            kept = None
         if kept is None:
             kept = self._kept = self._take_set(activations, logs)
         row = self._count
+        if not self._keep_outputs(kept, row, activations) or not self._keep_metrics(
+                kept, row, logs):
+            # a larger batch, other metrics: what is kept goes, and a set that fits comes
+            self._summarise_pending()
+            kept = self._kept = self._take_set(activations, logs)
+            row = 0
+            self._keep_outputs(kept, row, activations)
+            self._keep_metrics(kept, row, logs)
         now = time.time()
         kept.steps[row], kept.times[row] = step, now
         if self._n:
@@ -293,28 +298,45 @@ class Watch(Callback):
                 kept.kinds[row] = ASKED
             else:
                 kept.kinds[row] = UNKNOWN
-        seen = kept.seen[row]
-        for i, name in enumerate(self._unit_layers):
-            offered = activations.get(name)
-            output = None if offered is None else offered[1]
-            if output is None or np.ndim(output) != 2 or not len(output):
-                seen[i] = False
-                continue
-            kept_output, b = kept.outputs[i][row], len(output)
-            np.copyto(kept_output[:b], output)
-            if b < len(kept_output):  # a short batch: repeat a row, which moves no min or max
-                kept_output[b:] = output[0]
-            seen[i] = True
         backward, kept.update[row] = observed.timings()
         if backward:
             kept.backward[row] = [backward.get(name, _NAN) for name in self._layer_names]
         else:
             kept.backward[row] = _NAN
-        if kept.layout.metrics:
-            kept.metrics[row] = [logs[key] for key in kept.layout.metrics]
         self._count, self._last_kept = row + 1, step
         if row + 1 == self._max_rows or now - self._handed_at > _MAX_WAIT_SECONDS:
             self._hand_over(now)
+
+    def _keep_outputs(self, kept: KeptSteps, row: int, activations: dict) -> bool:
+        """Copy each unit layer's output into ``row``; False if one does not fit."""
+        seen = kept.seen[row]
+        for i, name in enumerate(self._unit_layers):
+            offered = activations.get(name)
+            shape = () if offered is None else np.shape(offered[1])
+            if len(shape) != 2 or not shape[0]:
+                seen[i] = False
+                continue
+            outputs = kept.outputs[i]
+            if shape[0] > outputs.shape[1] or shape[1] != outputs.shape[2]:
+                return False
+            kept_output, output = outputs[row], offered[1]
+            np.copyto(kept_output[:shape[0]], output)
+            if shape[0] < len(kept_output):  # a short batch: repeat a row, which moves no
+                kept_output[shape[0]:] = output[0]  # unit's min or max
+            seen[i] = True
+        return True
+
+    def _keep_metrics(self, kept: KeptSteps, row: int, logs: dict) -> bool:
+        """The logs' metrics into ``row``; False if they are not the set's."""
+        metrics = kept.layout.metrics
+        if len(logs) != len(metrics) + ("loss" in logs):
+            return False
+        if metrics:
+            try:
+                kept.metrics[row] = [logs[key] for key in metrics]
+            except KeyError:
+                return False
+        return True
 
     def _unit_index(self, kept: KeptSteps) -> list[int]:
         """Each unit layer of ``kept``'s place among the layers."""
@@ -412,7 +434,9 @@ class _Job:
         self.recorder.write(self())
 
     def finish(self, irregular: bool) -> None:
-        """The process has written every row: the set can be used again."""
+        """The process has written every row: the set can be used again. (It has mapped
+        the set, too: its file needs no name any more.)"""
+        self.kept.unlink()
         self.spares.append(self.kept)
 
     def _rows(self, irregular: bool):
