@@ -116,6 +116,7 @@ class Watch(Callback):
         self._update_share = (layer_sizes / total).tolist() if total else []
         self._unit_layers: dict[str, tuple[int, str]] | None = None  # at the first logged step
         self._losses, self._loss_start = [], self.step
+        self._epoch_series: dict[str, tuple[list, list]] = {}
         self._carried, self._carried_step = np.empty(n, dtype=dtype), -2  # last kept W
         self._checked_at, self._checked_step = time.time(), self.step
         self._next_check = self._next_event = self.step  # the first step is an event
@@ -186,16 +187,25 @@ class Watch(Callback):
         if now - self._handed_at > _MAX_WAIT_SECONDS:
             self._hand_over(now)  # else keep collecting: many steps at once are cheaper
         last = self.step - 1
-        values = {"epoch": float(epoch)}
+        step = max(last, 0)
         summary = self.run.summary
+        series = self._epoch_series
+        values = {"epoch": float(epoch)}
         for key, value in (logs or {}).items():
             value = float(value)
             values[f"epoch/{key}"] = value
             if key != "loss" and not key.startswith("val_"):
                 summary[key] = value  # a metric's running value at the epoch's end
+        for key, value in values.items():  # written with the losses, a series per key
+            steps, kept = series.setdefault(key, ([], []))
+            if steps and steps[-1] >= step:  # a step again (an empty epoch): a row of its own
+                self._log_epoch_series()
+                steps, kept = series.setdefault(key, ([], []))
+            steps.append(step)
+            kept.append(value)
+        summary.update(values)
         if last >= 0:
             summary["loss"] = float(self._losses[-1] if self._losses else self._last_loss)
-        self.run.log(values, step=max(last, 0))
         if self.snapshots == "epoch" and last >= 0:
             self._snapshot(last, "epoch")
 
@@ -348,9 +358,18 @@ class Watch(Callback):
                              for name, (activation, _) in activations.items()
                              if name in index and activation in UNIT_STATS}
 
+    def _log_epoch_series(self) -> None:
+        series, self._epoch_series = self._epoch_series, {}
+        for key, (steps, values) in series.items():
+            self.run.log_steps(key, steps, values)
+        if series:
+            self.run.store.log_summary(self.run.id, self.run.summary)
+
     def _hand_over(self, now: float) -> None:
-        """Give the recorder everything collected: the kept steps' statistics and the losses."""
+        """Give the recorder everything collected: the kept steps' statistics, the losses
+        and the epochs' metrics."""
         self._summarise_pending()
+        self._log_epoch_series()
         if self._losses:
             self._last_loss = self._losses[-1]
             self.recorder.losses(self._loss_start, self._losses)
