@@ -126,7 +126,7 @@ class _KillsTheProcess(gn.callbacks.Callback):
             os.kill(process.pid, signal.SIGKILL)
             deadline = time.monotonic() + 10
             while process.ready and time.monotonic() < deadline:  # until the client knows
-                time.sleep(0.01)
+                process.poll(timeout=0.05)
         self.step += 1
 
 
@@ -151,7 +151,7 @@ def test_without_a_process_the_thread_does_it_all(tmp_path, monkeypatch, fresh_p
     def cannot_start():
         raise OSError("no python here")
 
-    monkeypatch.setattr(sp, "_start", cannot_start)
+    monkeypatch.setattr(sp, "_popen", cannot_start)
     monkeypatch.setenv("GLASSNET_STATS_PROCESS", "1")
     process = sp.stats_process()
     deadline = time.monotonic() + 10

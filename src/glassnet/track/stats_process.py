@@ -5,15 +5,19 @@ In a thread they share the GIL with the training loop, and ``ufunc.reduceat`` ho
 for its whole loop: on the digits benchmark with ``watch(log_freq=1)`` the summariser
 thread made ``fit`` slower than summarising in line would have. In a process of their
 own they run on the second core while training goes on. The kept steps lie in shared
-memory (:class:`~glassnet.track.kept_steps.KeptSteps`), so a job is one line on a pipe;
-the process writes their rows into the run itself and answers a job once they are
-committed (:mod:`glassnet.track.stats_worker`). Nothing of it runs in this process's
-threads but reading the answers, so training keeps the GIL to itself.
+memory (:class:`~glassnet.track.kept_steps.KeptSteps`), so a job is one line on a pipe
+and its results come back in the same memory (:mod:`glassnet.track.stats_worker`).
+
+No thread of this process waits on the answers: a thread woken by one would take the
+GIL from the training loop, and wait milliseconds for it. The watch's own thread reads
+what has come whenever it sends a job (:meth:`StatsProcess.poll`), and copies those
+results out into rows for the store's writer; :meth:`~StatsProcess.wait` reads until
+every job is answered.
 
 One process per Python process, started in the background by the first watch that logs
 often enough for it to pay (:func:`wanted`); it ends with its parent. Until it is ready,
-when it cannot start, and when it dies, the summariser thread does the same work on the
-same arrays (a job it left is done there), so no logged step is lost.
+when it cannot start, and when it dies, the summariser thread or this process does the
+same work on the same memory (a job it left is done here), so no logged step is lost.
 ``GLASSNET_STATS_PROCESS=0`` turns it off; ``=1`` uses it for every watch.
 """
 
@@ -23,6 +27,7 @@ import itertools
 import json
 import logging
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -45,120 +50,154 @@ def wanted(log_freq: int) -> bool:
 class StatsProcess:
     """The client of ``python -m glassnet.track.stats_worker``.
 
-    A job (see :class:`glassnet.track.watch`'s ``_Job``) has ``message(id)`` (its line),
-    ``finish(irregular)`` (called with the process's answer) and ``run_here()`` (do it in
-    this process instead); ``finish`` and ``run_here`` run in this client's thread.
+    A job (see :mod:`glassnet.track.step_keeper`'s ``_Job``) has ``message(id)`` (its
+    line), ``finish(irregular)`` (the process summarised it) and ``run_here()`` (do it in
+    this process instead); both are called by whichever thread reads the answer.
     """
 
     def __init__(self) -> None:
         self.ready = False
         self.broken: str | None = None  # why it cannot be used
         self._process: subprocess.Popen | None = None
+        self._stdin: int | None = None
+        self._stdout: int | None = None
         self._jobs: dict[int, object] = {}
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()  # the jobs, the pipe's ends
+        self._reading = threading.Lock()  # one reader of the answers at a time
+        self._unread = b""
         self._ids = itertools.count()
         self._answered_at = time.monotonic()
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name="glassnet-track-stats")
-        self._thread.start()
+        self._starting = threading.Thread(target=self._start, daemon=True,
+                                          name="glassnet-track-stats-start")
+        self._starting.start()
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
 
     def submit(self, job) -> bool:
-        """Send ``job`` to the process; False when it is not ready (run it elsewhere)."""
-        with self._changed:
+        """Send ``job`` to the process; False when it is not ready (do it elsewhere)."""
+        with self._lock:
             if not self.ready:
                 return False
             number = next(self._ids)
             if not self._jobs:
                 self._answered_at = time.monotonic()
             self._jobs[number] = job
-        try:
-            self._process.stdin.write(job.message(number))
-            self._process.stdin.flush()
-        except (OSError, ValueError):
-            pass  # the process is gone: the client's thread runs what it left, this too
+            try:
+                os.write(self._stdin, job.message(number))  # a line: well under a pipe
+            except OSError:  # the process is gone: what it left is done here, this too
+                pass
+        self.poll()
         return True
+
+    def poll(self, timeout: float = 0.0) -> None:
+        """Handle the answers that have come (waiting up to ``timeout`` for the first)."""
+        if not self._reading.acquire(blocking=timeout > 0):
+            return  # another thread is reading them
+        try:
+            if self._process is None or self._stdout is None:
+                return
+            if timeout > 0:
+                select.select([self._stdout], [], [], timeout)
+            try:
+                chunk = os.read(self._stdout, 1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:  # it ended: its jobs are done here
+                self._lost(f"it ended (code {self._process.poll()})")
+                return
+            *lines, self._unread = (self._unread + chunk).split(b"\n")
+            for line in lines:
+                answer = json.loads(line)
+                with self._lock:
+                    job = self._jobs.pop(answer.get("job"), None)
+                    self._answered_at = time.monotonic()
+                if job is None:
+                    continue
+                if "error" in answer:
+                    logger.debug("glassnet.track: statistics process: %s", answer["error"])
+                    _safely(job.run_here)
+                else:
+                    _safely(job.finish, bool(answer["irregular"]))
+        finally:
+            self._reading.release()
 
     def wait(self) -> None:
         """Return when every job submitted so far is finished (here or there)."""
-        with self._changed:
-            while self._jobs:
-                self._changed.wait(1.0)
-                if self._jobs and time.monotonic() - self._answered_at > _STUCK_SECONDS:
-                    logger.warning("glassnet.track: the statistics process answered nothing "
-                                   "for %.0f s; ending it and summarising here", _STUCK_SECONDS)
-                    self._end()
+        while True:
+            with self._lock:
+                if not self._jobs:
+                    return
+                stuck = time.monotonic() - self._answered_at > _STUCK_SECONDS
+            if stuck:
+                logger.warning("glassnet.track: the statistics process answered nothing "
+                               "for %.0f s; ending it and summarising here", _STUCK_SECONDS)
+                self._end()
+            self.poll(timeout=0.5)
 
     def forget(self, path: str) -> None:
         """The set at ``path`` will not be sent again: the process may unmap it."""
-        if self.ready:
-            try:
-                self._process.stdin.write(json.dumps({"forget": path}).encode() + b"\n")
-                self._process.stdin.flush()
-            except (OSError, ValueError):
-                pass
+        with self._lock:
+            if self.ready:
+                try:
+                    os.write(self._stdin, json.dumps({"forget": path}).encode() + b"\n")
+                except OSError:
+                    pass
 
     def close(self, timeout: float = 5.0) -> None:
         """End the process (its stdin closes, it exits) once its jobs are done."""
+        self._starting.join(timeout)
         self.wait()
-        process = self._process
+        with self._lock:
+            self.ready = False
+            process = self._process
         if process is not None:
             try:
-                process.stdin.close()
+                os.close(self._stdin)
             except OSError:
                 pass
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
                 process.kill()
-        self._thread.join(timeout)
 
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
+    def _start(self) -> None:
+        try:
+            from glassnet.track.kept_steps import remove_stale
+
+            remove_stale()  # shared sets of processes killed before they removed them
+            process = _popen()
+            if not process.stdout.readline():
+                raise OSError(f"it exited at start (code {process.wait()})")
+            self._stdin, self._stdout = process.stdin.fileno(), process.stdout.fileno()
+            os.set_blocking(self._stdout, False)
+            with self._lock:
+                self._process = process
+                self.ready = True
+        except Exception as exc:  # noqa: BLE001 - any failure: summarise here instead
+            self.broken = f"{type(exc).__name__}: {exc}"
+            logger.debug("glassnet.track: no statistics process: %s", self.broken)
+
+    def _lost(self, why: str) -> None:
+        """The process is gone: every job it has not answered is done here."""
+        with self._lock:
+            self.ready = False
+            self.broken = self.broken or why
+            left, self._jobs = list(self._jobs.values()), {}
+            self._stdout = None
+        for job in left:
+            _safely(job.run_here)
 
     def _end(self) -> None:
         process = self._process
         if process is not None and process.poll() is None:
             process.kill()
 
-    def _run(self) -> None:
-        try:
-            from glassnet.track.kept_steps import remove_stale
 
-            remove_stale()  # shared sets of processes killed before they removed them
-            self._process = _start()
-            if not self._process.stdout.readline():
-                raise OSError(f"it exited at start (code {self._process.wait()})")
-            with self._changed:
-                self.ready = True
-            for line in self._process.stdout:
-                answer = json.loads(line)
-                with self._changed:
-                    job = self._jobs.pop(answer.get("job"), None)
-                    self._answered_at = time.monotonic()
-                if job is not None:
-                    if "error" in answer:
-                        logger.debug("glassnet.track: statistics process: %s", answer["error"])
-                        _safely(job.run_here)
-                    else:
-                        _safely(job.finish, bool(answer["irregular"]))
-                    with self._changed:
-                        self._changed.notify_all()
-            raise OSError(f"it ended (code {self._process.wait()})")
-        except Exception as exc:  # noqa: BLE001 - any failure: summarise here instead
-            self.broken = f"{type(exc).__name__}: {exc}"
-            logger.debug("glassnet.track: no statistics process: %s", self.broken)
-        finally:
-            with self._changed:
-                self.ready = False
-                left, self._jobs = list(self._jobs.values()), {}
-            for job in left:
-                _safely(job.run_here)
-            with self._changed:
-                self._changed.notify_all()
-
-
-def _start() -> subprocess.Popen:
+def _popen() -> subprocess.Popen:
     import glassnet
 
     # the child imports the glassnet this process runs, wherever it was found

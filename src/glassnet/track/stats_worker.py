@@ -1,16 +1,14 @@
 """The statistics process's side (``python -m glassnet.track.stats_worker``).
 
 It reads jobs, one JSON line each, from stdin -- ``{"job": id, "path": shared set,
-"layout": ..., "m": rows, "histograms": bool, "store": address, "run": id, "paths":
-[...]}`` -- maps the set (once per path), summarises its first ``m`` rows in place
-(:func:`glassnet.track.batch_stats.summarise`) and writes their rows -- parameter
-statistics, layer timings and unit shares, the logs' metrics -- into the run, through
-its own handle on the store. It takes whatever lines have come
-at once, commits their rows in one transaction, and only then answers each job,
-``{"job": id, "irregular": bool}`` on stdout: an answered job's rows are in the
-database; an unanswered one's are written by the process that sent it (an ``"error"``
-answer, or this process gone). ``{"forget": path}`` drops a mapping. It ends when
-stdin closes: when the process that started it ends, however it ends.
+"layout": ..., "m": rows, "histograms": bool}`` -- maps the set (once per path) and
+summarises its first ``m`` rows in place (:func:`glassnet.track.batch_stats.summarise`):
+the statistics, histograms and unit shares land in the set's own result arrays. Then it
+answers ``{"job": id, "irregular": bool}`` (or ``"error"``) on stdout, for each job of
+the lines that came at once. It writes nothing to a store: one writer per store and
+process keeps SQLite's write lock uncontended (two processes taking turns at it sleep
+in its busy handler, milliseconds at a time). ``{"forget": path}`` drops a mapping. It
+ends when stdin closes: when the process that started it ends, however it ends.
 """
 
 from __future__ import annotations
@@ -21,15 +19,12 @@ import sys
 
 
 def main() -> None:
-    from glassnet.track.batch_stats import logged_steps, summarise
+    from glassnet.track.batch_stats import summarise
     from glassnet.track.kept_steps import KeptSteps, Layout
-    from glassnet.track.observe import store_blocks
     from glassnet.track.paramstats import FlatStats
-    from glassnet.track.store import open_store
 
     sets: dict[str, tuple] = {}
     flat_stats: dict[tuple, FlatStats] = {}
-    stores: dict[str, object] = {}
 
     def run(message: dict) -> dict:
         path = message["path"]
@@ -40,21 +35,12 @@ def main() -> None:
         key = (layout.sizes, layout.rows)
         if layout.n and key not in flat_stats:
             flat_stats[key] = FlatStats(list(layout.sizes), layout.rows)
-        m, histograms = int(message["m"]), bool(message["histograms"])
-        irregular = summarise(kept, m, flat_stats.get(key), histograms)
-        rows = logged_steps(kept, m, irregular, histograms, message["update_share"],
-                            message["unit_index"])
-        address = message["store"]
-        if address not in stores:
-            stores[address] = open_store(address)
-        store = stores[address]
-        for kind, arguments in store_blocks(message["run"], message["paths"],
-                                            list(layout.layers), rows):
-            getattr(store, f"log_{kind}")(*arguments)
+        irregular = summarise(kept, int(message["m"]), flat_stats.get(key),
+                              bool(message["histograms"]))
         return {"job": message["job"], "irregular": irregular}
 
-    try:  # background work: never take a core from the training that wakes it
-        os.nice(10)
+    try:  # batch work (Linux): a job line never preempts the training that sent it
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     except (AttributeError, OSError):
         pass
     out = sys.stdout
@@ -76,11 +62,6 @@ def main() -> None:
                 answers.append(run(message))
             except Exception as exc:  # the sending process summarises this set itself
                 answers.append({"job": message.get("job"), "error": _describe(exc)})
-        try:
-            for store in stores.values():
-                store.flush()  # the round's rows committed before any is answered
-        except Exception as exc:  # noqa: BLE001 - they stay queued here; sent back too
-            answers = [{"job": a["job"], "error": _describe(exc)} for a in answers]
         if answers:
             out.write("".join(json.dumps(a) + "\n" for a in answers))
             out.flush()

@@ -5,8 +5,8 @@
 not the difference of two kept rows), the ReLU/sigmoid/tanh layers' outputs, the
 layers' timings and the logs' metrics -- and sends a full set (or the rows kept when
 the watch hands over) to be summarised: to the statistics process when the watch logs
-often and the process is ready (:mod:`glassnet.track.stats_process`), which writes
-the rows itself; else to the summariser thread, whose rows go to the run's
+often and the process is ready (:mod:`glassnet.track.stats_process`), else to the
+summariser thread; either way the rows go to the run's
 :class:`~glassnet.track.observe.Recorder`. Sets come back when summarised; a watch
 holds at most :data:`MAX_SETS` (then a logged step waits for one).
 """
@@ -101,7 +101,10 @@ class StepKeeper:
         if len(self._sets) >= MAX_SETS:  # summaries lag (a busy machine): wait for one
             deadline = time.monotonic() + 10.0
             while not self._spare_sets and time.monotonic() < deadline:
-                time.sleep(0.0005)
+                if self._process is not None:
+                    self._process.poll(timeout=0.01)  # its answers free the sets
+                else:
+                    time.sleep(0.0005)
             for i, kept in enumerate(self._spare_sets):
                 if self._fits(kept, activations, logs):
                     return self._spare_sets.pop(i)
@@ -231,10 +234,7 @@ class StepKeeper:
             import json
 
             fixed = json.dumps({"path": kept.path, "layout": kept.layout.to_json(),
-                                "histograms": self.histograms,
-                                "store": self.run.store.location, "run": self.run.id,
-                                "paths": self._paths, "update_share": self._update_share,
-                                "unit_index": self._unit_index(kept)})
+                                "histograms": self.histograms})
             line = self._job_lines[kept.path] = (
                 '{"job": %d, "m": %d, ' + fixed[1:].replace("%", "%%") + "\n").encode()
         return line
@@ -289,13 +289,13 @@ class _Job:
         self.recorder.write(self())
 
     def finish(self, irregular: bool) -> None:
-        """The process has written every row: the set can be used again. (It has mapped
-        the set, too: its file needs no name any more.)"""
-        self.spares.append(self.kept)
+        """The process has summarised the set (and mapped it: its file needs no name any
+        more): its rows to the recorder, the set free again."""
         try:
             self.kept.unlink()
         except OSError:
             pass  # removed at exit, or by the next statistics process
+        self.recorder.write(self._rows(irregular))
 
     def _rows(self, irregular: bool):
         try:
