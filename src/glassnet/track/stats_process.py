@@ -23,6 +23,7 @@ same work on the same memory (a job it left is done here), so no logged step is 
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import json
 import logging
@@ -155,14 +156,13 @@ class StatsProcess:
             self.ready = False
             process = self._process
         if process is not None:
-            try:
-                os.close(self._stdin)
-            except OSError:
-                pass
+            process.stdin.close()  # it reads the end of its input and exits
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
+            process.stdout.close()
 
     def _start(self) -> None:
         try:
@@ -220,6 +220,15 @@ def _safely(call, *args) -> None:
 
 _process: tuple[int, StatsProcess] | None = None
 _made = threading.Lock()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    if _process is not None and _process[0] == os.getpid():
+        try:
+            _process[1].close(timeout=1.0)
+        except Exception:  # noqa: BLE001 - at exit, nothing more to do
+            pass
 
 
 def stats_process(start: bool = True) -> StatsProcess | None:
