@@ -260,7 +260,9 @@ class Writes:
         spans its Variable's [min, max] in 64 equal bins. The arrays must not change
         afterwards: rows are made from them in the writer thread.
         """
-        self.writer.add("param_block", (run_id, steps, paths, stats, counts, edges, times))
+        nbytes = sum(a.nbytes for a in (stats, counts, edges) if a is not None)
+        self.writer.add("param_block", (run_id, steps, paths, stats, counts, edges, times),
+                        nbytes=nbytes)
 
     def log_metric_series(self, run_id: str, key: str, steps, values, t: float) -> None:
         """Queue many steps of one metric as one row: ``steps`` an int range or sequence,
