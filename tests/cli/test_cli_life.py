@@ -138,7 +138,10 @@ def test_rm_dry_run_says_what_goes_and_rm_yes_does_exactly_that(recorded):
     assert lines[0] == "2 runs to delete"
     rows = lines[lines.index(next(line for line in lines if line.startswith("Rows:"))):]
     assert rows[0] == "Rows: 8 (metrics 2, snapshots 1, artifacts 3, runs 2)"
-    size = os.path.getsize(folder / "blobs" / snapshot[:2] / snapshot)
+    with sqlite3.connect(folder / "glassnet.db") as db:  # a small snapshot: in the database
+        (data,) = db.execute("SELECT data FROM inline_blobs WHERE sha = ?",
+                             (snapshot,)).fetchone()
+    size = len(data)
     assert f"Blobs freed: 1 ({size} B); 3 kept (other runs or the registry name them)" in dry
     assert "Registry versions kept (their run link cleared): 3" in dry
     assert dry.endswith("Dry run: nothing was deleted.\n")
@@ -147,8 +150,9 @@ def test_rm_dry_run_says_what_goes_and_rm_yes_does_exactly_that(recorded):
     done = fits(cli80("rm", ids["b"], ids["c"], "--yes", "--store", folder))
     assert done.splitlines()[-1] == f"Deleted 2 runs, 8 rows, 1 blobs ({size} B)"
     assert [r.id for r in gn.track.open_store(folder).runs(archived=True)] == [ids["a"]]
-    assert not (folder / "blobs" / snapshot[:2] / snapshot).exists()
     with sqlite3.connect(folder / "glassnet.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM inline_blobs WHERE sha = ?",
+                          (snapshot,)).fetchone() == (0,)
         assert db.execute("SELECT COUNT(*) FROM metrics").fetchone() == (1,)
         assert db.execute("SELECT COUNT(*) FROM models WHERE run_id IS NULL").fetchone() == (3,)
     models = fits(cli80("models", "--store", folder))

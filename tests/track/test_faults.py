@@ -14,6 +14,7 @@ import pytest
 import glassnet.track as gt
 from glassnet.errors import StoreError
 from glassnet.track import writer as writer_module
+from glassnet.track.blobs import INLINE_MAX
 from glassnet.track.store import Store
 from glassnet.track.writer import BufferedWriter
 
@@ -260,9 +261,27 @@ def test_a_blob_write_on_a_full_disk_is_named_as_such(store_dir, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(run.store.blobs, "_write_atomic", no_space)
-    run.store.log_snapshot(run.id, 0, "step", {"w": np.ones(3)})
+    big = np.ones(INLINE_MAX // 8 + 1)  # a file: small snapshots go in the database
+    run.store.log_snapshot(run.id, 0, "step", {"w": big})
     with pytest.raises(StoreError, match=f"the disk holding {run.store.root} is full"):
         run.store.flush()
     monkeypatch.undo()
     run.finish()  # the held snapshot lands once there is room
-    assert run.store.snapshot(run.id, 0)["w"].tolist() == [1.0, 1.0, 1.0]
+    assert np.array_equal(run.store.snapshot(run.id, 0)["w"], big)
+
+
+def test_a_small_snapshot_on_a_full_database_leaves_no_blob_and_lands_later(store_dir):
+    """Kept in the database, its blob goes in the transaction of its row: both or none."""
+    run = gt.init("full", store=store_dir)
+    run.store.writer.interval = 3600  # this test flushes by itself
+    _fill_the_disk(run.store)
+    run.store.log_snapshot(run.id, 0, "step", {"w": np.arange(1000.0)})
+    with pytest.raises(StoreError, match="is full"):
+        run.store.flush()
+    read = run.store.backend.read
+    assert read("SELECT COUNT(*) FROM inline_blobs")[0][0] == 0
+    assert read("SELECT COUNT(*) FROM snapshots")[0][0] == 0
+    run.store._conn.execute("PRAGMA max_page_count = 1073741823")
+    run.finish()
+    assert np.array_equal(run.store.snapshot(run.id, 0)["w"], np.arange(1000.0))
+    assert read("SELECT COUNT(*) FROM inline_blobs")[0][0] == 1

@@ -9,7 +9,7 @@ import pytest
 import pg_server
 from glassnet.track.store.backend import Dialect
 from glassnet.track.store.postgresql import TYPES as POSTGRES_TYPES
-from glassnet.track.store.schema import COLUMNS, KEYS, SCHEMA_VERSION, migrations
+from glassnet.track.store.schema import COLUMNS, KEYS, SCHEMA_VERSION, WRITTEN_ONCE, migrations
 
 
 def _connect(url: str):
@@ -50,7 +50,7 @@ def test_on_ci_missing_binaries_fail_instead_of_skipping(monkeypatch, name, valu
 
 def test_the_schema_and_the_upserts_are_written_once_for_both_databases(postgres_url):
     """The templates spelled for PostgreSQL create every table; each table's standard
-    upsert replaces a row by its key (and param_layouts' keeps the first)."""
+    upsert replaces a row by its key (and those of WRITTEN_ONCE keep the first)."""
     with _connect(postgres_url) as conn:
         conn.execute("CREATE SCHEMA written_once")
         conn.execute("SET search_path TO written_once")
@@ -63,7 +63,7 @@ def test_the_schema_and_the_upserts_are_written_once_for_both_databases(postgres
                 key = KEYS[table]
                 first = tuple(_value(c, 0 if c in key else 1) for c in columns)
                 second = tuple(_value(c, 0 if c in key else 2) for c in columns)
-                ignore = table == "param_layouts"
+                ignore = table in WRITTEN_ONCE
                 sql = dialect.upsert(table, ignore=ignore).replace("?", "%s")
                 conn.execute(sql, first)
                 conn.execute(sql, second)
@@ -76,7 +76,7 @@ def test_the_schema_and_the_upserts_are_written_once_for_both_databases(postgres
 def _value(column: str, n: int):
     """A value of the column's type: numbers for steps, versions and times, bytes for
     the array columns, text for the rest."""
-    if column in ("step", "first_step", "version"):
+    if column in ("step", "first_step", "version", "size"):
         return n * 10
     if column in ("value", "time"):
         return n + 0.5

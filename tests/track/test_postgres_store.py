@@ -5,6 +5,7 @@ files, on both: tests/track/conftest.py.)"""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import time
@@ -52,14 +53,24 @@ def test_a_missing_database_or_server_is_a_store_error_saying_so(postgres_url):
 
 
 def test_blobs_go_to_the_named_folder_and_snapshots_read_back(postgres_store_url, tmp_path):
+    """A big snapshot is a file in the named folder; a small one a row of the database."""
+    from glassnet.track.blobs import INLINE_MAX
+
     store = gt.open_store(postgres_store_url)
     assert store.blobs.root == tmp_path / "pg-blobs" and store.db_path is None
     run = gt.init("p", store=store)
-    store.log_snapshot(run.id, 3, "step", {"w": np.arange(4.0)})
+    big = np.arange(INLINE_MAX // 8 + 1, dtype=np.float64)
+    store.log_snapshot(run.id, 3, "step", {"w": big})
+    store.log_snapshot(run.id, 4, "step", {"w": np.arange(4.0)})
     run.finish()
-    sha = store.snapshot_info(run.id)[0]["sha"]
-    assert (tmp_path / "pg-blobs" / sha[:2] / sha).is_file()
-    np.testing.assert_array_equal(store.snapshot(run.id, 3)["w"], np.arange(4.0))
+    big_sha, small_sha = (i["sha"] for i in store.snapshot_info(run.id))
+    assert (tmp_path / "pg-blobs" / big_sha[:2] / big_sha).is_file()
+    assert not (tmp_path / "pg-blobs" / small_sha[:2] / small_sha).exists()
+    ((data,),) = store.backend.read("SELECT data FROM inline_blobs WHERE sha = ?", (small_sha,))
+    assert hashlib.sha256(bytes(data)).hexdigest() == small_sha
+    np.testing.assert_array_equal(store.snapshot(run.id, 3)["w"], big)
+    np.testing.assert_array_equal(store.snapshot(run.id, 4)["w"], np.arange(4.0))
+    np.testing.assert_array_equal(store.blobs.get_arrays(small_sha)["w"], np.arange(4.0))
 
 
 @pytest.fixture

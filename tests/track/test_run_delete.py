@@ -2,7 +2,8 @@
 another row names stays, and the dry run says exactly what the delete then does.
 
 Truth comes from outside the store's queries: row counts in plain SQL through the
-database driver (``store.backend.read``), blobs from the files under ``blobs/``.
+database driver (``store.backend.read``), blobs from the files under ``blobs/`` and the
+rows of ``inline_blobs`` (where small snapshots are kept).
 SIGKILL in the middle of a delete is in test_run_delete_kill.py.
 """
 
@@ -38,6 +39,20 @@ def blob_files(store) -> dict[str, int]:
         for name in files:
             if not name.startswith("."):
                 out[name] = os.path.getsize(os.path.join(folder, name))
+    return out
+
+
+def inline_blobs(store) -> dict[str, int]:
+    """sha -> size of every blob the database keeps, the size measured here."""
+    return {sha: len(bytes(data)) for sha, data in
+            store.backend.read("SELECT sha, data FROM inline_blobs")}
+
+
+def stored_blobs(store) -> dict[str, int]:
+    """sha -> bytes of every blob stored, as a file or in the database (both: the sum)."""
+    out = blob_files(store)
+    for sha, size in inline_blobs(store).items():
+        out[sha] = out.get(sha, 0) + size
     return out
 
 
@@ -87,7 +102,7 @@ def test_every_table_with_a_run_id_is_emptied_or_unlinked_by_a_delete(store_dir)
         with_sha = {t for t in tables
                     if "sha" in [c[1] for c in db.execute(f"PRAGMA table_info({t})")]}
     assert with_run == set(RUN_TABLES) | set(REGISTRY_TABLES)
-    assert with_sha == {table for table, _ in BLOB_COLUMNS}
+    assert with_sha == {table for table, _ in BLOB_COLUMNS} | {"inline_blobs"}  # the bytes
 
 
 def test_delete_removes_every_row_of_the_run_and_only_its_own_blobs(two):
@@ -96,7 +111,7 @@ def test_delete_removes_every_row_of_the_run_and_only_its_own_blobs(two):
     assert all(before_a[t] > 0 for t in ("metrics", "metric_series", "param_layouts",
                                          "param_stats", "layer_stats", "snapshots",
                                          "model_configs", "artifacts", "models", "datasets"))
-    files = blob_files(store)
+    files = stored_blobs(store)
     snapshots = dict(store._read("SELECT step, sha FROM snapshots WHERE run_id = ?", (a,)))
     shared = snapshots[-1]
     assert shared == dict(store._read("SELECT step, sha FROM snapshots WHERE run_id = ?",
@@ -108,7 +123,7 @@ def test_delete_removes_every_row_of_the_run_and_only_its_own_blobs(two):
     freed = own | {artifact}
 
     plan = store.delete_run(a[:5], dry_run=True)
-    assert counts(store, a) == before_a and blob_files(store) == files  # nothing changed
+    assert counts(store, a) == before_a and stored_blobs(store) == files  # nothing changed
     assert [r.id for r in plan.runs] == [a]
     expected_rows = {t: before_a[t] for t in RUN_TABLES} | {"runs": 1}
     assert plan.rows == expected_rows
@@ -122,7 +137,7 @@ def test_delete_removes_every_row_of_the_run_and_only_its_own_blobs(two):
     assert done.freed_bytes == plan.freed_bytes
     assert counts(store, a) == {t: 0 for t in before_a}
     assert counts(store, b) == before_b  # the other run is untouched
-    after = blob_files(store)
+    after = stored_blobs(store)
     assert set(after) == set(files) - freed
     dataset_sha = store.datasets("data-a")[0]["sha"]
     assert shared in after and model_sha in after and dataset_sha in after
@@ -139,12 +154,12 @@ def test_delete_removes_every_row_of_the_run_and_only_its_own_blobs(two):
 
 def test_deleting_both_runs_frees_the_shared_blob_too(two):
     store, a, b = two
-    files = blob_files(store)
+    files = stored_blobs(store)
     done = store.delete_runs([a, b])
     assert sorted(r.name for r in done.runs) == ["a", "b"]
     kept = {store.model_version(n)["sha"] for n in ("model-a", "model-b")}
     kept |= {d["sha"] for d in store.datasets()}
-    assert set(blob_files(store)) == kept
+    assert set(stored_blobs(store)) == kept
     assert done.freed_bytes == sum(size for sha, size in files.items() if sha not in kept)
     assert store.runs(archived=True) == []
 
@@ -176,14 +191,14 @@ def test_a_blob_claimed_after_its_rows_is_left_for_gc(two):
     sha = own[0][0]
     assert store.blobs.claim(store.blobs.path(sha))  # another writer, about to name it
     done = store.delete_run(a)
-    assert done.left == [sha] and sha in blob_files(store)
+    assert done.left == [sha] and sha in stored_blobs(store)
     assert sha not in named_blobs(store)
     assert done.freed_bytes == sum(done.blobs.values()) - done.blobs[sha]
     found = store.collect_garbage()  # within the grace age: kept
     assert found.blobs == {} and found.recent == 1
     _age(store.blobs.path(sha), 2 * 3600)
     found = store.collect_garbage()
-    assert list(found.blobs) == [sha] and sha not in blob_files(store)
+    assert list(found.blobs) == [sha] and sha not in stored_blobs(store)
 
 
 WRITE_SLACK = 2.0
@@ -203,22 +218,22 @@ def test_gc_removes_old_orphans_and_stale_temporary_files_and_nothing_named(two)
     tmp.write_bytes(b"half a blob")
     live_tmp = store.blobs.path(orphan).parent / ".tmp-99999-1-2"
     live_tmp.write_bytes(b"being written")
-    for sha in named | {orphan}:  # everything old; the young orphan and live_tmp are new
-        _age(store.blobs.path(sha), 7200)
+    for sha in (named & set(blob_files(store))) | {orphan}:  # every file old; the young
+        _age(store.blobs.path(sha), 7200)  # orphan and live_tmp are new
     _age(tmp, 7200)
-    files = blob_files(store)
+    files = stored_blobs(store)
 
     dry = store.collect_garbage(dry_run=True)
     assert dry.blobs == {orphan: len(b"no row names me")} and dry.recent == 1
     assert dry.temporary == {tmp.name: len(b"half a blob")}
-    assert blob_files(store) == files and tmp.exists()
+    assert stored_blobs(store) == files and tmp.exists()
 
     found = store.collect_garbage()
     assert found.blobs == dry.blobs and found.temporary == dry.temporary
     assert found.freed_bytes == len(b"no row names me") + len(b"half a blob")
-    assert set(blob_files(store)) == set(files) - {orphan}
-    assert young in blob_files(store) and live_tmp.exists() and not tmp.exists()
-    assert named <= set(blob_files(store))
+    assert set(stored_blobs(store)) == set(files) - {orphan}
+    assert young in stored_blobs(store) and live_tmp.exists() and not tmp.exists()
+    assert named <= set(stored_blobs(store))
     assert store.collect_garbage(grace_s=0).blobs == {young: len(b"written a moment ago")}
     with pytest.raises(ConfigError, match="grace_s must be a number of seconds"):
         store.collect_garbage(grace_s=-1)

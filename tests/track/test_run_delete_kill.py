@@ -16,7 +16,7 @@ import sys
 import time
 
 import pytest
-from test_run_delete import blob_files, counts, named_blobs, record
+from test_run_delete import blob_files, counts, inline_blobs, named_blobs, record, stored_blobs
 from track_helpers import spawn
 
 from glassnet.track import Store
@@ -124,34 +124,37 @@ def check_consistent(folder, ids, before) -> tuple[Store, list[str]]:
         else:
             assert now == {table: 0 for table in now}, run_id
             gone.append(run_id)
-    assert named_blobs(store) <= set(blob_files(store))
+    assert named_blobs(store) <= set(stored_blobs(store))
     return store, gone
 
 
 def test_killed_inside_the_transaction_nothing_is_deleted(template, tmp_path):
     folder, ids, before = copy(template, tmp_path)
-    files = blob_files(Store(folder))
+    files = stored_blobs(Store(folder))
     kill_at(folder, "in-transaction", ids[:2])
     store, gone = check_consistent(folder, ids, before)
-    assert gone == [] and blob_files(store) == files
+    assert gone == [] and stored_blobs(store) == files
 
 
 @pytest.mark.parametrize("point", ["after-commit", "mid-unlink"])
 def test_killed_after_the_commit_the_runs_are_gone_and_gc_takes_their_blobs(
         template, tmp_path, point):
     folder, ids, before = copy(template, tmp_path)
-    files = blob_files(Store(folder))
+    files, inline = blob_files(Store(folder)), inline_blobs(Store(folder))
     kill_at(folder, point, ids[:2])
     store, gone = check_consistent(folder, ids, before)
     assert gone == ids[:2]
-    left = blob_files(store)
+    left = stored_blobs(store)
     named = named_blobs(store)
     orphans = set(left) - named
-    assert len(set(files) - set(left)) == (0 if point == "after-commit" else 1)
-    assert orphans  # the blobs of a and b the delete did not get to
+    # the blobs in the database went with the rows, in the transaction
+    assert set(inline) - set(inline_blobs(store)) == set(inline) - named != set()
+    assert set(inline_blobs(store)) <= named
+    assert len(set(files) - set(blob_files(store))) == (0 if point == "after-commit" else 1)
+    assert orphans  # the blob files of a and b the delete did not get to
     found = store.collect_garbage(grace_s=0)
     assert set(found.blobs) == orphans
-    assert set(blob_files(store)) == named  # c's blobs and the registry's stay
+    assert set(stored_blobs(store)) == named  # c's blobs and the registry's stay
     assert counts(store, ids[2]) == before[ids[2]]
 
 
@@ -170,7 +173,7 @@ def test_killed_at_random_moments_the_store_stays_consistent(template, tmp_path)
         assert gone in ([], ids)  # one transaction: all three or none
         outcomes.append(len(gone))
         store.collect_garbage(grace_s=0)
-        assert set(blob_files(store)) == named_blobs(store)
+        assert set(stored_blobs(store)) == named_blobs(store)
         store.close()
     print(f"delete took {took:.3f} s; runs gone after each kill: {outcomes}", file=sys.stderr)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 
 import numpy as np
 import pytest
+from safetensors.numpy import load as safetensors_load
 
 from glassnet.track import Store, init, open_store
 from glassnet.track.errors import NotFoundError, StoreError
@@ -190,8 +192,36 @@ def test_snapshots_are_content_addressed_safetensors_blobs(store):
     np.testing.assert_array_equal(store.snapshot(run.id, "end")["dense/bias"], np.ones(3))
     with pytest.raises(NotFoundError, match="no snapshot at step 3"):
         store.snapshot(run.id, 3)
-    blob_files = [p for p in store.blobs.root.rglob("*") if p.is_file()]
-    assert len(blob_files) == 2 and not any(p.name.startswith(".tmp") for p in blob_files)
+    # small blobs are kept in the database, one row per content, named by its SHA-256
+    kept = {sha: (size, bytes(data)) for sha, size, data in store.backend.read(
+        "SELECT sha, size, data FROM inline_blobs")}
+    assert set(kept) == {sha0, sha2}
+    for sha, (size, data) in kept.items():
+        assert hashlib.sha256(data).hexdigest() == sha and size == len(data)
+    np.testing.assert_array_equal(safetensors_load(kept[sha2][1])["dense/bias"], np.ones(3))
+    assert [p for p in store.blobs.root.rglob("*") if p.is_file()] == []  # no file each
+    # and read like files: blobs.get_arrays and exists know them
+    assert store.blobs.exists(sha2) and not store.blobs.exists("0" * 64)
+    np.testing.assert_array_equal(store.blobs.get_arrays(sha2)["dense/kernel"],
+                                  weights["dense/kernel"] + 1)
+
+
+def test_a_snapshot_bigger_than_the_inline_limit_is_a_file(store):
+    from glassnet.track.blobs import INLINE_MAX
+
+    run = init("p", store=store)
+    big = {"w": np.arange(INLINE_MAX // 4 + 1, dtype=np.float32)}  # just past the limit
+    small = {"w": np.arange(INLINE_MAX // 4 - 64, dtype=np.float32)}  # header fits too
+    store.log_snapshot(run.id, 0, "step", big)
+    store.log_snapshot(run.id, 1, "step", small)
+    run.finish()
+    big_sha, small_sha = (i["sha"] for i in store.snapshot_info(run.id))
+    files = {p.name: p.stat().st_size for p in store.blobs.root.rglob("*") if p.is_file()}
+    inline = dict(store.backend.read("SELECT sha, size FROM inline_blobs"))
+    assert list(files) == [big_sha] and files[big_sha] > INLINE_MAX
+    assert list(inline) == [small_sha] and inline[small_sha] <= INLINE_MAX
+    np.testing.assert_array_equal(store.snapshot(run.id, 0)["w"], big["w"])
+    np.testing.assert_array_equal(store.snapshot(run.id, 1)["w"], small["w"])
 
 
 def test_snapshot_keeps_every_variables_exact_shape_and_dtype_even_0d(store):

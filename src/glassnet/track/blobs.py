@@ -1,10 +1,16 @@
-"""Content-addressed blob files beside the database: weight snapshots, models, datasets.
+"""Content-addressed blobs: weight snapshots, models, datasets, logged files.
 
-A blob is named by the SHA-256 of its bytes and lives at ``blobs/<sha[:2]>/<sha>``.
-Writing is atomic (a temporary file in the same folder, then ``os.replace``), so a
-reader never sees half a blob, and writing the same bytes twice stores them once (the
-second writer only stamps the blob's mtime: :meth:`BlobStore.claim`). Blobs are removed
-only by ``store.delete_runs`` and ``store.collect_garbage`` (track/store/removal.py).
+A blob is named by the SHA-256 of its bytes. Most live as files, at
+``blobs/<sha[:2]>/<sha>``: writing is atomic (a temporary file in the same folder,
+then ``os.replace``), so a reader never sees half a blob, and writing the same bytes
+twice stores them once (the second writer only stamps the blob's mtime:
+:meth:`BlobStore.claim`). A snapshot of at most :data:`INLINE_MAX` bytes lives in the
+database instead (table ``inline_blobs``, written with the row naming it:
+track/store/writes.py): SQLite's own measurements find small blobs faster to write
+and read in the database than as files, and on this kind of machine creating,
+writing and renaming a small file costs ~10x encoding it. :meth:`BlobStore.get_bytes`
+reads either. Blobs are removed only by ``store.delete_runs`` and
+``store.collect_garbage`` (track/store/removal.py).
 """
 
 from __future__ import annotations
@@ -22,13 +28,28 @@ from glassnet.track.errors import ConfigError
 
 _CHUNK = 1 << 20
 _counter = itertools.count()
+#: snapshots of at most this many bytes are kept in the database, bigger ones as files
+INLINE_MAX = 256 * 1024
+
+
+def encode_arrays(arrays: dict[str, np.ndarray]) -> tuple[str, bytes]:
+    """``(sha, bytes)``: named arrays as one safetensors blob and its SHA-256 hex digest."""
+    from safetensors.numpy import save
+
+    # asarray(order="C"), not ascontiguousarray: that one turns a 0-d array into (1,)
+    data = save({k: np.asarray(v, order="C") for k, v in arrays.items()})
+    return hashlib.sha256(data).hexdigest(), data
 
 
 class BlobStore:
-    """Content-addressed files under one folder."""
+    """Content-addressed files under one folder, and the blobs kept in the database.
 
-    def __init__(self, root: str | os.PathLike) -> None:
+    ``inline``: how to read a blob kept in the database (``sha -> bytes | None``), the
+    store's; without it only files are read."""
+
+    def __init__(self, root: str | os.PathLike, inline=None) -> None:
         self.root = Path(root)
+        self._inline = inline
         if not self.root.is_dir():  # a read-only store may have none: created at first write
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
@@ -37,13 +58,15 @@ class BlobStore:
         self._folders: set[Path] = set()
 
     def path(self, sha: str) -> Path:
-        """Where the blob named ``sha`` lives (whether or not it exists)."""
+        """Where the file of the blob named ``sha`` lives (whether or not it exists; a
+        blob kept in the database has none)."""
         if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
             raise ConfigError(f"blob name must be 64 lowercase hex digits, got {sha!r}")
         return self.root / sha[:2] / sha
 
     def exists(self, sha: str) -> bool:
-        return self.path(sha).is_file()
+        return self.path(sha).is_file() or (self._inline is not None
+                                            and self._inline(sha) is not None)
 
     def put_bytes(self, data: bytes, created: list[Path] | None = None) -> str:
         """Store ``data``; return its SHA-256 hex digest.
@@ -51,7 +74,11 @@ class BlobStore:
         When the blob is new, its path is appended to ``created`` (if given), so that a
         caller whose database write then fails can :meth:`discard` it.
         """
-        sha = hashlib.sha256(data).hexdigest()
+        return self.put_encoded(hashlib.sha256(data).hexdigest(), data, created)
+
+    def put_encoded(self, sha: str, data: bytes, created: list[Path] | None = None) -> str:
+        """Store ``data`` whose SHA-256 hex digest ``sha`` the caller computed (see
+        put_bytes)."""
         target = self.path(sha)
         if not self.claim(target):
             self._write_atomic(target, lambda f: f.write(data))
@@ -126,19 +153,20 @@ class BlobStore:
         return sha
 
     def get_bytes(self, sha: str) -> bytes:
-        path = self.path(sha)
+        """The blob's bytes, from the database (a small snapshot) or its file."""
+        path = self.path(sha)  # checks the name
+        data = None if self._inline is None else self._inline(sha)
+        if data is not None:
+            return data
         try:
             return path.read_bytes()
         except FileNotFoundError:
             raise FileNotFoundError(f"blob {sha} is missing from {self.root}") from None
 
     def put_arrays(self, arrays: dict[str, np.ndarray], created: list[Path] | None = None) -> str:
-        """Store named arrays as one safetensors blob; return its SHA-256 (see put_bytes)."""
-        from safetensors.numpy import save
-
-        # asarray(order="C"), not ascontiguousarray: that one turns a 0-d array into (1,)
-        data = save({k: np.asarray(v, order="C") for k, v in arrays.items()})
-        return self.put_bytes(data, created)
+        """Store named arrays as one safetensors blob file; return its SHA-256 (see
+        put_bytes)."""
+        return self.put_encoded(*encode_arrays(arrays), created)
 
     def get_arrays(self, sha: str) -> dict[str, np.ndarray]:
         """Read a safetensors blob back as ``{name: ndarray}``."""

@@ -19,7 +19,7 @@ from glassnet.track.store.annotations import Annotations
 from glassnet.track.store.postgresql_connection import is_postgres_url
 from glassnet.track.store.queries import Queries
 from glassnet.track.store.removal import Removals
-from glassnet.track.store.schema import COLUMNS, migrate
+from glassnet.track.store.schema import COLUMNS, WRITTEN_ONCE, migrate
 from glassnet.track.store.sqlite import DB_NAME, SQLiteBackend
 from glassnet.track.store.writes import Writes
 from glassnet.track.writer import BufferedWriter
@@ -59,10 +59,10 @@ class Store(Writes, Queries, Annotations, Removals):
             blobs = self.root / "blobs"
             self.files = self.root
         self.read_only = self.backend.read_only
-        self._inserts = {table: self.backend.upsert(table, ignore=table == "param_layouts")
+        self._inserts = {table: self.backend.upsert(table, ignore=table in WRITTEN_ONCE)
                          for table in COLUMNS}
         self._json = self.backend.json_text
-        self.blobs = BlobStore(blobs)
+        self.blobs = BlobStore(blobs, inline=self._inline_blob)
         self._pid = os.getpid()
         self._live: set[str] = set()  # runs this process has open: it beats for them
         try:
@@ -103,6 +103,12 @@ class Store(Writes, Queries, Annotations, Removals):
         finally:
             self.backend.close()
             forget(self)
+
+    def _inline_blob(self, sha: str) -> bytes | None:
+        """The bytes of a blob the database keeps (a small snapshot), else None: what
+        ``blobs.get_bytes`` looks at before the files."""
+        row = self._read("SELECT data FROM inline_blobs WHERE sha = ?", (sha,))
+        return bytes(row[0][0]) if row else None
 
     def integrity_check(self) -> str:
         """``"ok"`` when the database finds itself sound."""

@@ -288,25 +288,27 @@ class Queries:
 
         ``step`` may be a step number or ``"end"`` / ``"last"`` for the latest snapshot.
         """
+        from safetensors.numpy import load
+
         run_id = self.resolve_run_id(run_id)
+        # the blob's bytes with its row when the database keeps them (inline_blobs)
+        query = ("SELECT s.sha, b.data FROM snapshots s LEFT JOIN inline_blobs b"
+                 " ON b.sha = s.sha WHERE s.run_id = ?")
         if step in ("end", "last"):
-            row = self._read(
-                "SELECT sha FROM snapshots WHERE run_id = ? ORDER BY step DESC LIMIT 1", (run_id,)
-            )
+            row = self._read(query + " ORDER BY s.step DESC LIMIT 1", (run_id,))
         else:
             if (isinstance(step, bool) or not isinstance(step, numbers.Integral)
                     or not -1 <= step < 2 ** 63):
                 raise ConfigError(f"step must be 'end' or a step number from -1 to 2**63 - 1 "
                                   f"(a snapshot's step), got {step!r}")
-            row = self._read(
-                "SELECT sha FROM snapshots WHERE run_id = ? AND step = ?", (run_id, int(step))
-            )
+            row = self._read(query + " AND s.step = ?", (run_id, int(step)))
         if not row:
             raise NotFoundError(
                 f"run {run_id!r} has no snapshot at step {step!r}; "
                 f"snapshots at steps {self.snapshots(run_id)}"
             )
-        return self.blobs.get_arrays(row[0][0])
+        sha, data = row[0]
+        return self.blobs.get_arrays(sha) if data is None else load(bytes(data))
 
     def artifacts(self, run_id: str | None = None) -> list[dict]:
         """Datasets, models and files logged (by one run, or all), oldest first.

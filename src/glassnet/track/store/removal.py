@@ -7,11 +7,12 @@ Nothing here runs unless asked by name: ``store.archive_runs``, ``store.delete_r
 and ``glassnet runs`` unless they ask for archived runs, and kept whole.
 
 **Delete** removes a run's rows from every table that holds them (:data:`RUN_TABLES`),
-in one transaction, and then, after the commit, the blobs (snapshots, logged files)
-that no other row names. Registry entries (model and dataset versions) are kept, with
-their link to the run cleared, and so are their blobs. A process killed in between
-leaves blobs no row names, which ``collect_garbage`` removes; never a row naming a
-missing blob. A running run cannot be deleted.
+in one transaction, and the blobs (snapshots, logged files) that no other row names:
+those the database keeps (small snapshots, table ``inline_blobs``) in that same
+transaction, the files after the commit. Registry entries (model and dataset
+versions) are kept, with their link to the run cleared, and so are their blobs. A
+process killed in between leaves blob files no row names, which ``collect_garbage``
+removes; never a row naming a missing blob. A running run cannot be deleted.
 
 **In-use blobs.** A writer whose bytes are already stored only stamps the blob's mtime
 (blobs.BlobStore.claim) before naming it in a row. So a delete removes a blob only
@@ -19,7 +20,11 @@ when it was not touched after the rows being deleted were written
 (:data:`WRITE_SLACK_S` later at most), and garbage collection only when nothing
 touched it for :data:`GC_GRACE_S` (an hour): a run writing a blob commits its row
 within seconds (a transaction waits at most 30 s for the lock). Blobs a delete left
-for that reason are counted in its result and collected later.
+for that reason are counted in its result and collected later. A blob in the database
+needs none of this: it is written in the transaction of the row naming it, and every
+write transaction holds the store's write lock (SQLite's, or PostgreSQL's advisory
+lock), so a delete or a collection sees each blob either named or not, never about to
+be named; ``collect_garbage`` removes those no row names at once.
 """
 
 from __future__ import annotations
@@ -144,7 +149,7 @@ class Removals:
             self._plan(ids, result, _Reader(self))
             return result
         with self.backend.transaction() as c:
-            written = self._plan(ids, result, c)
+            files, inline = self._plan(ids, result, c)
             for part in chunks(ids):
                 for table in RUN_TABLES:
                     c.execute(f"DELETE FROM {table} WHERE run_id IN ({marks(part)})", part)
@@ -152,7 +157,9 @@ class Removals:
                     c.execute(f"UPDATE {table} SET run_id = NULL WHERE run_id IN"
                               f" ({marks(part)})", part)
                 c.execute(f"DELETE FROM runs WHERE id IN ({marks(part)})", part)
-        self._remove_blobs(result, written)
+            for part in chunks(list(inline)):  # named by no other row (the plan, locked)
+                c.execute(f"DELETE FROM inline_blobs WHERE sha IN ({marks(part)})", part)
+        self._remove_blobs(result, files, inline)
         return result
 
     def _rows_of(self, ids: list[str]) -> list[tuple]:
@@ -164,9 +171,11 @@ class Removals:
                                f" WHERE id IN ({marks(part)}) ORDER BY created_at", part)
         return rows
 
-    def _plan(self, ids: list[str], result: Removal, c) -> dict[str, float]:
-        """Fill ``result`` with the rows and blobs of ``ids``; return each blob's newest
-        row time (when these runs last wrote it)."""
+    def _plan(self, ids: list[str], result: Removal, c
+              ) -> tuple[dict[str, float], dict[str, int]]:
+        """Fill ``result`` with the rows and blobs of ``ids``; return the blob files to
+        remove, each with its newest row time (when these runs last wrote it), and the
+        sizes of the blobs to remove from the database."""
         written: dict[str, float] = {}
         for part in chunks(ids):
             for table in RUN_TABLES:
@@ -197,28 +206,38 @@ class Removals:
                         f"SELECT {column} FROM {table} WHERE {column} IN ({marks(part)})",
                         part).fetchall()}
         result.shared = len(shared)
-        for sha in shas:
-            if sha not in shared:
-                result.blobs[sha] = self._blob_size(sha)
-        return {sha: written[sha] for sha in result.blobs}
+        unshared = [sha for sha in shas if sha not in shared]
+        inline: dict[str, int] = {}
+        for part in chunks(unshared):
+            inline.update(c.execute(f"SELECT sha, size FROM inline_blobs WHERE sha IN"
+                                    f" ({marks(part)})", part).fetchall())
+        files = {}
+        for sha in unshared:
+            size = self._file_size(sha)
+            result.blobs[sha] = inline.get(sha, 0) + (size or 0)
+            if size is not None or sha not in inline:  # a file, or a blob gone missing
+                files[sha] = written[sha]
+        return files, inline
 
-    def _blob_size(self, sha: str) -> int:
+    def _file_size(self, sha: str) -> int | None:
         try:
             return self.blobs.path(sha).stat().st_size
         except (FileNotFoundError, ConfigError):
-            return 0
+            return None
 
-    def _remove_blobs(self, result: Removal, written: dict[str, float]) -> None:
-        """After the commit: unlink the freed blobs, unless one is named again or in use."""
-        named = self._named_blobs(list(written))  # a row written since the commit
+    def _remove_blobs(self, result: Removal, files: dict[str, float],
+                      inline: dict[str, int]) -> None:
+        """After the commit: unlink the freed blob files, unless one is named again or in
+        use (the blobs in the database went with the rows)."""
+        named = self._named_blobs(list(files))  # a row written since the commit
         older_than = time.time() - GC_GRACE_S
-        for sha, when in written.items():
+        for sha, when in files.items():
             freed = None if sha in named else self.blobs.remove(
                 sha, untouched_since=when + WRITE_SLACK_S, older_than=older_than)
             if freed is None:
                 result.left.append(sha)
             else:
-                result.blobs[sha] = freed
+                result.blobs[sha] = inline.get(sha, 0) + freed
 
     def _named_blobs(self, shas: list[str]) -> set[str]:
         found = set()
@@ -232,16 +251,18 @@ class Removals:
     # -- garbage collection ------------------------------------------------------------
     def collect_garbage(self, dry_run: bool = False, grace_s: float = GC_GRACE_S
                         ) -> Collection:
-        """Remove blobs no row names and temporary files of writers that died, when
+        """Remove blob files no row names and temporary files of writers that died, when
         nothing touched them for ``grace_s`` seconds (default an hour: a blob being
-        written now is named by its row within seconds). ``dry_run``: only report."""
+        written now is named by its row within seconds), and the blobs in the database
+        no row names (at once: see the module's docstring). ``dry_run``: only report."""
         if isinstance(grace_s, bool) or not isinstance(grace_s, (int, float)) or grace_s < 0:
             raise ConfigError(f"grace_s must be a number of seconds >= 0, got {grace_s!r}")
+        result = Collection(dry_run=dry_run)
+        result.blobs.update(self._collect_inline(dry_run))
         named = set()  # read before the files: a blob named after this is young or claimed
         for table, column in BLOB_COLUMNS:
             named |= {r[0] for r in self._read(
                 f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL")}
-        result = Collection(dry_run=dry_run)
         older_than = time.time() - grace_s
         for path, stat in list(self.blobs.files()):
             name = path.name
@@ -265,6 +286,21 @@ class Removals:
             elif freed:
                 result.blobs[name] = freed
         return result
+
+    def _collect_inline(self, dry_run: bool) -> dict[str, int]:
+        """sha -> size of the blobs in the database that no row names, removed unless
+        ``dry_run``: read and deleted in one write transaction, so none is named meanwhile."""
+        unnamed = " AND ".join(f"NOT EXISTS (SELECT 1 FROM {table} WHERE {table}.{column}"
+                               f" = inline_blobs.sha)" for table, column in BLOB_COLUMNS)
+        sql = f"SELECT sha, size FROM inline_blobs WHERE {unnamed}"
+        found = dict(self._read(sql))
+        if dry_run or not found:  # no write lock taken for nothing
+            return found
+        with self.backend.transaction() as c:
+            found = dict(c.execute(sql).fetchall())
+            for part in chunks(list(found)):
+                c.execute(f"DELETE FROM inline_blobs WHERE sha IN ({marks(part)})", part)
+        return found
 
 
 class _Reader:

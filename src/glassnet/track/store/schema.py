@@ -13,7 +13,13 @@ statements are SQL templates in which the few words databases spell differently 
   only), nothing elsewhere;
 * ``${bytewise}``: text that compares byte by byte whatever the database's locale
   (nothing in SQLite, whose default is; PostgreSQL `` COLLATE "C"``): run ids, whose
-  prefix lookup is a range.
+  prefix lookup is a range;
+* ``${uncompressed_blobs}``: a whole statement, or nothing (SQLite, which never
+  compresses): PostgreSQL stores ``inline_blobs.data`` out of line without first
+  trying to compress it (``SET STORAGE EXTERNAL``). Float weights do not compress,
+  and the attempt (pglz) cost the server twice the insert itself (benchmarks/).
+
+A statement that renders empty is left out.
 
 Each backend holds its rendering (sqlite.py's ``MIGRATIONS``: what a ``glassnet.db``
 holds). :func:`migrate` applies what a database lacks, inside one write transaction that
@@ -103,9 +109,24 @@ _TEMPLATES: list[list[str]] = [
         "CREATE INDEX snapshots_by_sha ON snapshots (sha)",
         "CREATE INDEX artifacts_by_sha ON artifacts (sha)",
     ],
+    [
+        # Small blobs kept in the database, content-addressed like the files of blobs/
+        # (a snapshot's safetensors bytes, up to blobs.INLINE_MAX; sha: their SHA-256).
+        # A sweep's fit snapshots its weights every epoch, tens of KiB each: one row
+        # here costs a fraction of creating, writing and renaming a file, and it is
+        # written in the transaction of the row naming it and removed in the one
+        # deleting that row (removal.py), so it is never orphaned nor missing. Not
+        # WITHOUT ROWID: SQLite keeps such tables for small rows only.
+        """CREATE TABLE inline_blobs (
+            sha TEXT PRIMARY KEY, size ${int} NOT NULL, data ${blob} NOT NULL)""",
+        "${uncompressed_blobs}",
+    ],
 ]
 SCHEMA_VERSION = len(_TEMPLATES)
 
+# Tables whose rows are inserted unless their key is there (never replaced): a layout
+# names its paths, a blob is its hash's bytes.
+WRITTEN_ONCE = ("param_layouts", "inline_blobs")
 # The primary key of each table rows are upserted into: a dialect that cannot say
 # "replace the row with this key" without naming the key (PostgreSQL) reads it here.
 KEYS = {
@@ -117,6 +138,7 @@ KEYS = {
     "snapshots": ("run_id", "step"),
     "model_aliases": ("name", "alias"),
     "model_configs": ("run_id",),
+    "inline_blobs": ("sha",),
 }
 COLUMNS = {
     "metrics": ("run_id", "key", "step", "value", "time"),
@@ -128,12 +150,14 @@ COLUMNS = {
     "snapshots": ("run_id", "step", "label", "sha", "time"),
     "model_aliases": ("name", "alias", "version"),
     "model_configs": ("run_id", "config", "compile_config", "time"),
+    "inline_blobs": ("sha", "size", "data"),
 }
 
 
 def migrations(types: dict[str, str]) -> list[list[str]]:
     """The migrations spelled for one database: ``types`` fills in the ``${...}`` names."""
-    return [[Template(sql).substitute(types) for sql in step] for step in _TEMPLATES]
+    rendered = [[Template(sql).substitute(types) for sql in step] for step in _TEMPLATES]
+    return [[sql for sql in step if sql] for step in rendered]
 
 
 def migrate(backend, root) -> None:

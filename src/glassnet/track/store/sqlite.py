@@ -21,7 +21,7 @@ from glassnet.track.store.sqlite_connection import connect, read_only_error, sto
 
 DB_NAME = "glassnet.db"
 TYPES = {"int": "INTEGER", "real": "REAL", "blob": "BLOB", "row_id": "INTEGER PRIMARY KEY",
-         "compact": " WITHOUT ROWID", "bytewise": ""}
+         "compact": " WITHOUT ROWID", "bytewise": "", "uncompressed_blobs": ""}
 MIGRATIONS = migrations(TYPES)  # what a glassnet.db holds, version by version
 
 

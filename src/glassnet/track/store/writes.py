@@ -4,8 +4,10 @@ Rows logged during training go through a :class:`~glassnet.track.writer.Buffered
 flushed four times a second and at ``finish()`` / interpreter exit, each flush in one
 transaction (:meth:`Writes._flush`); runs, model configs and registry entries are
 written at once. Each flush also stamps the runs this process has open with a
-heartbeat (track/heartbeat.py). Snapshot blobs are written before their rows and
-removed again if the rows cannot be: no row names a missing blob, no blob stays unnamed.
+heartbeat (track/heartbeat.py). A snapshot's blob of at most ``blobs.INLINE_MAX`` bytes
+(every snapshot of a small network) goes in the table ``inline_blobs``, in the
+transaction of its row; a bigger one is a file written before its row and removed
+again if the row cannot be written: no row names a missing blob, no blob stays unnamed.
 
 :class:`Writes` is a part of :class:`~glassnet.track.store.Store`: it uses the store's
 ``backend`` (backend.py), ``writer``, ``blobs``, ``root``, ``read_only``, ``_inserts``
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from glassnet.track.blobs import INLINE_MAX, encode_arrays
 from glassnet.track.env import hostname, process_alive
 from glassnet.track.errors import ConfigError, StoreError
 from glassnet.track.store.schema import STATUSES
@@ -46,11 +49,12 @@ class Writes:
         now = time.time()
         rows = dict(rows)
         snapshots = rows.pop("snapshot", [])
-        created: list[Path] = []  # new blobs: deleted again if their rows cannot be written
-        try:
-            if snapshots:  # blobs first, outside the transaction: rows never name a missing blob
-                rows["snapshots"] = [(run_id, step, label, self.blobs.put_arrays(arrays, created),
-                                      t) for run_id, step, label, arrays, t in snapshots]
+        created: list[Path] = []  # new blob files: deleted again if their rows cannot be
+        try:                      # written
+            if snapshots:
+                rows["snapshots"], inline = self._snapshot_rows(snapshots, created)
+                if inline:
+                    rows["inline_blobs"] = inline
             self._flush_rows(rows, updates, now)
         except BaseException as exc:
             self._discard_unnamed(created)
@@ -58,6 +62,21 @@ class Writes:
             if error is None or isinstance(exc, StoreError):
                 raise
             raise error from exc
+
+    def _snapshot_rows(self, snapshots: list[tuple], created: list[Path]
+                       ) -> tuple[list[tuple], list[tuple]]:
+        """The snapshots' rows, and the rows of those small enough to be kept in the
+        database (blobs.INLINE_MAX), written in the same transaction. Bigger ones are
+        written as files now, before the transaction: rows never name a missing blob."""
+        rows, inline = [], {}
+        for run_id, step, label, arrays, t in snapshots:
+            sha, data = encode_arrays(arrays)
+            if len(data) <= INLINE_MAX:
+                inline[sha] = (sha, len(data), data)
+            else:
+                self.blobs.put_encoded(sha, data, created)
+            rows.append((run_id, step, label, sha, t))
+        return rows, list(inline.values())
 
     def _flush_rows(self, rows: dict[str, list[tuple]], updates: dict[tuple, object],
                     now: float) -> None:
