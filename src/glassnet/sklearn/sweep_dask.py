@@ -29,6 +29,7 @@ heartbeat (``crashed`` once it is stale).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 
 from glassnet.errors import ConfigError, require
@@ -36,6 +37,20 @@ from glassnet.sklearn.sweep_progress import Progress
 
 #: environment of the workers of a LocalCluster started for a sweep: one BLAS thread each
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+#: dask settings of a LocalCluster started for a sweep (it has no dashboard). Every
+#: process of a cluster wakes up to watch itself: the workers' profiler samples the
+#: running task's stack every 10 ms (taking the GIL from the fit), every server times its
+#: event loop every 20 ms, the monitors read memory and CPU use several times a second.
+#: On a machine whose cores all fit, that CPU is taken from the fits: ~15% of one core
+#: for a scheduler and two workers with their nannies, idle (benchmarks/bench_sweep.py).
+#: Without a dashboard no one reads the profiles or the loop timings, so they are off
+#: or rare; memory is still watched (pause, spill, restart), once a second.
+QUIET_CLUSTER = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
 START_TIMEOUT_S = 60  # a scheduler must answer by then
 CLOSE_TIMEOUT_S = 20
 
@@ -82,7 +97,7 @@ def cluster_client(client=None, scheduler: str | None = None, n_workers: int | N
 
 def local_cluster(n_workers: int):
     """A LocalCluster of ``n_workers`` processes on 127.0.0.1, one thread and one BLAS
-    thread each, no dashboard."""
+    thread each, no dashboard, the :data:`QUIET_CLUSTER` settings."""
     import dask
     import distributed
 
@@ -90,7 +105,8 @@ def local_cluster(n_workers: int):
     # its thread count when it loads, so it must be in the environment before the
     # worker process starts: the nanny's pre-spawn environment, not its ``env``.
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_ENV}
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+    # Set while the cluster starts: each nanny hands its worker the config of then.
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ, **QUIET_CLUSTER}):
         # No dashboard; the scheduler's health routes on a free loopback port (not
         # 8787, which another cluster may hold).
         return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
@@ -101,12 +117,22 @@ def local_cluster(n_workers: int):
 
 def _run_batch(X, y, store_address, fits, blas_threads):
     """One task: fit ``fits`` in order in this worker (sweeps._fit_one records each)."""
-    from threadpoolctl import threadpool_limits
-
     from glassnet.sklearn.sweeps import _fit_one
 
-    with threadpool_limits(limits=blas_threads):
+    with _blas_controller().limit(limits=blas_threads):
         return [_fit_one(X, y, store=store_address, **fit) for fit in fits]
+
+
+@functools.cache
+def _blas_controller():
+    """This worker process's threadpoolctl controller: finding the BLAS libraries loaded
+    (``threadpool_limits`` does it on every call) costs ~2.5 ms of CPU, limiting 16 us.
+    Made once the fits' libraries are imported, so that it knows their BLAS too."""
+    from threadpoolctl import ThreadpoolController
+
+    import glassnet.sklearn  # noqa: F401 - scikit-learn and SciPy load their BLAS
+
+    return ThreadpoolController()
 
 
 def batches(fits: list[dict], fits_per_task: int) -> list[list[dict]]:
@@ -136,7 +162,11 @@ def run_fits(X, y, fits: list[dict], store_address: str, *, client=None, schedul
         try:
             workers = len(dask_client.scheduler_info().get("workers", {})) or 1
             per_task = fits_per_task or default_fits_per_task(len(fits), workers)
-            data = dask_client.scatter([X, y], broadcast=True)
+            # Keys of this sweep's own (hash=False): a second sweep of the same data on
+            # this client would scatter it under the keys the first one's futures are
+            # being released by, and the scheduler may cancel its tasks for "lost
+            # dependencies" (seen in tests/test_sweep_dask.py's resumed sweep).
+            data = dask_client.scatter([X, y], broadcast=True, hash=False)
             task_fits = {}
             for batch in batches(fits, per_task):
                 future = dask_client.submit(_run_batch, data[0], data[1], store_address,
