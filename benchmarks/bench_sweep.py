@@ -27,7 +27,15 @@ run), ``finish`` (flushing its rows and closing it), ``logging`` (the tracked fi
 the bare one, which fits and scores the same fold: the epochs' rows handed to the
 writer thread) and their sum against the bare fit, medians of the fit-by-fit
 differences; and ``open``: opening the store in a fresh process (once per worker). On
-SQLite, and on PostgreSQL when a server can be started.
+SQLite, and on PostgreSQL when a server can be started. The same in CPU time
+(``*_cpu_ms``: this process, all its threads), which a busy machine disturbs less.
+
+**Snapshots per fit.** A sweep fit snapshots every Variable at each epoch: 41 blobs of
+26-38 KiB (the two networks of the sweep). Written as the store writes them
+(``log_snapshot`` then a flush: in the database, table ``inline_blobs``) and as it
+wrote them before (a file each, ``blobs.put_arrays``, then the rows), interleaved,
+new weights each time: wall and CPU time of this process, and the PostgreSQL server's
+CPU time, per fit (medians).
 """
 
 from __future__ import annotations
@@ -144,16 +152,17 @@ def store_cost(address: str, epochs: int) -> dict:
     X, y = _data()
     base = {"epochs": epochs, "batch_size": 32}
     gn.track.open_store(address)  # opened once, as a worker does
-    bare, tracked, init, finish = [], [], [], []
+    bare, tracked, init, finish, cpu = [], [], [], [], []
     for params, x_train, y_train, x_test, y_test in _fits(X, y):
         # Both fit and score the fold: only the store differs between them.
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         estimator = GlassClassifier(**base, **params, random_state=0)
         estimator.fit(x_train, y_train, validation_data=(x_test, y_test))
         float(estimator.score(x_test, y_test))
         bare.append(time.perf_counter() - start)
+        bare_cpu = time.process_time() - start_cpu
 
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         run = gn.track.init(project="store-cost", config={**base, **params}, store=address,
                             tags=["sweep:bench"], group="bench")
         opened = time.perf_counter()
@@ -163,6 +172,7 @@ def store_cost(address: str, epochs: int) -> dict:
         fitted = time.perf_counter()
         run.finish()
         done = time.perf_counter()
+        cpu.append((time.process_time() - start_cpu, bare_cpu))
         tracked.append(fitted - opened)
         init.append(opened - start)
         finish.append(done - fitted)
@@ -173,7 +183,73 @@ def store_cost(address: str, epochs: int) -> dict:
     return {"fits": len(bare), "bare_fit_ms": med(bare) * 1e3, "init_ms": med(init) * 1e3,
             "logging_ms": logging * 1e3, "finish_ms": med(finish) * 1e3,
             "store_ms": total * 1e3, "store_share": total / med(bare),
+            "bare_fit_cpu_ms": med([b for _, b in cpu]) * 1e3,
+            "store_cpu_ms": med([t - b for t, b in cpu]) * 1e3,
             "open_ms": _open_ms(address)}
+
+
+def _weights(rng, hidden: list[int]) -> dict:
+    sizes = [64, *hidden, 10]  # digits' 64 inputs, 10 classes
+    out = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        out[f"dense_{i}/kernel"] = rng.normal(size=(n_in, n_out)).astype(np.float32)
+        out[f"dense_{i}/bias"] = rng.normal(size=n_out).astype(np.float32)
+    return out
+
+
+def snapshot_cost(address: str, server_pid: int | None, rounds: int = 7) -> dict:
+    """A fit's snapshots (``EPOCHS + 1``) in the database (now) vs as files (before)."""
+    import glassnet as gn
+
+    store = gn.track.open_store(address)
+    rng = np.random.default_rng(0)
+    out: dict = {"snapshots": EPOCHS + 1}
+    times: dict[str, list] = {"inline": [], "files": []}
+    for i in range(rounds + 1):  # the first round warms up
+        for mode in ("inline", "files") if i % 2 else ("files", "inline"):
+            hidden = PARAMS["hidden"][i % 2]
+            snaps = [_weights(rng, hidden) for _ in range(EPOCHS + 1)]
+            run = gn.track.init(project="snapshot-cost", store=store)
+            store.flush()
+            server, start, start_cpu = _server_cpu(server_pid), time.perf_counter(), \
+                time.thread_time()
+            if mode == "inline":  # what a watch does: the writer encodes and writes them
+                for step, arrays in enumerate(snaps):
+                    store.log_snapshot(run.id, step, "epoch", arrays)
+                store.flush()
+            else:  # the store before inline_blobs: a file per blob, then the rows
+                rows = [(run.id, step, "epoch", store.blobs.put_arrays(arrays), time.time())
+                        for step, arrays in enumerate(snaps)]
+                with store.backend.transaction() as c:
+                    store.backend.write_rows(c, "snapshots", rows, store._inserts["snapshots"])
+            if i:
+                times[mode].append((time.perf_counter() - start, time.thread_time() - start_cpu,
+                                    _server_cpu(server_pid) - server))
+            run.finish()
+    for mode, rows in times.items():
+        out[f"{mode}_ms"] = statistics.median(r[0] for r in rows) * 1e3
+        out[f"{mode}_cpu_ms"] = statistics.median(r[1] for r in rows) * 1e3
+        if server_pid is not None:  # ticks of 10 ms: the mean, not the median
+            out[f"{mode}_server_cpu_ms"] = statistics.mean(r[2] for r in rows) * 1e3
+    return out
+
+
+def _server_cpu(pid: int | None) -> float:
+    """CPU seconds of the PostgreSQL server ``pid`` and its backends (Linux /proc)."""
+    if pid is None:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a process that just ended
+        if int(entry) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def _open_ms(address: str) -> float:
@@ -187,21 +263,22 @@ def _open_ms(address: str) -> float:
 
 @contextlib.contextmanager
 def _postgres(folder: str):
-    """A throwaway PostgreSQL server's database URL (blobs in ``folder``), or a reason
-    it could not be had (a string)."""
+    """``(url, server pid)``: a throwaway PostgreSQL server's database URL (blobs in
+    ``folder``), or ``(a reason it could not be had, None)``."""
     sys.path.insert(0, str(ROOT / "tests"))
     try:
         import pg_server
     except Exception as error:  # noqa: BLE001 - report, don't fail the bench
-        yield f"tests/pg_server.py: {type(error).__name__}: {error}"
+        yield f"tests/pg_server.py: {type(error).__name__}: {error}", None
         return
     if pg_server.bin_dir() is None:
-        yield pg_server.HOW
+        yield pg_server.HOW, None
         return
     server = pg_server.start()
     try:
         database = pg_server.create_database(server.url, "bench_sweep")
-        yield f"{database}?{urlencode({'blobs': folder})}"
+        pid = int((server.data / "postmaster.pid").read_text().split()[0])
+        yield f"{database}?{urlencode({'blobs': folder})}", pid
     finally:
         server.stop()
 
@@ -214,7 +291,7 @@ def run(rounds: int = 3, epochs: int = EPOCHS) -> dict:
     report = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                           "load_before": os.getloadavg()}}
     with tempfile.TemporaryDirectory(prefix="glassnet-bench-sweep-") as folder, \
-            _postgres(os.path.join(folder, "pg-blobs")) as postgres:
+            _postgres(os.path.join(folder, "pg-blobs")) as (postgres, server_pid):
         sqlite = os.path.join(folder, "sqlite")
         on_postgres = postgres.startswith("postgresql://")
         report["efficiency"] = efficiency(rounds, epochs,
@@ -223,6 +300,11 @@ def run(rounds: int = 3, epochs: int = EPOCHS) -> dict:
         report["store_sqlite"] = store_cost(os.path.join(folder, "sqlite-cost"), epochs)
         report["store_postgresql"] = (store_cost(postgres, epochs) if on_postgres
                                       else {"skipped": postgres})
+        snap_rounds = 2 * rounds + 1
+        report["snapshots_sqlite"] = snapshot_cost(os.path.join(folder, "sqlite-snap"), None,
+                                                   snap_rounds)
+        report["snapshots_postgresql"] = (snapshot_cost(postgres, server_pid, snap_rounds)
+                                          if on_postgres else {"skipped": postgres})
         from glassnet.track.store import opening
 
         for opened in list(opening._stores.values()):  # before the server stops
@@ -251,7 +333,18 @@ def describe(report: dict) -> list[str]:
         lines.append(f"store per fit, {name}: {s['store_ms']:.1f} ms = init "
                      f"{s['init_ms']:.1f} + epoch logging {s['logging_ms']:.1f} + finish "
                      f"{s['finish_ms']:.1f}, {s['store_share']:.1%} of a {s['bare_fit_ms']:.0f}"
-                     f" ms fit; opening the store {s['open_ms']:.0f} ms once per process")
+                     f" ms fit; opening the store {s['open_ms']:.0f} ms once per process; "
+                     f"CPU {s['store_cpu_ms']:.1f} ms on a {s['bare_fit_cpu_ms']:.0f} ms fit")
+    for name in ("sqlite", "postgresql"):
+        s = report[f"snapshots_{name}"]
+        if "skipped" in s:
+            continue
+        server = {mode: (f", server CPU {s[f'{mode}_server_cpu_ms']:.1f}"
+                         if f"{mode}_server_cpu_ms" in s else "") for mode in ("inline", "files")}
+        lines.append(f"{s['snapshots']} snapshots per fit, {name}: in the database "
+                     f"{s['inline_ms']:.1f} ms (CPU {s['inline_cpu_ms']:.1f}{server['inline']})"
+                     f", as files {s['files_ms']:.1f} ms (CPU {s['files_cpu_ms']:.1f}"
+                     f"{server['files']})")
     return lines
 
 
