@@ -9,13 +9,14 @@ Workload: scikit-learn's digits (glassnet.datasets.load_digits), standardised, t
 cross-entropy with an accuracy metric, Adam 1e-3, batch 32, 30 epochs: 1,350 optimizer
 steps. A warm-up trains each variant once (and so starts the statistics process that
 a ``log_freq=1`` watch uses: once per Python process, in the background). Each repeat
-trains three fresh models from the same initial weights, in rotating order: without a watch, with ``run.watch()`` at its defaults, and with
+trains three fresh models from the same initial weights, in rotating order: without a
+watch, with ``run.watch()`` at its defaults, and with
 ``run.watch(log_freq=1, histograms=True)``. Each is timed as the user waits for it: from
 ``fit``'s start (the ``run.watch()`` call included) until ``run.finish()`` returns, every
 row on disk (issue 17's targets: 1.03x and 1.3x). Overheads are the median over repeats
 of the per-repeat ratio of watched to plain time: that (``*_ratio``), the ``fit`` call
 alone (``*_fit_ratio``), and process CPU time of all threads (``*_cpu_ratio``: less moved
-by other processes on a shared machine).
+by other processes on a shared machine; the statistics process's own CPU is not in it).
 """
 
 from __future__ import annotations

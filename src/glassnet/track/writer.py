@@ -39,7 +39,7 @@ MAX_HELD_BYTES = 256 << 20
 # Rows holding this many bytes (a watch logging every step: ~1.4 KB of statistics and
 # histograms per step) are written at once rather than at the next tick, so that a
 # fast fit does not leave all of them for finish() to write while the user waits.
-WAKE_BYTES = 256 << 10
+WAKE_BYTES = 1 << 20
 
 
 class BufferedWriter:
