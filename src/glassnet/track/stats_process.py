@@ -37,6 +37,10 @@ import time
 logger = logging.getLogger("glassnet.track")
 
 EVERY_STEPS = 4  # a watch logging at least every 4th step uses the process
+# The process writes the rows of what it summarised into the run itself, through its own
+# handle on the store: in this process, the writer thread's share of the GIL (it takes
+# it back after every statement) cost training more than the statistics did.
+WRITES_ROWS = True
 _STUCK_SECONDS = 30.0  # a process with jobs that answers nothing this long is ended
 
 
@@ -122,7 +126,7 @@ class StatsProcess:
                     logger.debug("glassnet.track: statistics process: %s", answer["error"])
                     _safely(job.run_here)
                 else:
-                    _safely(job.finish, bool(answer["irregular"]))
+                    _safely(job.finish, bool(answer["irregular"]), bool(answer.get("written")))
         finally:
             self._reading.release()
 

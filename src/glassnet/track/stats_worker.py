@@ -19,12 +19,15 @@ import sys
 
 
 def main() -> None:
-    from glassnet.track.batch_stats import summarise
+    from glassnet.track.batch_stats import logged_steps, summarise
     from glassnet.track.kept_steps import KeptSteps, Layout
+    from glassnet.track.observe import store_blocks
     from glassnet.track.paramstats import FlatStats
+    from glassnet.track.store import open_store
 
     sets: dict[str, tuple] = {}
     flat_stats: dict[tuple, FlatStats] = {}
+    stores: dict[str, object] = {}
 
     def run(message: dict) -> dict:
         path = message["path"]
@@ -35,9 +38,20 @@ def main() -> None:
         key = (layout.sizes, layout.rows)
         if layout.n and key not in flat_stats:
             flat_stats[key] = FlatStats(list(layout.sizes), layout.rows)
-        irregular = summarise(kept, int(message["m"]), flat_stats.get(key),
-                              bool(message["histograms"]))
-        return {"job": message["job"], "irregular": irregular}
+        m, histograms = int(message["m"]), bool(message["histograms"])
+        irregular = summarise(kept, m, flat_stats.get(key), histograms)
+        address = message.get("store")
+        if address is None:
+            return {"job": message["job"], "irregular": irregular}
+        if address not in stores:
+            stores[address] = open_store(address)
+        rows = logged_steps(kept, m, irregular, histograms, message["update_share"],
+                            message["unit_index"])
+        store = stores[address]
+        for kind, arguments in store_blocks(message["run"], message["paths"],
+                                            list(layout.layers), rows):
+            getattr(store, f"log_{kind}")(*arguments)
+        return {"job": message["job"], "irregular": irregular, "written": True}
 
     try:  # batch work (Linux): a job line never preempts the training that sent it
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
@@ -62,6 +76,12 @@ def main() -> None:
                 answers.append(run(message))
             except Exception as exc:  # the sending process summarises this set itself
                 answers.append({"job": message.get("job"), "error": _describe(exc)})
+        try:
+            for store in stores.values():
+                store.flush()  # the round's rows committed before any is answered
+        except Exception as exc:  # noqa: BLE001 - the sender writes them itself
+            answers = [{"job": a["job"], "error": _describe(exc)} if a.get("written")
+                       else a for a in answers]
         if answers:
             out.write("".join(json.dumps(a) + "\n" for a in answers))
             out.flush()

@@ -233,8 +233,12 @@ class StepKeeper:
         if line is None:
             import json
 
-            fixed = json.dumps({"path": kept.path, "layout": kept.layout.to_json(),
-                                "histograms": self.histograms})
+            job = {"path": kept.path, "layout": kept.layout.to_json(),
+                   "histograms": self.histograms}
+            if process.WRITES_ROWS:  # where the rows go, and what names them
+                job.update(store=self.run.store.location, run=self.run.id, paths=self._paths,
+                           update_share=self._update_share, unit_index=self._unit_index(kept))
+            fixed = json.dumps(job)
             line = self._job_lines[kept.path] = (
                 '{"job": %d, "m": %d, ' + fixed[1:].replace("%", "%%") + "\n").encode()
         return line
@@ -288,14 +292,17 @@ class _Job:
     def run_here(self) -> None:
         self.recorder.write(self())
 
-    def finish(self, irregular: bool) -> None:
+    def finish(self, irregular: bool, written: bool) -> None:
         """The process has summarised the set (and mapped it: its file needs no name any
-        more): its rows to the recorder, the set free again."""
+        more), and ``written`` its rows into the run; else they go to the recorder."""
         try:
             self.kept.unlink()
         except OSError:
             pass  # removed at exit, or by the next statistics process
-        self.recorder.write(self._rows(irregular))
+        if written:
+            self.spares.append(self.kept)
+        else:
+            self.recorder.write(self._rows(irregular))
 
     def _rows(self, irregular: bool):
         try:
