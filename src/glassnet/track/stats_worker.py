@@ -16,6 +16,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import OrderedDict
+
+_OPEN_STORES = 4  # stores it keeps open (a test suite opens hundreds, one run each)
 
 
 def main() -> None:
@@ -27,7 +30,7 @@ def main() -> None:
 
     sets: dict[str, tuple] = {}
     flat_stats: dict[tuple, FlatStats] = {}
-    stores: dict[str, object] = {}
+    stores: OrderedDict[str, object] = OrderedDict()
 
     def run(message: dict) -> dict:
         path = message["path"]
@@ -43,8 +46,16 @@ def main() -> None:
         address = message.get("store")
         if address is None:
             return {"job": message["job"], "irregular": irregular}
-        if address not in stores:
+        if address in stores:
+            stores.move_to_end(address)
+        else:
             stores[address] = open_store(address)
+            while len(stores) > _OPEN_STORES:  # the least recently used: closed
+                _, old = stores.popitem(last=False)
+                try:
+                    old.close()  # every round's rows were committed before its answers
+                except Exception:  # noqa: BLE001 - nothing of an answered job is lost
+                    pass
         rows = logged_steps(kept, m, irregular, histograms, message["update_share"],
                             message["unit_index"])
         store = stores[address]
