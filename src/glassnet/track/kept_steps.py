@@ -66,6 +66,13 @@ class Layout:
     def nbytes(self) -> int:
         return _offsets(self)[-1]
 
+    def shapes(self) -> tuple:
+        """What the memory's layout depends on (not the names): sets of equal shapes
+        can take each other's layouts."""
+        return (self.rows, self.sizes, self.dtype,
+                tuple((batch, width, dtype) for _, _, batch, width, dtype in self.units),
+                len(self.layers), len(self.metrics))
+
     def to_json(self) -> str:
         return json.dumps({"rows": self.rows, "sizes": list(self.sizes), "dtype": self.dtype,
                            "units": [list(unit) for unit in self.units],
@@ -140,6 +147,12 @@ class KeptSteps:
         self.outputs = [arrays[f"out:{unit[0]}"] for unit in layout.units]
         self.stats, self.counts = arrays["stats"], arrays["counts"]
         self.edges, self.shares = arrays["edges"], arrays["shares"]
+
+    def relabel(self, layout: Layout) -> None:
+        """Take ``layout``'s names (the same shapes: :meth:`Layout.shapes`)."""
+        if layout.shapes() != self.layout.shapes():
+            raise ValueError("a buffer set takes only a layout of its own shapes")
+        self.layout = layout
 
     def unlink(self) -> None:
         """Remove the shared file's name (both mappings stay valid until dropped): once

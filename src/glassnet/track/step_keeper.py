@@ -13,7 +13,9 @@ holds at most :data:`MAX_SETS` (then a logged step waits for one).
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 
 import numpy as np
 
@@ -48,7 +50,7 @@ class StepKeeper:
         n = self._n = sum(sizes)
         self._dtype = dtype
         self._max_rows = max(1, min(MAX_PENDING_STEPS, _PENDING_ELEMENTS // max(n, 1)))
-        self._stats = FlatStats(sizes, self._max_rows) if n else None
+        self._stats, self._stats_lock = _flat_stats(tuple(sizes), self._max_rows)
         self._process = process.stats_process() if process.wanted(log_freq) else None
         self._kept: KeptSteps | None = None  # the set the next logged step goes into
         self._sets: list[KeptSteps] = []  # every set made, for release()
@@ -108,7 +110,9 @@ class StepKeeper:
             for i, kept in enumerate(self._spare_sets):
                 if self._fits(kept, activations, logs):
                     return self._spare_sets.pop(i)
-        kept = KeptSteps(layout, shared=shared)
+        kept = None if shared else _pooled(layout)
+        if kept is None:
+            kept = KeptSteps(layout, shared=shared)
         self._sets.append(kept)
         return kept
 
@@ -201,9 +205,12 @@ class StepKeeper:
                              for name, (activation, _) in activations.items()
                              if name in index and activation in UNIT_STATS}
 
-    def send(self) -> None:
+    def send(self, last: bool = False) -> None:
         """Send the kept steps to be summarised: to the statistics process when it is
-        ready, else to the summariser thread; their rows go to the store from there."""
+        ready, else to the summariser thread; their rows go to the store from there.
+        The ``last`` ones of a fit, which the watch waits for anyway, are summarised in
+        this thread when they would go to the summariser (no thread to wake and wait on:
+        measured 1.2 ms for 14 steps at defaults, against 0.3 ms of work)."""
         m, self._count = self._count, 0
         kept, self._kept = self._kept, None
         if not m:
@@ -214,18 +221,24 @@ class StepKeeper:
             np.copyto(self._carried, kept.values[m - 1])
         self._carried_step = self._last_kept
         job = _Job(self, kept, m)
-        if kept.path is None or not self._process.submit(job):
+        if kept.path is not None and self._process.submit(job):
+            return
+        if last:
+            self.recorder.write(job())
+        else:
             self.recorder.later(job)
 
     def release(self) -> None:
-        """After the last summary: shared sets lose their names, all are dropped."""
+        """After the last summary: shared sets lose their names and are dropped; private
+        ones wait in a pool for the next watch of the same shapes."""
         for kept in self._sets:
-            if kept.path is not None:
+            if kept.path is None:
+                _pool(kept)
+            else:
                 kept.unlink()
                 if self._process is not None:
                     self._process.forget(kept.path)
         self._sets, self._spare_sets, self._kept = [], [], None
-
 
     def _job_line(self, kept: KeptSteps) -> bytes:
         """The statistics process's job line for ``kept``, to fill with (job, rows)."""
@@ -242,6 +255,47 @@ class StepKeeper:
             line = self._job_lines[kept.path] = (
                 '{"job": %d, "m": %d, ' + fixed[1:].replace("%", "%%") + "\n").encode()
         return line
+
+
+# Work memory for the next watch of the same shapes (a notebook's next fit, a sweep's next
+# fold): fresh memory costs a page fault per 4 KiB at first touch, ~1 ms a fit here.
+_POOL_BYTES = 16 << 20
+_pool_lock = threading.Lock()
+_flat_pool: OrderedDict[tuple, tuple] = OrderedDict()  # (sizes, rows): (FlatStats, Lock)
+_set_pool: list[KeptSteps] = []
+
+
+def _flat_stats(sizes: tuple, rows: int):
+    """A FlatStats for these segments and its lock (one summary at a time uses it)."""
+    if not sum(sizes):
+        return None, threading.Lock()
+    with _pool_lock:
+        found = _flat_pool.pop((sizes, rows), None)
+        if found is None:
+            found = (FlatStats(list(sizes), rows), threading.Lock())
+        _flat_pool[(sizes, rows)] = found
+        while len(_flat_pool) > 4:
+            _flat_pool.popitem(last=False)
+        return found
+
+
+def _pooled(layout: Layout) -> KeptSteps | None:
+    shapes = layout.shapes()
+    with _pool_lock:
+        for i, kept in enumerate(_set_pool):
+            if kept.layout.shapes() == shapes:
+                kept = _set_pool.pop(i)
+                kept.relabel(layout)  # another model's names, the same memory
+                return kept
+    return None
+
+
+def _pool(kept: KeptSteps) -> None:
+    with _pool_lock:
+        _set_pool.append(kept)
+        size = kept.layout.nbytes()
+        while len(_set_pool) * size > _POOL_BYTES:  # about: sets of one model are alike
+            _set_pool.pop(0)
 
 
 def _copy(out: np.ndarray, observed, kind: str) -> bool:
@@ -271,6 +325,7 @@ class _Job:
         self.recorder = keeper.recorder
         self.spares = keeper._spare_sets  # the set goes back there (list ops are atomic)
         self.stats = keeper._stats
+        self.lock = keeper._stats_lock  # one summary at a time uses its work buffers
         self.histograms = keeper.histograms
         self.update_share = keeper._update_share
         self.unit_index = keeper._unit_index(kept)
@@ -283,7 +338,8 @@ class _Job:
     def __call__(self):
         """The rows, for the recorder to write (in the summariser thread)."""
         try:
-            irregular = summarise(self.kept, self.m, self.stats, self.histograms)
+            with self.lock:
+                irregular = summarise(self.kept, self.m, self.stats, self.histograms)
         except BaseException:
             self.spares.append(self.kept)
             raise

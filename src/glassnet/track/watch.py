@@ -175,7 +175,7 @@ class Watch(Callback):
     def on_train_end(self, logs=None):
         if self.recorder is None:
             return
-        self._hand_over(time.time())
+        self._hand_over(time.time(), last=True)
         self.recorder.close()  # every summary with the store, before run.finish writes
         self._keeper.release()
         if self.snapshots is not None and self.step > 0:
@@ -191,10 +191,10 @@ class Watch(Callback):
         if series:
             self.run.store.log_summary(self.run.id, self.run.summary)
 
-    def _hand_over(self, now: float) -> None:
+    def _hand_over(self, now: float, last: bool = False) -> None:
         """Give the recorder everything collected: the kept steps' statistics, the losses
-        and the epochs' metrics."""
-        self._keeper.send()
+        and the epochs' metrics (``last``: at the end of a fit)."""
+        self._keeper.send(last)
         self._log_epoch_series()
         if self._losses:
             self._last_loss = self._losses[-1]
