@@ -33,11 +33,14 @@ def main() -> None:
     stores: OrderedDict[str, object] = OrderedDict()
 
     def run(message: dict) -> dict:
-        path = message["path"]
+        path, text = message["path"], message["layout"]
         if path not in sets:
-            layout = Layout.from_json(message["layout"])
-            sets[path] = (KeptSteps.attach(path, layout), layout)
-        kept, layout = sets[path]
+            sets[path] = (KeptSteps.attach(path, Layout.from_json(text)), text)
+        kept, known = sets[path]
+        if text != known:  # the set reused by the next watch: its names, the same shapes
+            kept.relabel(Layout.from_json(text))
+            sets[path] = (kept, text)
+        layout = kept.layout
         key = (layout.sizes, layout.rows)
         if layout.n and key not in flat_stats:
             flat_stats[key] = FlatStats(list(layout.sizes), layout.rows)

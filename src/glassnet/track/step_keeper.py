@@ -110,7 +110,7 @@ class StepKeeper:
             for i, kept in enumerate(self._spare_sets):
                 if self._fits(kept, activations, logs):
                     return self._spare_sets.pop(i)
-        kept = None if shared else _pooled(layout)
+        kept = _pooled(layout, shared)
         if kept is None:
             kept = KeptSteps(layout, shared=shared)
         self._sets.append(kept)
@@ -229,15 +229,10 @@ class StepKeeper:
             self.recorder.later(job)
 
     def release(self) -> None:
-        """After the last summary: shared sets lose their names and are dropped; private
-        ones wait in a pool for the next watch of the same shapes."""
+        """After the last summary: the sets wait in a pool for the next watch of the same
+        shapes (a shared one still mapped by the statistics process)."""
         for kept in self._sets:
-            if kept.path is None:
-                _pool(kept)
-            else:
-                kept.unlink()
-                if self._process is not None:
-                    self._process.forget(kept.path)
+            _pool(kept, self._process)
         self._sets, self._spare_sets, self._kept = [], [], None
 
     def _job_line(self, kept: KeptSteps) -> bytes:
@@ -262,7 +257,7 @@ class StepKeeper:
 _POOL_BYTES = 16 << 20
 _pool_lock = threading.Lock()
 _flat_pool: OrderedDict[tuple, tuple] = OrderedDict()  # (sizes, rows): (FlatStats, Lock)
-_set_pool: list[KeptSteps] = []
+_set_pool: list[tuple] = []  # (KeptSteps, the StatsProcess that may map it, or None)
 
 
 def _flat_stats(sizes: tuple, rows: int):
@@ -279,23 +274,31 @@ def _flat_stats(sizes: tuple, rows: int):
         return found
 
 
-def _pooled(layout: Layout) -> KeptSteps | None:
+def _pooled(layout: Layout, shared: bool) -> KeptSteps | None:
     shapes = layout.shapes()
     with _pool_lock:
-        for i, kept in enumerate(_set_pool):
-            if kept.layout.shapes() == shapes:
-                kept = _set_pool.pop(i)
+        for i, (kept, _) in enumerate(_set_pool):
+            if kept.layout.shapes() == shapes and (kept.path is not None) == shared:
+                kept = _set_pool.pop(i)[0]
                 kept.relabel(layout)  # another model's names, the same memory
                 return kept
     return None
 
 
-def _pool(kept: KeptSteps) -> None:
+def _pool(kept: KeptSteps, stats) -> None:
+    """Keep ``kept`` for reuse; past the pool's bytes, drop the oldest (a shared one
+    loses its name, and the statistics process ``stats`` its mapping)."""
     with _pool_lock:
-        _set_pool.append(kept)
+        _set_pool.append((kept, stats))
         size = kept.layout.nbytes()
+        dropped = []
         while len(_set_pool) * size > _POOL_BYTES:  # about: sets of one model are alike
-            _set_pool.pop(0)
+            dropped.append(_set_pool.pop(0))
+    for old, old_stats in dropped:
+        if old.path is not None:
+            old.unlink()
+            if old_stats is not None:
+                old_stats.forget(old.path)
 
 
 def _copy(out: np.ndarray, observed, kind: str) -> bool:
