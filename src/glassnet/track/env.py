@@ -69,6 +69,7 @@ def process_alive(pid: int, fingerprint: str | None) -> bool:
     return True
 
 
+@lru_cache(maxsize=None)  # importlib.metadata reads the installed files: ~1 ms a run
 def _version(dist: str, module: str) -> str:
     try:
         from importlib.metadata import version
