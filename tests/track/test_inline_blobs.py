@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import time
 
 import numpy as np
 from safetensors.numpy import save
 from test_run_delete import blob_files, inline_blobs, named_blobs, record
+from track_helpers import old_store
 
 from glassnet.track import Store, init
-from glassnet.track.store import DB_NAME, MIGRATIONS
 
 
 def _snapshot_bytes(value: float) -> tuple[str, bytes]:
@@ -117,16 +116,7 @@ def test_a_blob_both_a_file_and_in_the_database_is_freed_whole(store):
 
 
 def test_a_store_of_schema_3_upgrades_and_its_snapshot_files_read(store_dir):
-    store_dir.mkdir(parents=True)
-    conn = sqlite3.connect(store_dir / DB_NAME)
-    for statements in MIGRATIONS[:3]:
-        for sql in statements:
-            conn.execute(sql)
-    conn.execute("PRAGMA user_version = 3")
-    conn.execute("INSERT INTO runs (id, project, name, status, created_at, seq)"
-                 " VALUES ('0ldrun00', 'legacy', 'files', 'finished', 1.0, 1)")
-    conn.commit()
-    conn.close()
+    old_store(store_dir, 3, "files")
     store = Store(store_dir)
     assert store.schema_version == 4
     sha = _legacy_snapshot(store, "0ldrun00", 7, 5.0)

@@ -6,13 +6,14 @@ import sqlite3
 
 import numpy as np
 import pytest
+from track_helpers import old_store
 
 import glassnet as gn
 from glassnet.layers import Dense, Input
 from glassnet.track import Store, init, open_store
 from glassnet.track.architecture import activations, in_model_order, layer_names, layer_specs
 from glassnet.track.errors import ConfigError
-from glassnet.track.store import DB_NAME, MIGRATIONS, SCHEMA_VERSION
+from glassnet.track.store import DB_NAME, SCHEMA_VERSION
 
 
 def _zeta_alpha_model():
@@ -23,23 +24,9 @@ def _zeta_alpha_model():
     return model
 
 
-def _old_store(folder) -> None:
-    """A store as schema version 1 made it (before model configs), with one run."""
-    folder.mkdir(parents=True)
-    conn = sqlite3.connect(folder / DB_NAME)
-    for statements in MIGRATIONS[:1]:
-        for sql in statements:
-            conn.execute(sql)
-    conn.execute("PRAGMA user_version = 1")
-    conn.execute("INSERT INTO runs (id, project, name, status, created_at, seq)"
-                 " VALUES ('0ldrun00', 'legacy', 'before-configs', 'finished', 1.0, 1)")
-    conn.commit()
-    conn.close()
-
-
 @pytest.mark.slow
 def test_a_store_of_the_previous_schema_upgrades_and_its_runs_have_no_model_config(store_dir):
-    _old_store(store_dir)
+    old_store(store_dir, 1, "before-configs")
     tables = {r[0] for r in sqlite3.connect(store_dir / DB_NAME).execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "model_configs" not in tables
@@ -125,7 +112,7 @@ def test_model_order_puts_recorded_layers_first_and_unknown_names_after():
 
 @pytest.mark.slow
 def test_open_store_upgrades_too(store_dir):
-    _old_store(store_dir)
+    old_store(store_dir, 1, "before-configs")
     store = open_store(store_dir)
     assert store.schema_version == SCHEMA_VERSION and store.model_config("0ldrun00") is None
     store.close()
