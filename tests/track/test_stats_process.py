@@ -205,3 +205,31 @@ def test_a_shared_set_is_the_same_memory_in_both_mappings():
     finally:
         kept.unlink()
     assert not os.path.exists(kept.path)
+
+
+def test_a_stuck_process_is_ended_and_its_jobs_done_here(tmp_path, monkeypatch, fresh_process):
+    """A process that says ready and then answers nothing (nor reads): every row still
+    arrives, the set that did not fit in its input went to the thread, and the rest
+    was done here once the process was ended as stuck."""
+    import subprocess
+    import sys
+
+    store = open_store(tmp_path / "store")
+    monkeypatch.setenv("GLASSNET_STATS_PROCESS", "0")
+    truth, _ = _train(store, epochs=4)
+
+    def stuck():
+        return subprocess.Popen(
+            [sys.executable, "-c", "import sys, time; print('{}', flush=True); time.sleep(600)"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    monkeypatch.setattr(sp, "_popen", stuck)
+    monkeypatch.setattr(sp, "_STUCK_SECONDS", 1.0)
+    monkeypatch.setenv("GLASSNET_STATS_PROCESS", "1")
+    process = _ready()
+    sent = _submissions(monkeypatch)
+    started = time.monotonic()
+    alone, _ = _train(store, epochs=4)
+    assert True in sent  # it took jobs, and never answered them
+    assert not process.ready and time.monotonic() - started < 30
+    _assert_same(_recorded(store, truth.id), _recorded(store, alone.id))

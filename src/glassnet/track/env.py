@@ -11,7 +11,7 @@ import os
 import socket
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache, lru_cache
 
 _BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
 
@@ -69,7 +69,7 @@ def process_alive(pid: int, fingerprint: str | None) -> bool:
     return True
 
 
-@lru_cache(maxsize=None)  # importlib.metadata reads the installed files: ~1 ms a run
+@cache  # importlib.metadata reads the installed files: ~1 ms a run
 def _version(dist: str, module: str) -> str:
     try:
         from importlib.metadata import version

@@ -90,7 +90,10 @@ class StatsProcess:
                 self._answered_at = time.monotonic()
             self._jobs[number] = job
             try:
-                os.write(self._stdin, job.message(number))  # a line: well under a pipe
+                _write_line(self._stdin, job.message(number))
+            except BlockingIOError:  # its input is full (it is stuck): do it elsewhere
+                del self._jobs[number]
+                return False
             except OSError:  # the process is gone: what it left is done here, this too
                 pass
         self.poll()
@@ -116,7 +119,10 @@ class StatsProcess:
                 return
             *lines, self._unread = (self._unread + chunk).split(b"\n")
             for line in lines:
-                answer = json.loads(line)
+                try:
+                    answer = json.loads(line)
+                except ValueError:  # not an answer (something else wrote to its stdout)
+                    continue
                 with self._lock:
                     job = self._jobs.pop(answer.get("job"), None)
                     self._answered_at = time.monotonic()
@@ -148,7 +154,7 @@ class StatsProcess:
         with self._lock:
             if self.ready:
                 try:
-                    os.write(self._stdin, json.dumps({"forget": path}).encode() + b"\n")
+                    _write_line(self._stdin, json.dumps({"forget": path}).encode() + b"\n")
                 except OSError:
                     pass
 
@@ -178,6 +184,7 @@ class StatsProcess:
                 raise OSError(f"it exited at start (code {process.wait()})")
             self._stdin, self._stdout = process.stdin.fileno(), process.stdout.fileno()
             os.set_blocking(self._stdout, False)
+            os.set_blocking(self._stdin, False)  # a stuck process never blocks training
             with self._lock:
                 self._process = process
                 self.ready = True
@@ -199,6 +206,22 @@ class StatsProcess:
         process = self._process
         if process is not None and process.poll() is None:
             process.kill()
+
+
+def _write_line(fd: int, line: bytes) -> None:
+    """Write a whole line to the non-blocking pipe ``fd``: BlockingIOError if none of it
+    fits now. A line longer than the pipe's atomic size may go in parts; then the rest
+    is waited for (the process is reading: it took the first part), for a while."""
+    written = os.write(fd, line)
+    deadline = time.monotonic() + _STUCK_SECONDS
+    while written < len(line):
+        if time.monotonic() > deadline:
+            raise OSError("the statistics process stopped reading")
+        select.select([], [fd], [], 1.0)
+        try:
+            written += os.write(fd, line[written:])
+        except BlockingIOError:
+            continue
 
 
 def _popen() -> subprocess.Popen:
