@@ -124,7 +124,7 @@ SCRIPT = textwrap.dedent("""
     keep = np.random.default_rng(0).permutation(len(X))[:600]
     print("started", flush=True)
     sweep(X[keep], y[keep], {"learning_rate": [1e-3, 1e-2, 3e-2], "hidden": [[8], [16]]},
-          base={"epochs": 30}, cv=2, n_jobs=1, store=sys.argv[1], seed=0,
+          base={"epochs": 60}, cv=2, n_jobs=1, store=sys.argv[1], seed=0,
           sweep_id="resumeme", standardize=True)
 """)
 
@@ -137,7 +137,7 @@ def test_interrupted_sweep_keeps_finished_fits_and_resumes(tmp_path, digits):
     store = None
     deadline = time.time() + 120
     while time.time() < deadline:  # wait until a few fits are recorded, then kill
-        time.sleep(0.3)
+        time.sleep(0.05)  # a fit takes a tenth of a second or so: look often
         if (tmp_path / "store" / "glassnet.db").exists():
             store = gn.track.open_store(tmp_path / "store")
             store.flush()
@@ -154,7 +154,7 @@ def test_interrupted_sweep_keeps_finished_fits_and_resumes(tmp_path, digits):
 
     X, y = digits
     result = sweep(X, y, {"learning_rate": [1e-3, 1e-2, 3e-2], "hidden": [[8], [16]]},
-                   base={"epochs": 30}, cv=2, store=tmp_path / "store", seed=0,
+                   base={"epochs": 60}, cv=2, store=tmp_path / "store", seed=0,
                    sweep_id="resumeme", standardize=True)
     # Finished fits were not redone: their runs are the ones the table uses.
     assert set(finished) <= set(result.run_ids)
