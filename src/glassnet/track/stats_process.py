@@ -37,10 +37,6 @@ import time
 logger = logging.getLogger("glassnet.track")
 
 EVERY_STEPS = 4  # a watch logging at least every 4th step uses the process
-# The process writes the rows of what it summarised into the run itself, through its own
-# handle on the store: in this process, the writer thread's share of the GIL (it takes
-# it back after every statement) cost training more than the statistics did.
-WRITES_ROWS = True
 _STUCK_SECONDS = 30.0  # a process with jobs that answers nothing this long is ended
 
 
@@ -56,8 +52,11 @@ class StatsProcess:
     """The client of ``python -m glassnet.track.stats_worker``.
 
     A job (see :mod:`glassnet.track.step_keeper`'s ``_Job``) has ``message(id)`` (its
-    line), ``finish(irregular)`` (the process summarised it) and ``run_here()`` (do it in
-    this process instead); both are called by whichever thread reads the answer.
+    line), ``finish()`` (the process summarised it and wrote its rows) and ``run_here()``
+    (do it in this process instead); both are called by whichever thread reads the
+    answer. The process writes the rows itself, through its own handle on the store: in
+    this process, the writer thread's share of the GIL (it takes it back after every
+    statement) cost training more than the statistics did (1.95x against 1.64x).
     """
 
     def __init__(self) -> None:
@@ -132,7 +131,7 @@ class StatsProcess:
                     logger.debug("glassnet.track: statistics process: %s", answer["error"])
                     _safely(job.run_here)
                 else:
-                    _safely(job.finish, bool(answer["irregular"]), bool(answer.get("written")))
+                    _safely(job.finish)
         finally:
             self._reading.release()
 

@@ -1,14 +1,18 @@
 """The statistics process's side (``python -m glassnet.track.stats_worker``).
 
 It reads jobs, one JSON line each, from stdin -- ``{"job": id, "path": shared set,
-"layout": ..., "m": rows, "histograms": bool}`` -- maps the set (once per path) and
-summarises its first ``m`` rows in place (:func:`glassnet.track.batch_stats.summarise`):
-the statistics, histograms and unit shares land in the set's own result arrays. Then it
-answers ``{"job": id, "irregular": bool}`` (or ``"error"``) on stdout, for each job of
-the lines that came at once. It writes nothing to a store: one writer per store and
-process keeps SQLite's write lock uncontended (two processes taking turns at it sleep
-in its busy handler, milliseconds at a time). ``{"forget": path}`` drops a mapping. It
-ends when stdin closes: when the process that started it ends, however it ends.
+"layout": ..., "m": rows, "histograms": bool, "store": address, "run": id, "paths":
+[...], "update_share": [...], "unit_index": [...]}`` -- maps the set (once per path;
+a set reused by the next watch brings that watch's names) and summarises its first
+``m`` rows in place (:func:`glassnet.track.batch_stats.summarise`). It writes their
+rows -- parameter statistics and histograms, layer timings and unit shares, the logs'
+metrics -- into the run through its own handle on the store (at most a few open). It
+takes the lines that have come at once, commits their rows together, and only then
+answers each job, ``{"job": id}`` on stdout: an answered job's rows are in the store;
+one answered ``"error"``, or left unanswered by a process that died, the sender does
+itself. The sender's own writer writes only the small rows (losses, epochs), so the
+two rarely meet at SQLite's write lock. ``{"forget": path}`` drops a mapping. It ends
+when stdin closes: when the process that started it ends, however it ends.
 """
 
 from __future__ import annotations
@@ -46,9 +50,7 @@ def main() -> None:
             flat_stats[key] = FlatStats(list(layout.sizes), layout.rows)
         m, histograms = int(message["m"]), bool(message["histograms"])
         irregular = summarise(kept, m, flat_stats.get(key), histograms)
-        address = message.get("store")
-        if address is None:
-            return {"job": message["job"], "irregular": irregular}
+        address = message["store"]
         if address in stores:
             stores.move_to_end(address)
         else:
@@ -65,7 +67,7 @@ def main() -> None:
         for kind, arguments in store_blocks(message["run"], message["paths"],
                                             list(layout.layers), rows):
             getattr(store, f"log_{kind}")(*arguments)
-        return {"job": message["job"], "irregular": irregular, "written": True}
+        return {"job": message["job"]}
 
     try:  # batch work (Linux): a job line never preempts the training that sent it
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
@@ -94,8 +96,8 @@ def main() -> None:
             for store in stores.values():
                 store.flush()  # the round's rows committed before any is answered
         except Exception as exc:  # noqa: BLE001 - the sender writes them itself
-            answers = [{"job": a["job"], "error": _describe(exc)} if a.get("written")
-                       else a for a in answers]
+            answers = [a if "error" in a else {"job": a["job"], "error": _describe(exc)}
+                       for a in answers]
         if answers:
             out.write("".join(json.dumps(a) + "\n" for a in answers))
             out.flush()

@@ -5,8 +5,8 @@
 not the difference of two kept rows), the ReLU/sigmoid/tanh layers' outputs, the
 layers' timings and the logs' metrics -- and sends a full set (or the rows kept when
 the watch hands over) to be summarised: to the statistics process when the watch logs
-often and the process is ready (:mod:`glassnet.track.stats_process`), else to the
-summariser thread; either way the rows go to the run's
+often and the process is ready (:mod:`glassnet.track.stats_process`), which writes the
+rows into the run itself; else to the summariser thread, whose rows go to the run's
 :class:`~glassnet.track.observe.Recorder`. Sets come back when summarised; a watch
 holds at most :data:`MAX_SETS` (then a logged step waits for one).
 """
@@ -81,15 +81,11 @@ class StepKeeper:
     def _fits(self, kept: KeptSteps, activations: dict, logs: dict) -> bool:
         """Whether ``kept`` can hold this step: the same metrics in its logs, each unit
         layer's output of a batch no larger."""
-        metrics = kept.layout.metrics
-        if len(logs) != len(metrics) + ("loss" in logs) or any(k not in logs for k in metrics):
+        if not _same_metrics(kept.layout.metrics, logs):
             return False
         for name, _, batch, width, _ in kept.layout.units:
             offered = activations.get(name)
-            if offered is None:
-                continue
-            shape = np.shape(offered[1])
-            if len(shape) == 2 and (shape[0] > batch or shape[1] != width):
+            if offered is not None and _too_big(np.shape(offered[1]), batch, width):
                 return False
         return True
 
@@ -137,16 +133,8 @@ class StepKeeper:
             self._keep_metrics(kept, row, logs)
         kept.steps[row], kept.times[row] = step, now
         if self._n:
-            flat = observed.flat("parameters")
-            if flat is not None:
-                np.copyto(kept.values[row], flat)
-            else:
-                _copy(kept.values[row], observed, "parameters")
-            flat = observed.flat("gradients")
-            if flat is not None:
-                np.copyto(kept.grads[row], flat)
-            else:
-                _copy(kept.grads[row], observed, "gradients")
+            _copy(kept.values[row], observed, "parameters")
+            _copy(kept.grads[row], observed, "gradients")
             if row and self._last_kept == step - 1:
                 kept.kinds[row] = FROM_PREVIOUS_ROW
             elif not row and self._carried_step == step - 1:
@@ -174,7 +162,7 @@ class StepKeeper:
                 seen[i] = False
                 continue
             outputs = kept.outputs[i]
-            if shape[0] > outputs.shape[1] or shape[1] != outputs.shape[2]:
+            if _too_big(shape, outputs.shape[1], outputs.shape[2]):
                 return False
             kept_output, output = outputs[row], offered[1]
             np.copyto(kept_output[:shape[0]], output)
@@ -186,13 +174,10 @@ class StepKeeper:
     def _keep_metrics(self, kept: KeptSteps, row: int, logs: dict) -> bool:
         """The logs' metrics into ``row``; False if they are not the set's."""
         metrics = kept.layout.metrics
-        if len(logs) != len(metrics) + ("loss" in logs):
+        if not _same_metrics(metrics, logs):
             return False
         if metrics:
-            try:
-                kept.metrics[row] = [logs[key] for key in metrics]
-            except KeyError:
-                return False
+            kept.metrics[row] = [logs[key] for key in metrics]
         return True
 
     def _unit_index(self, kept: KeptSteps) -> list[int]:
@@ -241,12 +226,11 @@ class StepKeeper:
         if line is None:
             import json
 
-            job = {"path": kept.path, "layout": kept.layout.to_json(),
-                   "histograms": self.histograms}
-            if process.WRITES_ROWS:  # where the rows go, and what names them
-                job.update(store=self.run.store.location, run=self.run.id, paths=self._paths,
-                           update_share=self._update_share, unit_index=self._unit_index(kept))
-            fixed = json.dumps(job)
+            fixed = json.dumps({  # the set, and where its rows go and what names them
+                "path": kept.path, "layout": kept.layout.to_json(),
+                "histograms": self.histograms, "store": self.run.store.location,
+                "run": self.run.id, "paths": self._paths,
+                "update_share": self._update_share, "unit_index": self._unit_index(kept)})
             line = self._job_lines[kept.path] = (
                 '{"job": %d, "m": %d, ' + fixed[1:].replace("%", "%%") + "\n").encode()
         return line
@@ -301,6 +285,16 @@ def _pool(kept: KeptSteps, stats) -> None:
                 old_stats.forget(old.path)
 
 
+def _same_metrics(metrics: tuple, logs: dict) -> bool:
+    """Whether ``logs`` holds exactly these metrics (and perhaps the loss)."""
+    return len(logs) == len(metrics) + ("loss" in logs) and all(k in logs for k in metrics)
+
+
+def _too_big(shape: tuple, batch: int, width: int) -> bool:
+    """Whether a unit layer's output of ``shape`` does not fit rows of (batch, width)."""
+    return len(shape) == 2 and (shape[0] > batch or shape[1] != width)
+
+
 def _copy(out: np.ndarray, observed, kind: str) -> bool:
     """Copy the offered ``kind`` into ``out`` (flat, in path order); False if not offered."""
     flat = observed.flat(kind)
@@ -351,17 +345,14 @@ class _Job:
     def run_here(self) -> None:
         self.recorder.write(self())
 
-    def finish(self, irregular: bool, written: bool) -> None:
-        """The process has summarised the set (and mapped it: its file needs no name any
-        more), and ``written`` its rows into the run; else they go to the recorder."""
+    def finish(self) -> None:
+        """The process has summarised the set and written its rows into the run (and
+        mapped the set: its file needs no name any more): the set is free again."""
         try:
             self.kept.unlink()
         except OSError:
             pass  # removed at exit, or by the next statistics process
-        if written:
-            self.spares.append(self.kept)
-        else:
-            self.recorder.write(self._rows(irregular))
+        self.spares.append(self.kept)
 
     def _rows(self, irregular: bool):
         try:
