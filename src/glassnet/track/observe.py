@@ -40,7 +40,7 @@ class LoggedSteps:
 
     steps: list[int]
     times: list[float]
-    stats: np.ndarray | None  # (m, k, 14) in COLUMNS order; None: written by another process
+    stats: np.ndarray  # (m, k, 14) in COLUMNS order
     counts: np.ndarray | None = None  # (m, k, 64)
     edges: np.ndarray | None = None  # (m, k, 65) where not the 64 bins over [min, max]
     layers: np.ndarray | None = None  # (m, n_layers, 4)
@@ -143,12 +143,13 @@ class Recorder:
         training goes on; its rows go to the store as they are made. ``latest``: the
         last value of each metric in those steps, for the run's summary."""
         self.run.summary.update(latest or {})
-        summariser().submit(lambda: self._write(self.blocks(summarise())))
+        summariser().submit(lambda: self.write(summarise()))
 
     def write(self, logged) -> None:
         """Hand rows made elsewhere (:class:`LoggedSteps`, or a list of LoggedStep) to
         the store's writer now: what a summary made off this thread does."""
-        self._write(self.blocks(logged))
+        block = logged if isinstance(logged, LoggedSteps) else _stacked(logged)
+        write_blocks(self.run.store, self.run.id, self.paths, self.layers, block)
 
     def close(self) -> None:
         """Hand everything over and wait until every queued summary is with the store."""
@@ -169,21 +170,19 @@ class Recorder:
                                self._losses)
             self._losses = []
         logged, self._logged = self._logged, []
-        self._write(self.blocks(logged))
+        self.write(logged)
         if logged:
             self.run.summary.update(logged[-1].logs)
         self._handed_at = now
 
-    def _write(self, blocks: list[tuple[str, tuple]]) -> None:
-        store = self.run.store
-        for kind, item in blocks:
-            getattr(store, f"log_{kind}")(*item)
 
-    def blocks(self, logged) -> list[tuple[str, tuple]]:
-        """The store's blocks of logged steps (a list of :class:`LoggedStep` or one
-        :class:`LoggedSteps`): ``[(kind, arguments of log_<kind>)]``."""
-        block = logged if isinstance(logged, LoggedSteps) else _stacked(logged)
-        return store_blocks(self.run.id, self.paths, self.layers, block)
+def write_blocks(store, run_id: str, paths: list[str], layers: list[str],
+                 block: LoggedSteps | None) -> None:
+    """Queue a run's :class:`LoggedSteps` with ``store``'s writer (``paths`` and
+    ``layers`` name its stats and layers rows): the watches' and the statistics
+    process's one way to the store."""
+    for kind, arguments in store_blocks(run_id, paths, layers, block):
+        getattr(store, f"log_{kind}")(*arguments)
 
 
 def store_blocks(run_id: str, paths: list[str], layers: list[str],
@@ -194,7 +193,7 @@ def store_blocks(run_id: str, paths: list[str], layers: list[str],
         return []
     out = []
     steps, times = block.steps, block.times
-    if paths and block.stats is not None:
+    if paths:
         out.append(("param_block", (run_id, steps, paths, block.stats, block.counts,
                                     block.edges, times)))
     if layers and block.layers is not None:
@@ -256,4 +255,4 @@ def numpy_stats(values: list[np.ndarray], gradients: list[np.ndarray] | None,
 
 
 __all__ = ["Ask", "LoggedStep", "LoggedSteps", "Observed", "Recorder", "StepWatcher",
-           "check_options", "numpy_stats", "store_blocks"]
+           "check_options", "numpy_stats", "store_blocks", "write_blocks"]

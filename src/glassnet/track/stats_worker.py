@@ -28,7 +28,7 @@ _OPEN_STORES = 4  # stores it keeps open (a test suite opens hundreds, one run e
 def main() -> None:
     from glassnet.track.batch_stats import logged_steps, summarise
     from glassnet.track.kept_steps import KeptSteps, Layout
-    from glassnet.track.observe import store_blocks
+    from glassnet.track.observe import write_blocks
     from glassnet.track.paramstats import FlatStats
     from glassnet.track.store import open_store
 
@@ -63,10 +63,8 @@ def main() -> None:
                     pass
         rows = logged_steps(kept, m, irregular, histograms, message["update_share"],
                             message["unit_index"])
-        store = stores[address]
-        for kind, arguments in store_blocks(message["run"], message["paths"],
-                                            list(layout.layers), rows):
-            getattr(store, f"log_{kind}")(*arguments)
+        write_blocks(stores[address], message["run"], message["paths"], list(layout.layers),
+                     rows)
         return {"job": message["job"]}
 
     try:  # batch work (Linux): a job line never preempts the training that sent it
