@@ -91,11 +91,10 @@ class StepKeeper:
 
     def _take_set(self, activations: dict, logs: dict) -> KeptSteps:
         """A buffer set for this step: a spare one that fits, or a new one."""
-        layout = self._layout_for(activations, logs)
         shared = self._process is not None and self._process.ready
-        for i, kept in enumerate(self._spare_sets):
-            if self._fits(kept, activations, logs) and (kept.path is not None) == shared:
-                return self._spare_sets.pop(i)
+        kept = self._spare(activations, logs, shared)
+        if kept is not None:
+            return kept
         if len(self._sets) >= MAX_SETS:  # summaries lag (a busy machine): wait for one
             deadline = time.monotonic() + 10.0
             while not self._spare_sets and time.monotonic() < deadline:
@@ -103,14 +102,23 @@ class StepKeeper:
                     self._process.poll(timeout=0.01)  # its answers free the sets
                 else:
                     time.sleep(0.0005)
-            for i, kept in enumerate(self._spare_sets):
-                if self._fits(kept, activations, logs):
-                    return self._spare_sets.pop(i)
+            kept = self._spare(activations, logs)
+            if kept is not None:
+                return kept
+        layout = self._layout_for(activations, logs)
         kept = _pooled(layout, shared)
         if kept is None:
             kept = KeptSteps(layout, shared=shared)
         self._sets.append(kept)
         return kept
+
+    def _spare(self, activations: dict, logs: dict, shared: bool | None = None):
+        """A summarised set that fits this step (shared or not, if ``shared`` says)."""
+        for i, kept in enumerate(self._spare_sets):
+            if self._fits(kept, activations, logs) and (
+                    shared is None or (kept.path is not None) == shared):
+                return self._spare_sets.pop(i)
+        return None
 
     def keep(self, step: int, logs, observed, now: float) -> bool:
         """Copy what a logged step offers (cheap) into the next row; True when the set
