@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,39 @@ from glassnet.errors import ConfigError  # noqa: E402
 
 torch = need("torch")
 nn = torch.nn
+
+
+@pytest.fixture(params=["process", "thread", "device"])
+def keeping(request, monkeypatch):
+    """Where logged steps are summarised: CPU steps in the statistics process (made
+    ready first) or in the summariser thread; or with torch ops, as on a GPU."""
+    from glassnet.track import stats_process as sp
+    from glassnet.track import torch_watch
+
+    if request.param == "device":
+        from glassnet.track.torch_stats import DeviceSteps
+
+        monkeypatch.setattr(torch_watch, "_step_sink",
+                            lambda torch, run, recorder, params, paths, layers, histograms,
+                            log_freq: DeviceSteps(torch, recorder, params, layers, histograms))
+        yield request.param
+        return
+    monkeypatch.setenv("GLASSNET_STATS_PROCESS", "1" if request.param == "process" else "0")
+    if request.param == "thread":
+        yield request.param
+        return
+    monkeypatch.setattr(sp, "_process", None)
+    process = sp.stats_process()
+    deadline = time.monotonic() + 60
+    while not process.ready and process.broken is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert process.ready, process.broken
+    submitted = []
+    submit = process.submit
+    monkeypatch.setattr(process, "submit", lambda job: submitted.append(1) or submit(job))
+    yield request.param
+    process.close()
+    assert submitted, "no set went to the statistics process"
 
 
 def _mlp(seed=0):
@@ -59,7 +93,8 @@ def _expected(value, grad, previous):
 
 
 @pytest.mark.parametrize("steps, log_freq", [(10, 3), (70, 1)])  # 70: three batches of rows
-def test_recorded_statistics_equal_the_modules_own_tensors(tmp_path, steps, log_freq):
+def test_recorded_statistics_equal_the_modules_own_tensors(tmp_path, steps, log_freq,
+                                                           keeping):
     model = _mlp()
     run = gn.track.init("torch", store=tmp_path)
     truth = _train(run, model, steps, {"log_freq": log_freq}, truth_every=log_freq)
@@ -114,7 +149,8 @@ def test_recorded_network_rebuilds_as_the_same_function(tmp_path):
     assert np.allclose(rebuilt.predict(X.numpy(), verbose=0), want, atol=1e-5)
 
 
-def test_dead_share_equals_the_relu_outputs_and_diagnose_finds_the_dead_layer(tmp_path):
+def test_dead_share_equals_the_relu_outputs_and_diagnose_finds_the_dead_layer(tmp_path,
+                                                                            keeping):
     from glassnet.apps.recorded import model_for_run
 
     model = _mlp()
@@ -229,8 +265,7 @@ def test_glassnet_diagnose_and_the_ten_tables_read_a_torch_run(tmp_path):
     assert {r["layer"] for r in weights} >= {"dense", "dense_1", "dense_2"}
 
 
-@pytest.mark.parametrize("on_device", [False, True])
-def test_torch_stats_on_host_and_device_equal_numpy(on_device):
+def test_torch_stats_on_the_device_equal_numpy():
     """Both summarisers (NumPy on the CPU; torch ops, as on a GPU) against NumPy itself."""
     from glassnet.track.torch_stats import TorchStats
 
@@ -239,9 +274,7 @@ def test_torch_stats_on_host_and_device_equal_numpy(on_device):
               torch.randn(9, generator=g)]
     values[2][4] = float("nan")
     grads = [torch.randn(7, 5, generator=g), None, torch.randn(9, generator=g)]
-    stats = TorchStats(values, max_rows=4)
-    if on_device:
-        stats._host = None  # the torch-ops path a CUDA tensor takes
+    stats = TorchStats(values, max_rows=4)  # the torch ops a CUDA tensor's steps take
     previous = [v - 0.01 for v in values]
     stats.keep_previous(0, previous)
     stats.keep(0, values, grads)
@@ -330,3 +363,48 @@ def test_torch_stats_keep_tensors_of_several_dtypes_exactly():
         assert got[0, i, 1] == pytest.approx(a.mean(), rel=1e-12)
         assert got[0, i, 13] == pytest.approx(0.5, rel=1e-12)  # ‖v - v/2‖ / ‖v‖
         assert counts[0, i].sum() == a.size
+
+
+def test_a_frozen_parameter_has_value_statistics_and_no_gradient_ones(tmp_path, keeping):
+    """requires_grad=False: no .grad, so its gradient columns are NaN (not zeros, not
+    another step's), its value columns are its own; float64 and float32 parameters in one
+    module are kept exactly (in the wider dtype)."""
+    model = _mlp()
+    model[2].double()
+    model[2].weight.requires_grad_(False)
+    run = gn.track.init("torch", store=tmp_path)
+    run.watch(model, log_freq=1)
+    X, y = _data()
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    for _ in range(5):
+        opt.zero_grad()
+        hidden = model[1](model[0](X[:8])).double()
+        out = model[4](model[3](model[2](hidden)).float())
+        loss = nn.functional.cross_entropy(out, y[:8])
+        loss.backward()
+        opt.step()
+        run.step(loss=loss)
+    run.finish()
+    frozen = run.store.param_stats(run.id, "dense_1/kernel")
+    w = model[2].weight.detach().numpy().ravel()
+    assert len(frozen) == 5 and all(np.isnan(r["grad_mean"]) and np.isnan(r["grad_l2"])
+                                    for r in frozen)
+    assert [frozen[-1]["min"], frozen[-1]["max"]] == [w.min(), w.max()]  # float64, exact
+    assert frozen[-1]["mean"] == pytest.approx(w.mean(), rel=1e-12)
+    assert frozen[-1]["update_ratio"] == 0.0  # it never moved
+    bias = run.store.param_stats(run.id, "dense_1/bias")[-1]
+    assert bias["grad_l2"] > 0 and np.isfinite(bias["grad_mean"])
+
+
+def test_a_loss_that_is_not_one_number_is_refused_by_name(tmp_path):
+    run = gn.track.init("torch", store=tmp_path)
+    run.watch(_mlp())
+    with pytest.raises(ConfigError, match=r"one number; got a tensor of shape \(2,\)"):
+        run.step(loss=torch.ones(2))
+    with pytest.raises(ConfigError, match="got 'low'"):
+        run.step(loss="low")
+    run.step(loss=np.float32(0.5))
+    run.step(loss=0.25)
+    run.finish()
+    steps, values = run.store.metrics(run.id, "loss")
+    assert list(steps) == [0, 1] and list(values) == [0.5, 0.25]  # refused: not a step

@@ -44,6 +44,7 @@ def summarise(kept: KeptSteps, m: int, stats: FlatStats | None, histograms: bool
         table, counts, edges = stats.compute(rows, None, histograms,
                                              update=changes if known.any() else None)
         table[~known, :, 13] = _NAN  # steps without ΔW offered
+        table[:, :, 7:13][~kept.has_grad[:m]] = _NAN  # parameters without a gradient
         kept.stats[:m] = table
         if counts is not None:
             kept.counts[:m] = counts

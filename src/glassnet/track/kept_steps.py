@@ -35,6 +35,7 @@ class Layout:
     ``dtype`` (values then gradients); per ReLU/sigmoid/tanh layer ``units``
     ``(name, activation, batch, width, output dtype)`` its outputs on each step's batch;
     per layer of ``layers`` the seconds of its backward (and of the update, per step);
+    which parameters' gradients a step offered (a frozen or unused one has none);
     the value of each of the logs' ``metrics`` at each step."""
 
     rows: int
@@ -55,7 +56,8 @@ class Layout:
                ("steps", (r,), "int64"), ("times", (r,), "float64"),
                ("backward", (r, len(self.layers)), "float64"), ("update", (r,), "float64"),
                ("metrics", (r, len(self.metrics)), "float64"),
-               ("kinds", (r,), "int8"), ("seen", (r, u), "bool")]
+               ("kinds", (r,), "int8"), ("seen", (r, u), "bool"),
+               ("has_grad", (r, k), "bool")]
         out += [(f"out:{name}", (r, batch, width), dtype)
                 for name, _, batch, width, dtype in self.units]
         out += [("stats", (r, k, len(COLUMNS)), "float64"),
@@ -143,7 +145,8 @@ class KeptSteps:
         self.backward, self.update = arrays["backward"], arrays["update"]
         self.metrics = arrays["metrics"]
         self.values, self.grads = self.rows[:, :n], self.rows[:, n:]
-        self.seen = arrays["seen"]
+        self.seen = arrays["seen"]  # each unit layer's output kept, per row
+        self.has_grad = arrays["has_grad"]  # each parameter's gradient kept, per row
         self.outputs = [arrays[f"out:{unit[0]}"] for unit in layout.units]
         self.stats, self.counts = arrays["stats"], arrays["counts"]
         self.edges, self.shares = arrays["edges"], arrays["shares"]

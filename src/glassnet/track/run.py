@@ -55,6 +55,7 @@ class Run:
         self.summary: dict[str, float] = {}
         self.status = "running"
         self._last_step = -1
+        self._step_object = None
         self._watchers: list = []  # watched PyTorch modules: finished with the run
         self._lock = threading.RLock()  # makes each log/finish atomic across threads
         _active[self.id] = self
@@ -97,14 +98,10 @@ class Run:
         Also callable, for a PyTorch loop: ``run.step(loss=loss)`` once per optimizer
         step, after ``optimizer.step()``, tells the watcher of ``run.watch(module)``
         that a step is done (see :mod:`glassnet.track.torch_watch`)."""
-        return _Step(self._last_step, self)
-
-    def _step_done(self, loss=None, **logs) -> None:
-        if not self._watchers:
-            raise ConfigError("run.step(loss=...) reports a step to a watched PyTorch module; "
-                              "call run.watch(module) first")
-        for watcher in self._watchers:
-            watcher.step(loss=loss, logs=logs)
+        cached = self._step_object  # a PyTorch loop reads it every step: made once
+        if cached is None or cached != self._last_step:
+            cached = self._step_object = _Step(self._last_step, self)
+        return cached
 
     def log_steps(self, key: str, steps, values) -> None:
         """Record many steps of one key at once: ``steps`` (ascending ints), ``values``
@@ -314,7 +311,12 @@ class _Step(int):
         return step
 
     def __call__(self, loss=None, **logs) -> None:
-        self._run._step_done(loss=loss, **logs)
+        watchers = self._run._watchers
+        if not watchers:
+            raise ConfigError("run.step(loss=...) reports a step to a watched PyTorch module; "
+                              "call run.watch(module) first")
+        for watcher in watchers:
+            watcher.step(loss, logs)
 
 
 def _to_float(key: str, value) -> float:

@@ -141,14 +141,14 @@ class StepKeeper:
             self._keep_metrics(kept, row, logs)
         kept.steps[row], kept.times[row] = step, now
         if self._n:
-            _copy(kept.values[row], observed, "parameters")
-            _copy(kept.grads[row], observed, "gradients")
+            _copy(kept, row, observed, "parameters")
+            kept.has_grad[row] = _copy(kept, row, observed, "gradients")
             if row and self._last_kept == step - 1:
                 kept.kinds[row] = FROM_PREVIOUS_ROW
             elif not row and self._carried_step == step - 1:
                 np.subtract(kept.values[0], self._carried, out=kept.changes[0])
                 kept.kinds[0] = ASKED
-            elif _copy(kept.changes[row], observed, "update"):
+            elif _copy(kept, row, observed, "update"):
                 kept.kinds[row] = ASKED
             else:
                 kept.kinds[row] = UNKNOWN
@@ -303,8 +303,13 @@ def _too_big(shape: tuple, batch: int, width: int) -> bool:
     return len(shape) == 2 and (shape[0] > batch or shape[1] != width)
 
 
-def _copy(out: np.ndarray, observed, kind: str) -> bool:
-    """Copy the offered ``kind`` into ``out`` (flat, in path order); False if not offered."""
+def _copy(kept: KeptSteps, row: int, observed, kind: str):
+    """Copy the offered ``kind`` into its row of ``kept`` (flat, in path order); False
+    if not offered (or, from a loop that copies itself, which parameters' it offered)."""
+    copy_into = getattr(observed, "copy_into", None)
+    if copy_into is not None:  # the loop copies straight from its own tensors
+        return copy_into(kind, kept, row)
+    out = {"parameters": kept.values, "gradients": kept.grads, "update": kept.changes}[kind][row]
     flat = observed.flat(kind)
     if flat is not None:
         np.copyto(out, flat)

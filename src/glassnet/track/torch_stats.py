@@ -1,23 +1,26 @@
-"""Statistics of many PyTorch tensors over many steps at once, computed where they live.
+"""Statistics of a watched torch module's logged steps, computed on its device (CUDA).
 
-On a GPU they are computed with torch ops there; on the CPU, where the buffer is host
-memory already, by glassnet's own NumPy hot path (:class:`FlatStats`) on it in place.
+On the CPU a watch keeps its steps as glassnet's own does (:mod:`glassnet.track.torch_offer`
+and :mod:`glassnet.track.step_keeper`); where the parameters live on another device,
+:class:`DeviceSteps` keeps them there and :class:`TorchStats` summarises them with torch
+ops, so that only small results cross to the host.
 
 The same numbers as :class:`glassnet.track.paramstats.FlatStats` (the columns of
-:data:`~glassnet.track.paramstats.COLUMNS`, the 64 bins over each tensor's [min, max]),
-with torch ops on the tensors' device (CPU or CUDA). A logged step only copies its
-parameters and gradients into one row of a device buffer (:meth:`TorchStats.keep`);
-:meth:`TorchStats.compute` then summarises up to ``max_rows`` kept steps together: each
-statistic of every parameter *and* gradient is one reduction over a slice of the
+:data:`~glassnet.track.paramstats.COLUMNS`, the 64 bins over each tensor's [min, max]).
+A logged step only copies its parameters and gradients into one row of a device buffer
+(:meth:`TorchStats.keep`); a summary then takes up to ``max_rows`` kept steps together:
+each statistic of every parameter *and* gradient is one reduction over a slice of the
 buffer holding all kept steps, and all histograms are one ``bincount``. Only the small
-results — (m, k, 14) statistics and (m, k, 64) counts — are copied to the host.
+results -- (m, k, 14) statistics and (m, k, 64) counts -- are copied to the host.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from glassnet.track.paramstats import COLUMNS, HIST_BINS, FlatStats, uniform_edges
+from glassnet.track.batch_stats import DEAD, SATURATED
+from glassnet.track.observe import N_LAYER_COLUMNS, LoggedStep
+from glassnet.track.paramstats import COLUMNS, HIST_BINS, uniform_edges
 
 _SLOTS = HIST_BINS + 1  # the right edge itself, folded into the last bin as np.histogram does
 
@@ -78,9 +81,6 @@ class TorchStats:
         self._bounds2 = list(zip([0] + ends[:-1], ends, strict=True))
         self._dtype, self._device = dtype, device
         self._shapes = [tuple(t.shape) for t in tensors]
-        # On the CPU the buffer *is* host memory: glassnet's own NumPy hot path summarises
-        # it in place, many times faster than torch's CPU reductions on small tensors.
-        self._host = FlatStats(sizes, self.max_rows) if device.type == "cpu" else None
         self._spare: list[_Buffers] = []  # given back by summaries (list ops are atomic)
         # torch._foreach_copy_ copies a whole row (every tensor into its view) in one call
         self._foreach = hasattr(torch, "_foreach_copy_")
@@ -143,8 +143,6 @@ class TorchStats:
     def _summarise(self, buffers: _Buffers, m: int, histograms: bool):
         """``(stats (m, k, 14), counts (m, k, 64) | None, edges (m, k, 65) | None)``."""
         try:
-            if self._host is not None:
-                return self._compute_on_host(buffers, m, histograms)
             return self._compute_on_device(buffers, m, histograms)
         finally:
             buffers.has_previous[:] = False
@@ -160,15 +158,6 @@ class TorchStats:
             index = self.torch.from_numpy(before).to(previous.device)
             previous[index] = buffers.rows[index - 1, :self.n]
         return previous
-
-    def _compute_on_host(self, buffers: _Buffers, m: int, histograms: bool):
-        rows = buffers.rows[:m].numpy()
-        have = buffers.has_previous[:m].copy()
-        previous = self._previous(buffers, m).numpy() if have.any() else None
-        stats, counts, edges = self._host.compute(rows, previous, histograms)
-        stats[:, :, 7:13][~buffers.has_grad[:m]] = np.nan
-        stats[~have, :, 13] = np.nan
-        return stats, counts, edges
 
     def _compute_on_device(self, buffers: _Buffers, m: int, histograms: bool):
         torch = self.torch
@@ -216,6 +205,90 @@ class TorchStats:
         counts = counts.reshape(m, k, _SLOTS)
         counts[:, :, HIST_BINS - 1] += counts[:, :, HIST_BINS]
         return counts[:, :, :HIST_BINS]
+
+
+class DeviceSteps:
+    """A watch's logged steps kept on the parameters' device and summarised there, many
+    at once, in the summariser thread; their rows go to ``recorder``."""
+
+    def __init__(self, torch, recorder, params: list, units: list[tuple[str, str]],
+                 histograms: bool, max_rows: int = 32) -> None:
+        self._torch, self.recorder, self.histograms = torch, recorder, histograms
+        self._params, self._units = params, units
+        self._stats = TorchStats(params, max_rows) if params else None
+        self._max_rows = max_rows
+        self._pending: list[tuple] = []  # (step, time, outputs' ranges, logs, timings)
+        self._last_kept = -2
+
+    def prepare(self, step: int) -> None:
+        """Before logged step ``step``: W kept for its ΔW (unless the row before has it)."""
+        if self._stats is None:
+            return
+        row = len(self._pending)
+        if not (self._last_kept == step - 1 and self._stats.previous_is_kept(row)):
+            self._stats.keep_previous(row, self._params)
+
+    def keep(self, step: int, logs: dict, outputs: dict, backward: dict, now: float) -> bool:
+        """Copy a logged step (on the device); True when the rows are full."""
+        if self._stats is not None:
+            self._stats.keep(len(self._pending), self._params, [p.grad for p in self._params])
+        ranges = {}
+        for name, activation in self._units:
+            out = outputs.get(name)
+            if out is not None:
+                ranges[name] = (None if activation in DEAD else out.amin(0), out.amax(0))
+        self._pending.append((step, now, ranges, logs, backward))
+        self._last_kept = step
+        return len(self._pending) == self._max_rows
+
+    def send(self, last: bool = False) -> None:
+        """Summarise the kept steps in the summariser thread (here when ``last``)."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        m = len(pending)
+        summarise = self._stats.take(m, self.histograms) if self._stats is not None \
+            else (lambda: (np.empty((m, 0, len(COLUMNS))), None, None))
+        latest: dict[str, float] = {}
+        for _, _, _, logs, _ in pending:
+            latest.update(logs)
+        if last:
+            self.recorder.run.summary.update(latest)
+            self.recorder.write(self._rows(pending, summarise))
+        else:
+            self.recorder.later(lambda: self._rows(pending, summarise), latest)
+
+    def release(self) -> None:
+        pass
+
+    def _rows(self, pending, summarise) -> list[LoggedStep]:
+        stats, counts, edges = summarise()
+        layers = self._layer_rows(pending)
+        return [LoggedStep(step, stats[r], None if counts is None else counts[r],
+                           None if edges is None else edges[r], layers[r], logs, at)
+                for r, (step, at, _, logs, _) in enumerate(pending)]
+
+    def _layer_rows(self, pending) -> np.ndarray:
+        torch = self._torch
+        rows = np.full((len(pending), len(self._units), N_LAYER_COLUMNS), np.nan)
+        for r, kept in enumerate(pending):  # backward seconds, where timed
+            for i, (name, _) in enumerate(self._units):
+                rows[r, i, 0] = kept[4].get(name, np.nan)
+        for i, (name, activation) in enumerate(self._units):
+            kept = [(r, p[2][name]) for r, p in enumerate(pending) if name in p[2]]
+            if not kept:
+                continue
+            which = [r for r, _ in kept]
+            hi = torch.stack([high for _, (_, high) in kept])
+            if activation in DEAD:
+                flat, column = hi <= 0, 2
+            elif activation in SATURATED:
+                lo = torch.stack([low for _, (low, _) in kept])
+                flat, column = SATURATED[activation](lo, hi), 3
+            else:
+                continue
+            rows[which, i, column] = (flat.sum(1).to(torch.float64) / hi.shape[1]).cpu().numpy()
+        return rows
 
 
 def _summary(x):

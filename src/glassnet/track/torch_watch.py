@@ -36,9 +36,13 @@ recorded by its own parameter names (``fc1.weight``...), without an architecture
 ``include`` (glob patterns on PyTorch's parameter names, e.g. ``["0.*", "*.bias"]``)
 selects which parameters get statistics; snapshots keep every parameter.
 
-Cost: statistics are computed with torch ops on the parameters' device; only the
-(k, 14) statistics and (k, 64) histogram counts are copied. An unlogged step costs
-one call and a list append.
+Cost: an unlogged step costs one call and a list append. On the CPU a logged step is
+kept as glassnet's own watch keeps one (:mod:`glassnet.track.torch_offer`): its
+parameters and gradients copied into a buffer set in one ``torch._foreach_copy_`` each,
+the sets summarised by the same code, in the statistics process when the watch logs
+every 4th step or more often. On another device (CUDA) the steps are kept and
+summarised there with torch ops (:mod:`glassnet.track.torch_stats`); only the (k, 14)
+statistics and (k, 64) histogram counts are copied to the host.
 """
 
 from __future__ import annotations
@@ -49,16 +53,10 @@ import time
 import numpy as np
 
 from glassnet.errors import ConfigError
-from glassnet.track.observe import N_LAYER_COLUMNS, LoggedStep, Recorder, check_options
-from glassnet.track.torch_stats import TorchStats
+from glassnet.track.batch_stats import UNIT_STATS
+from glassnet.track.observe import Recorder, check_options
 
-_DEAD = {"relu"}
-_SATURATED = {
-    "sigmoid": lambda lo, hi: (lo > 0.99) | (hi < 0.01),
-    "tanh": lambda lo, hi: (lo > 0.99) | (hi < -0.99),
-}
-_FLUSH_SECONDS = 0.25  # the writer gets every row within a quarter second...
-_MAX_ROWS = 32  # ...and kept steps are summarised this many at a time
+_FLUSH_SECONDS = 0.25  # the writer gets every row within a quarter second
 
 
 class TorchWatch:
@@ -87,24 +85,27 @@ class TorchWatch:
         if self.include is not None and not chosen:
             raise ConfigError(f"watch include={self.include!r} matches no parameter of the "
                               f"module (its parameters: {', '.join(params) or 'none'})")
-        self._names = chosen
         self._params = [params[n] for n in chosen]
         self._linear_weights = {f"{n}.weight" for n, m in module.named_modules()
                                 if isinstance(m, torch.nn.Linear)}
-        self._unit_modules = layers  # [(layer name, activation, module)]
+        self._unit_modules = [(name, activation, m) for name, activation, m in layers
+                              if activation in UNIT_STATS]  # hooked at logged steps
         self._timed = timed if self.timings else []  # [(layer, last module, its parameters)]
         self._stamps: dict[str, list[float]] = {}  # layer: [backward start, last grad ready]
-        self.recorder = Recorder(run, [names.get(n, n) for n in chosen],
-                                 [name for name, _, _ in layers])
+        paths = [names.get(n, n) for n in chosen]
+        self.recorder = Recorder(run, paths, [name for name, _, _ in layers])
         self.recorder.architecture(config)
         self.recorder.framework("PyTorch", torch.__version__)
-        self._stats = TorchStats(self._params, _MAX_ROWS) if self._params else None
-        self._pending: list[tuple] = []  # (step, time, activation ranges, logs) kept
+        self._steps = _step_sink(torch, run, self.recorder, self._params, paths,
+                                 [(name, activation) for name, activation, _ in layers],
+                                 self.histograms, self.log_freq)
         self._losses: list = []
+        self._losses_on_host = not self._cuda
         self._loss_start = 0
+        self._next_event = 0
         self._handed_at = time.time()
         self._hooks: list = []
-        self._ranges: dict[str, tuple] = {}
+        self._outputs: dict[str, object] = {}  # unit layer: its output of a logged step
         if snapshots is not None:
             self._snapshot(-1, "init")
         self._prepare(0)
@@ -112,39 +113,48 @@ class TorchWatch:
     # -- per step -------------------------------------------------------------------
     def step(self, loss=None, logs=None) -> None:
         """One optimizer step is done: ``loss`` its batch loss (a tensor or number)."""
+        if loss is not None:
+            try:  # on the CPU a float at once (cheaper than keeping a tensor); on a GPU
+                # the tensor, read with the others at a hand-over (no sync each step)
+                loss = loss.item() if self._losses_on_host else loss.detach()
+            except (AttributeError, RuntimeError):
+                loss = _loss_number(loss)  # a number, or a clear error (no step counted)
         step = self.step_count
         self.step_count = step + 1
         if loss is not None:
             if not self._losses:
                 self._loss_start = step
-            self._losses.append(loss.detach() if hasattr(loss, "detach") else float(loss))
-        logged = step % self.log_freq == 0
-        if logged:
-            self._keep(step, logs or {})
+            self._losses.append(loss)
+        if step >= self._next_event or time.time() - self._handed_at > _FLUSH_SECONDS:
+            self._event(step, logs or {})  # most steps end above
+
+    def _event(self, step: int, logs: dict) -> None:
+        """A step that is logged, precedes a logged one, saves a snapshot or hands over."""
+        full = False
+        if step % self.log_freq == 0:
+            full = self._keep(step, logs)
         if self._snapshot_every and step % self._snapshot_every == 0:
             self._snapshot(step, "step")
-        now = time.time()
-        if len(self._pending) == _MAX_ROWS or now - self._handed_at > _FLUSH_SECONDS:
+        if full or time.time() - self._handed_at > _FLUSH_SECONDS:
             self._hand_over()
-        self._prepare(step + 1, just_kept=logged)
+        self._prepare(step + 1)
 
-    def _prepare(self, step: int, just_kept: bool = False) -> None:
-        """Before a logged step: keep W (for ‖ΔW‖) and hook the activations' forward.
-
-        ``just_kept``: this step's W was kept a moment ago, as the last step's values
-        (log_freq 1); the buffer row before already holds it."""
-        if step % self.log_freq:
+    def _prepare(self, step: int) -> None:
+        """Before a logged step: keep W (for ‖ΔW‖) and hook the activations' forward;
+        and the next step that is an event."""
+        every = self.log_freq
+        # the next logged step, or the one before it (which prepares it)
+        self._next_event = min(step + (-step) % every, step + (-step - 1) % every)
+        if self._snapshot_every:
+            self._next_event = min(self._next_event, step + (-step) % self._snapshot_every)
+        if step % every:
             return
-        if self._stats is not None:
-            row = len(self._pending)
-            if not (just_kept and self._stats.previous_is_kept(row)):
-                self._stats.keep_previous(row, self._params)
-        self._ranges, self._stamps = {}, {}
+        self._steps.prepare(step)
+        self._outputs, self._stamps = {}, {}
         if self._hooks:
             return  # still attached: log_freq 1
-        for name, activation, module in self._unit_modules:
-            if activation in _DEAD or activation in _SATURATED:
-                self._hooks.append(module.register_forward_hook(self._hook(name, activation)))
+        for name, _, module in self._unit_modules:
+            self._hooks.append(module.register_forward_hook(self._hook(name)))
         for name, last, parameters in self._timed:
             self._hooks.append(last.register_forward_hook(self._start_clock(name)))
             for parameter in parameters:
@@ -179,74 +189,36 @@ class TorchWatch:
         if self._cuda:
             self._torch.cuda.synchronize()
 
-    def _hook(self, name: str, activation: str):
-        def keep_range(module, inputs, output):
+    def _hook(self, name: str):
+        def keep_output(module, inputs, output):
+            # kept as it is: ReLU, sigmoid and tanh save their output for backward, so
+            # autograd refuses any change to it before the step is done
             if getattr(output, "ndim", 0) == 2 and output.shape[0]:
-                out = output.detach()
-                low = None if activation in _DEAD else out.amin(0)
-                self._ranges[name] = (low, out.amax(0))
-        return keep_range
+                self._outputs[name] = output.detach()
+        return keep_output
 
     def _unhook(self) -> None:
         hooks, self._hooks = self._hooks, []
         for handle in hooks:
             handle.remove()
 
-    def _keep(self, step: int, logs: dict) -> None:
-        """Copy what a logged step needs (on the device); summarised later, many at once."""
+    def _keep(self, step: int, logs: dict) -> bool:
+        """Copy what a logged step needs; True when the kept steps should go."""
         if self.log_freq > 1:
             self._unhook()
-        if self._stats is not None:
-            self._stats.keep(len(self._pending), self._params,
-                             [p.grad for p in self._params])
-        timings = {name: stop - start for name, (start, stop) in self._stamps.items()}
-        self._pending.append((step, time.time(), self._ranges,
-                              {k: _number(v) for k, v in logs.items()}, timings))
-        self._ranges, self._stamps = {}, {}
-
-    def _layer_rows(self, pending) -> np.ndarray:
-        torch = self._torch
-        rows = np.full((len(pending), len(self._unit_modules), N_LAYER_COLUMNS), np.nan)
-        if self._timed:  # backward seconds, where asked for (timings=True)
-            for r, kept in enumerate(pending):
-                for i, (name, _, _) in enumerate(self._unit_modules):
-                    rows[r, i, 0] = kept[4].get(name, np.nan)
-        for i, (name, activation, _) in enumerate(self._unit_modules):
-            kept = [(r, p[2][name]) for r, p in enumerate(pending) if name in p[2]]
-            if not kept:
-                continue
-            which = [r for r, _ in kept]
-            hi = torch.stack([high for _, (_, high) in kept])
-            if activation in _DEAD:
-                flat, column = hi <= 0, 2
-            else:
-                lo = torch.stack([low for _, (low, _) in kept])
-                flat, column = _SATURATED[activation](lo, hi), 3
-            rows[which, i, column] = (flat.sum(1).to(torch.float64) / hi.shape[1]).cpu().numpy()
-        return rows
-
-    def _rows_of(self, pending, summarise) -> list[LoggedStep]:
-        stats, counts, edges = summarise()
-        layers = self._layer_rows(pending)
-        return [LoggedStep(step, stats[r], None if counts is None else counts[r],
-                           None if edges is None else edges[r], layers[r], logs, at)
-                for r, (step, at, _, logs, _) in enumerate(pending)]
+        backward = {name: stop - start for name, (start, stop) in self._stamps.items()}
+        full = self._steps.keep(step, {k: _number(v) for k, v in logs.items()},
+                                self._outputs, backward, time.time())
+        self._outputs, self._stamps = {}, {}
+        return full
 
     # -- rows -----------------------------------------------------------------------
-    def _hand_over(self) -> None:
-        """Summarise the kept steps and give the recorder everything collected."""
+    def _hand_over(self, last: bool = False) -> None:
+        """Send the kept steps to be summarised and give the recorder the losses."""
+        self._steps.send(last)
         if self._losses:
             self.recorder.losses(self._loss_start, _floats(self._torch, self._losses))
             self._losses = []
-        pending, self._pending = self._pending, []
-        if pending:  # summarised in another thread, while training goes on
-            m = len(pending)
-            summarise = self._stats.take(m, self.histograms) if self._stats is not None \
-                else (lambda: (np.empty((m, 0, 14)), None, None))
-            latest: dict[str, float] = {}
-            for _, _, _, logs, _ in pending:
-                latest.update(logs)
-            self.recorder.later(lambda: self._rows_of(pending, summarise), latest)
         self.recorder.flush()
         self._handed_at = time.time()
 
@@ -263,20 +235,46 @@ class TorchWatch:
     def finish(self) -> None:
         """Write what is left and remove every hook (``run.finish()`` calls it)."""
         self._unhook()
-        self._hand_over()
+        self._hand_over(last=True)
         self.recorder.close()  # every queued summary with the store before the run ends
+        self._steps.release()
         if self.snapshots is not None and self.step_count > 0:
             self._snapshot(self.step_count - 1, "end")
 
 
+def _step_sink(torch, run, recorder, params, paths, layers, histograms, log_freq):
+    """Where logged steps are kept and summarised: as glassnet's own watch keeps them
+    when the parameters are CPU floats, else on their device."""
+    from glassnet.track.torch_offer import HostSteps, host_dtype
+
+    dtype = host_dtype(torch, params) if params else np.float32
+    if dtype is not None and all(p.device.type == "cpu" for p in params):
+        return HostSteps(torch, run, recorder, params, paths, layers, dtype, histograms,
+                         log_freq)
+    from glassnet.track.torch_stats import DeviceSteps
+
+    return DeviceSteps(torch, recorder, params, layers, histograms)
+
+
 def _floats(torch, losses: list) -> list[float]:
     """The batch losses as floats: one stack and one copy to the host for all of them."""
-    if all(isinstance(v, torch.Tensor) and v.numel() == 1 for v in losses):
-        try:
-            return torch.stack([v.reshape(()) for v in losses]).to(torch.float64).cpu().tolist()
-        except RuntimeError:  # on several devices, or of several dtypes
-            pass
-    return [_number(v) for v in losses]
+    if not isinstance(losses[0], torch.Tensor):
+        return losses  # floats already (a CPU loop)
+    try:
+        return torch.stack(losses).to(torch.float64).cpu().tolist()
+    except (RuntimeError, TypeError):  # other shapes (1,), devices, numbers among them
+        return [_number(v) for v in losses]
+
+
+def _loss_number(loss) -> float:
+    """``run.step``'s loss as a float, or ConfigError saying what was given."""
+    try:
+        return _number(loss)
+    except (TypeError, ValueError, RuntimeError):
+        shape = getattr(loss, "shape", None)
+        given = f"a tensor of shape {tuple(shape)}" if shape is not None else repr(loss)
+        raise ConfigError(f"run.step(loss=...) takes the batch's loss, one number; "
+                          f"got {given}") from None
 
 
 def _number(value) -> float:
