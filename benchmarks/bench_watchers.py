@@ -13,7 +13,9 @@ everyone (written once to a safetensors file).
 Contestants, each a fresh subprocess per measurement, run interleaved in rotating order
 (one warm-up round, then ``--repeats`` timed rounds):
 
-- PyTorch loop, in glassnet's ``.venv``: ``unwatched``; ``glassnet defaults``
+- PyTorch loop, in glassnet's ``.venv``: ``unwatched``; ``glassnet run, no watch``
+  (glassnet imported and a run open around the same loop: what that alone does to the
+  loop's speed, a floor for the watched ones); ``glassnet defaults``
   (``run.watch(model)``); ``glassnet log_freq=1+histograms`` (``run.watch(model,
   log_freq=1, histograms=True)``), each step ``run.step(loss=loss)``;
 - PyTorch loop, in the peers' ``.venv-bench``: ``unwatched (bench venv)``, the peers'
@@ -56,6 +58,8 @@ EPOCHS, BATCH = 30, 32
 # contestant: (framework, venv, watcher, baseline it is divided by)
 CONTESTANTS = {
     "unwatched": ("torch", "glassnet", None, "unwatched"),
+    # a run open, nothing watched: what importing glassnet and a store do to the loop
+    "glassnet run, no watch": ("torch", "glassnet", "run", "unwatched"),
     "glassnet defaults": ("torch", "glassnet", {}, "unwatched"),
     "glassnet log_freq=1+histograms": ("torch", "glassnet",
                                        {"log_freq": 1, "histograms": True}, "unwatched"),
@@ -121,7 +125,7 @@ def torch_loop(inputs, watcher, store) -> tuple[float, float]:
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     perms = [torch.from_numpy(p) for p in order]
     run = wb = writer = None
-    if isinstance(watcher, dict):
+    if isinstance(watcher, dict) or watcher == "run":
         sys.path.insert(0, str(ROOT / "src"))
         import glassnet as gn
 
@@ -136,7 +140,8 @@ def torch_loop(inputs, watcher, store) -> tuple[float, float]:
         writer = SummaryWriter(log_dir=str(store))
     named = list(module.named_parameters())
     start, cpu = time.perf_counter(), time.process_time()
-    if run is not None:
+    watching = isinstance(watcher, dict)
+    if watching:
         run.watch(module, **watcher)
     if wb is not None:
         wandb.watch(module, log="all", log_freq=1)
@@ -148,7 +153,7 @@ def torch_loop(inputs, watcher, store) -> tuple[float, float]:
             loss = torch.nn.functional.cross_entropy(module(xt[index]), yt[index])
             loss.backward()
             optimizer.step()
-            if run is not None:
+            if watching:
                 run.step(loss=loss)
             elif wb is not None:
                 wb.log({"loss": loss.item()})

@@ -408,3 +408,25 @@ def test_a_loss_that_is_not_one_number_is_refused_by_name(tmp_path):
     run.finish()
     steps, values = run.store.metrics(run.id, "loss")
     assert list(steps) == [0, 1] and list(values) == [0.5, 0.25]  # refused: not a step
+
+
+def test_snapshots_every_n_steps_hold_the_weights_of_those_steps(tmp_path):
+    """snapshots=2 beside log_freq=3: a snapshot at each even step (the events of both
+    schedules are kept apart), each the module's weights after that step's update."""
+    model = _mlp()
+    run = gn.track.init("torch", store=tmp_path)
+    run.watch(model, log_freq=3, snapshots=2)
+    X, y = _data()
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    kept = {}
+    for step in range(7):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(X[:8]), y[:8]).backward()
+        opt.step()
+        kept[step] = model[0].weight.detach().numpy().T.copy()
+        run.step(loss=0.0)
+    run.finish()
+    assert run.store.snapshots(run.id) == [-1, 0, 2, 4, 6]
+    for step in (0, 2, 4, 6):
+        assert np.array_equal(run.store.snapshot(run.id, step)["dense/kernel"], kept[step])
+    assert [r["step"] for r in run.store.param_stats(run.id, "dense/kernel")] == [0, 3, 6]

@@ -74,7 +74,11 @@ class Observed(Protocol):
     def flat(self, kind: str) -> Any | None:
         """``"parameters"``, ``"gradients"`` or ``"update"`` as one 1-D array: the
         arrays of that dict flattened and concatenated in its order, when the loop
-        keeps them so (no copy); None when it does not (the watcher gathers them)."""
+        keeps them so (no copy); None when it does not (the watcher gathers them).
+
+        A loop whose arrays are not NumPy's may instead give ``copy_into(kind, kept,
+        row)``, copying ``kind`` into that row of a buffer set itself (the PyTorch
+        watcher's :mod:`glassnet.track.torch_offer` does: one ``_foreach_copy_``)."""
 
 
 @runtime_checkable

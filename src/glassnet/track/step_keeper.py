@@ -303,13 +303,16 @@ def _too_big(shape: tuple, batch: int, width: int) -> bool:
     return len(shape) == 2 and (shape[0] > batch or shape[1] != width)
 
 
+_ROWS = {"parameters": "values", "gradients": "grads", "update": "changes"}  # in a set
+
+
 def _copy(kept: KeptSteps, row: int, observed, kind: str):
     """Copy the offered ``kind`` into its row of ``kept`` (flat, in path order); False
     if not offered (or, from a loop that copies itself, which parameters' it offered)."""
     copy_into = getattr(observed, "copy_into", None)
     if copy_into is not None:  # the loop copies straight from its own tensors
         return copy_into(kind, kept, row)
-    out = {"parameters": kept.values, "gradients": kept.grads, "update": kept.changes}[kind][row]
+    out = getattr(kept, _ROWS[kind])[row]
     flat = observed.flat(kind)
     if flat is not None:
         np.copyto(out, flat)
