@@ -100,7 +100,7 @@ class TorchWatch:
                                  [(name, activation) for name, activation, _ in layers],
                                  self.histograms, self.log_freq)
         self._losses: list = []
-        self._losses_on_host = not self._cuda
+        self._losses_on_host = all(p.device.type == "cpu" for p in module.parameters())
         self._loss_start = 0
         self._next_event = 0
         self._handed_at = time.time()
