@@ -28,6 +28,24 @@ def host_dtype(torch, tensors):
             torch.float64: np.float64, torch.bfloat16: np.float32}.get(dtype)
 
 
+def copy_tensors(torch, targets: list, sources: list):
+    """Copy each of ``sources`` into its view in ``targets``, without autograd: True;
+    where some sources are None (a parameter without a gradient), those are skipped
+    and the answer says which were copied."""
+    with torch.no_grad():
+        if all(s is not None for s in sources):
+            if hasattr(torch, "_foreach_copy_"):  # every tensor in one call: no flattening
+                torch._foreach_copy_(targets, sources)  # (a reshape costs as much as a copy)
+            else:
+                for target, source in zip(targets, sources, strict=True):
+                    target.copy_(source)
+            return True
+        for target, source in zip(targets, sources, strict=True):
+            if source is not None:
+                target.copy_(source)
+    return [s is not None for s in sources]
+
+
 class HostSteps:
     """A watch's logged steps of CPU ``params``, kept and summarised by a
     :class:`~glassnet.track.step_keeper.StepKeeper` (``layers`` ``[(layer,
@@ -86,7 +104,7 @@ class TorchOffer:
         """W before the update of the step that will be logged next."""
         if self._before_views is None:
             self._before_views = self._split(self._torch.from_numpy(self._before))
-        self._copy_tensors(self._before_views, self._params)
+        copy_tensors(self._torch, self._before_views, self._params)
         self._before_kept = True
 
     def done(self) -> None:
@@ -101,19 +119,10 @@ class TorchOffer:
         kept before the step)."""
         if kind == "parameters":
             self._values = kept.values[row]
-            self._copy_tensors(self._views(kept, row, kind), self._params)
-            return True
+            return copy_tensors(self._torch, self._views(kept, row, kind), self._params)
         if kind == "gradients":
-            grads = [p.grad for p in self._params]
-            views = self._views(kept, row, kind)
-            if all(g is not None for g in grads):
-                self._copy_tensors(views, grads)
-                return True
-            with self._torch.no_grad():
-                for view, grad in zip(views, grads, strict=True):
-                    if grad is not None:
-                        view.copy_(grad)
-            return [g is not None for g in grads]
+            return copy_tensors(self._torch, self._views(kept, row, kind),
+                                [p.grad for p in self._params])
         if kind == "update" and self._before_kept and self._values is not None:
             np.subtract(self._values, self._before, out=kept.changes[row])
             return True
@@ -127,23 +136,7 @@ class TorchOffer:
     def timings(self) -> tuple[dict[str, float], float]:
         return self.backward, _NAN  # no update seconds: the user's optimizer is not timed
 
-    def flat(self, kind: str) -> None:
-        return None
-
-    def parameters(self):  # the Observed protocol's; copy_into does the work here
-        return None
-
-    gradients = update = parameters
-
-    # -- copies -----------------------------------------------------------------------
-    def _copy_tensors(self, views: list, tensors: list) -> None:
-        with self._torch.no_grad():
-            if hasattr(self._torch, "_foreach_copy_"):  # every tensor in one call
-                self._torch._foreach_copy_(views, tensors)
-                return
-            for view, tensor in zip(views, tensors, strict=True):
-                view.copy_(tensor)
-
+    # -- the rows' views ----------------------------------------------------------------
     def _views(self, kept, row: int, kind: str) -> list:
         """Row ``row`` of ``kept``'s values or gradients as tensors shaped as the
         parameters, sharing the set's memory (made once per set and row)."""

@@ -21,6 +21,7 @@ import numpy as np
 from glassnet.track.batch_stats import DEAD, SATURATED
 from glassnet.track.observe import N_LAYER_COLUMNS, LoggedStep
 from glassnet.track.paramstats import COLUMNS, HIST_BINS, uniform_edges
+from glassnet.track.torch_offer import copy_tensors
 
 _SLOTS = HIST_BINS + 1  # the right edge itself, folded into the last bin as np.histogram does
 
@@ -82,8 +83,6 @@ class TorchStats:
         self._dtype, self._device = dtype, device
         self._shapes = [tuple(t.shape) for t in tensors]
         self._spare: list[_Buffers] = []  # given back by summaries (list ops are atomic)
-        # torch._foreach_copy_ copies a whole row (every tensor into its view) in one call
-        self._foreach = hasattr(torch, "_foreach_copy_")
         self._current = self._new_buffers()
 
     def _new_buffers(self) -> _Buffers:
@@ -95,31 +94,14 @@ class TorchStats:
 
     def keep(self, row: int, values, grads) -> None:
         """Copy a logged step's values and gradients (None where absent) into ``row``."""
-        buffers = self._current
-        torch = self.torch
-        with torch.no_grad():
-            if self._foreach and not any(g is None for g in grads):
-                # every value and gradient into its view of the row, in one call: no
-                # flattening (a reshape per tensor costs as much as the copy itself)
-                torch._foreach_copy_(buffers.targets(row), list(values) + list(grads))
-                buffers.has_grad[row] = True
-                return
-            buffers.has_grad[row] = [g is not None for g in grads]
-            for view, value in zip(buffers.views("values", row), values, strict=True):
-                view.copy_(value)
-            for view, grad in zip(buffers.views("grads", row), grads, strict=True):
-                if grad is not None:
-                    view.copy_(grad)
+        values = list(values)
+        copied = copy_tensors(self.torch, self._current.targets(row), values + list(grads))
+        self._current.has_grad[row] = True if copied is True else copied[len(values):]
 
     def keep_previous(self, row: int, values) -> None:
         """The values before the update of the step that will be kept in ``row``."""
         buffers = self._current
-        with self.torch.no_grad():
-            if self._foreach:
-                self.torch._foreach_copy_(buffers.views("previous", row), list(values))
-            else:
-                for view, value in zip(buffers.views("previous", row), values, strict=True):
-                    view.copy_(value)
+        copy_tensors(self.torch, buffers.views("previous", row), list(values))
         buffers.has_previous[row] = True
 
     def previous_is_kept(self, row: int) -> bool:
